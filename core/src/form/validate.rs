@@ -1,0 +1,281 @@
+//! Validation of a form on load. Each [`FormProblem`] is one thing an author
+//! can get wrong; [`FormError`] says which form and question it is in.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use super::condition::CondValue;
+use super::{ChoiceOption, Condition, DONT_KNOW, Form, PREFER_NOT_TO_SAY, QuestionKind, Text};
+
+/// A form that cannot be used, with where and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct FormError {
+    /// The form's id, or `"?"` if it could not be read.
+    pub form: String,
+    /// The question (or trigger) concerned, if any.
+    pub question: Option<String>,
+    /// What is wrong.
+    pub problem: FormProblem,
+}
+
+impl fmt::Display for FormError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "form '{}'", self.form)?;
+        if let Some(q) = &self.question {
+            write!(f, ", question '{q}'")?;
+        }
+        write!(f, ": {}", self.problem)
+    }
+}
+
+/// One thing wrong with a form.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FormProblem {
+    /// Not valid JSON, or a field of the wrong shape.
+    #[error("cannot be read: {0}")]
+    Syntax(String),
+    /// An id that is empty or has characters other than a-z, 0-9, `_`, `-`.
+    #[error("id '{0}' must be lowercase letters, digits, '_' or '-'")]
+    BadId(String),
+    /// No languages listed.
+    #[error("lists no languages")]
+    NoLanguages,
+    /// A text lacks the default language.
+    #[error("{0} has no text in the default language '{1}'")]
+    MissingText(&'static str, String),
+    /// A form with no questions.
+    #[error("has no questions")]
+    NoQuestions,
+    /// Two questions with one id.
+    #[error("question id is used twice")]
+    DuplicateQuestion,
+    /// A face scale that is not 3 or 5 points.
+    #[error("a face scale has 3 or 5 points, not {0}")]
+    ScalePoints(u8),
+    /// A face scale whose labels do not match its points.
+    #[error("a face scale of {points} points needs {points} labels, not {labels}")]
+    ScaleLabels {
+        /// Points.
+        points: u8,
+        /// Labels given.
+        labels: usize,
+    },
+    /// A choice question with fewer than two options.
+    #[error("needs at least two options")]
+    TooFewOptions,
+    /// Two options with one id.
+    #[error("option '{0}' is listed twice")]
+    DuplicateOption(String),
+    /// An option using a reserved id.
+    #[error("option id '{0}' is reserved; use allow_dont_know / allow_prefer_not_to_say")]
+    ReservedOption(String),
+    /// Bounds where the minimum is above the maximum, or impossible.
+    #[error("bounds are impossible: {0}")]
+    BadBounds(String),
+    /// "Don't know" or "don't want to say" on a free-text question.
+    #[error("free-text questions cannot offer 'don't know' or 'don't want to say'")]
+    SpecialOnOpenQuestion,
+    /// A condition naming a question that does not exist.
+    #[error("{0} refers to unknown question '{1}'")]
+    UnknownReference(&'static str, String),
+    /// A relevance condition on the question itself or a later one.
+    #[error("relevance may only depend on earlier questions, not '{0}'")]
+    ForwardReference(String),
+    /// A condition comparing with a value the question cannot have.
+    #[error("{0} compares '{1}' with a value it can never have")]
+    ImpossibleValue(&'static str, String),
+    /// Two triggers with one id.
+    #[error("safeguarding trigger id is used twice")]
+    DuplicateTrigger,
+    /// A trigger with no guidance for the practitioner.
+    #[error("safeguarding trigger gives the practitioner no guidance")]
+    NoGuidance,
+}
+
+impl FormError {
+    pub(crate) fn parse(json: &str, err: &serde_json::Error) -> Self {
+        // Name the form if its id can be read at all.
+        let form = serde_json::from_str::<serde_json::Value>(json)
+            .ok()
+            .and_then(|v| v.get("id").and_then(|id| id.as_str().map(str::to_owned)))
+            .unwrap_or_else(|| "?".to_owned());
+        Self { form, question: None, problem: FormProblem::Syntax(err.to_string()) }
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+impl Form {
+    /// Checks every rule of the form format. See [`FormProblem`].
+    pub fn validate(&self) -> Result<(), FormError> {
+        let err = |question: Option<&str>, problem| FormError {
+            form: self.id.clone(),
+            question: question.map(str::to_owned),
+            problem,
+        };
+        if !valid_id(&self.id) {
+            return Err(err(None, FormProblem::BadId(self.id.clone())));
+        }
+        let Some(lang) = self.languages.first() else {
+            return Err(err(None, FormProblem::NoLanguages));
+        };
+        let has = |t: &Text| t.0.get(lang).is_some_and(|s| !s.trim().is_empty());
+        let need = |t: &Text, what: &'static str, q: Option<&str>| {
+            if has(t) { Ok(()) } else { Err(err(q, FormProblem::MissingText(what, lang.clone()))) }
+        };
+        need(&self.title, "the title", None)?;
+        if let Some(intro) = &self.intro {
+            need(intro, "the introduction", None)?;
+        }
+        if self.questions.is_empty() {
+            return Err(err(None, FormProblem::NoQuestions));
+        }
+        let mut seen = HashSet::new();
+        for (pos, q) in self.questions.iter().enumerate() {
+            let at = Some(q.id.as_str());
+            if !valid_id(&q.id) {
+                return Err(err(at, FormProblem::BadId(q.id.clone())));
+            }
+            if !seen.insert(q.id.as_str()) {
+                return Err(err(at, FormProblem::DuplicateQuestion));
+            }
+            need(&q.label, "the label", at)?;
+            for (t, what) in [(&q.hint, "the hint"), (&q.easy_read, "the easy-read text"), (&q.read_aloud, "the read-aloud text")] {
+                if let Some(t) = t {
+                    need(t, what, at)?;
+                }
+            }
+            let options: &[ChoiceOption] = match &q.kind {
+                QuestionKind::FaceScale { points, labels } => {
+                    if *points != 3 && *points != 5 {
+                        return Err(err(at, FormProblem::ScalePoints(*points)));
+                    }
+                    if labels.len() != usize::from(*points) {
+                        return Err(err(at, FormProblem::ScaleLabels { points: *points, labels: labels.len() }));
+                    }
+                    labels
+                }
+                QuestionKind::SingleChoice { options } => options,
+                QuestionKind::MultipleChoice { options, min_selected, max_selected } => {
+                    let n = u32::try_from(options.len()).unwrap_or(u32::MAX);
+                    let min = min_selected.unwrap_or(1);
+                    let max = max_selected.unwrap_or(n);
+                    if min > max || max > n || max == 0 {
+                        return Err(err(at, FormProblem::BadBounds(format!("pick {min} to {max} of {n}"))));
+                    }
+                    options
+                }
+                QuestionKind::Number { min, max } => {
+                    if min > max {
+                        return Err(err(at, FormProblem::BadBounds(format!("{min} > {max}"))));
+                    }
+                    &[]
+                }
+                QuestionKind::Date { min, max } => {
+                    let parse = |d: &Option<String>| match d {
+                        None => Ok(None),
+                        Some(s) => crate::answer::parse_date(s)
+                            .map(Some)
+                            .ok_or_else(|| err(at, FormProblem::BadBounds(format!("'{s}' is not YYYY-MM-DD")))),
+                    };
+                    if let (Some(a), Some(b)) = (parse(min)?, parse(max)?) {
+                        if a > b {
+                            return Err(err(at, FormProblem::BadBounds(format!("{a} is after {b}"))));
+                        }
+                    }
+                    &[]
+                }
+                QuestionKind::FreeText { max_length } => {
+                    if max_length == &Some(0) {
+                        return Err(err(at, FormProblem::BadBounds("max_length 0".into())));
+                    }
+                    if q.allow_dont_know || q.allow_prefer_not_to_say {
+                        return Err(err(at, FormProblem::SpecialOnOpenQuestion));
+                    }
+                    &[]
+                }
+                QuestionKind::YesNo => &[],
+            };
+            if matches!(q.kind, QuestionKind::SingleChoice { .. } | QuestionKind::MultipleChoice { .. })
+                && options.len() < 2
+            {
+                return Err(err(at, FormProblem::TooFewOptions));
+            }
+            let mut ids = HashSet::new();
+            for o in options {
+                if o.id == DONT_KNOW || o.id == PREFER_NOT_TO_SAY {
+                    return Err(err(at, FormProblem::ReservedOption(o.id.clone())));
+                }
+                if !valid_id(&o.id) {
+                    return Err(err(at, FormProblem::BadId(o.id.clone())));
+                }
+                if !ids.insert(o.id.as_str()) {
+                    return Err(err(at, FormProblem::DuplicateOption(o.id.clone())));
+                }
+                need(&o.label, "an option label", at)?;
+                if let Some(t) = &o.easy_read {
+                    need(t, "an option's easy-read label", at)?;
+                }
+            }
+            if let Some(cond) = &q.relevant {
+                self.check_condition(cond, "the relevance condition", Some(pos))
+                    .map_err(|p| err(at, p))?;
+            }
+        }
+        let mut triggers = HashSet::new();
+        for t in &self.safeguarding {
+            let at = Some(t.id.as_str());
+            if !valid_id(&t.id) {
+                return Err(err(at, FormProblem::BadId(t.id.clone())));
+            }
+            if !triggers.insert(t.id.as_str()) {
+                return Err(err(at, FormProblem::DuplicateTrigger));
+            }
+            if !has(&t.guidance) {
+                return Err(err(at, FormProblem::NoGuidance));
+            }
+            self.check_condition(&t.when, "the safeguarding trigger", None).map_err(|p| err(at, p))?;
+        }
+        Ok(())
+    }
+
+    /// Checks that a condition names known (and, for relevance, earlier)
+    /// questions and compares them with values they can have.
+    fn check_condition(&self, cond: &Condition, what: &'static str, before: Option<usize>) -> Result<(), FormProblem> {
+        for (qid, value) in cond.references() {
+            let Some(pos) = self.position(qid) else {
+                return Err(FormProblem::UnknownReference(what, qid.to_owned()));
+            };
+            if before.is_some_and(|b| pos >= b) {
+                return Err(FormProblem::ForwardReference(qid.to_owned()));
+            }
+            let q = &self.questions[pos];
+            let possible = match value {
+                None => true,
+                Some(CondValue::Str(s)) if s == DONT_KNOW => q.allow_dont_know,
+                Some(CondValue::Str(s)) if s == PREFER_NOT_TO_SAY => q.allow_prefer_not_to_say,
+                Some(CondValue::Str(s)) => match &q.kind {
+                    QuestionKind::SingleChoice { .. } | QuestionKind::MultipleChoice { .. } | QuestionKind::YesNo => {
+                        q.kind.option_ids().contains(&s.as_str())
+                    }
+                    QuestionKind::FreeText { .. } => true,
+                    QuestionKind::Date { .. } => crate::answer::parse_date(s).is_some(),
+                    QuestionKind::FaceScale { .. } | QuestionKind::Number { .. } => false,
+                },
+                Some(CondValue::Int(n)) => match &q.kind {
+                    QuestionKind::FaceScale { points, .. } => (1..=i64::from(*points)).contains(n),
+                    QuestionKind::Number { min, max } => (*min..=*max).contains(n),
+                    _ => false,
+                },
+            };
+            if !possible {
+                return Err(FormProblem::ImpossibleValue(what, qid.to_owned()));
+            }
+        }
+        Ok(())
+    }
+}
