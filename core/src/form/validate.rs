@@ -279,3 +279,166 @@ impl Form {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::SAMPLE_FORM;
+    use serde_json::{Value, json};
+
+    /// Applies `edit` to the sample form and returns the validation error.
+    fn error_after(edit: impl FnOnce(&mut Value)) -> FormError {
+        let mut v: Value = serde_json::from_str(SAMPLE_FORM).expect("json");
+        edit(&mut v);
+        Form::from_json(&v.to_string()).expect_err("the edit makes the form invalid")
+    }
+
+    fn q(v: &mut Value, i: usize) -> &mut Value {
+        &mut v["questions"][i]
+    }
+
+    #[test]
+    fn the_sample_form_is_valid_and_round_trips() {
+        let form = Form::from_json(SAMPLE_FORM).expect("valid");
+        assert_eq!(Form::from_json(&form.to_json()).expect("round trip"), form);
+    }
+
+    #[test]
+    fn syntax_errors_name_the_form() {
+        let e = Form::from_json(r#"{"id": "broken", "version": "1.0"}"#).expect_err("bad");
+        assert_eq!(e.form, "broken");
+        assert!(matches!(e.problem, FormProblem::Syntax(_)));
+        let e = error_after(|v| q(v, 0)["requird"] = json!(true));
+        assert!(matches!(&e.problem, FormProblem::Syntax(s) if s.contains("requird")), "{e}");
+        let e = error_after(|v| q(v, 0)["type"] = json!("slider"));
+        assert!(matches!(&e.problem, FormProblem::Syntax(s) if s.contains("slider")), "{e}");
+        let e = error_after(|v| v["version"] = json!("one"));
+        assert!(matches!(e.problem, FormProblem::Syntax(_)));
+    }
+
+    #[test]
+    fn one_error_per_rule_naming_form_question_and_problem() {
+        let cases: Vec<(Box<dyn FnOnce(&mut Value)>, Option<&str>, FormProblem)> = vec![
+            (Box::new(|v| v["id"] = json!("Bad Id")), None, FormProblem::BadId("Bad Id".into())),
+            (Box::new(|v| v["languages"] = json!([])), None, FormProblem::NoLanguages),
+            (Box::new(|v| v["title"] = json!({"cy": "Teitl"})), None, FormProblem::MissingText("the title", "en".into())),
+            (Box::new(|v| v["questions"] = json!([])), None, FormProblem::NoQuestions),
+            (Box::new(|v| q(v, 1)["id"] = json!("school")), Some("school"), FormProblem::DuplicateQuestion),
+            (Box::new(|v| q(v, 0)["id"] = json!("")), Some(""), FormProblem::BadId(String::new())),
+            (
+                Box::new(|v| q(v, 0)["label"] = json!({"cy": "Ysgol"})),
+                Some("school"),
+                FormProblem::MissingText("the label", "en".into()),
+            ),
+            (
+                Box::new(|v| q(v, 0)["easy_read"] = json!({"en": "  "})),
+                Some("school"),
+                FormProblem::MissingText("the easy-read text", "en".into()),
+            ),
+            (Box::new(|v| q(v, 0)["points"] = json!(4)), Some("school"), FormProblem::ScalePoints(4)),
+            (
+                Box::new(|v| q(v, 0)["points"] = json!(3)),
+                Some("school"),
+                FormProblem::ScaleLabels { points: 3, labels: 5 },
+            ),
+            (
+                Box::new(|v| q(v, 4)["options"] = json!([{"id": "only", "label": {"en": "Only"}}])),
+                Some("club_name"),
+                FormProblem::TooFewOptions,
+            ),
+            (
+                Box::new(|v| q(v, 4)["options"][1]["id"] = json!("sport")),
+                Some("club_name"),
+                FormProblem::DuplicateOption("sport".into()),
+            ),
+            (
+                Box::new(|v| q(v, 4)["options"][1]["id"] = json!("dont_know")),
+                Some("club_name"),
+                FormProblem::ReservedOption("dont_know".into()),
+            ),
+            (
+                Box::new(|v| q(v, 4)["options"][1]["label"] = json!({})),
+                Some("club_name"),
+                FormProblem::MissingText("an option label", "en".into()),
+            ),
+            (Box::new(|v| q(v, 5)["min"] = json!(30)), Some("age"), FormProblem::BadBounds("30 > 25".into())),
+            (
+                Box::new(|v| q(v, 2)["max_selected"] = json!(9)),
+                Some("tell"),
+                FormProblem::BadBounds("pick 1 to 9 of 4".into()),
+            ),
+            (
+                Box::new(|v| q(v, 6)["max"] = json!("2019-01-01")),
+                Some("visit"),
+                FormProblem::BadBounds("2020-01-01 is after 2019-01-01".into()),
+            ),
+            (
+                Box::new(|v| q(v, 6)["min"] = json!("01/01/2020")),
+                Some("visit"),
+                FormProblem::BadBounds("'01/01/2020' is not YYYY-MM-DD".into()),
+            ),
+            (
+                Box::new(|v| q(v, 1)["allow_dont_know"] = json!(true)),
+                Some("why_unsafe"),
+                FormProblem::SpecialOnOpenQuestion,
+            ),
+            (
+                Box::new(|v| q(v, 1)["relevant"] = json!({"answered": "ghost"})),
+                Some("why_unsafe"),
+                FormProblem::UnknownReference("the relevance condition", "ghost".into()),
+            ),
+            (
+                Box::new(|v| q(v, 1)["relevant"] = json!({"answered": "age"})),
+                Some("why_unsafe"),
+                FormProblem::ForwardReference("age".into()),
+            ),
+            (
+                Box::new(|v| q(v, 1)["relevant"] = json!({"answered": "why_unsafe"})),
+                Some("why_unsafe"),
+                FormProblem::ForwardReference("why_unsafe".into()),
+            ),
+            (
+                Box::new(|v| q(v, 4)["relevant"] = json!({"equals": {"question": "club", "value": "maybe"}})),
+                Some("club_name"),
+                FormProblem::ImpossibleValue("the relevance condition", "club".into()),
+            ),
+            (
+                Box::new(|v| q(v, 1)["relevant"] = json!({"equals": {"question": "school", "value": 7}})),
+                Some("why_unsafe"),
+                FormProblem::ImpossibleValue("the relevance condition", "school".into()),
+            ),
+            (
+                Box::new(|v| v["safeguarding"][1]["id"] = json!("unsafe_school")),
+                Some("unsafe_school"),
+                FormProblem::DuplicateTrigger,
+            ),
+            (
+                Box::new(|v| v["safeguarding"][0]["guidance"] = json!({"en": ""})),
+                Some("unsafe_school"),
+                FormProblem::NoGuidance,
+            ),
+            (
+                Box::new(|v| v["safeguarding"][0]["when"] = json!({"answered": "ghost"})),
+                Some("unsafe_school"),
+                FormProblem::UnknownReference("the safeguarding trigger", "ghost".into()),
+            ),
+            (
+                Box::new(|v| v["safeguarding"][1]["when"] = json!({"equals": {"question": "club", "value": "prefer_not_to_say"}})),
+                Some("tells_nobody"),
+                FormProblem::ImpossibleValue("the safeguarding trigger", "club".into()),
+            ),
+        ];
+        for (edit, question, problem) in cases {
+            let e = error_after(edit);
+            let form = if e.problem == FormProblem::BadId("Bad Id".into()) { "Bad Id" } else { "sample" };
+            assert_eq!(e.form, form);
+            assert_eq!(e.question.as_deref(), question, "{e}");
+            assert_eq!(e.problem, problem, "{e}");
+            let msg = e.to_string();
+            assert!(msg.starts_with(&format!("form '{form}'")), "{msg}");
+            if let Some(q) = question {
+                assert!(msg.contains(&format!("question '{q}'")), "{msg}");
+            }
+        }
+    }
+}
