@@ -14,10 +14,12 @@
 
 mod builtin;
 mod condition;
+mod sample;
 mod validate;
 
 pub use builtin::{builtin_forms, builtin_form};
-pub use condition::Condition;
+pub use condition::{CondValue, Condition};
+pub use sample::{plausible_answer, plausible_answers};
 pub use validate::{FormError, FormProblem};
 
 use std::collections::BTreeMap;

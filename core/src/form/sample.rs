@@ -1,0 +1,106 @@
+//! Plausible answers for a form, for simulations, demos and tests: given a
+//! random number per question (from any source), the answer a respondent
+//! might give. Always valid for the question; never a real person's data.
+
+use super::{Form, Question, QuestionKind};
+use crate::answer::{Answer, AnswerLookup};
+
+/// A valid answer to `question` chosen by `r`, or `None` to leave it
+/// unanswered (only for optional questions, about one time in five).
+pub fn plausible_answer(question: &Question, r: u64) -> Option<Answer> {
+    if !question.required && r % 5 == 0 {
+        return None;
+    }
+    let r = r / 5;
+    if question.kind.is_closed() && r % 17 == 0 {
+        if question.allow_dont_know {
+            return Some(Answer::DontKnow);
+        }
+        if question.allow_prefer_not_to_say {
+            return Some(Answer::PreferNotToSay);
+        }
+    }
+    let pick = |n: usize| usize::try_from(r % (n.max(1) as u64)).unwrap_or(0);
+    Some(match &question.kind {
+        QuestionKind::FaceScale { points, .. } => {
+            // Skewed towards the happier faces, as real answers are.
+            let p = u64::from(*points);
+            let v = p - (r % p) * (r / p % 2);
+            Answer::Scale(u8::try_from(v.clamp(1, p)).unwrap_or(1))
+        }
+        QuestionKind::SingleChoice { options } => Answer::Choice(options[pick(options.len())].id.clone()),
+        QuestionKind::YesNo => Answer::Choice(["yes", "no", "not_sure", "yes"][pick(4)].to_owned()),
+        QuestionKind::MultipleChoice { options, min_selected, max_selected } => {
+            let min = min_selected.unwrap_or(1).max(1) as usize;
+            let max = max_selected.map_or(options.len(), |m| m as usize).min(options.len());
+            let n = min + pick(max - min + 1);
+            let start = pick(options.len());
+            let picked = (0..n).map(|i| options[(start + i) % options.len()].id.clone()).collect();
+            Answer::Choices(picked)
+        }
+        QuestionKind::FreeText { .. } => Answer::Text(
+            ["More help while we waited.", "They listened to us.", "Clearer information, please.", "Nothing else."]
+                [pick(4)]
+            .to_owned(),
+        ),
+        QuestionKind::Number { min, max } => {
+            let span = u64::try_from(max.saturating_sub(*min)).unwrap_or(0).saturating_add(1);
+            Answer::Number(min + i64::try_from(r % span.max(1)).unwrap_or(0))
+        }
+        QuestionKind::Date { min, max } => {
+            let d = max.clone().or_else(|| min.clone()).unwrap_or_else(|| "2026-01-15".to_owned());
+            Answer::Date(d)
+        }
+    })
+}
+
+/// Plausible answers to every relevant question of `form`, in order, each
+/// chosen by the next number from `next`. Skip logic is respected.
+pub fn plausible_answers(form: &Form, mut next: impl FnMut() -> u64) -> Vec<(String, Answer)> {
+    let mut given = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
+    for q in &form.questions {
+        if q.relevant.as_ref().is_some_and(|c| !c.holds(&given)) {
+            continue;
+        }
+        if let Some(a) = plausible_answer(q, next()) {
+            given.insert(q.id.clone(), a.clone());
+            out.push((q.id.clone(), a));
+        }
+    }
+    debug_assert!(out.iter().all(|(q, _)| given.answer(q).is_some()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::form::builtin_forms;
+    use crate::response::{Consent, ResponseContext, ResponseDoc};
+
+    /// Every built-in form can be completed and submitted, whatever the
+    /// respondent picks, including "don't know" and skipped questions.
+    #[test]
+    fn every_builtin_form_can_be_completed() {
+        for form in builtin_forms().expect("valid") {
+            let mut submitted_with_flag = false;
+            for seed in 0..60u64 {
+                let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let next = || {
+                    x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                    x >> 11
+                };
+                let consent = if form.audience.is_child() { Consent::child() } else { Consent::adult() };
+                let mut doc = ResponseDoc::start("r", &form, &ResponseContext::default(), consent, "t").expect("start");
+                for (q, a) in plausible_answers(&form, next) {
+                    doc.answer(&form, &q, a, 1).unwrap_or_else(|e| panic!("{}: {e}", form.id));
+                }
+                let flags = doc.submit(&form, 2).unwrap_or_else(|e| panic!("{} seed {seed}: {e}", form.id));
+                submitted_with_flag |= !flags.is_empty();
+            }
+            if !form.safeguarding.is_empty() {
+                assert!(submitted_with_flag, "{}: no plausible answers ever raise its triggers", form.id);
+            }
+        }
+    }
+}
