@@ -16,6 +16,7 @@ pub mod form;
 pub mod kiosk;
 pub mod response;
 pub mod store;
+pub mod sync;
 
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -16,8 +16,10 @@
 
 mod crypto;
 pub mod schema;
+mod sync;
 
 pub use crypto::StoreKey;
+pub use sync::{Applied, form_from_doc, wire_heads};
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ChangeHash, ROOT, ReadDoc};
+use automerge::{AutoCommit, ChangeHash, ROOT};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
@@ -123,7 +125,17 @@ fn place(table: &str, id: &str, n: i64) -> Vec<u8> {
     format!("hark/1|{table}|{id}|{n}").into_bytes()
 }
 
-fn form_doc_id(form: &FormRef) -> String {
+/// A form as a (read-only) Automerge document: its heads and bytes.
+pub(crate) fn form_doc(form: &Form) -> Result<(Vec<ChangeHash>, Vec<u8>)> {
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "hark", "form/1")?;
+    doc.put(ROOT, "form_id", form.id.as_str())?;
+    doc.put(ROOT, "form_version", form.version.to_string())?;
+    doc.put(ROOT, "json", form.to_json())?;
+    Ok((doc.get_heads(), doc.save()))
+}
+
+pub(crate) fn form_doc_id(form: &FormRef) -> String {
     format!("form:{}@{}", form.id, form.version)
 }
 
@@ -225,21 +237,8 @@ impl Store {
         if let Some(existing) = self.load_form(&mut inner, &r)? {
             return if *existing == *form { Ok(false) } else { Err(Error::FormVersionClash(r)) };
         }
-        let mut doc = AutoCommit::new();
-        doc.put(ROOT, "hark", "form/1")?;
-        doc.put(ROOT, "form_id", form.id.as_str())?;
-        doc.put(ROOT, "form_version", form.version.to_string())?;
-        doc.put(ROOT, "json", form.to_json())?;
-        let id = form_doc_id(&r);
-        let heads = doc.get_heads();
-        let bytes = doc.save();
         let tx = inner.conn.transaction()?;
-        let seq = next_seq(&tx)?;
-        tx.execute(
-            "INSERT INTO documents (id, kind, form_id, form_version, seq, heads, snapshot)
-             VALUES (?1, 'form', ?2, ?3, ?4, ?5, ?6)",
-            params![id, form.id, form.version.to_string(), seq, heads_to_bytes(&heads), self.cipher.seal(&place("documents", &id, 0), &bytes)],
-        )?;
+        self.write_form(&tx, form)?;
         tx.commit()?;
         inner.forms.insert(r, Arc::new(form.clone()));
         Ok(true)
@@ -251,15 +250,7 @@ impl Store {
         }
         let id = form_doc_id(r);
         let Some(bytes) = self.read_document(&inner.conn, &id)? else { return Ok(None) };
-        let doc = AutoCommit::load(&bytes)?;
-        let json = match doc.get(ROOT, "json")? {
-            Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
-                automerge::ScalarValue::Str(s) => s.to_string(),
-                _ => return Err(Error::Malformed("form document".into())),
-            },
-            _ => return Err(Error::Malformed("form document".into())),
-        };
-        let form = Arc::new(Form::from_json(&json)?);
+        let form = Arc::new(sync::form_from_doc(&bytes)?);
         inner.forms.insert(r.clone(), form.clone());
         Ok(Some(form))
     }
@@ -371,9 +362,24 @@ impl Store {
         Ok(Some(bytes))
     }
 
-    /// Writes a response's new changes (or, when new or due, a compacted
-    /// snapshot) and its header in one transaction.
+    /// Persists a response's new changes in their own transaction. If that
+    /// fails the cached copy is dropped so memory never runs ahead of disk.
     fn persist(&self, inner: &mut Inner, doc: &mut ResponseDoc, new: bool) -> Result<()> {
+        let result = (|| {
+            let tx = inner.conn.transaction()?;
+            self.write_doc(&tx, doc, new)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if result.is_err() {
+            inner.cache.remove(doc.id());
+        }
+        result
+    }
+
+    /// Writes a response's new changes (or, when new or due, a compacted
+    /// snapshot) and its header within `tx`.
+    fn write_doc(&self, tx: &Transaction<'_>, doc: &mut ResponseDoc, new: bool) -> Result<()> {
         let id = doc.id().to_owned();
         let incremental = if new { Vec::new() } else { doc.save_incremental() };
         if !new && incremental.is_empty() {
@@ -382,9 +388,7 @@ impl Store {
         let n_changes: i64 = if new {
             0
         } else {
-            inner
-                .conn
-                .query_row("SELECT n_changes FROM documents WHERE id = ?1", [&id], |r| r.get(0))
+            tx.query_row("SELECT n_changes FROM documents WHERE id = ?1", [&id], |r| r.get(0))
                 .optional()?
                 .ok_or_else(|| Error::NotFound(id.clone()))?
         };
@@ -393,19 +397,11 @@ impl Store {
         let header = doc.header()?;
         let heads = heads_to_bytes(&doc.heads());
         let header_blob = self.cipher.seal(&place("header", &id, 0), &serde_json::to_vec(&header).unwrap_or_default());
-        let tx = inner.conn.transaction()?;
-        let seq = next_seq(&tx)?;
-        let result = if compact {
-            write_snapshot(&tx, &self.cipher, &id, &header, seq, &heads, &chunk, &header_blob)
+        let seq = next_seq(tx)?;
+        if compact {
+            write_snapshot(tx, &self.cipher, &id, &header, seq, &heads, &chunk, &header_blob)
         } else {
-            append_change(&tx, &self.cipher, &id, n_changes + 1, seq, &heads, &chunk, &header_blob)
-        };
-        match result.and_then(|()| tx.commit().map_err(Error::from)) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                inner.cache.remove(&id);
-                Err(e)
-            }
+            append_change(tx, &self.cipher, &id, n_changes + 1, seq, &heads, &chunk, &header_blob)
         }
     }
 
@@ -488,9 +484,11 @@ impl Store {
         let mut inner = self.lock();
         inner.cache.remove(id);
         let tx = inner.conn.transaction()?;
+        // Take the sequence number before the delete: the erased document
+        // may hold the highest one, and the cursor must never go back.
+        let seq = next_seq(&tx)?;
         let existed = tx.execute("DELETE FROM documents WHERE id = ?1 AND kind = 'response'", [id])? > 0;
         tx.execute("DELETE FROM changes WHERE doc_id = ?1", [id])?;
-        let seq = next_seq(&tx)?;
         tx.execute(
             "INSERT INTO erasures (doc_id, seq) VALUES (?1, ?2) ON CONFLICT (doc_id) DO UPDATE SET seq = excluded.seq",
             params![id, seq],
@@ -504,6 +502,18 @@ impl Store {
     pub fn is_erased(&self, id: &str) -> Result<bool> {
         let inner = self.lock();
         Ok(inner.conn.query_row("SELECT 1 FROM erasures WHERE doc_id = ?1", [id], |_| Ok(())).optional()?.is_some())
+    }
+
+    /// A consistent copy of the whole database file, as a device backup
+    /// would take it (tests of restored backups).
+    #[cfg(test)]
+    pub(crate) fn export_backup_for_tests(&self) -> Vec<u8> {
+        let inner = self.lock();
+        let dir = std::env::temp_dir().join(format!("hark-backup-{}", uuid::Uuid::new_v4()));
+        inner.conn.execute("VACUUM INTO ?1", [dir.to_string_lossy()]).expect("vacuum into");
+        let bytes = std::fs::read(&dir).expect("read backup");
+        let _ = std::fs::remove_file(&dir);
+        bytes
     }
 
     // ----- sync support ------------------------------------------------

@@ -52,7 +52,13 @@ CREATE INDEX erasures_seq ON erasures (seq);
 CREATE TABLE sync_peers (
     peer         TEXT PRIMARY KEY NOT NULL,
     local_cursor INTEGER NOT NULL DEFAULT 0,
-    peer_cursor  BLOB
+    peer_cursor  INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE TABLE sync_docs (
+    peer   TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    heads  BLOB NOT NULL,
+    PRIMARY KEY (peer, doc_id)
 ) STRICT;
 ";
 
@@ -100,7 +106,7 @@ CREATE TABLE changes (
 ";
 
 /// Version 2: erasures (withdrawn consent, propagated by sync) and the
-/// per-peer sync state.
+/// per-peer sync state: cursors, and the heads last acknowledged per document.
 pub(crate) const V2: &str = "
 CREATE TABLE erasures (
     doc_id TEXT PRIMARY KEY NOT NULL,
@@ -110,7 +116,13 @@ CREATE INDEX erasures_seq ON erasures (seq);
 CREATE TABLE sync_peers (
     peer         TEXT PRIMARY KEY NOT NULL,
     local_cursor INTEGER NOT NULL DEFAULT 0,
-    peer_cursor  BLOB
+    peer_cursor  INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE TABLE sync_docs (
+    peer   TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    heads  BLOB NOT NULL,
+    PRIMARY KEY (peer, doc_id)
 ) STRICT;
 ";
 

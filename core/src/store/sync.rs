@@ -1,0 +1,311 @@
+//! The store's side of sync: staging what changed, producing the bytes to
+//! send, applying what arrives (all or nothing), and remembering what each
+//! peer acknowledged.
+
+use automerge::{AutoCommit, ChangeHash, ROOT, ReadDoc};
+use rusqlite::{OptionalExtension, params};
+use serde_bytes::ByteBuf;
+
+use super::{Store, cache_put, current_seq, heads_from_bytes, heads_to_bytes, place};
+use crate::error::{Error, Result};
+use crate::form::Form;
+use crate::response::{Conflict, ResponseDoc, ResponseHeader};
+use crate::sync::plan::{PlannedDoc, Staged, StagedDoc};
+use crate::sync::{Ack, DocData, DocKind, SyncRequest, SyncResponse};
+
+/// What applying incoming documents did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Documents merged or added.
+    pub applied: usize,
+    /// Responses that arrived for ids erased here (ignored).
+    pub ignored_erased: usize,
+    /// Documents whose changes could not be applied without the whole
+    /// document: ask the peer for them whole.
+    pub want_whole: Vec<String>,
+    /// Conflicts present after merging.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A document checked and ready to write.
+enum Ready {
+    Form(Form),
+    Response { data_id: String, base: Vec<ChangeHash>, bytes: Vec<u8>, whole: Option<Box<ResponseDoc>> },
+}
+
+fn to_hashes(base: &[ByteBuf]) -> Result<Vec<ChangeHash>> {
+    base.iter()
+        .map(|h| ChangeHash::try_from(h.as_slice()).map_err(|_| Error::Malformed("bad change hash".into())))
+        .collect()
+}
+
+/// Hashes as sent on the wire.
+pub fn wire_heads(heads: &[ChangeHash]) -> Vec<ByteBuf> {
+    heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect()
+}
+
+/// Reads a form document's JSON.
+pub fn form_from_doc(bytes: &[u8]) -> Result<Form> {
+    let doc = AutoCommit::load(bytes)?;
+    match doc.get(ROOT, "json")? {
+        Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+            automerge::ScalarValue::Str(s) => Ok(Form::from_json(s)?),
+            _ => Err(Error::Malformed("form document".into())),
+        },
+        _ => Err(Error::Malformed("form document".into())),
+    }
+}
+
+impl Store {
+    /// The cursors recorded for `peer`: (local, peer's).
+    pub fn sync_cursors(&self, peer: &str) -> Result<(i64, i64)> {
+        let inner = self.lock();
+        Ok(inner
+            .conn
+            .query_row("SELECT local_cursor, peer_cursor FROM sync_peers WHERE peer = ?1", [peer], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?
+            .unwrap_or((0, 0)))
+    }
+
+    /// Everything changed since the last completed sync with `peer`.
+    pub fn stage(&self, peer: &str) -> Result<Staged> {
+        let (local, peer_cursor) = self.sync_cursors(peer)?;
+        let inner = self.lock();
+        let mut stmt = inner.conn.prepare_cached(
+            "SELECT d.id, d.kind, d.seq, d.heads, s.heads, d.header FROM documents d
+             LEFT JOIN sync_docs s ON s.peer = ?1 AND s.doc_id = d.id
+             WHERE d.seq > ?2 ORDER BY d.seq",
+        )?;
+        let rows = stmt.query_map(params![peer, local], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, Option<Vec<u8>>>(4)?,
+                r.get::<_, Option<Vec<u8>>>(5)?,
+            ))
+        })?;
+        let mut docs = Vec::new();
+        for row in rows {
+            let (id, kind, seq, heads, acked, header) = row?;
+            let flagged = match &header {
+                Some(blob) => {
+                    let plain = self.cipher.open(&place("header", &id, 0), blob)?;
+                    serde_json::from_slice::<ResponseHeader>(&plain).is_ok_and(|h| !h.flags.is_empty())
+                }
+                None => false,
+            };
+            docs.push(StagedDoc {
+                id,
+                kind: if kind == "form" { DocKind::Form } else { DocKind::Response },
+                seq,
+                heads: heads_from_bytes(&heads),
+                acked: acked.map(|a| heads_from_bytes(&a)),
+                flagged,
+            });
+        }
+        let mut erased_stmt = inner.conn.prepare_cached("SELECT doc_id FROM erasures WHERE seq > ?1 ORDER BY seq")?;
+        let erased = erased_stmt.query_map([local], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let upto = current_seq(&inner.conn)?;
+        Ok(Staged { docs, erased, upto, peer_cursor })
+    }
+
+    /// The bytes to send for a planned document: the changes after its
+    /// base, or the whole document if the base is empty or unknown here.
+    pub fn doc_data(&self, planned: &PlannedDoc) -> Result<DocData> {
+        let bytes = self.export_document(&planned.id)?;
+        let mut doc = AutoCommit::load(&bytes)?;
+        let base_known = !planned.base.is_empty() && planned.base.iter().all(|h| doc.get_change_by_hash(h).is_some());
+        let (base, bytes) = if base_known {
+            (wire_heads(&planned.base), doc.save_after(&planned.base))
+        } else {
+            (Vec::new(), bytes)
+        };
+        Ok(DocData { id: planned.id.clone(), kind: planned.kind, base, bytes: ByteBuf::from(bytes), flagged: planned.flagged })
+    }
+
+    /// The whole document as sync data.
+    pub fn whole_doc_data(&self, id: &str) -> Result<DocData> {
+        let kind = if id.starts_with("form:") { DocKind::Form } else { DocKind::Response };
+        Ok(DocData { id: id.to_owned(), kind, base: Vec::new(), bytes: ByteBuf::from(self.export_document(id)?), flagged: false })
+    }
+
+    /// Applies documents from a peer, all or nothing: every document is
+    /// checked first (it must load, be a hark document with the id it
+    /// claims, and a valid form), and only then are all written in one
+    /// transaction. Responses erased here stay erased.
+    pub fn apply_incoming(&self, docs: &[DocData]) -> Result<Applied> {
+        let mut ready = Vec::with_capacity(docs.len());
+        for d in docs {
+            match d.kind {
+                DocKind::Form => ready.push(Ready::Form(form_from_doc(&d.bytes)?)),
+                DocKind::Response => {
+                    let base = to_hashes(&d.base)?;
+                    let whole = if base.is_empty() {
+                        let doc = ResponseDoc::load(&d.bytes, &format!("device:{}", self.device_id))?;
+                        if doc.id() != d.id {
+                            return Err(Error::Malformed("document id does not match".into()));
+                        }
+                        Some(Box::new(doc))
+                    } else {
+                        // Changes only: they must at least parse as changes.
+                        let mut probe = AutoCommit::new();
+                        probe.load_incremental(&d.bytes)?;
+                        None
+                    };
+                    ready.push(Ready::Response { data_id: d.id.clone(), base, bytes: d.bytes.to_vec(), whole });
+                }
+            }
+        }
+        let mut out = Applied::default();
+        let mut inner = self.lock();
+        // Load every response that will be merged, before the transaction.
+        let mut touched: Vec<(ResponseDoc, bool)> = Vec::new();
+        let mut forms = Vec::new();
+        for r in ready {
+            match r {
+                Ready::Form(f) => forms.push(f),
+                Ready::Response { data_id, base, bytes, whole } => {
+                    let erased = inner
+                        .conn
+                        .query_row("SELECT 1 FROM erasures WHERE doc_id = ?1", [&data_id], |_| Ok(()))
+                        .optional()?
+                        .is_some();
+                    if erased {
+                        out.ignored_erased += 1;
+                        continue;
+                    }
+                    let pos = touched.iter().position(|(d, _)| d.id() == data_id);
+                    let existing = match pos {
+                        Some(i) => Some(touched.remove(i)),
+                        None => match inner.cache.remove(&data_id) {
+                            Some(doc) => Some((doc, false)),
+                            None => match self.load_response(&inner, &data_id) {
+                                Ok(doc) => Some((doc, false)),
+                                Err(Error::NotFound(_)) => None,
+                                Err(e) => return Err(e),
+                            },
+                        },
+                    };
+                    match (existing, whole) {
+                        (Some((mut doc, new)), Some(mut incoming)) => {
+                            doc.merge(&mut incoming)?;
+                            touched.push((doc, new));
+                        }
+                        (Some((mut doc, new)), None) => {
+                            let known = base.iter().all(|h| doc.doc_mut().get_change_by_hash(h).is_some());
+                            if known {
+                                doc.doc_mut().load_incremental(&bytes)?;
+                            } else {
+                                out.want_whole.push(data_id.clone());
+                            }
+                            touched.push((doc, new));
+                        }
+                        (None, Some(incoming)) => {
+                            if self.load_form(&mut inner, incoming.form_ref())?.is_none() {
+                                return Err(Error::FormNotInstalled(incoming.form_ref().clone()));
+                            }
+                            touched.push((*incoming, true));
+                        }
+                        (None, None) => out.want_whole.push(data_id),
+                    }
+                }
+            }
+        }
+        let result = (|| -> Result<()> {
+            let tx = inner.conn.transaction()?;
+            for f in &forms {
+                self.write_form(&tx, f)?;
+            }
+            for (doc, new) in &mut touched {
+                self.write_doc(&tx, doc, *new)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            // Nothing was written; drop the half-merged copies.
+            return Err(e);
+        }
+        out.applied = forms.len() + touched.len();
+        for f in forms {
+            inner.forms.insert(f.form_ref(), std::sync::Arc::new(f));
+        }
+        for (doc, _) in touched {
+            out.conflicts.extend(doc.conflicts()?);
+            cache_put(&mut inner, doc);
+        }
+        Ok(out)
+    }
+
+    /// Records the heads a peer acknowledged, so the next sync sends only
+    /// what follows them.
+    pub fn record_acks(&self, peer: &str, acks: &[Ack]) -> Result<()> {
+        let mut inner = self.lock();
+        let tx = inner.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO sync_docs (peer, doc_id, heads) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (peer, doc_id) DO UPDATE SET heads = excluded.heads",
+            )?;
+            for a in acks {
+                stmt.execute(params![peer, a.id, heads_to_bytes(&to_hashes(&a.heads)?)])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a completed sync: local changes up to `local` and the peer's
+    /// up to `peer_cursor` are exchanged.
+    pub fn finish_sync(&self, peer: &str, local: i64, peer_cursor: i64) -> Result<()> {
+        let inner = self.lock();
+        inner.conn.execute(
+            "INSERT INTO sync_peers (peer, local_cursor, peer_cursor) VALUES (?1, ?2, ?3)
+             ON CONFLICT (peer) DO UPDATE SET local_cursor = excluded.local_cursor, peer_cursor = excluded.peer_cursor",
+            params![peer, local, peer_cursor],
+        )?;
+        Ok(())
+    }
+
+    /// Answers a sync request from another device, as the hub tablet at an
+    /// event does: merges what it sends (all or nothing), passes erasures
+    /// on, and acknowledges every document with the heads held here.
+    pub fn serve_sync(&self, request: &SyncRequest) -> Result<SyncResponse> {
+        let applied = self.apply_incoming(&request.docs)?;
+        for id in &request.erased {
+            self.erase_response(id)?;
+        }
+        let mut acks = Vec::new();
+        for d in &request.docs {
+            if applied.want_whole.contains(&d.id) {
+                continue;
+            }
+            if let Some(heads) = self.heads(&d.id)? {
+                acks.push(Ack { id: d.id.clone(), heads: wire_heads(&heads) });
+            }
+        }
+        let docs = request.want.iter().filter_map(|id| self.whole_doc_data(id).ok()).collect();
+        Ok(SyncResponse { cursor: 0, acks, need_whole: applied.want_whole, docs, ..SyncResponse::default() })
+    }
+
+    pub(super) fn write_form(&self, tx: &rusqlite::Transaction<'_>, form: &Form) -> Result<()> {
+        let r = form.form_ref();
+        let id = super::form_doc_id(&r);
+        let exists = tx.query_row("SELECT 1 FROM documents WHERE id = ?1", [&id], |_| Ok(())).optional()?.is_some();
+        if exists {
+            return Ok(());
+        }
+        let (heads, bytes) = super::form_doc(form)?;
+        let seq = super::next_seq(tx)?;
+        tx.execute(
+            "INSERT INTO documents (id, kind, form_id, form_version, seq, heads, snapshot)
+             VALUES (?1, 'form', ?2, ?3, ?4, ?5, ?6)",
+            params![id, form.id, form.version.to_string(), seq, heads_to_bytes(&heads), self.cipher.seal(&place("documents", &id, 0), &bytes)],
+        )?;
+        Ok(())
+    }
+}

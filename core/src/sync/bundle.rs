@@ -1,0 +1,36 @@
+//! Bundles: sync without any network. One device writes every response it
+//! holds (and its erasures) to a file; another device, or the server,
+//! imports it with the same all-or-nothing rules as a sync message. A
+//! bundle is a [`SyncRequest`] in the wire format, so the server ingests it
+//! through the same path.
+
+use super::{SyncError, SyncRequest, codec};
+use crate::store::{Applied, Store};
+
+/// Writes every response held (whole) and every erasure into a bundle.
+pub fn export_bundle(store: &Store) -> Result<Vec<u8>, SyncError> {
+    let staged = store.stage("bundle:export")?;
+    let mut docs = Vec::new();
+    for d in staged.docs.iter().filter(|d| d.kind == super::DocKind::Response) {
+        let mut data = store.whole_doc_data(&d.id)?;
+        data.flagged = d.flagged;
+        docs.push(data);
+    }
+    docs.sort_by_key(|d| !d.flagged);
+    Ok(codec::encode(&SyncRequest { cursor: 0, docs, erased: staged.erased, want: Vec::new() }))
+}
+
+/// Imports a bundle. A corrupt or truncated file is refused before
+/// anything is written; otherwise every response is merged (counted once
+/// however often the bundle is imported) and erasures applied.
+pub fn import_bundle(store: &Store, bytes: &[u8]) -> Result<Applied, SyncError> {
+    let request: SyncRequest = codec::decode(bytes)?;
+    if request.docs.iter().any(|d| !d.base.is_empty()) {
+        return Err(SyncError::Corrupt("a bundle holds whole documents only".into()));
+    }
+    let applied = store.apply_incoming(&request.docs)?;
+    for id in &request.erased {
+        store.erase_response(id)?;
+    }
+    Ok(applied)
+}
