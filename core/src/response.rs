@@ -271,6 +271,12 @@ impl ResponseDoc {
         Self::from_doc(doc)
     }
 
+    /// Wraps an Automerge document that should be a hark response (the
+    /// server's merged copy), checking that it is one.
+    pub fn from_automerge(doc: AutoCommit) -> Result<Self> {
+        Self::from_doc(doc)
+    }
+
     fn from_doc(doc: AutoCommit) -> Result<Self> {
         let get = |key: &str| -> Result<String> {
             str_at(&doc, &ROOT, key).ok_or_else(|| Error::Malformed(format!("missing '{key}'")))

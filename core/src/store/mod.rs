@@ -222,6 +222,31 @@ impl Store {
         }
     }
 
+    /// Stores a setting (server URL, token, ...), encrypted.
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        let inner = self.lock();
+        let k = format!("setting:{key}");
+        let sealed = self.cipher.seal(&place("meta", &k, 0), value.as_bytes());
+        inner.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![k, sealed],
+        )?;
+        Ok(())
+    }
+
+    /// Reads a setting.
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        let inner = self.lock();
+        let k = format!("setting:{key}");
+        let blob: Option<Vec<u8>> =
+            inner.conn.query_row("SELECT value FROM meta WHERE key = ?1", [&k], |r| r.get(0)).optional()?;
+        blob.map(|b| {
+            let plain = self.cipher.open(&place("meta", &k, 0), &b)?;
+            String::from_utf8(plain).map_err(|_| Error::Malformed("setting".into()))
+        })
+        .transpose()
+    }
+
     // ----- forms -------------------------------------------------------
 
     /// Installs a form version (from the server, or a built-in). Returns

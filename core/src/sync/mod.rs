@@ -15,6 +15,7 @@
 //! version; a peer speaking a newer version gets [`SyncError::Version`].
 
 pub mod bundle;
+pub mod http;
 pub mod client;
 pub mod codec;
 pub mod plan;

@@ -1,0 +1,110 @@
+//! Administration: areas, enrolment codes, devices, counts and rebuilds.
+//! Used by the `hark admin` commands, the first-start demo, and tests.
+
+use hark_core::form::builtin_forms;
+use hark_core::sync::DocKind;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::ingest::project;
+use crate::storage::{Area, Storage};
+
+/// How long an enrolment code stays valid.
+pub const CODE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// SHA-256 of a secret (enrolment codes and device tokens are random and
+/// long, so a fast hash is the right tool; passwords would need argon2).
+pub fn hash_secret(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Normalises a typed code: upper case, no spaces or dashes.
+pub fn normalise_code(code: &str) -> String {
+    code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // The OS random source failing is not recoverable.
+    #[allow(clippy::expect_used)]
+    getrandom::fill(&mut b).expect("the operating system's random source is unavailable");
+    b
+}
+
+/// Creates an area with every built-in form installed.
+pub fn create_area(storage: &dyn Storage, name: &str) -> Result<Area> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(Error::Config("an area name is 1 to 100 characters".into()));
+    }
+    let area = storage.create_area(name)?;
+    install_builtin_forms(storage, &area)?;
+    Ok(area)
+}
+
+/// Installs (idempotently) every built-in form in an area.
+pub fn install_builtin_forms(storage: &dyn Storage, area: &Area) -> Result<usize> {
+    let mut n = 0;
+    for form in builtin_forms().map_err(hark_core::Error::from)? {
+        let (mut heads, bytes) = form_doc(&form)?;
+        heads.sort();
+        let id = format!("form:{}:{}@{}", area.id, form.id, form.version);
+        if storage.put_form(&area.id, &id, &form.id, &heads, &bytes)? {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+fn form_doc(form: &hark_core::Form) -> Result<(Vec<automerge::ChangeHash>, Vec<u8>)> {
+    use automerge::transaction::Transactable;
+    let mut doc = automerge::AutoCommit::new();
+    doc.put(automerge::ROOT, "hark", "form/1")?;
+    doc.put(automerge::ROOT, "form_id", form.id.as_str())?;
+    doc.put(automerge::ROOT, "form_version", form.version.to_string())?;
+    doc.put(automerge::ROOT, "json", form.to_json())?;
+    Ok((doc.get_heads(), doc.save()))
+}
+
+/// Makes a one-time enrolment code for an area. Returns it formatted
+/// `XXXX-XXXX-XXXX` (60 random bits).
+pub fn enrol_code(storage: &dyn Storage, area_name: &str, now: i64) -> Result<String> {
+    let area = storage.area_by_name(area_name)?.ok_or_else(|| Error::NotFound(format!("area '{area_name}'")))?;
+    let raw: [u8; 12] = random_bytes();
+    let chars: String = raw.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
+    let code = format!("{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12]);
+    storage.add_enrol_code(&area.id, &hash_secret(&normalise_code(&code)), now + CODE_TTL_MS)?;
+    Ok(code)
+}
+
+/// A QR-ready enrolment string.
+pub fn enrol_uri(server: &str, code: &str) -> String {
+    format!("hark://enrol?server={server}&code={code}")
+}
+
+/// Distinct submitted responses in an area.
+pub fn count(storage: &dyn Storage, area_name: &str, form: Option<&str>) -> Result<i64> {
+    let area = storage.area_by_name(area_name)?.ok_or_else(|| Error::NotFound(format!("area '{area_name}'")))?;
+    storage.count_submitted(&area.id, form)
+}
+
+/// Rebuilds every projection from the stored documents. Returns how many
+/// responses were projected.
+pub fn rebuild(storage: &dyn Storage) -> Result<usize> {
+    let mut after = String::new();
+    let mut n = 0;
+    loop {
+        let ids = storage.doc_ids(DocKind::Response, &after, 500)?;
+        let Some(last) = ids.last().cloned() else { break };
+        for id in ids {
+            if let Some(doc) = storage.load(&id)? {
+                let projection = hark_core::ResponseDoc::load(&doc.bytes, "server").ok().map(|r| project(&r)).transpose()?;
+                storage.put_projection(&id, &doc.area_id, projection.as_ref())?;
+                n += 1;
+            }
+        }
+        after = last;
+    }
+    Ok(n)
+}

@@ -1,0 +1,21 @@
+//! hark-server: the axum server, its storage, and the `hark` command line.
+//!
+//! - [`app`]: routes, authentication, `router(state)` and `serve(..)`;
+//! - [`sync`]: one sync exchange on the server side;
+//! - [`ingest`]: merging uploads and projecting responses (pure);
+//! - [`storage`]: the storage trait, SQLite and PostgreSQL;
+//! - [`admin`]: areas, enrolment codes, counts, rebuilds;
+//! - [`config`]: opening storage from a `--db` URL;
+//! - [`cli`]: the `hark` commands.
+
+pub mod admin;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod storage;
+pub mod sync;
+
+pub use app::{AppState, router, serve};
+pub use error::{Error, Result};

@@ -1,0 +1,229 @@
+//! Server storage: one trait, two implementations (SQLite by default,
+//! PostgreSQL at scale), one conformance suite (`tests.rs`, run against both).
+//!
+//! The storage layer is deliberately dumb: it holds areas, devices, enrolment
+//! codes, documents (snapshot plus appended change chunks), the relational
+//! projections, and a global sequence counter. All merge logic lives in
+//! [`crate::ingest`], which storage calls back inside its transaction, so
+//! both backends behave identically.
+//!
+//! Sequence numbers come from a single counter row taken inside each writing
+//! transaction. The row lock orders committing writers, so once a reader
+//! sees sequence number N committed, every number below N is committed too:
+//! a device cursor can never skip a document, even with several servers on
+//! one PostgreSQL.
+
+pub mod postgres;
+pub mod sqlite;
+#[cfg(test)]
+mod tests;
+
+use automerge::ChangeHash;
+use hark_core::sync::DocKind;
+
+use crate::error::Result;
+
+/// An area: a tenant (a local authority and its NHS partners).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Area {
+    /// Stable id.
+    pub id: String,
+    /// Unique name, e.g. `hartlepool`.
+    pub name: String,
+}
+
+/// An enrolled device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    /// Device id.
+    pub id: String,
+    /// Its area.
+    pub area_id: String,
+    /// SHA-256 of its secret token.
+    pub token_hash: Vec<u8>,
+    /// Label given at enrolment.
+    pub label: String,
+    /// Revoked devices are refused.
+    pub revoked: bool,
+}
+
+/// A stored document as loaded for merging.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredDoc {
+    /// Area it belongs to.
+    pub area_id: String,
+    /// Kind.
+    pub kind: DocKind,
+    /// Snapshot followed by change chunks: what `Automerge::load` reads.
+    pub bytes: Vec<u8>,
+    /// Number of change chunks after the snapshot.
+    pub n_changes: i64,
+}
+
+/// How a merged document is written back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DocBytes {
+    /// Replace with a compacted snapshot (and drop the change chunks).
+    Snapshot(Vec<u8>),
+    /// Append one change chunk.
+    Append(Vec<u8>),
+    /// Nothing new (a replay): touch nothing but the device's record.
+    Unchanged,
+}
+
+/// The relational projection of a response: one row, plus one per answer.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Projection {
+    /// Form id.
+    pub form_id: String,
+    /// Exact form version.
+    pub form_version: String,
+    /// `draft` or `submitted`.
+    pub status: String,
+    /// Setting, where recorded.
+    pub setting: Option<String>,
+    /// Age phase, where recorded.
+    pub age_phase: Option<String>,
+    /// Need, where recorded.
+    pub need: Option<String>,
+    /// Pathway, where recorded.
+    pub pathway: Option<String>,
+    /// Captured at a kiosk.
+    pub kiosk: bool,
+    /// Capture time, ms since the epoch.
+    pub captured_at: i64,
+    /// Submission time, ms since the epoch.
+    pub submitted_at: Option<i64>,
+    /// Month of capture, `YYYY-MM`.
+    pub month: String,
+    /// Number of safeguarding flags raised.
+    pub flags: i64,
+    /// Answers: question, kind, text value, numeric value.
+    pub answers: Vec<AnswerRow>,
+}
+
+/// One answer, projected.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnswerRow {
+    /// Question id.
+    pub question: String,
+    /// Answer kind (`scale`, `choice`, `choices`, `text`, ...).
+    pub kind: String,
+    /// Option id(s) (comma-joined for multiple choice), text or date.
+    pub value_text: Option<String>,
+    /// Scale point or number.
+    pub value_num: Option<i64>,
+}
+
+/// What the merge callback decided for one document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DocWrite {
+    /// Document id.
+    pub id: String,
+    /// Area it belongs to.
+    pub area_id: String,
+    /// Kind.
+    pub kind: DocKind,
+    /// Form id (for forms and responses).
+    pub form_id: String,
+    /// Heads after the merge.
+    pub heads: Vec<ChangeHash>,
+    /// Bytes to write.
+    pub bytes: DocBytes,
+    /// Projection to replace (responses only).
+    pub projection: Option<Projection>,
+}
+
+/// The merge callback's answer for one document.
+#[derive(Debug)]
+pub enum Merged {
+    /// Write this, and acknowledge the heads.
+    Write(DocWrite),
+    /// The base is unknown here: ask for the whole document.
+    NeedWhole,
+    /// Refused, with a reason safe to show.
+    Rejected(String),
+}
+
+/// A document a device should receive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    /// Document id.
+    pub id: String,
+    /// Kind.
+    pub kind: DocKind,
+    /// The whole stored document.
+    pub bytes: Vec<u8>,
+    /// The heads this device last acknowledged, if any.
+    pub device_heads: Option<Vec<ChangeHash>>,
+}
+
+/// What a device should receive after `cursor`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PendingBatch {
+    /// Documents.
+    pub docs: Vec<Pending>,
+    /// Responses erased in the area.
+    pub erased: Vec<String>,
+    /// Cursor to acknowledge once applied.
+    pub cursor: i64,
+    /// More remain after this batch.
+    pub more: bool,
+}
+
+/// The merge callback: given a document id and its stored copy (locked for
+/// the transaction), decide what to write.
+pub type MergeFn<'a> = dyn FnMut(&str, Option<StoredDoc>) -> Result<Merged> + 'a;
+
+/// Everything the server stores. Implementations must be safe to share
+/// between request handlers and between server processes on one database.
+pub trait Storage: Send + Sync + 'static {
+    /// Brings the schema up to date (numbered migrations).
+    fn migrate(&self) -> Result<()>;
+
+    /// Creates an area. Errors if the name is taken.
+    fn create_area(&self, name: &str) -> Result<Area>;
+    /// Looks an area up by name.
+    fn area_by_name(&self, name: &str) -> Result<Option<Area>>;
+    /// Looks an area up by id.
+    fn area(&self, id: &str) -> Result<Option<Area>>;
+    /// Every area.
+    fn areas(&self) -> Result<Vec<Area>>;
+
+    /// Stores a one-time enrolment code (hashed) for an area.
+    fn add_enrol_code(&self, area_id: &str, code_hash: &[u8], expires_at: i64) -> Result<()>;
+    /// Redeems a code (once, before it expires) and creates the device, in
+    /// one transaction. `None` if the code is unknown, used or expired.
+    fn redeem_enrol_code(&self, code_hash: &[u8], now: i64, device: &Device) -> Result<Option<Area>>;
+    /// A device by id.
+    fn device(&self, id: &str) -> Result<Option<Device>>;
+    /// Revokes a device. Returns whether it existed.
+    fn revoke_device(&self, id: &str) -> Result<bool>;
+
+    /// Merges documents from `device` in one transaction: for each id, in
+    /// order, loads the stored copy (locked), calls `merge`, writes the
+    /// result with its projection, and records the heads the device now has
+    /// acknowledged. Erased ids are not passed to `merge`: they come back as
+    /// `Merged::Rejected("erased")`. Returns one outcome per id.
+    fn ingest(&self, device: &Device, ids: &[String], merge: &mut MergeFn<'_>) -> Result<Vec<Merged>>;
+    /// Erases responses of `area_id` (withdrawn consent): document,
+    /// projections and device records, and records the erasure.
+    fn erase(&self, area_id: &str, ids: &[String]) -> Result<()>;
+    /// Documents and erasures `device` should receive after `cursor`.
+    fn pending(&self, device: &Device, cursor: i64, limit: usize) -> Result<PendingBatch>;
+    /// Stores a form version for an area (read-only for devices). Returns
+    /// `false` if a document with that id exists already.
+    fn put_form(&self, area_id: &str, id: &str, form_id: &str, heads: &[ChangeHash], bytes: &[u8]) -> Result<bool>;
+    /// Loads one document.
+    fn load(&self, id: &str) -> Result<Option<StoredDoc>>;
+    /// Ids of every document of a kind (for rebuilds), in batches.
+    fn doc_ids(&self, kind: DocKind, after: &str, limit: usize) -> Result<Vec<String>>;
+    /// Replaces a response's projection (rebuild).
+    fn put_projection(&self, id: &str, area_id: &str, projection: Option<&Projection>) -> Result<()>;
+
+    /// Distinct submitted responses in an area, optionally for one form.
+    fn count_submitted(&self, area_id: &str, form_id: Option<&str>) -> Result<i64>;
+    /// Every projected answer of submitted responses in an area (tests,
+    /// exports): (response id, question, text, number).
+    fn answers(&self, area_id: &str, form_id: &str) -> Result<Vec<(String, String, Option<String>, Option<i64>)>>;
+}

@@ -1,0 +1,535 @@
+//! PostgreSQL storage: for larger deployments and for several server
+//! processes sharing one database. Behaves exactly like the SQLite storage
+//! (the conformance suite in `tests.rs` runs against both).
+//!
+//! Concurrency between server processes:
+//!
+//! - migrations run in one transaction under a transaction-level advisory
+//!   lock, so two processes starting at once apply each migration once;
+//! - every writing transaction takes the next sequence number from the
+//!   `counters` row (`UPDATE … RETURNING`), whose row lock orders committing
+//!   writers (see the module documentation of [`super`]);
+//! - `ingest` and `erase` first take transaction-level advisory locks on
+//!   the documents' ids (hashed into a few buckets, locked in a fixed order,
+//!   so batches cannot deadlock), then lock each existing document row
+//!   `FOR UPDATE` before merging: two servers merging the same document, even
+//!   one that does not exist yet (which `FOR UPDATE` alone cannot lock), take
+//!   turns, and neither overwrites the other's changes;
+//! - reads that span several statements (`pending`, `load`) run in one
+//!   read-only `REPEATABLE READ` transaction, so they see one snapshot.
+
+use automerge::ChangeHash;
+use hark_core::sync::DocKind;
+use postgres::error::SqlState;
+use postgres::{GenericClient, IsolationLevel, NoTls, Transaction};
+use r2d2::{Pool, PooledConnection};
+use r2d2_postgres::PostgresConnectionManager;
+use sha2::{Digest, Sha256};
+
+use super::sqlite::{heads_bytes, heads_from, kind_from, kind_str, now_ms};
+use super::{Area, Device, DocBytes, Merged, MergeFn, Pending, PendingBatch, Projection, Storage, StoredDoc};
+use crate::error::{Error, Result};
+
+type Manager = PostgresConnectionManager<NoTls>;
+
+/// Most connections the pool opens.
+const POOL_SIZE: u32 = 16;
+
+/// The first key of hark's advisory locks (two-key form): `'hark'`.
+const LOCK_CLASS: i32 = 0x6861_726b;
+
+/// The second key of the lock held while migrating.
+const MIGRATION_LOCK: i32 = -1;
+
+/// Documents are locked by bucket (second keys `0..DOC_LOCK_BUCKETS`), so a
+/// transaction holds at most this many advisory locks however many
+/// documents it touches (PostgreSQL's lock table is small: 64 locks per
+/// connection by default). Sharing a bucket costs little: writers are
+/// serialised by the sequence counter anyway.
+const DOC_LOCK_BUCKETS: u64 = 64;
+
+/// Numbered migrations: migration `i` (from 0) is version `i + 1` in
+/// `schema_migrations`. Text compares bytewise (`COLLATE "C"`), as in
+/// SQLite, whatever the database's default collation (and every text column
+/// has the same collation, so joins need no `COLLATE` clause).
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE counters (name TEXT COLLATE "C" PRIMARY KEY, value BIGINT NOT NULL);
+INSERT INTO counters (name, value) VALUES ('seq', 0);
+CREATE TABLE areas (
+    id TEXT COLLATE "C" PRIMARY KEY, name TEXT COLLATE "C" NOT NULL UNIQUE, created_at BIGINT NOT NULL);
+CREATE TABLE devices (
+    id TEXT COLLATE "C" PRIMARY KEY, area_id TEXT COLLATE "C" NOT NULL REFERENCES areas (id),
+    token_hash BYTEA NOT NULL, label TEXT COLLATE "C" NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT);
+CREATE TABLE enrol_codes (
+    code_hash BYTEA PRIMARY KEY, area_id TEXT COLLATE "C" NOT NULL REFERENCES areas (id),
+    expires_at BIGINT NOT NULL, used_at BIGINT);
+CREATE TABLE docs (
+    id TEXT COLLATE "C" PRIMARY KEY, area_id TEXT COLLATE "C" NOT NULL, kind TEXT COLLATE "C" NOT NULL,
+    form_id TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL, heads BYTEA NOT NULL, snapshot BYTEA NOT NULL,
+    n_changes BIGINT NOT NULL DEFAULT 0);
+CREATE INDEX docs_seq ON docs (seq);
+CREATE INDEX docs_area_kind_seq ON docs (area_id, kind, seq);
+CREATE TABLE doc_changes (
+    doc_id TEXT COLLATE "C" NOT NULL, n BIGINT NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (doc_id, n));
+CREATE TABLE device_docs (
+    device_id TEXT COLLATE "C" NOT NULL, doc_id TEXT COLLATE "C" NOT NULL, heads BYTEA NOT NULL,
+    PRIMARY KEY (device_id, doc_id));
+CREATE INDEX device_docs_doc ON device_docs (doc_id);
+CREATE TABLE erasures (
+    doc_id TEXT COLLATE "C" PRIMARY KEY, area_id TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL);
+CREATE INDEX erasures_area_seq ON erasures (area_id, seq);
+CREATE TABLE responses (
+    id TEXT COLLATE "C" PRIMARY KEY, area_id TEXT COLLATE "C" NOT NULL, form_id TEXT COLLATE "C" NOT NULL,
+    form_version TEXT COLLATE "C" NOT NULL, status TEXT COLLATE "C" NOT NULL, setting TEXT COLLATE "C",
+    age_phase TEXT COLLATE "C", need TEXT COLLATE "C", pathway TEXT COLLATE "C", kiosk BOOLEAN NOT NULL,
+    captured_at BIGINT NOT NULL, submitted_at BIGINT, month TEXT COLLATE "C" NOT NULL, flags BIGINT NOT NULL);
+CREATE INDEX responses_area_form ON responses (area_id, form_id, status);
+CREATE TABLE answers (
+    response_id TEXT COLLATE "C" NOT NULL, question TEXT COLLATE "C" NOT NULL, kind TEXT COLLATE "C" NOT NULL,
+    value_text TEXT COLLATE "C", value_num BIGINT, PRIMARY KEY (response_id, question));
+"#];
+
+/// PostgreSQL-backed storage: a pool of connections to one database.
+pub struct PostgresStorage {
+    pool: Pool<Manager>,
+}
+
+impl std::fmt::Debug for PostgresStorage {
+    // By hand: the connection string may hold a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.pool.state();
+        f.debug_struct("PostgresStorage")
+            .field("max_connections", &self.pool.max_size())
+            .field("connections", &state.connections)
+            .field("idle", &state.idle_connections)
+            .finish()
+    }
+}
+
+impl PostgresStorage {
+    /// Connects to the database at `url` (`postgres://user@host/db`) with a
+    /// pool of up to 16 connections, and migrates it.
+    ///
+    /// Call it from a plain thread or `spawn_blocking`, not from async code:
+    /// the `postgres` client blocks.
+    pub fn connect(url: &str) -> Result<Self> {
+        let config: postgres::Config = url.parse()?;
+        let pool = Pool::builder()
+            .max_size(POOL_SIZE)
+            // Open one connection at once (so a bad URL fails here), the
+            // rest on demand.
+            .min_idle(Some(1))
+            .build(PostgresConnectionManager::new(config, NoTls))?;
+        let s = Self { pool };
+        s.migrate()?;
+        Ok(s)
+    }
+
+    fn conn(&self) -> Result<PooledConnection<Manager>> {
+        Ok(self.pool.get()?)
+    }
+}
+
+/// Starts a read-only transaction that sees one snapshot throughout.
+fn snapshot(conn: &mut PooledConnection<Manager>) -> Result<Transaction<'_>> {
+    Ok(conn.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start()?)
+}
+
+fn next_seq(tx: &mut Transaction<'_>) -> Result<i64> {
+    Ok(tx.query_one("UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value", &[])?.try_get(0)?)
+}
+
+/// The lock bucket of a document id: a stable hash, the same in every
+/// server process.
+fn doc_lock_bucket(id: &str) -> i32 {
+    let digest = Sha256::digest(id.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i32::try_from(u64::from_be_bytes(first) % DOC_LOCK_BUCKETS).unwrap_or(0)
+}
+
+/// Takes the transaction-level advisory lock of every id's bucket, in bucket
+/// order (the same order in every transaction, and before the sequence
+/// counter's row lock, so two transactions cannot deadlock).
+fn lock_docs(tx: &mut Transaction<'_>, ids: &[String]) -> Result<()> {
+    let mut buckets: Vec<i32> = ids.iter().map(|id| doc_lock_bucket(id)).collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    for bucket in buckets {
+        tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_CLASS, &bucket])?;
+    }
+    Ok(())
+}
+
+fn area_row(row: &postgres::Row) -> Result<Area> {
+    Ok(Area { id: row.try_get(0)?, name: row.try_get(1)? })
+}
+
+fn load_doc(c: &mut impl GenericClient, id: &str, for_update: bool) -> Result<Option<StoredDoc>> {
+    let sql = if for_update {
+        "SELECT area_id, kind, snapshot, n_changes FROM docs WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT area_id, kind, snapshot, n_changes FROM docs WHERE id = $1"
+    };
+    let Some(row) = c.query_opt(sql, &[&id])? else { return Ok(None) };
+    let area_id: String = row.try_get(0)?;
+    let kind: String = row.try_get(1)?;
+    let mut bytes: Vec<u8> = row.try_get(2)?;
+    let n_changes: i64 = row.try_get(3)?;
+    if n_changes > 0 {
+        for r in c.query("SELECT bytes FROM doc_changes WHERE doc_id = $1 ORDER BY n", &[&id])? {
+            bytes.extend_from_slice(r.try_get::<_, &[u8]>(0)?);
+        }
+    }
+    Ok(Some(StoredDoc { area_id, kind: kind_from(&kind), bytes, n_changes }))
+}
+
+fn write_projection(tx: &mut Transaction<'_>, id: &str, area_id: &str, p: Option<&Projection>) -> Result<()> {
+    tx.execute("DELETE FROM answers WHERE response_id = $1", &[&id])?;
+    let Some(p) = p else {
+        tx.execute("DELETE FROM responses WHERE id = $1", &[&id])?;
+        return Ok(());
+    };
+    tx.execute(
+        "INSERT INTO responses (id, area_id, form_id, form_version, status, setting, age_phase, need, pathway,
+             kiosk, captured_at, submitted_at, month, flags)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (id) DO UPDATE SET form_id = excluded.form_id, form_version = excluded.form_version,
+             status = excluded.status, setting = excluded.setting, age_phase = excluded.age_phase,
+             need = excluded.need, pathway = excluded.pathway, kiosk = excluded.kiosk,
+             captured_at = excluded.captured_at, submitted_at = excluded.submitted_at,
+             month = excluded.month, flags = excluded.flags",
+        &[
+            &id,
+            &area_id,
+            &p.form_id,
+            &p.form_version,
+            &p.status,
+            &p.setting,
+            &p.age_phase,
+            &p.need,
+            &p.pathway,
+            &p.kiosk,
+            &p.captured_at,
+            &p.submitted_at,
+            &p.month,
+            &p.flags,
+        ],
+    )?;
+    if !p.answers.is_empty() {
+        // All answers in one statement.
+        let questions: Vec<&str> = p.answers.iter().map(|a| a.question.as_str()).collect();
+        let kinds: Vec<&str> = p.answers.iter().map(|a| a.kind.as_str()).collect();
+        let texts: Vec<Option<&str>> = p.answers.iter().map(|a| a.value_text.as_deref()).collect();
+        let nums: Vec<Option<i64>> = p.answers.iter().map(|a| a.value_num).collect();
+        tx.execute(
+            "INSERT INTO answers (response_id, question, kind, value_text, value_num)
+             SELECT $1, q, k, t, n FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS a (q, k, t, n)",
+            &[&id, &questions, &kinds, &texts, &nums],
+        )?;
+    }
+    Ok(())
+}
+
+impl Storage for PostgresStorage {
+    fn migrate(&self) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_CLASS, &MIGRATION_LOCK])?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")?;
+        let version: i64 = tx.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])?.try_get(0)?;
+        let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+        if version > known {
+            return Err(Error::Config(format!("database schema {version} is newer than this hark")));
+        }
+        for (v, m) in (1..).zip(MIGRATIONS.iter()) {
+            if v > version {
+                tx.batch_execute(m)?;
+                tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&v])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn create_area(&self, name: &str) -> Result<Area> {
+        let mut conn = self.conn()?;
+        let area = Area { id: uuid::Uuid::new_v4().to_string(), name: name.to_owned() };
+        match conn.execute(
+            "INSERT INTO areas (id, name, created_at) VALUES ($1, $2, $3)",
+            &[&area.id, &area.name, &now_ms()],
+        ) {
+            Ok(_) => Ok(area),
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Err(Error::Exists(format!("area '{name}'"))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn area_by_name(&self, name: &str) -> Result<Option<Area>> {
+        let mut conn = self.conn()?;
+        conn.query_opt("SELECT id, name FROM areas WHERE name = $1", &[&name])?.as_ref().map(area_row).transpose()
+    }
+
+    fn area(&self, id: &str) -> Result<Option<Area>> {
+        let mut conn = self.conn()?;
+        conn.query_opt("SELECT id, name FROM areas WHERE id = $1", &[&id])?.as_ref().map(area_row).transpose()
+    }
+
+    fn areas(&self) -> Result<Vec<Area>> {
+        let mut conn = self.conn()?;
+        conn.query("SELECT id, name FROM areas ORDER BY name", &[])?.iter().map(area_row).collect()
+    }
+
+    fn add_enrol_code(&self, area_id: &str, code_hash: &[u8], expires_at: i64) -> Result<()> {
+        let mut conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO enrol_codes (code_hash, area_id, expires_at) VALUES ($1, $2, $3)",
+            &[&code_hash, &area_id, &expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn redeem_enrol_code(&self, code_hash: &[u8], now: i64, device: &Device) -> Result<Option<Area>> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        // A concurrent redeemer waits on the row lock, then re-checks
+        // `used_at IS NULL` against the committed row: one of them wins.
+        let Some(row) = tx.query_opt(
+            "UPDATE enrol_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2
+             RETURNING area_id, (SELECT name FROM areas WHERE areas.id = enrol_codes.area_id)",
+            &[&code_hash, &now],
+        )?
+        else {
+            return Ok(None);
+        };
+        let area = area_row(&row)?;
+        tx.execute(
+            "INSERT INTO devices (id, area_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&device.id, &area.id, &device.token_hash, &device.label, &now],
+        )?;
+        tx.commit()?;
+        Ok(Some(area))
+    }
+
+    fn device(&self, id: &str) -> Result<Option<Device>> {
+        let mut conn = self.conn()?;
+        let Some(r) = conn.query_opt(
+            "SELECT id, area_id, token_hash, label, revoked_at IS NOT NULL FROM devices WHERE id = $1",
+            &[&id],
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Device {
+            id: r.try_get(0)?,
+            area_id: r.try_get(1)?,
+            token_hash: r.try_get(2)?,
+            label: r.try_get(3)?,
+            revoked: r.try_get(4)?,
+        }))
+    }
+
+    fn revoke_device(&self, id: &str) -> Result<bool> {
+        let mut conn = self.conn()?;
+        // Keeps the first revocation time; matches (so counts) any existing device.
+        Ok(conn.execute("UPDATE devices SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1", &[&id, &now_ms()])? > 0)
+    }
+
+    fn ingest(&self, device: &Device, ids: &[String], merge: &mut MergeFn<'_>) -> Result<Vec<Merged>> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        lock_docs(&mut tx, ids)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if tx.query_opt("SELECT 1 FROM erasures WHERE doc_id = $1", &[id])?.is_some() {
+                out.push(Merged::Rejected("erased".into()));
+                continue;
+            }
+            let stored = load_doc(&mut tx, id, true)?;
+            let merged = merge(id, stored)?;
+            if let Merged::Write(w) = &merged {
+                let heads = heads_bytes(&w.heads);
+                match &w.bytes {
+                    DocBytes::Unchanged => {}
+                    DocBytes::Snapshot(bytes) => {
+                        let seq = next_seq(&mut tx)?;
+                        tx.execute("DELETE FROM doc_changes WHERE doc_id = $1", &[&w.id])?;
+                        tx.execute(
+                            "INSERT INTO docs (id, area_id, kind, form_id, seq, heads, snapshot, n_changes)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, 0)
+                             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, heads = excluded.heads,
+                                 snapshot = excluded.snapshot, n_changes = 0",
+                            &[&w.id, &w.area_id, &kind_str(w.kind), &w.form_id, &seq, &heads, bytes],
+                        )?;
+                    }
+                    DocBytes::Append(bytes) => {
+                        let seq = next_seq(&mut tx)?;
+                        let n: i64 = tx
+                            .query_one(
+                                "UPDATE docs SET seq = $2, heads = $3, n_changes = n_changes + 1 WHERE id = $1 RETURNING n_changes",
+                                &[&w.id, &seq, &heads],
+                            )?
+                            .try_get(0)?;
+                        tx.execute("INSERT INTO doc_changes (doc_id, n, bytes) VALUES ($1, $2, $3)", &[&w.id, &n, bytes])?;
+                    }
+                }
+                if w.bytes != DocBytes::Unchanged {
+                    write_projection(&mut tx, &w.id, &w.area_id, w.projection.as_ref())?;
+                }
+                tx.execute(
+                    "INSERT INTO device_docs (device_id, doc_id, heads) VALUES ($1, $2, $3)
+                     ON CONFLICT (device_id, doc_id) DO UPDATE SET heads = excluded.heads",
+                    &[&device.id, &w.id, &heads],
+                )?;
+            }
+            out.push(merged);
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn erase(&self, area_id: &str, ids: &[String]) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        lock_docs(&mut tx, ids)?;
+        for id in ids {
+            // Only responses of the caller's area: never forms, never
+            // another area's documents.
+            let owned: Option<(String, String)> = tx
+                .query_opt("SELECT area_id, kind FROM docs WHERE id = $1 FOR UPDATE", &[id])?
+                .map(|r| Ok::<_, postgres::Error>((r.try_get(0)?, r.try_get(1)?)))
+                .transpose()?;
+            if owned.as_ref().is_some_and(|(a, k)| a != area_id || k != "response") || id.starts_with("form:") {
+                continue;
+            }
+            let seq = next_seq(&mut tx)?;
+            tx.execute("DELETE FROM doc_changes WHERE doc_id = $1", &[id])?;
+            tx.execute("DELETE FROM docs WHERE id = $1", &[id])?;
+            tx.execute("DELETE FROM device_docs WHERE doc_id = $1", &[id])?;
+            write_projection(&mut tx, id, area_id, None)?;
+            tx.execute(
+                "INSERT INTO erasures (doc_id, area_id, seq) VALUES ($1, $2, $3) ON CONFLICT (doc_id) DO NOTHING",
+                &[id, &area_id, &seq],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn pending(&self, device: &Device, cursor: i64, limit: usize) -> Result<PendingBatch> {
+        let limit = limit.max(1);
+        let mut conn = self.conn()?;
+        let mut tx = snapshot(&mut conn)?;
+        // Read first: every sequence number up to it is committed (and, in
+        // this snapshot, visible).
+        let upper: i64 = tx.query_one("SELECT value FROM counters WHERE name = 'seq'", &[])?.try_get(0)?;
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
+        let mut rows: Vec<(i64, String, Option<Vec<u8>>)> = Vec::new();
+        for r in tx.query(
+            "SELECT seq, id FROM docs WHERE area_id = $1 AND kind = 'form' AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
+            &[&device.area_id, &cursor, &upper, &fetch],
+        )? {
+            rows.push((r.try_get(0)?, r.try_get(1)?, None));
+        }
+        for r in tx.query(
+            "SELECT d.seq, d.id, dd.heads FROM docs d JOIN device_docs dd ON dd.doc_id = d.id AND dd.device_id = $1
+             WHERE d.seq > $2 AND d.seq <= $3 AND d.heads <> dd.heads ORDER BY d.seq LIMIT $4",
+            &[&device.id, &cursor, &upper, &fetch],
+        )? {
+            rows.push((r.try_get(0)?, r.try_get(1)?, Some(r.try_get(2)?)));
+        }
+        rows.sort_by_key(|r| r.0);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let cursor_out = if more { rows.last().map_or(upper, |r| r.0) } else { upper };
+        let mut docs = Vec::with_capacity(rows.len());
+        for (_, id, heads) in rows {
+            if let Some(d) = load_doc(&mut tx, &id, false)? {
+                docs.push(Pending { id, kind: d.kind, bytes: d.bytes, device_heads: heads.map(|h| heads_from(&h)) });
+            }
+        }
+        let erased = tx
+            .query(
+                "SELECT doc_id FROM erasures WHERE area_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
+                &[&device.area_id, &cursor, &cursor_out],
+            )?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        tx.commit()?;
+        Ok(PendingBatch { docs, erased, cursor: cursor_out, more })
+    }
+
+    fn put_form(&self, area_id: &str, id: &str, form_id: &str, heads: &[ChangeHash], bytes: &[u8]) -> Result<bool> {
+        let mut conn = self.conn()?;
+        if conn.query_opt("SELECT 1 FROM docs WHERE id = $1", &[&id])?.is_some() {
+            return Ok(false);
+        }
+        let mut tx = conn.transaction()?;
+        let seq = next_seq(&mut tx)?;
+        let inserted = tx.execute(
+            "INSERT INTO docs (id, area_id, kind, form_id, seq, heads, snapshot) VALUES ($1, $2, 'form', $3, $4, $5, $6)
+             ON CONFLICT (id) DO NOTHING",
+            &[&id, &area_id, &form_id, &seq, &heads_bytes(heads), &bytes],
+        )?;
+        if inserted == 0 {
+            // Another server stored it meanwhile: roll back (the sequence
+            // number too).
+            return Ok(false);
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn load(&self, id: &str) -> Result<Option<StoredDoc>> {
+        let mut conn = self.conn()?;
+        let mut tx = snapshot(&mut conn)?;
+        let doc = load_doc(&mut tx, id, false)?;
+        tx.commit()?;
+        Ok(doc)
+    }
+
+    fn doc_ids(&self, kind: DocKind, after: &str, limit: usize) -> Result<Vec<String>> {
+        let mut conn = self.conn()?;
+        conn.query(
+            "SELECT id FROM docs WHERE kind = $1 AND id > $2 ORDER BY id LIMIT $3",
+            &[&kind_str(kind), &after, &i64::try_from(limit).unwrap_or(i64::MAX)],
+        )?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+    }
+
+    fn put_projection(&self, id: &str, area_id: &str, projection: Option<&Projection>) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        write_projection(&mut tx, id, area_id, projection)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn count_submitted(&self, area_id: &str, form_id: Option<&str>) -> Result<i64> {
+        let mut conn = self.conn()?;
+        Ok(conn
+            .query_one(
+                "SELECT count(*) FROM responses
+                 WHERE area_id = $1 AND status = 'submitted' AND ($2::text IS NULL OR form_id = $2::text)",
+                &[&area_id, &form_id],
+            )?
+            .try_get(0)?)
+    }
+
+    fn answers(&self, area_id: &str, form_id: &str) -> Result<Vec<(String, String, Option<String>, Option<i64>)>> {
+        let mut conn = self.conn()?;
+        conn.query(
+            "SELECT a.response_id, a.question, a.value_text, a.value_num FROM answers a
+             JOIN responses r ON r.id = a.response_id
+             WHERE r.area_id = $1 AND r.form_id = $2 AND r.status = 'submitted'
+             ORDER BY a.response_id, a.question",
+            &[&area_id, &form_id],
+        )?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+        .collect()
+    }
+}

@@ -1,0 +1,451 @@
+//! SQLite storage: the embedded default. WAL, one connection behind a mutex
+//! (SQLite has one writer anyway), every ingest batch one transaction.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use automerge::ChangeHash;
+use hark_core::sync::DocKind;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::{Area, Device, DocBytes, Merged, MergeFn, Pending, PendingBatch, Projection, Storage, StoredDoc};
+use crate::error::{Error, Result};
+
+/// Numbered migrations; `user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[
+    "
+CREATE TABLE counters (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
+INSERT INTO counters (name, value) VALUES ('seq', 0);
+CREATE TABLE areas (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY NOT NULL, area_id TEXT NOT NULL REFERENCES areas (id), token_hash BLOB NOT NULL,
+    label TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER);
+CREATE TABLE enrol_codes (
+    code_hash BLOB PRIMARY KEY NOT NULL, area_id TEXT NOT NULL REFERENCES areas (id),
+    expires_at INTEGER NOT NULL, used_at INTEGER);
+CREATE TABLE docs (
+    id TEXT PRIMARY KEY NOT NULL, area_id TEXT NOT NULL, kind TEXT NOT NULL, form_id TEXT NOT NULL,
+    seq INTEGER NOT NULL, heads BLOB NOT NULL, snapshot BLOB NOT NULL, n_changes INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX docs_seq ON docs (seq);
+CREATE INDEX docs_area_kind_seq ON docs (area_id, kind, seq);
+CREATE TABLE doc_changes (doc_id TEXT NOT NULL, n INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (doc_id, n)) WITHOUT ROWID;
+CREATE TABLE device_docs (device_id TEXT NOT NULL, doc_id TEXT NOT NULL, heads BLOB NOT NULL, PRIMARY KEY (device_id, doc_id)) WITHOUT ROWID;
+CREATE TABLE erasures (doc_id TEXT PRIMARY KEY NOT NULL, area_id TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE INDEX erasures_area_seq ON erasures (area_id, seq);
+CREATE TABLE responses (
+    id TEXT PRIMARY KEY NOT NULL, area_id TEXT NOT NULL, form_id TEXT NOT NULL, form_version TEXT NOT NULL,
+    status TEXT NOT NULL, setting TEXT, age_phase TEXT, need TEXT, pathway TEXT, kiosk INTEGER NOT NULL,
+    captured_at INTEGER NOT NULL, submitted_at INTEGER, month TEXT NOT NULL, flags INTEGER NOT NULL);
+CREATE INDEX responses_area_form ON responses (area_id, form_id, status);
+CREATE TABLE answers (
+    response_id TEXT NOT NULL, question TEXT NOT NULL, kind TEXT NOT NULL, value_text TEXT, value_num INTEGER,
+    PRIMARY KEY (response_id, question)) WITHOUT ROWID;
+",
+];
+
+/// SQLite-backed storage.
+pub struct SqliteStorage {
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStorage")
+    }
+}
+
+pub(crate) fn heads_bytes(heads: &[ChangeHash]) -> Vec<u8> {
+    let mut sorted = heads.to_vec();
+    sorted.sort();
+    sorted.iter().flat_map(|h| h.0).collect()
+}
+
+pub(crate) fn heads_from(bytes: &[u8]) -> Vec<ChangeHash> {
+    bytes.chunks_exact(32).filter_map(|c| ChangeHash::try_from(c).ok()).collect()
+}
+
+pub(crate) fn kind_str(kind: DocKind) -> &'static str {
+    match kind {
+        DocKind::Response => "response",
+        DocKind::Form => "form",
+    }
+}
+
+pub(crate) fn kind_from(s: &str) -> DocKind {
+    if s == "form" { DocKind::Form } else { DocKind::Response }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    hark_core::store::now_ms()
+}
+
+impl SqliteStorage {
+    /// Opens (creating) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+        Self::setup(Connection::open(path)?)
+    }
+
+    /// An in-memory database (tests).
+    pub fn in_memory() -> Result<Self> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(conn: Connection) -> Result<Self> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let s = Self { conn: Mutex::new(conn) };
+        s.migrate()?;
+        Ok(s)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn next_seq(tx: &Transaction<'_>) -> Result<i64> {
+    Ok(tx.query_row("UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value", [], |r| r.get(0))?)
+}
+
+fn load_doc(conn: &Connection, id: &str) -> Result<Option<StoredDoc>> {
+    let row: Option<(String, String, Vec<u8>, i64)> = conn
+        .prepare_cached("SELECT area_id, kind, snapshot, n_changes FROM docs WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let Some((area_id, kind, mut bytes, n_changes)) = row else { return Ok(None) };
+    if n_changes > 0 {
+        let mut stmt = conn.prepare_cached("SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY n")?;
+        let mut rows = stmt.query([id])?;
+        while let Some(r) = rows.next()? {
+            bytes.extend(r.get::<_, Vec<u8>>(0)?);
+        }
+    }
+    Ok(Some(StoredDoc { area_id, kind: kind_from(&kind), bytes, n_changes }))
+}
+
+fn write_projection(tx: &Transaction<'_>, id: &str, area_id: &str, p: Option<&Projection>) -> Result<()> {
+    tx.prepare_cached("DELETE FROM answers WHERE response_id = ?1")?.execute([id])?;
+    let Some(p) = p else {
+        tx.prepare_cached("DELETE FROM responses WHERE id = ?1")?.execute([id])?;
+        return Ok(());
+    };
+    tx.prepare_cached(
+        "INSERT INTO responses (id, area_id, form_id, form_version, status, setting, age_phase, need, pathway,
+             kiosk, captured_at, submitted_at, month, flags)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (id) DO UPDATE SET form_id = excluded.form_id, form_version = excluded.form_version,
+             status = excluded.status, setting = excluded.setting, age_phase = excluded.age_phase,
+             need = excluded.need, pathway = excluded.pathway, kiosk = excluded.kiosk,
+             captured_at = excluded.captured_at, submitted_at = excluded.submitted_at,
+             month = excluded.month, flags = excluded.flags",
+    )?
+    .execute(params![
+        id,
+        area_id,
+        p.form_id,
+        p.form_version,
+        p.status,
+        p.setting,
+        p.age_phase,
+        p.need,
+        p.pathway,
+        p.kiosk,
+        p.captured_at,
+        p.submitted_at,
+        p.month,
+        p.flags
+    ])?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO answers (response_id, question, kind, value_text, value_num) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for a in &p.answers {
+        stmt.execute(params![id, a.question, a.kind, a.value_text, a.value_num])?;
+    }
+    Ok(())
+}
+
+impl Storage for SqliteStorage {
+    fn migrate(&self) -> Result<()> {
+        let mut conn = self.lock();
+        // Read the version inside the write transaction, so two processes
+        // starting at once cannot both run a migration.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+        if version > MIGRATIONS.len() {
+            return Err(Error::Config(format!("database schema {version} is newer than this hark")));
+        }
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(version) {
+            tx.execute_batch(m)?;
+            tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn create_area(&self, name: &str) -> Result<Area> {
+        let conn = self.lock();
+        let area = Area { id: uuid::Uuid::new_v4().to_string(), name: name.to_owned() };
+        match conn.execute(
+            "INSERT INTO areas (id, name, created_at) VALUES (?1, ?2, ?3)",
+            params![area.id, area.name, now_ms()],
+        ) {
+            Ok(_) => Ok(area),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Err(Error::Exists(format!("area '{name}'")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn area_by_name(&self, name: &str) -> Result<Option<Area>> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row("SELECT id, name FROM areas WHERE name = ?1", [name], |r| Ok(Area { id: r.get(0)?, name: r.get(1)? }))
+            .optional()?)
+    }
+
+    fn area(&self, id: &str) -> Result<Option<Area>> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row("SELECT id, name FROM areas WHERE id = ?1", [id], |r| Ok(Area { id: r.get(0)?, name: r.get(1)? }))
+            .optional()?)
+    }
+
+    fn areas(&self) -> Result<Vec<Area>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT id, name FROM areas ORDER BY name")?;
+        let rows = stmt.query_map([], |r| Ok(Area { id: r.get(0)?, name: r.get(1)? }))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn add_enrol_code(&self, area_id: &str, code_hash: &[u8], expires_at: i64) -> Result<()> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO enrol_codes (code_hash, area_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![code_hash, area_id, expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn redeem_enrol_code(&self, code_hash: &[u8], now: i64, device: &Device) -> Result<Option<Area>> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let area: Option<(String, String)> = tx
+            .query_row(
+                "UPDATE enrol_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+                 RETURNING area_id, (SELECT name FROM areas WHERE areas.id = enrol_codes.area_id)",
+                params![code_hash, now],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((area_id, name)) = area else { return Ok(None) };
+        tx.execute(
+            "INSERT INTO devices (id, area_id, token_hash, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![device.id, area_id, device.token_hash, device.label, now],
+        )?;
+        tx.commit()?;
+        Ok(Some(Area { id: area_id, name }))
+    }
+
+    fn device(&self, id: &str) -> Result<Option<Device>> {
+        let conn = self.lock();
+        Ok(conn
+            .prepare_cached("SELECT id, area_id, token_hash, label, revoked_at IS NOT NULL FROM devices WHERE id = ?1")?
+            .query_row([id], |r| {
+                Ok(Device { id: r.get(0)?, area_id: r.get(1)?, token_hash: r.get(2)?, label: r.get(3)?, revoked: r.get(4)? })
+            })
+            .optional()?)
+    }
+
+    fn revoke_device(&self, id: &str) -> Result<bool> {
+        let conn = self.lock();
+        Ok(conn.execute("UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![id, now_ms()])? > 0
+            || conn.query_row("SELECT 1 FROM devices WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())
+    }
+
+    fn ingest(&self, device: &Device, ids: &[String], merge: &mut MergeFn<'_>) -> Result<Vec<Merged>> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let erased = tx
+                .prepare_cached("SELECT 1 FROM erasures WHERE doc_id = ?1")?
+                .query_row([id], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if erased {
+                out.push(Merged::Rejected("erased".into()));
+                continue;
+            }
+            let stored = load_doc(&tx, id)?;
+            let merged = merge(id, stored)?;
+            if let Merged::Write(w) = &merged {
+                let heads = heads_bytes(&w.heads);
+                match &w.bytes {
+                    DocBytes::Unchanged => {}
+                    DocBytes::Snapshot(bytes) => {
+                        let seq = next_seq(&tx)?;
+                        tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?.execute([&w.id])?;
+                        tx.prepare_cached(
+                            "INSERT INTO docs (id, area_id, kind, form_id, seq, heads, snapshot, n_changes)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)
+                             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, heads = excluded.heads,
+                                 snapshot = excluded.snapshot, n_changes = 0",
+                        )?
+                        .execute(params![w.id, w.area_id, kind_str(w.kind), w.form_id, seq, heads, bytes])?;
+                    }
+                    DocBytes::Append(bytes) => {
+                        let seq = next_seq(&tx)?;
+                        let n: i64 = tx
+                            .prepare_cached(
+                                "UPDATE docs SET seq = ?2, heads = ?3, n_changes = n_changes + 1 WHERE id = ?1 RETURNING n_changes",
+                            )?
+                            .query_row(params![w.id, seq, heads], |r| r.get(0))?;
+                        tx.prepare_cached("INSERT INTO doc_changes (doc_id, n, bytes) VALUES (?1, ?2, ?3)")?
+                            .execute(params![w.id, n, bytes])?;
+                    }
+                }
+                if w.bytes != DocBytes::Unchanged {
+                    write_projection(&tx, &w.id, &w.area_id, w.projection.as_ref())?;
+                }
+                tx.prepare_cached(
+                    "INSERT INTO device_docs (device_id, doc_id, heads) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (device_id, doc_id) DO UPDATE SET heads = excluded.heads",
+                )?
+                .execute(params![device.id, w.id, heads])?;
+            }
+            out.push(merged);
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn erase(&self, area_id: &str, ids: &[String]) -> Result<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for id in ids {
+            // Only responses of the caller's area: never forms, never
+            // another area's documents.
+            let owned: Option<(String, String)> = tx
+                .query_row("SELECT area_id, kind FROM docs WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if owned.as_ref().is_some_and(|(a, k)| a != area_id || k != "response") || id.starts_with("form:") {
+                continue;
+            }
+            let seq = next_seq(&tx)?;
+            tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
+            tx.execute("DELETE FROM docs WHERE id = ?1", [id])?;
+            tx.execute("DELETE FROM device_docs WHERE doc_id = ?1", [id])?;
+            write_projection(&tx, id, area_id, None)?;
+            tx.execute(
+                "INSERT INTO erasures (doc_id, area_id, seq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc_id) DO NOTHING",
+                params![id, area_id, seq],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn pending(&self, device: &Device, cursor: i64, limit: usize) -> Result<PendingBatch> {
+        let conn = self.lock();
+        let upper: i64 = conn.query_row("SELECT value FROM counters WHERE name = 'seq'", [], |r| r.get(0))?;
+        let limit = limit.max(1);
+        let limit_i = i64::try_from(limit).unwrap_or(i64::MAX - 1);
+        let mut rows: Vec<(i64, String, Option<Vec<u8>>)> = Vec::new();
+        {
+            let mut forms = conn.prepare_cached(
+                "SELECT seq, id FROM docs WHERE area_id = ?1 AND kind = 'form' AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
+            )?;
+            for r in forms.query_map(params![device.area_id, cursor, upper, limit_i + 1], |r| Ok((r.get(0)?, r.get(1)?, None)))? {
+                rows.push(r?);
+            }
+            let mut responses = conn.prepare_cached(
+                "SELECT d.seq, d.id, dd.heads FROM docs d JOIN device_docs dd ON dd.doc_id = d.id AND dd.device_id = ?1
+                 WHERE d.seq > ?2 AND d.seq <= ?3 AND d.heads != dd.heads ORDER BY d.seq LIMIT ?4",
+            )?;
+            for r in responses.query_map(params![device.id, cursor, upper, limit_i + 1], |r| Ok((r.get(0)?, r.get(1)?, Some(r.get(2)?))))? {
+                rows.push(r?);
+            }
+        }
+        rows.sort_by_key(|r| r.0);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let cursor_out = if more { rows.last().map_or(upper, |r| r.0) } else { upper };
+        let mut docs = Vec::with_capacity(rows.len());
+        for (_, id, heads) in rows {
+            if let Some(d) = load_doc(&conn, &id)? {
+                docs.push(Pending { id, kind: d.kind, bytes: d.bytes, device_heads: heads.map(|h| heads_from(&h)) });
+            }
+        }
+        let mut erased_stmt = conn.prepare_cached(
+            "SELECT doc_id FROM erasures WHERE area_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
+        )?;
+        let erased = erased_stmt
+            .query_map(params![device.area_id, cursor, cursor_out], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(PendingBatch { docs, erased, cursor: cursor_out, more })
+    }
+
+    fn put_form(&self, area_id: &str, id: &str, form_id: &str, heads: &[ChangeHash], bytes: &[u8]) -> Result<bool> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if tx.query_row("SELECT 1 FROM docs WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some() {
+            return Ok(false);
+        }
+        let seq = next_seq(&tx)?;
+        tx.execute(
+            "INSERT INTO docs (id, area_id, kind, form_id, seq, heads, snapshot) VALUES (?1, ?2, 'form', ?3, ?4, ?5, ?6)",
+            params![id, area_id, form_id, seq, heads_bytes(heads), bytes],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn load(&self, id: &str) -> Result<Option<StoredDoc>> {
+        load_doc(&self.lock(), id)
+    }
+
+    fn doc_ids(&self, kind: DocKind, after: &str, limit: usize) -> Result<Vec<String>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached("SELECT id FROM docs WHERE kind = ?1 AND id > ?2 ORDER BY id LIMIT ?3")?;
+        let rows = stmt.query_map(params![kind_str(kind), after, i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn put_projection(&self, id: &str, area_id: &str, projection: Option<&Projection>) -> Result<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        write_projection(&tx, id, area_id, projection)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn count_submitted(&self, area_id: &str, form_id: Option<&str>) -> Result<i64> {
+        let conn = self.lock();
+        Ok(conn.query_row(
+            "SELECT count(*) FROM responses WHERE area_id = ?1 AND status = 'submitted' AND (?2 IS NULL OR form_id = ?2)",
+            params![area_id, form_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn answers(&self, area_id: &str, form_id: &str) -> Result<Vec<(String, String, Option<String>, Option<i64>)>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT a.response_id, a.question, a.value_text, a.value_num FROM answers a
+             JOIN responses r ON r.id = a.response_id
+             WHERE r.area_id = ?1 AND r.form_id = ?2 AND r.status = 'submitted'
+             ORDER BY a.response_id, a.question",
+        )?;
+        let rows = stmt.query_map(params![area_id, form_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

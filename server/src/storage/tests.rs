@@ -1,0 +1,944 @@
+//! The storage conformance suite: every test runs against both backends
+//! (`sqlite::…` on an in-memory database, `postgres::…` on a fresh database
+//! per test), so the two behave identically.
+//!
+//! PostgreSQL must be running at `127.0.0.1:5432` (user `postgres`, trust
+//! authentication; the CI script starts it). The PostgreSQL tests fail, and
+//! do not skip, when it is not.
+
+use std::collections::BTreeSet;
+use std::ops::Deref;
+use std::sync::{Barrier, Condvar, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use automerge::ChangeHash;
+use automerge::transaction::Transactable;
+use hark_core::form::{builtin_form, plausible_answers};
+use hark_core::store::wire_heads;
+use hark_core::sync::{DocData, DocKind};
+use hark_core::{Answer, Consent, Form, ResponseContext, ResponseDoc};
+use serde_bytes::ByteBuf;
+
+use super::postgres::PostgresStorage;
+use super::sqlite::SqliteStorage;
+use super::*;
+use crate::admin;
+use crate::error::Error;
+use crate::ingest::{COMPACT_AFTER, merge_upload, project};
+
+// ---------------------------------------------------------------------------
+// Backends
+
+/// An in-memory SQLite storage.
+struct SqliteGuard(SqliteStorage);
+
+impl SqliteGuard {
+    fn new() -> Self {
+        Self(SqliteStorage::in_memory().expect("in-memory SQLite"))
+    }
+}
+
+impl Deref for SqliteGuard {
+    type Target = dyn Storage;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+/// The maintenance database on the CI server.
+const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn pg_admin() -> ::postgres::Client {
+    ::postgres::Client::connect(PG_ADMIN_URL, ::postgres::NoTls).unwrap_or_else(|e| {
+        panic!("PostgreSQL must be running at {PG_ADMIN_URL} for the storage tests (the CI script starts it): {e}")
+    })
+}
+
+/// At most this many test databases at once, however many test threads
+/// run, so the tests stay well under the server's connection limit (100 by
+/// default).
+const PG_MAX_DATABASES: usize = 8;
+static PG_IN_USE: Mutex<usize> = Mutex::new(0);
+static PG_FREED: Condvar = Condvar::new();
+
+/// One of the [`PG_MAX_DATABASES`] slots, held while a test database lives.
+struct PgSlot;
+
+impl PgSlot {
+    fn take() -> Self {
+        let mut in_use = PG_IN_USE.lock().unwrap_or_else(PoisonError::into_inner);
+        while *in_use >= PG_MAX_DATABASES {
+            in_use = PG_FREED.wait(in_use).unwrap_or_else(PoisonError::into_inner);
+        }
+        *in_use += 1;
+        Self
+    }
+}
+
+impl Drop for PgSlot {
+    fn drop(&mut self) {
+        *PG_IN_USE.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
+        PG_FREED.notify_one();
+    }
+}
+
+/// A PostgreSQL storage on a database of its own, dropped afterwards.
+struct PgGuard {
+    storage: Option<PostgresStorage>,
+    db: String,
+    // Last: released once the database is dropped.
+    _slot: PgSlot,
+}
+
+impl PgGuard {
+    /// A fresh database, connected and migrated.
+    fn new() -> Self {
+        let mut guard = Self::empty();
+        guard.storage = Some(PostgresStorage::connect(&guard.url()).expect("connect to the test database"));
+        guard
+    }
+
+    /// A fresh database with no schema and no connection yet.
+    fn empty() -> Self {
+        let slot = PgSlot::take();
+        let db = format!("hark_test_{}", uuid::Uuid::new_v4().simple());
+        pg_admin().batch_execute(&format!("CREATE DATABASE {db}")).expect("create the test database");
+        Self { storage: None, db, _slot: slot }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.db)
+    }
+}
+
+impl Deref for PgGuard {
+    type Target = dyn Storage;
+    fn deref(&self) -> &Self::Target {
+        self.storage.as_ref().expect("connected")
+    }
+}
+
+impl Drop for PgGuard {
+    fn drop(&mut self) {
+        // Close the pool first, then anything left, then the database.
+        drop(self.storage.take());
+        let Ok(mut admin) = ::postgres::Client::connect(PG_ADMIN_URL, ::postgres::NoTls) else { return };
+        let _ = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&self.db],
+        );
+        if let Err(e) = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {}", self.db)) {
+            eprintln!("could not drop test database {}: {e}", self.db);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+const CAPTURED: i64 = 1_700_000_000_000;
+const FORM: &str = "feeling-safe-child";
+
+fn form() -> Form {
+    builtin_form(FORM).expect("built-in form")
+}
+
+/// A deterministic stream of random numbers.
+fn rng(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
+    move || {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        x >> 11
+    }
+}
+
+/// Enrols a device in `area` through a one-time code.
+fn enrol(s: &dyn Storage, area: &Area, label: &str) -> Device {
+    let now = hark_core::store::now_ms();
+    let code = admin::hash_secret(&format!("code-{}", uuid::Uuid::new_v4()));
+    s.add_enrol_code(&area.id, &code, now + 60_000).expect("add code");
+    let device = Device {
+        id: uuid::Uuid::new_v4().to_string(),
+        area_id: area.id.clone(),
+        token_hash: admin::hash_secret(&format!("token-{label}")),
+        label: label.to_owned(),
+        revoked: false,
+    };
+    let got = s.redeem_enrol_code(&code, now, &device).expect("redeem").expect("a fresh code redeems");
+    assert_eq!(&got, area);
+    device
+}
+
+/// A new draft response captured in `area_name`.
+fn draft(area_name: &str, id: &str) -> ResponseDoc {
+    let context = ResponseContext {
+        area: area_name.to_owned(),
+        device: "tablet".to_owned(),
+        captured_at: CAPTURED,
+        ..ResponseContext::default()
+    };
+    ResponseDoc::start(id, &form(), &context, Consent::child(), "fw-1").expect("start")
+}
+
+/// A submitted response with plausible answers.
+fn submitted(area_name: &str, id: &str, seed: u64) -> ResponseDoc {
+    let form = form();
+    let mut doc = draft(area_name, id);
+    for (q, a) in plausible_answers(&form, rng(seed)) {
+        doc.answer(&form, &q, a, CAPTURED + 1).expect("answer");
+    }
+    doc.submit(&form, CAPTURED + 2).expect("submit");
+    doc
+}
+
+fn answer(doc: &mut ResponseDoc, question: &str, a: Answer, at: i64) {
+    doc.answer(&form(), question, a, at).expect("answer");
+}
+
+/// The whole document, as a device uploads it the first time.
+fn whole(doc: &mut ResponseDoc) -> DocData {
+    DocData { id: doc.id().to_owned(), kind: DocKind::Response, base: vec![], bytes: ByteBuf::from(doc.save()), flagged: false }
+}
+
+/// The changes after `base`, as a device uploads an edit.
+fn edit(doc: &mut ResponseDoc, base: &[ChangeHash]) -> DocData {
+    DocData {
+        id: doc.id().to_owned(),
+        kind: DocKind::Response,
+        base: wire_heads(base),
+        bytes: ByteBuf::from(doc.doc_mut().save_after(base)),
+        flagged: false,
+    }
+}
+
+/// Uploads one document from `device`, merging as the sync endpoint does.
+fn upload(s: &dyn Storage, area: &Area, device: &Device, data: &DocData) -> Merged {
+    let mut out = s
+        .ingest(device, std::slice::from_ref(&data.id), &mut |_, stored| {
+            Ok(merge_upload(&area.id, &area.name, data, stored)?.0)
+        })
+        .expect("ingest");
+    assert_eq!(out.len(), 1);
+    out.remove(0)
+}
+
+/// Uploads and expects the document to be written; returns its heads.
+fn upload_ok(s: &dyn Storage, area: &Area, device: &Device, data: &DocData) -> Vec<ChangeHash> {
+    match upload(s, area, device, data) {
+        Merged::Write(w) => sorted(w.heads),
+        other => panic!("expected a write, got {other:?}"),
+    }
+}
+
+fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
+    heads.sort();
+    heads
+}
+
+/// The stored copy of a response, loaded.
+fn stored_response(s: &dyn Storage, id: &str) -> ResponseDoc {
+    let stored = s.load(id).expect("load").expect("stored");
+    assert_eq!(stored.kind, DocKind::Response);
+    ResponseDoc::load(&stored.bytes, "test").expect("the stored bytes load")
+}
+
+/// What `answers()` should return for these responses.
+fn expected_answers(docs: &[&ResponseDoc]) -> Vec<(String, String, Option<String>, Option<i64>)> {
+    let mut out = Vec::new();
+    for doc in docs {
+        let p = project(doc).expect("project");
+        for a in p.answers {
+            out.push((doc.id().to_owned(), a.question, a.value_text, a.value_num));
+        }
+    }
+    out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    out
+}
+
+/// A small form document (bytes and heads).
+fn form_bytes(n: usize) -> (Vec<ChangeHash>, Vec<u8>) {
+    let mut doc = automerge::AutoCommit::new();
+    doc.put(automerge::ROOT, "hark", "form/1").expect("put");
+    doc.put(automerge::ROOT, "n", i64::try_from(n).expect("small")).expect("put");
+    (doc.get_heads(), doc.save())
+}
+
+fn put_test_form(s: &dyn Storage, area: &Area, id: &str) -> bool {
+    let (heads, bytes) = form_bytes(id.len());
+    s.put_form(&area.id, id, "test-form", &heads, &bytes).expect("put_form")
+}
+
+/// Every document `device` receives from `cursor` on, paging by `limit`.
+fn drain(s: &dyn Storage, device: &Device, mut cursor: i64, limit: usize) -> (Vec<Pending>, Vec<String>, i64) {
+    let (mut docs, mut erased) = (Vec::new(), Vec::new());
+    loop {
+        let batch = s.pending(device, cursor, limit).expect("pending");
+        assert!(batch.cursor >= cursor, "the cursor never goes back");
+        assert!(batch.docs.len() <= limit);
+        docs.extend(batch.docs);
+        erased.extend(batch.erased);
+        cursor = batch.cursor;
+        if !batch.more {
+            return (docs, erased, cursor);
+        }
+    }
+}
+
+fn ids(docs: &[Pending]) -> Vec<String> {
+    docs.iter().map(|d| d.id.clone()).collect()
+}
+
+// ---------------------------------------------------------------------------
+// The suite
+
+macro_rules! storage_conformance {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn areas_have_unique_names_and_are_found_by_name_and_id() {
+                let s = $make;
+                let h = s.create_area("hartlepool").expect("create");
+                let d = s.create_area("darlington").expect("create");
+                assert_ne!(h.id, d.id);
+                assert!(matches!(s.create_area("hartlepool"), Err(Error::Exists(_))));
+                assert_eq!(s.area_by_name("hartlepool").expect("by name"), Some(h.clone()));
+                assert_eq!(s.area(&d.id).expect("by id"), Some(d.clone()));
+                assert_eq!(s.area_by_name("nowhere").expect("by name"), None);
+                assert_eq!(s.area("no-such-id").expect("by id"), None);
+                assert_eq!(s.areas().expect("list"), vec![d, h], "listed by name, the duplicate not added");
+            }
+
+            #[test]
+            fn an_enrolment_code_redeems_once_and_only_before_it_expires() {
+                let s = $make;
+                let area = s.create_area("hartlepool").expect("create");
+                let now = 1_800_000_000_000;
+                let device = |id: &str| Device {
+                    id: id.to_owned(),
+                    area_id: String::new(),
+                    token_hash: admin::hash_secret(id),
+                    label: format!("tablet {id}"),
+                    revoked: false,
+                };
+                let code = admin::hash_secret("ABCD-EFGH-JKLM");
+                s.add_enrol_code(&area.id, &code, now + 1000).expect("add");
+                assert_eq!(s.redeem_enrol_code(&code, now, &device("d1")).expect("redeem"), Some(area.clone()));
+                let d1 = s.device("d1").expect("device").expect("the device was created");
+                assert_eq!(d1.area_id, area.id, "the device joins the code's area");
+                assert_eq!(d1.token_hash, admin::hash_secret("d1"));
+                assert_eq!(d1.label, "tablet d1");
+                assert!(!d1.revoked);
+
+                assert_eq!(s.redeem_enrol_code(&code, now, &device("d2")).expect("redeem"), None, "used");
+                assert_eq!(s.device("d2").expect("device"), None, "no device for a used code");
+
+                let expired = admin::hash_secret("EXPI-REDC-ODE2");
+                s.add_enrol_code(&area.id, &expired, now).expect("add");
+                assert_eq!(s.redeem_enrol_code(&expired, now, &device("d3")).expect("redeem"), None, "expired");
+                assert_eq!(s.device("d3").expect("device"), None);
+
+                let unknown = admin::hash_secret("NOPE-NOPE-NOPE");
+                assert_eq!(s.redeem_enrol_code(&unknown, now, &device("d4")).expect("redeem"), None, "unknown");
+                assert_eq!(s.device("d4").expect("device"), None);
+            }
+
+            #[test]
+            fn concurrent_redeems_of_one_code_create_one_device() {
+                let s = $make;
+                let s: &dyn Storage = &*s;
+                let area = s.create_area("hartlepool").expect("create");
+                let code = admin::hash_secret("RACE-RACE-RACE");
+                s.add_enrol_code(&area.id, &code, i64::MAX).expect("add");
+                let barrier = Barrier::new(6);
+                let wins: usize = std::thread::scope(|scope| {
+                    let handles: Vec<_> = (0..6)
+                        .map(|i| {
+                            let (barrier, code) = (&barrier, &code);
+                            scope.spawn(move || {
+                                let device = Device {
+                                    id: format!("racer-{i}"),
+                                    area_id: String::new(),
+                                    token_hash: vec![1],
+                                    label: String::new(),
+                                    revoked: false,
+                                };
+                                barrier.wait();
+                                s.redeem_enrol_code(code, 1, &device).expect("redeem").is_some()
+                            })
+                        })
+                        .collect();
+                    handles.into_iter().map(|h| usize::from(h.join().expect("thread"))).sum()
+                });
+                assert_eq!(wins, 1);
+                let devices = (0..6).filter(|i| s.device(&format!("racer-{i}")).expect("device").is_some()).count();
+                assert_eq!(devices, 1);
+            }
+
+            #[test]
+            fn a_revoked_device_is_marked_revoked() {
+                let s = $make;
+                let area = s.create_area("hartlepool").expect("create");
+                let d = enrol(&*s, &area, "tablet");
+                assert_eq!(s.device(&d.id).expect("device"), Some(d.clone()));
+                assert!(s.revoke_device(&d.id).expect("revoke"));
+                assert!(s.device(&d.id).expect("device").expect("still there").revoked);
+                assert!(s.revoke_device(&d.id).expect("revoke again"), "it still exists");
+                assert!(s.device(&d.id).expect("device").expect("still there").revoked);
+                assert!(!s.revoke_device("no-such-device").expect("revoke unknown"));
+                assert_eq!(s.device("no-such-device").expect("device"), None);
+            }
+
+            #[test]
+            fn a_new_response_is_stored_and_projected_and_a_replay_changes_nothing() {
+                let s = $make;
+                let area = s.create_area("hartlepool").expect("create");
+                let device = enrol(&*s, &area, "tablet");
+                let mut doc = submitted(&area.name, "r-1", 7);
+                let data = whole(&mut doc);
+                let heads = upload_ok(&*s, &area, &device, &data);
+                assert_eq!(heads, sorted(doc.heads()));
+
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 1);
+                assert_eq!(s.count_submitted(&area.id, Some(FORM)).expect("count"), 1);
+                assert_eq!(s.count_submitted(&area.id, Some("being-heard")).expect("count"), 0);
+                let expected = expected_answers(&[&doc]);
+                assert!(expected.len() >= 5, "the form's required questions are answered");
+                assert_eq!(s.answers(&area.id, FORM).expect("answers"), expected);
+
+                let stored = s.load("r-1").expect("load").expect("stored");
+                assert_eq!(stored.area_id, area.id);
+                assert_eq!(stored.n_changes, 0);
+                assert_eq!(stored_response(&*s, "r-1").answers().expect("answers"), doc.answers().expect("answers"));
+
+                // The same upload again (a device retrying): acknowledged,
+                // nothing new stored, still one response.
+                assert_eq!(upload_ok(&*s, &area, &device, &data), heads);
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 1);
+                assert_eq!(s.answers(&area.id, FORM).expect("answers"), expected);
+                assert_eq!(s.load("r-1").expect("load"), Some(stored));
+                let (docs, _, _) = drain(&*s, &device, 0, 100);
+                assert!(docs.is_empty(), "the uploader has everything: {:?}", ids(&docs));
+            }
+
+            #[test]
+            fn an_incremental_upload_appends_a_change() {
+                let s = $make;
+                let area = s.create_area("hartlepool").expect("create");
+                let device = enrol(&*s, &area, "tablet");
+                let mut doc = draft(&area.name, "r-1");
+                answer(&mut doc, "safe_school", Answer::Scale(4), CAPTURED + 1);
+                upload_ok(&*s, &area, &device, &whole(&mut doc));
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 0, "a draft is not counted");
+
+                let old = doc.heads();
+                answer(&mut doc, "safe_home", Answer::Scale(5), CAPTURED + 2);
+                let heads = upload_ok(&*s, &area, &device, &edit(&mut doc, &old));
+                assert_eq!(heads, sorted(doc.heads()));
+                assert_eq!(s.load("r-1").expect("load").expect("stored").n_changes, 1);
+                let answers = stored_response(&*s, "r-1").answers().expect("answers");
+                assert_eq!(answers.get("safe_school"), Some(&Answer::Scale(4)));
+                assert_eq!(answers.get("safe_home"), Some(&Answer::Scale(5)));
+
+                // Finish and submit: another change, now counted.
+                let old = doc.heads();
+                let form = form();
+                for (q, a) in plausible_answers(&form, rng(3)) {
+                    if q != "safe_school" && q != "safe_home" {
+                        doc.answer(&form, &q, a, CAPTURED + 3).expect("answer");
+                    }
+                }
+                doc.submit(&form, CAPTURED + 4).expect("submit");
+                upload_ok(&*s, &area, &device, &edit(&mut doc, &old));
+                assert_eq!(s.load("r-1").expect("load").expect("stored").n_changes, 2);
+                assert_eq!(s.count_submitted(&area.id, Some(FORM)).expect("count"), 1);
+                assert_eq!(stored_response(&*s, "r-1").answers().expect("answers"), doc.answers().expect("answers"));
+                assert_eq!(s.answers(&area.id, FORM).expect("answers"), expected_answers(&[&doc]));
+            }
+
+            #[test]
+            fn many_incremental_uploads_are_compacted_and_still_load() {
+                let s = $make;
+                let area = s.create_area("hartlepool").expect("create");
+                let device = enrol(&*s, &area, "tablet");
+                let mut doc = draft(&area.name, "r-1");
+                answer(&mut doc, "safe_school", Answer::Scale(1), CAPTURED + 1);
+                upload_ok(&*s, &area, &device, &whole(&mut doc));
+                let uploads = COMPACT_AFTER + 3;
+                let mut last = 0;
+                for i in 0..uploads {
+                    let old = doc.heads();
+                    last = u8::try_from(i % 5).expect("small") + 1;
+                    answer(&mut doc, "safe_school", Answer::Scale(last), CAPTURED + 10 + i);
+                    upload_ok(&*s, &area, &device, &edit(&mut doc, &old));
+                    let n = s.load("r-1").expect("load").expect("stored").n_changes;
+                    assert!(n < COMPACT_AFTER, "compacted before {COMPACT_AFTER} chunks, got {n}");
+                }
+                let stored = s.load("r-1").expect("load").expect("stored");
+                assert!(stored.n_changes > 0 && stored.n_changes < COMPACT_AFTER);
+                let mut loaded = stored_response(&*s, "r-1");
+                assert_eq!(loaded.answers().expect("answers").get("safe_school"), Some(&Answer::Scale(last)));
+                assert_eq!(sorted(loaded.heads()), sorted(doc.heads()));
+            }
+
+            #[test]
+            fn a_response_for_another_area_is_rejected_and_not_stored() {
+                let s = $make;
+                let area = s.create_area("hartlepool").expect("create");
+                let other = s.create_area("darlington").expect("create");
+                let device = enrol(&*s, &area, "tablet");
+                let mut doc = submitted(&other.name, "r-1", 1);
+                match upload(&*s, &area, &device, &whole(&mut doc)) {
+                    Merged::Rejected(reason) => assert!(reason.contains("another area"), "{reason}"),
+                    other => panic!("expected a rejection, got {other:?}"),
+                }
+                assert_eq!(s.load("r-1").expect("load"), None);
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 0);
+                assert_eq!(s.count_submitted(&other.id, None).expect("count"), 0);
+                assert!(s.doc_ids(DocKind::Response, "", 10).expect("ids").is_empty());
+                let other_device = enrol(&*s, &other, "theirs");
+                let (docs, _, _) = drain(&*s, &other_device, 0, 100);
+                assert!(docs.is_empty());
+            }
+
+            #[test]
+            fn an_erased_response_is_gone_announced_and_refused_afterwards() {
+                let s = $make;
+                let area = s.create_area("hartlepool").expect("create");
+                let other = s.create_area("darlington").expect("create");
+                let device = enrol(&*s, &area, "tablet");
+                let colleague = enrol(&*s, &area, "colleague");
+                let outsider = enrol(&*s, &other, "outsider");
+                let mut doc = submitted(&area.name, "r-1", 2);
+                let data = whole(&mut doc);
+                upload_ok(&*s, &area, &device, &data);
+                let (_, _, cursor) = drain(&*s, &device, 0, 100);
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 1);
+
+                // Another area cannot erase it.
+                s.erase(&other.id, &["r-1".to_owned()]).expect("erase");
+                assert!(s.load("r-1").expect("load").is_some());
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 1);
+
+                s.erase(&area.id, &["r-1".to_owned()]).expect("erase");
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 0);
+                assert!(s.answers(&area.id, FORM).expect("answers").is_empty());
+                assert_eq!(s.load("r-1").expect("load"), None);
+                assert!(s.doc_ids(DocKind::Response, "", 10).expect("ids").is_empty());
+
+                let (docs, erased, _) = drain(&*s, &device, cursor, 100);
+                assert!(docs.is_empty());
+                assert_eq!(erased, vec!["r-1".to_owned()]);
+                assert_eq!(drain(&*s, &colleague, 0, 100).1, vec!["r-1".to_owned()], "every device of the area hears");
+                assert!(drain(&*s, &outsider, 0, 100).1.is_empty(), "other areas do not");
+
+                match upload(&*s, &area, &device, &data) {
+                    Merged::Rejected(reason) => assert_eq!(reason, "erased"),
+                    other => panic!("expected a rejection, got {other:?}"),
+                }
+                assert_eq!(s.load("r-1").expect("load"), None);
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 0);
+            }
+
+            #[test]
+            fn a_new_device_receives_the_areas_forms_but_not_other_devices_responses() {
+                let s = $make;
+                let area = admin::create_area(&*s, "hartlepool").expect("create");
+                let other = admin::create_area(&*s, "darlington").expect("create");
+                let a = enrol(&*s, &area, "a");
+                let b = enrol(&*s, &area, "b");
+                let mut doc = submitted(&area.name, "r-1", 4);
+                upload_ok(&*s, &area, &a, &whole(&mut doc));
+
+                let (docs, erased, _) = drain(&*s, &b, 0, 1000);
+                assert!(erased.is_empty());
+                let got: BTreeSet<String> = ids(&docs).into_iter().collect();
+                let forms: BTreeSet<String> = s
+                    .doc_ids(DocKind::Form, "", 1000)
+                    .expect("ids")
+                    .into_iter()
+                    .filter(|id| id.starts_with(&format!("form:{}:", area.id)))
+                    .collect();
+                assert_eq!(forms.len(), hark_core::form::builtin_forms().expect("forms").len());
+                assert_eq!(got, forms, "exactly this area's forms");
+                assert_eq!(docs.len(), forms.len(), "each once");
+                assert!(!got.iter().any(|id| id.contains(&other.id)));
+                for d in &docs {
+                    assert_eq!(d.kind, DocKind::Form);
+                    assert_eq!(d.device_heads, None);
+                    assert_eq!(d.bytes, s.load(&d.id).expect("load").expect("stored").bytes);
+                }
+
+                // The uploader gets the forms too, but not its own response back.
+                let (docs, _, _) = drain(&*s, &a, 0, 1000);
+                assert_eq!(ids(&docs).into_iter().collect::<BTreeSet<_>>(), forms);
+            }
+
+            #[test]
+            fn each_device_is_sent_what_it_has_not_acknowledged() {
+                let s = $make;
+                let area = s.create_area("hartlepool").expect("create");
+                let a = enrol(&*s, &area, "a");
+                let b = enrol(&*s, &area, "b");
+                let mut on_a = draft(&area.name, "r-1");
+                answer(&mut on_a, "safe_school", Answer::Scale(3), CAPTURED + 1);
+                let a_heads = upload_ok(&*s, &area, &a, &whole(&mut on_a));
+                let (_, _, cursor_a) = drain(&*s, &a, 0, 100);
+
+                // B has the same document (it was handed over) and uploads it,
+                // then an edit.
+                let mut on_b = ResponseDoc::load(&on_a.save(), "fw-2").expect("copy");
+                assert_eq!(upload_ok(&*s, &area, &b, &whole(&mut on_b)), a_heads);
+                let old = on_b.heads();
+                answer(&mut on_b, "safe_home", Answer::Scale(2), CAPTURED + 2);
+                let b_heads = upload_ok(&*s, &area, &b, &edit(&mut on_b, &old));
+                assert_ne!(a_heads, b_heads);
+
+                let (docs, _, _) = drain(&*s, &a, cursor_a, 100);
+                assert_eq!(ids(&docs), vec!["r-1".to_owned()], "A is sent B's edit");
+                assert_eq!(docs[0].kind, DocKind::Response);
+                assert_eq!(docs[0].device_heads, Some(a_heads.clone()), "with the heads A acknowledged");
+                let mut merged = ResponseDoc::load(&docs[0].bytes, "test").expect("load");
+                assert_eq!(sorted(merged.heads()), b_heads);
+                assert_eq!(merged.answers().expect("answers").get("safe_home"), Some(&Answer::Scale(2)));
+                let (docs, _, _) = drain(&*s, &a, 0, 100);
+                assert_eq!(ids(&docs), vec!["r-1".to_owned()], "from the start too");
+
+                let (docs, _, _) = drain(&*s, &b, 0, 100);
+                assert!(docs.is_empty(), "B has it all: {:?}", ids(&docs));
+
+                // Once A acknowledges the merged heads (uploads them back),
+                // nothing more is pending for it.
+                let mut on_a = merged;
+                assert_eq!(upload_ok(&*s, &area, &a, &whole(&mut on_a)), b_heads);
+                let (docs, _, _) = drain(&*s, &a, 0, 100);
+                assert!(docs.is_empty(), "A has it all: {:?}", ids(&docs));
+            }
+
+            #[test]
+            fn paging_returns_every_form_exactly_once() {
+                let s = $make;
+                let area = admin::create_area(&*s, "hartlepool").expect("create");
+                admin::create_area(&*s, "darlington").expect("create");
+                let device = enrol(&*s, &area, "tablet");
+                for i in 0..3 {
+                    assert!(put_test_form(&*s, &area, &format!("extra-{i}")));
+                }
+                let expected: Vec<String> = {
+                    let mut v: Vec<String> = s
+                        .doc_ids(DocKind::Form, "", 1000)
+                        .expect("ids")
+                        .into_iter()
+                        .filter(|id| id.starts_with(&format!("form:{}:", area.id)) || id.starts_with("extra-"))
+                        .collect();
+                    v.sort();
+                    v
+                };
+                assert_eq!(expected.len(), hark_core::form::builtin_forms().expect("forms").len() + 3);
+
+                let (mut cursor, mut seen, mut pages) = (0, Vec::new(), 0);
+                loop {
+                    let batch = s.pending(&device, cursor, 3).expect("pending");
+                    pages += 1;
+                    assert!(batch.docs.len() <= 3);
+                    assert!(batch.cursor > cursor || batch.docs.is_empty());
+                    seen.extend(ids(&batch.docs));
+                    cursor = batch.cursor;
+                    if !batch.more {
+                        break;
+                    }
+                    assert_eq!(batch.docs.len(), 3, "a page short of the limit is the last");
+                }
+                assert_eq!(pages, expected.len().div_ceil(3));
+                let mut sorted_seen = seen.clone();
+                sorted_seen.sort();
+                assert_eq!(sorted_seen, expected, "every form exactly once");
+
+                // Nothing more after the last cursor, until something new.
+                let batch = s.pending(&device, cursor, 3).expect("pending");
+                assert!(batch.docs.is_empty() && !batch.more);
+                assert_eq!(batch.cursor, cursor);
+                assert!(put_test_form(&*s, &area, "later"));
+                let batch = s.pending(&device, cursor, 3).expect("pending");
+                assert_eq!(ids(&batch.docs), vec!["later".to_owned()]);
+                assert!(!batch.more);
+                assert!(batch.cursor > cursor);
+            }
+
+            #[test]
+            fn concurrent_writers_never_let_a_cursor_skip_a_document() {
+                let s = $make;
+                let s: &dyn Storage = &*s;
+                let area = s.create_area("hartlepool").expect("create");
+                let device = enrol(s, &area, "reader");
+                let (writers, per_writer) = (3, 20);
+                let done = AtomicBool::new(false);
+                let seen = std::thread::scope(|scope| {
+                    let handles: Vec<_> = (0..writers)
+                        .map(|w| {
+                            let area = &area;
+                            scope.spawn(move || {
+                                for i in 0..per_writer {
+                                    assert!(put_test_form(s, area, &format!("w{w}-{i:02}")));
+                                }
+                            })
+                        })
+                        .collect();
+                    let reader = scope.spawn(|| {
+                        let (mut cursor, mut seen) = (0, Vec::new());
+                        loop {
+                            let finished = done.load(Ordering::SeqCst);
+                            let (docs, _, c) = drain(s, &device, cursor, 7);
+                            seen.extend(ids(&docs));
+                            cursor = c;
+                            if finished {
+                                return seen;
+                            }
+                        }
+                    });
+                    for h in handles {
+                        h.join().expect("writer");
+                    }
+                    done.store(true, Ordering::SeqCst);
+                    reader.join().expect("reader")
+                });
+                let unique: BTreeSet<&String> = seen.iter().collect();
+                assert_eq!(unique.len(), seen.len(), "no document twice");
+                assert_eq!(seen.len(), writers * per_writer, "no document skipped");
+            }
+
+            #[test]
+            fn concurrent_uploads_of_one_new_document_are_both_kept() {
+                let s = $make;
+                let s: &dyn Storage = &*s;
+                let area = s.create_area("hartlepool").expect("create");
+                let a = enrol(s, &area, "a");
+                let b = enrol(s, &area, "b");
+                for n in 0..5 {
+                    let id = format!("r-{n}");
+                    let mut on_a = draft(&area.name, &id);
+                    let mut on_b = ResponseDoc::load(&on_a.save(), "fw-2").expect("copy");
+                    answer(&mut on_a, "safe_school", Answer::Scale(1), CAPTURED + 1);
+                    answer(&mut on_b, "safe_home", Answer::Scale(5), CAPTURED + 1);
+                    let (data_a, data_b) = (whole(&mut on_a), whole(&mut on_b));
+                    let barrier = Barrier::new(2);
+                    std::thread::scope(|scope| {
+                        for (device, data) in [(&a, &data_a), (&b, &data_b)] {
+                            let (barrier, area) = (&barrier, &area);
+                            scope.spawn(move || {
+                                barrier.wait();
+                                upload_ok(s, area, device, data);
+                            });
+                        }
+                    });
+                    let answers = stored_response(s, &id).answers().expect("answers");
+                    assert_eq!(answers.get("safe_school"), Some(&Answer::Scale(1)), "{id}: A's answer kept");
+                    assert_eq!(answers.get("safe_home"), Some(&Answer::Scale(5)), "{id}: B's answer kept");
+                }
+            }
+
+            #[test]
+            fn a_form_is_stored_once_per_id() {
+                let s = $make;
+                let area = s.create_area("hartlepool").expect("create");
+                let (heads, bytes) = form_bytes(1);
+                assert!(s.put_form(&area.id, "f-1", "test-form", &heads, &bytes).expect("put"));
+                let (other_heads, other_bytes) = form_bytes(2);
+                assert!(!s.put_form(&area.id, "f-1", "test-form", &other_heads, &other_bytes).expect("put again"));
+                let stored = s.load("f-1").expect("load").expect("stored");
+                assert_eq!(stored.kind, DocKind::Form);
+                assert_eq!(stored.area_id, area.id);
+                assert_eq!(stored.bytes, bytes, "the first version stays");
+                assert_eq!(stored.n_changes, 0);
+                let builtin = hark_core::form::builtin_forms().expect("forms").len();
+                assert_eq!(admin::install_builtin_forms(&*s, &area).expect("install"), builtin);
+                assert_eq!(admin::install_builtin_forms(&*s, &area).expect("install again"), 0, "idempotent");
+            }
+
+            #[test]
+            fn doc_ids_page_by_kind_in_id_order() {
+                let s = $make;
+                let area = s.create_area("hartlepool").expect("create");
+                let device = enrol(&*s, &area, "tablet");
+                for n in [3, 1, 5, 2, 4] {
+                    let mut doc = submitted(&area.name, &format!("r-{n}"), n);
+                    upload_ok(&*s, &area, &device, &whole(&mut doc));
+                }
+                assert!(put_test_form(&*s, &area, "f-1"));
+                let page = |after: &str| s.doc_ids(DocKind::Response, after, 2).expect("ids");
+                assert_eq!(page(""), vec!["r-1", "r-2"]);
+                assert_eq!(page("r-2"), vec!["r-3", "r-4"]);
+                assert_eq!(page("r-4"), vec!["r-5"]);
+                assert!(page("r-5").is_empty());
+                assert_eq!(s.doc_ids(DocKind::Form, "", 10).expect("ids"), vec!["f-1"]);
+                assert!(s.doc_ids(DocKind::Form, "f-1", 10).expect("ids").is_empty());
+            }
+
+            #[test]
+            fn projections_can_be_removed_and_rebuilt() {
+                let s = $make;
+                let area = s.create_area("hartlepool").expect("create");
+                let device = enrol(&*s, &area, "tablet");
+                let mut r1 = submitted(&area.name, "r-1", 11);
+                let mut r2 = submitted(&area.name, "r-2", 12);
+                upload_ok(&*s, &area, &device, &whole(&mut r1));
+                upload_ok(&*s, &area, &device, &whole(&mut r2));
+                let all = expected_answers(&[&r1, &r2]);
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 2);
+                assert_eq!(s.answers(&area.id, FORM).expect("answers"), all);
+
+                s.put_projection("r-1", &area.id, None).expect("remove");
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 1);
+                assert_eq!(s.answers(&area.id, FORM).expect("answers"), expected_answers(&[&r2]));
+                s.put_projection("r-2", &area.id, None).expect("remove");
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 0);
+                assert!(s.answers(&area.id, FORM).expect("answers").is_empty());
+                assert!(s.load("r-1").expect("load").is_some(), "the documents stay");
+
+                assert_eq!(admin::rebuild(&*s).expect("rebuild"), 2);
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 2);
+                assert_eq!(s.answers(&area.id, FORM).expect("answers"), all);
+                assert_eq!(admin::count(&*s, "hartlepool", Some(FORM)).expect("count"), 2);
+
+                // Replacing a projection replaces its answers.
+                let mut p = project(&r1).expect("project");
+                p.answers.truncate(1);
+                s.put_projection("r-1", &area.id, Some(&p)).expect("put");
+                assert_eq!(s.answers(&area.id, FORM).expect("answers").iter().filter(|a| a.0 == "r-1").count(), 1);
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 2);
+            }
+
+            #[test]
+            fn migrating_again_changes_nothing() {
+                let s = $make;
+                let area = admin::create_area(&*s, "hartlepool").expect("create");
+                let device = enrol(&*s, &area, "tablet");
+                let mut doc = submitted(&area.name, "r-1", 5);
+                upload_ok(&*s, &area, &device, &whole(&mut doc));
+                let (before, _, cursor) = drain(&*s, &device, 0, 1000);
+
+                s.migrate().expect("migrate");
+                s.migrate().expect("migrate again");
+
+                assert_eq!(s.areas().expect("areas"), vec![area.clone()]);
+                assert_eq!(s.device(&device.id).expect("device"), Some(device.clone()));
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 1);
+                assert_eq!(drain(&*s, &device, 0, 1000).0, before);
+                assert_eq!(admin::install_builtin_forms(&*s, &area).expect("install"), 0);
+                assert!(put_test_form(&*s, &area, "new"));
+                let batch = s.pending(&device, cursor, 10).expect("pending");
+                assert_eq!(ids(&batch.docs), vec!["new".to_owned()], "the sequence carries on");
+            }
+        }
+    };
+}
+
+storage_conformance!(sqlite, SqliteGuard::new());
+storage_conformance!(postgres, PgGuard::new());
+
+// ---------------------------------------------------------------------------
+// PostgreSQL only: several server processes on one database.
+
+mod postgres_only {
+    use super::*;
+
+    #[test]
+    fn servers_starting_at_once_migrate_once() {
+        let guard = PgGuard::empty();
+        let url = guard.url();
+        let barrier = Barrier::new(4);
+        let storages: Vec<PostgresStorage> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    let (barrier, url) = (&barrier, &url);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        PostgresStorage::connect(url).expect("connect and migrate")
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("thread")).collect()
+        });
+        let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect");
+        let versions: Vec<i64> = client
+            .query("SELECT version FROM schema_migrations ORDER BY version", &[])
+            .expect("versions")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(versions, vec![1]);
+        drop(client);
+        // Every process sees the same data.
+        let area = storages[0].create_area("hartlepool").expect("create");
+        for s in &storages {
+            assert_eq!(s.area_by_name("hartlepool").expect("by name"), Some(area.clone()));
+        }
+        assert!(format!("{:?}", storages[0]).starts_with("PostgresStorage"));
+        assert!(!format!("{:?}", storages[0]).contains("127.0.0.1"), "no connection details in Debug");
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let guard = PgGuard::new();
+        let mut client = ::postgres::Client::connect(&guard.url(), ::postgres::NoTls).expect("connect");
+        client.batch_execute("INSERT INTO schema_migrations (version) VALUES (999)").expect("insert");
+        drop(client);
+        assert!(matches!(PostgresStorage::connect(&guard.url()), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn two_servers_merging_one_document_keep_both_edits() {
+        // Two pools on one database stand for two server processes.
+        let guard = PgGuard::new();
+        let other = PostgresStorage::connect(&guard.url()).expect("second server");
+        let servers: [&dyn Storage; 2] = [&*guard, &other];
+        let area = servers[0].create_area("hartlepool").expect("create");
+        let a = enrol(servers[0], &area, "a");
+        let b = enrol(servers[1], &area, "b");
+        let mut base = submitted(&area.name, "r-1", 9);
+        upload_ok(servers[0], &area, &a, &whole(&mut base));
+        upload_ok(servers[1], &area, &b, &whole(&mut base));
+        let form = form();
+        for round in 0..6u8 {
+            // Each device reopens the response, changes one answer and
+            // submits again; the two uploads reach different servers at once.
+            let value = round % 5 + 1;
+            let mut on_a = stored_response(servers[0], "r-1");
+            let mut on_b = stored_response(servers[1], "r-1");
+            let (old_a, old_b) = (on_a.heads(), on_b.heads());
+            for (doc, question) in [(&mut on_a, "safe_home"), (&mut on_b, "safe_travel")] {
+                doc.reopen(CAPTURED + 10).expect("reopen");
+                answer(doc, question, Answer::Scale(value), CAPTURED + 11);
+                doc.submit(&form, CAPTURED + 12).expect("submit");
+            }
+            let (data_a, data_b) = (edit(&mut on_a, &old_a), edit(&mut on_b, &old_b));
+            let barrier = Barrier::new(2);
+            std::thread::scope(|scope| {
+                for (s, device, data) in [(servers[0], &a, &data_a), (servers[1], &b, &data_b)] {
+                    let (barrier, area) = (&barrier, &area);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        upload_ok(s, area, device, data);
+                    });
+                }
+            });
+            let mut merged = stored_response(servers[0], "r-1");
+            let answers = merged.answers().expect("answers");
+            assert_eq!(answers.get("safe_home"), Some(&Answer::Scale(value)), "round {round}: A's edit kept");
+            assert_eq!(answers.get("safe_travel"), Some(&Answer::Scale(value)), "round {round}: B's edit kept");
+            // The projection was made from the merge of both, not from a
+            // stale copy.
+            assert_eq!(servers[1].answers(&area.id, FORM).expect("answers"), expected_answers(&[&merged]), "round {round}");
+            assert_eq!(servers[1].count_submitted(&area.id, None).expect("count"), 1);
+            // The device whose upload merged first lacks the other's edit
+            // and is sent it; the second already has both.
+            let heads = sorted(merged.heads());
+            let sent: Vec<Pending> = [&a, &b].iter().flat_map(|d| drain(servers[0], d, 0, 100).0).collect();
+            assert_eq!(ids(&sent), vec!["r-1".to_owned()], "round {round}");
+            assert!(sent[0].device_heads.as_ref().is_some_and(|h| *h != heads));
+            upload_ok(servers[0], &area, &a, &whole(&mut merged));
+            upload_ok(servers[1], &area, &b, &whole(&mut merged));
+        }
+    }
+}

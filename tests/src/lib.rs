@@ -1,0 +1,363 @@
+//! Test harness: servers on port 0 (in-process or as child processes that
+//! can be killed), enrolled devices with their own encrypted stores, faulty
+//! transports, and throwaway PostgreSQL databases.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use hark_core::form::plausible_answers;
+use hark_core::store::now_ms;
+use hark_core::sync::client::{SyncReport, Transport};
+use hark_core::sync::http::{self, HttpTransport, SERVER_PEER};
+use hark_core::sync::{SyncError, SyncRequest, SyncResponse};
+use hark_core::{Consent, ResponseContext, Store, StoreKey};
+use hark_server::AppState;
+use hark_server::storage::Storage;
+
+/// A server running in this process on a free port.
+pub struct TestServer {
+    /// Base URL.
+    pub url: String,
+    /// Its storage (shared with the test for admin calls).
+    pub storage: Arc<dyn Storage>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for TestServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestServer").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+impl TestServer {
+    /// Starts a server over `storage` on 127.0.0.1:0.
+    pub fn start(storage: Arc<dyn Storage>) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = AppState { storage: storage.clone() };
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                hark_server::serve(listener, state, async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("serve");
+            });
+        });
+        Self { url, storage, shutdown: Some(tx), thread: Some(thread) }
+    }
+
+    /// A server on a fresh in-memory SQLite database.
+    pub fn sqlite() -> Self {
+        Self::start(Arc::new(hark_server::storage::sqlite::SqliteStorage::in_memory().expect("sqlite")))
+    }
+
+    /// Creates an area (with the built-in forms).
+    pub fn area(&self, name: &str) {
+        hark_server::admin::create_area(self.storage.as_ref(), name).expect("area");
+    }
+
+    /// A fresh enrolment code for an area.
+    pub fn code(&self, area: &str) -> String {
+        hark_server::admin::enrol_code(self.storage.as_ref(), area, now_ms()).expect("code")
+    }
+
+    /// Distinct submitted responses in an area.
+    pub fn count(&self, area: &str, form: Option<&str>) -> i64 {
+        hark_server::admin::count(self.storage.as_ref(), area, form).expect("count")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A `hark serve` child process (killable with SIGKILL).
+#[derive(Debug)]
+pub struct ChildServer {
+    /// Base URL.
+    pub url: String,
+    child: Child,
+}
+
+impl ChildServer {
+    /// Starts the test binary itself in server mode on `db` (see
+    /// [`child_server_main`]), at `listen` (use `127.0.0.1:0` for any port).
+    pub fn start(db: &str, listen: &str) -> Self {
+        let mut child = Command::new(std::env::current_exe().expect("exe"))
+            .args(["--exact", "child_server", "--nocapture", "--test-threads", "1"])
+            .env("HARK_CHILD_SERVER_DB", db)
+            .env("HARK_CHILD_SERVER_LISTEN", listen)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines.next().expect("server printed its address").expect("line");
+            // The test harness may print "test child_server ... " first.
+            if let Some(at) = line.find("hark listening on ") {
+                break line[at + "hark listening on ".len()..].trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self { url, child }
+    }
+
+    /// SIGKILL, no goodbye.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The body of the `child_server` test: runs `hark serve` when asked to.
+pub fn child_server_main() {
+    let (Ok(db), Ok(listen)) = (std::env::var("HARK_CHILD_SERVER_DB"), std::env::var("HARK_CHILD_SERVER_LISTEN")) else {
+        return;
+    };
+    let cli = <hark_server::cli::Cli as clap_parse::Parser>::parse_from(["hark", "serve", "--db", &db, "--listen", &listen]);
+    hark_server::cli::run(cli).expect("serve");
+}
+
+mod clap_parse {
+    pub use hark_server::cli::Parser;
+}
+
+/// An enrolled device with its own encrypted store.
+#[derive(Debug)]
+pub struct TestDevice {
+    /// The store.
+    pub store: Store,
+    /// The device's token.
+    pub token: String,
+    /// The area it belongs to.
+    pub area: String,
+    /// Where its store lives.
+    pub dir: tempfile::TempDir,
+    /// Its key (to reopen or copy the store).
+    pub key: [u8; 32],
+}
+
+impl TestDevice {
+    /// Enrols a new device with `server` using a fresh code for `area`.
+    pub fn enrol(server: &TestServer, area: &str) -> Self {
+        Self::enrol_url(&server.url, &server.code(area))
+    }
+
+    /// Enrols with an explicit URL and code.
+    pub fn enrol_url(url: &str, code: &str) -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        let key = [7u8; 32];
+        let store = Store::open(&dir.path().join("hark.db"), &StoreKey::from_bytes(key)).expect("store");
+        let e = http::enrol(&store, url, code, "test").expect("enrol");
+        http::sync_with_server(&store, &|_: usize, _: usize| {}).expect("first sync fetches forms");
+        Self { store, token: e.token, area: e.area, dir, key }
+    }
+
+    /// Captures `n` submitted responses to `form` with plausible answers.
+    pub fn capture(&self, form: &str, n: usize, seed: u64) -> Vec<String> {
+        let f = self.store.latest_form(form).expect("forms").expect("form installed");
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let ctx = ResponseContext { area: self.area.clone(), setting: Some("clinic".into()), ..Default::default() };
+        let consent = if f.audience.is_child() { Consent::child() } else { Consent::adult() };
+        (0..n)
+            .map(|_| {
+                let id = self.store.start_response(&f.id, &ctx, consent).expect("start");
+                for (q, a) in plausible_answers(&f, &mut next) {
+                    self.store.answer(&id, &q, a).expect("answer");
+                }
+                self.store.submit(&id).expect("submit");
+                id
+            })
+            .collect()
+    }
+
+    /// Captures `n` submitted responses in memory and stores them in
+    /// batches (one transaction per 500): a day's backlog, quickly.
+    pub fn capture_bulk(&self, form: &str, n: usize, seed: u64) -> Vec<String> {
+        let f = self.store.latest_form(form).expect("forms").expect("form installed");
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let ctx = ResponseContext {
+            area: self.area.clone(),
+            device: self.store.device_id().to_owned(),
+            captured_at: now_ms(),
+            ..Default::default()
+        };
+        let consent = if f.audience.is_child() { Consent::child() } else { Consent::adult() };
+        let mut ids = Vec::with_capacity(n);
+        let mut docs = Vec::with_capacity(n);
+        for _ in 0..n {
+            let id = uuid::Uuid::new_v4().to_string();
+            let mut doc = hark_core::ResponseDoc::start(&id, &f, &ctx, consent, "bulk").expect("start");
+            for (q, a) in plausible_answers(&f, &mut next) {
+                doc.answer(&f, &q, a, now_ms()).expect("answer");
+            }
+            doc.submit(&f, now_ms()).expect("submit");
+            docs.push(hark_core::sync::DocData {
+                id: id.clone(),
+                kind: hark_core::sync::DocKind::Response,
+                base: Vec::new(),
+                bytes: doc.save().into(),
+                flagged: false,
+            });
+            ids.push(id);
+        }
+        for chunk in docs.chunks(500) {
+            self.store.apply_incoming(chunk).expect("store");
+        }
+        ids
+    }
+
+    /// Syncs with the enrolled server.
+    pub fn sync(&self) -> Result<SyncReport, SyncError> {
+        http::sync_with_server(&self.store, &|_: usize, _: usize| {})
+    }
+
+    /// Syncs through a custom transport (faults).
+    pub fn sync_via(&self, transport: &dyn Transport) -> Result<SyncReport, SyncError> {
+        hark_core::sync::sync(&self.store, SERVER_PEER, transport, &|_: usize, _: usize| {})
+    }
+
+    /// The HTTP transport this device would use, to `url`.
+    pub fn transport(&self, url: &str) -> HttpTransport {
+        HttpTransport::new(url, &self.token)
+    }
+}
+
+/// A transport that misbehaves on purpose.
+pub struct Faulty<'a> {
+    /// The real transport.
+    pub inner: &'a dyn Transport,
+    /// Decides, per exchange number, what goes wrong.
+    pub fault: Box<dyn Fn(usize) -> Fault + 'a>,
+    /// Requests seen, for replays.
+    pub seen: std::cell::RefCell<Vec<SyncRequest>>,
+}
+
+impl std::fmt::Debug for Faulty<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Faulty")
+    }
+}
+
+/// One kind of failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Works.
+    None,
+    /// The request never arrives.
+    DropRequest,
+    /// The request arrives, the response is lost.
+    DropResponse,
+    /// The request arrives twice.
+    Duplicate,
+    /// An earlier request is replayed before this one (reordering).
+    ReplayEarlier,
+}
+
+impl<'a> Faulty<'a> {
+    /// Wraps `inner` with a fault schedule.
+    pub fn new(inner: &'a dyn Transport, fault: impl Fn(usize) -> Fault + 'a) -> Self {
+        Self { inner, fault: Box::new(fault), seen: std::cell::RefCell::new(Vec::new()) }
+    }
+}
+
+impl Transport for Faulty<'_> {
+    fn exchange(&self, request: &SyncRequest) -> Result<SyncResponse, SyncError> {
+        let n = self.seen.borrow().len();
+        self.seen.borrow_mut().push(request.clone());
+        match (self.fault)(n) {
+            Fault::None => self.inner.exchange(request),
+            Fault::DropRequest => Err(SyncError::Network("dropped request".into())),
+            Fault::DropResponse => {
+                self.inner.exchange(request)?;
+                Err(SyncError::Network("dropped response".into()))
+            }
+            Fault::Duplicate => {
+                self.inner.exchange(request)?;
+                self.inner.exchange(request)
+            }
+            Fault::ReplayEarlier => {
+                let earlier = self.seen.borrow().first().cloned();
+                if let Some(e) = earlier {
+                    self.inner.exchange(&e)?;
+                }
+                self.inner.exchange(request)
+            }
+        }
+    }
+}
+
+/// A throwaway PostgreSQL database, dropped with the guard.
+#[derive(Debug)]
+pub struct PgDb {
+    /// Its URL.
+    pub url: String,
+    name: String,
+}
+
+const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+impl PgDb {
+    /// Creates a uniquely named database.
+    pub fn new() -> Self {
+        let name = format!("hark_e2e_{}", uuid::Uuid::new_v4().simple());
+        let mut c = postgres::Client::connect(PG_ADMIN, postgres::NoTls).expect("PostgreSQL at 127.0.0.1:5432");
+        c.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
+        Self { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), name }
+    }
+}
+
+impl Default for PgDb {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(PG_ADMIN, postgres::NoTls) {
+            let _ = c.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&self.name],
+            );
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {}", self.name));
+        }
+    }
+}

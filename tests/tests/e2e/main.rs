@@ -1,0 +1,14 @@
+//! End-to-end tests: real servers on port 0, several enrolled devices with
+//! their own encrypted stores, faults, kills and PostgreSQL. One binary.
+
+mod auth;
+mod devices;
+mod faults;
+mod processes;
+
+/// Runs `hark serve` when this binary is started as a child server (see
+/// `hark_tests::ChildServer`); otherwise does nothing.
+#[test]
+fn child_server() {
+    hark_tests::child_server_main();
+}
