@@ -38,7 +38,11 @@ fn ctx() -> ResponseContext {
 }
 
 fn dir_size(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir).map_or(0, |d| d.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum())
+    std::fs::read_dir(dir).map_or(0, |d| {
+        d.filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    })
 }
 
 fn main() {
@@ -53,7 +57,9 @@ fn main() {
     let mut next = rng(1);
     let mut times = Vec::new();
     for _ in 0..150 {
-        let id = store.start_response(&form.id, &ctx(), Consent::child()).expect("start");
+        let id = store
+            .start_response(&form.id, &ctx(), Consent::child())
+            .expect("start");
         for (q, a) in plausible_answers(&form, &mut next) {
             let t = Instant::now();
             store.answer(&id, &q, a).expect("answer");
@@ -61,9 +67,18 @@ fn main() {
         }
     }
     times.sort();
-    rows.push((format!("answer recorded durably, p50 ({} calls)", times.len()), format!("{:.3} ms", percentile(&times, 0.5).as_secs_f64() * 1e3)));
-    rows.push(("answer recorded durably, p99".into(), format!("{:.3} ms", percentile(&times, 0.99).as_secs_f64() * 1e3)));
-    rows.push(("answer recorded durably, max".into(), format!("{:.3} ms", times[times.len() - 1].as_secs_f64() * 1e3)));
+    rows.push((
+        format!("answer recorded durably, p50 ({} calls)", times.len()),
+        format!("{:.3} ms", percentile(&times, 0.5).as_secs_f64() * 1e3),
+    ));
+    rows.push((
+        "answer recorded durably, p99".into(),
+        format!("{:.3} ms", percentile(&times, 0.99).as_secs_f64() * 1e3),
+    ));
+    rows.push((
+        "answer recorded durably, max".into(),
+        format!("{:.3} ms", times[times.len() - 1].as_secs_f64() * 1e3),
+    ));
     drop(store);
 
     // 2. A store holding 10,000 submitted responses.
@@ -77,7 +92,8 @@ fn main() {
     let t = Instant::now();
     for i in 0..n {
         let id = format!("00000000-0000-4000-8000-{i:012}");
-        let mut doc = ResponseDoc::start(&id, &form, &ctx(), Consent::child(), "fw-0017").expect("start");
+        let mut doc =
+            ResponseDoc::start(&id, &form, &ctx(), Consent::child(), "fw-0017").expect("start");
         let answers = plausible_answers(&form, &mut next);
         for (q, a) in &answers {
             doc.answer(&form, q, a.clone(), 1).expect("answer");
@@ -103,24 +119,49 @@ fn main() {
     let list = t.elapsed();
     assert_eq!(listed, n);
     let t = Instant::now();
-    let one = store.list(&ResponseFilter::default()).expect("list")[n / 2].id.clone();
+    let one = store.list(&ResponseFilter::default()).expect("list")[n / 2]
+        .id
+        .clone();
     let _ = store.response(&one).expect("one");
     let _ = t;
     let t = Instant::now();
-    let _ = store.response(&store.list(&ResponseFilter::default()).expect("list")[n / 3].id).expect("one");
+    let _ = store
+        .response(&store.list(&ResponseFilter::default()).expect("list")[n / 3].id)
+        .expect("one");
     let _ = t.elapsed();
     let t = Instant::now();
     let _ = store.response(&one).expect("cached");
     let cached = t.elapsed();
     drop(store);
     let size = dir_size(dir.path());
-    rows.push((format!("import {n} whole responses (one transaction each)"), format!("{:.2} s", fill.as_secs_f64())));
-    rows.push((format!("open a store holding {n} responses"), format!("{:.2} ms", open.as_secs_f64() * 1e3)));
-    rows.push((format!("list all {n} responses (decrypt headers)"), format!("{:.1} ms", list.as_secs_f64() * 1e3)));
-    rows.push(("read one cached response".into(), format!("{:.3} ms", cached.as_secs_f64() * 1e3)));
-    rows.push(("bytes on disk per response (db + wal)".into(), format!("{}", size / n as u64)));
-    rows.push(("Automerge save() per response".into(), format!("{}", automerge_bytes / n)));
-    rows.push(("same response as JSON".into(), format!("{}", json_bytes / n)));
+    rows.push((
+        format!("import {n} whole responses (one transaction each)"),
+        format!("{:.2} s", fill.as_secs_f64()),
+    ));
+    rows.push((
+        format!("open a store holding {n} responses"),
+        format!("{:.2} ms", open.as_secs_f64() * 1e3),
+    ));
+    rows.push((
+        format!("list all {n} responses (decrypt headers)"),
+        format!("{:.1} ms", list.as_secs_f64() * 1e3),
+    ));
+    rows.push((
+        "read one cached response".into(),
+        format!("{:.3} ms", cached.as_secs_f64() * 1e3),
+    ));
+    rows.push((
+        "bytes on disk per response (db + wal)".into(),
+        format!("{}", size / n as u64),
+    ));
+    rows.push((
+        "Automerge save() per response".into(),
+        format!("{}", automerge_bytes / n),
+    ));
+    rows.push((
+        "same response as JSON".into(),
+        format!("{}", json_bytes / n),
+    ));
 
     let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(10);
     println!("\n| {:w$} | value |", "measure");

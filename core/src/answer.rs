@@ -171,7 +171,10 @@ pub fn check_answer(question: &Question, answer: Answer) -> Result<Answer, Answe
             if question.allow_dont_know && question.kind.is_closed() {
                 Ok(Answer::DontKnow)
             } else {
-                Err(AnswerError::SpecialNotOffered { question: q(), option: crate::form::DONT_KNOW })
+                Err(AnswerError::SpecialNotOffered {
+                    question: q(),
+                    option: crate::form::DONT_KNOW,
+                })
             }
         }
         (_, Answer::PreferNotToSay) => {
@@ -188,27 +191,51 @@ pub fn check_answer(question: &Question, answer: Answer) -> Result<Answer, Answe
             if (1..=*points).contains(&n) {
                 Ok(Answer::Scale(n))
             } else {
-                Err(AnswerError::OutOfRange { question: q(), min: 1, max: i64::from(*points) })
+                Err(AnswerError::OutOfRange {
+                    question: q(),
+                    min: 1,
+                    max: i64::from(*points),
+                })
             }
         }
         (QuestionKind::SingleChoice { .. } | QuestionKind::YesNo, Answer::Choice(id)) => {
             if question.kind.option_ids().contains(&id.as_str()) {
                 Ok(Answer::Choice(id))
             } else {
-                Err(AnswerError::UnknownOption { question: q(), option: id })
+                Err(AnswerError::UnknownOption {
+                    question: q(),
+                    option: id,
+                })
             }
         }
-        (QuestionKind::MultipleChoice { options, min_selected, max_selected }, Answer::Choices(picked)) => {
+        (
+            QuestionKind::MultipleChoice {
+                options,
+                min_selected,
+                max_selected,
+            },
+            Answer::Choices(picked),
+        ) => {
             if let Some(bad) = picked.iter().find(|p| !options.iter().any(|o| &o.id == *p)) {
-                return Err(AnswerError::UnknownOption { question: q(), option: bad.clone() });
+                return Err(AnswerError::UnknownOption {
+                    question: q(),
+                    option: bad.clone(),
+                });
             }
-            let canonical: Vec<String> =
-                options.iter().filter(|o| picked.contains(&o.id)).map(|o| o.id.clone()).collect();
+            let canonical: Vec<String> = options
+                .iter()
+                .filter(|o| picked.contains(&o.id))
+                .map(|o| o.id.clone())
+                .collect();
             let min = min_selected.unwrap_or(1);
             let max = max_selected.unwrap_or(u32::try_from(options.len()).unwrap_or(u32::MAX));
             let n = u32::try_from(canonical.len()).unwrap_or(u32::MAX);
             if n < min || n > max {
-                return Err(AnswerError::SelectionCount { question: q(), min, max });
+                return Err(AnswerError::SelectionCount {
+                    question: q(),
+                    min,
+                    max,
+                });
             }
             Ok(Answer::Choices(canonical))
         }
@@ -226,7 +253,11 @@ pub fn check_answer(question: &Question, answer: Answer) -> Result<Answer, Answe
             if (*min..=*max).contains(&n) {
                 Ok(Answer::Number(n))
             } else {
-                Err(AnswerError::OutOfRange { question: q(), min: *min, max: *max })
+                Err(AnswerError::OutOfRange {
+                    question: q(),
+                    min: *min,
+                    max: *max,
+                })
             }
         }
         (QuestionKind::Date { min, max }, Answer::Date(d)) => {
@@ -236,10 +267,19 @@ pub fn check_answer(question: &Question, answer: Answer) -> Result<Answer, Answe
                 (None, Some(b)) => format!(" on or before {b}"),
                 (None, None) => String::new(),
             };
-            let bad = || AnswerError::BadDate { question: q(), bounds: bounds.clone() };
+            let bad = || AnswerError::BadDate {
+                question: q(),
+                bounds: bounds.clone(),
+            };
             let date = parse_date(&d).ok_or_else(bad)?;
-            let too_early = min.as_deref().and_then(parse_date).is_some_and(|m| date < m);
-            let too_late = max.as_deref().and_then(parse_date).is_some_and(|m| date > m);
+            let too_early = min
+                .as_deref()
+                .and_then(parse_date)
+                .is_some_and(|m| date < m);
+            let too_late = max
+                .as_deref()
+                .and_then(parse_date)
+                .is_some_and(|m| date > m);
             if too_early || too_late {
                 return Err(bad());
             }
@@ -276,17 +316,34 @@ mod tests {
 
     fn opts(ids: &[&str]) -> Vec<ChoiceOption> {
         ids.iter()
-            .map(|id| ChoiceOption { id: (*id).into(), label: Text::new("en", id), easy_read: None, symbol: None })
+            .map(|id| ChoiceOption {
+                id: (*id).into(),
+                label: Text::new("en", id),
+                easy_read: None,
+                symbol: None,
+            })
             .collect()
     }
 
     #[test]
     fn face_scale_bounds() {
-        let q = question(QuestionKind::FaceScale { points: 3, labels: opts(&["sad", "ok", "happy"]) });
+        let q = question(QuestionKind::FaceScale {
+            points: 3,
+            labels: opts(&["sad", "ok", "happy"]),
+        });
         assert_eq!(check_answer(&q, Answer::Scale(3)), Ok(Answer::Scale(3)));
-        assert!(matches!(check_answer(&q, Answer::Scale(0)), Err(AnswerError::OutOfRange { .. })));
-        assert!(matches!(check_answer(&q, Answer::Scale(4)), Err(AnswerError::OutOfRange { max: 3, .. })));
-        assert!(matches!(check_answer(&q, Answer::Choice("ok".into())), Err(AnswerError::WrongKind { .. })));
+        assert!(matches!(
+            check_answer(&q, Answer::Scale(0)),
+            Err(AnswerError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            check_answer(&q, Answer::Scale(4)),
+            Err(AnswerError::OutOfRange { max: 3, .. })
+        ));
+        assert!(matches!(
+            check_answer(&q, Answer::Choice("ok".into())),
+            Err(AnswerError::WrongKind { .. })
+        ));
     }
 
     #[test]
@@ -297,49 +354,98 @@ mod tests {
             max_selected: Some(2),
         });
         assert_eq!(
-            check_answer(&q, Answer::Choices(vec!["c".into(), "a".into(), "c".into()])),
+            check_answer(
+                &q,
+                Answer::Choices(vec!["c".into(), "a".into(), "c".into()])
+            ),
             Ok(Answer::Choices(vec!["a".into(), "c".into()]))
         );
-        assert!(matches!(check_answer(&q, Answer::Choices(vec![])), Err(AnswerError::SelectionCount { .. })));
         assert!(matches!(
-            check_answer(&q, Answer::Choices(vec!["a".into(), "b".into(), "c".into()])),
+            check_answer(&q, Answer::Choices(vec![])),
             Err(AnswerError::SelectionCount { .. })
         ));
-        assert!(matches!(check_answer(&q, Answer::Choices(vec!["z".into()])), Err(AnswerError::UnknownOption { .. })));
+        assert!(matches!(
+            check_answer(
+                &q,
+                Answer::Choices(vec!["a".into(), "b".into(), "c".into()])
+            ),
+            Err(AnswerError::SelectionCount { .. })
+        ));
+        assert!(matches!(
+            check_answer(&q, Answer::Choices(vec!["z".into()])),
+            Err(AnswerError::UnknownOption { .. })
+        ));
     }
 
     #[test]
     fn special_answers_only_where_offered() {
         let q = question(QuestionKind::YesNo);
         assert_eq!(check_answer(&q, Answer::DontKnow), Ok(Answer::DontKnow));
-        assert!(matches!(check_answer(&q, Answer::PreferNotToSay), Err(AnswerError::SpecialNotOffered { .. })));
+        assert!(matches!(
+            check_answer(&q, Answer::PreferNotToSay),
+            Err(AnswerError::SpecialNotOffered { .. })
+        ));
         let text = question(QuestionKind::FreeText { max_length: None });
-        assert!(matches!(check_answer(&text, Answer::DontKnow), Err(AnswerError::SpecialNotOffered { .. })));
+        assert!(matches!(
+            check_answer(&text, Answer::DontKnow),
+            Err(AnswerError::SpecialNotOffered { .. })
+        ));
     }
 
     #[test]
     fn free_text_kept_exactly_and_bounded() {
-        let q = question(QuestionKind::FreeText { max_length: Some(5) });
-        assert_eq!(check_answer(&q, Answer::Text(" hi! ".into())), Ok(Answer::Text(" hi! ".into())));
-        assert!(matches!(check_answer(&q, Answer::Text("   ".into())), Err(AnswerError::Empty { .. })));
-        assert!(matches!(check_answer(&q, Answer::Text("toolong".into())), Err(AnswerError::TooLong { .. })));
+        let q = question(QuestionKind::FreeText {
+            max_length: Some(5),
+        });
+        assert_eq!(
+            check_answer(&q, Answer::Text(" hi! ".into())),
+            Ok(Answer::Text(" hi! ".into()))
+        );
+        assert!(matches!(
+            check_answer(&q, Answer::Text("   ".into())),
+            Err(AnswerError::Empty { .. })
+        ));
+        assert!(matches!(
+            check_answer(&q, Answer::Text("toolong".into())),
+            Err(AnswerError::TooLong { .. })
+        ));
     }
 
     #[test]
     fn numbers_and_dates() {
         let n = question(QuestionKind::Number { min: 0, max: 24 });
         assert_eq!(check_answer(&n, Answer::Number(24)), Ok(Answer::Number(24)));
-        assert!(matches!(check_answer(&n, Answer::Number(-1)), Err(AnswerError::OutOfRange { .. })));
-        let d = question(QuestionKind::Date { min: Some("2020-01-01".into()), max: None });
-        assert_eq!(check_answer(&d, Answer::Date("2024-02-29".into())), Ok(Answer::Date("2024-02-29".into())));
-        assert!(matches!(check_answer(&d, Answer::Date("2023-02-29".into())), Err(AnswerError::BadDate { .. })));
-        assert!(matches!(check_answer(&d, Answer::Date("2019-12-31".into())), Err(AnswerError::BadDate { .. })));
-        assert!(matches!(check_answer(&d, Answer::Date("31/12/2021".into())), Err(AnswerError::BadDate { .. })));
+        assert!(matches!(
+            check_answer(&n, Answer::Number(-1)),
+            Err(AnswerError::OutOfRange { .. })
+        ));
+        let d = question(QuestionKind::Date {
+            min: Some("2020-01-01".into()),
+            max: None,
+        });
+        assert_eq!(
+            check_answer(&d, Answer::Date("2024-02-29".into())),
+            Ok(Answer::Date("2024-02-29".into()))
+        );
+        assert!(matches!(
+            check_answer(&d, Answer::Date("2023-02-29".into())),
+            Err(AnswerError::BadDate { .. })
+        ));
+        assert!(matches!(
+            check_answer(&d, Answer::Date("2019-12-31".into())),
+            Err(AnswerError::BadDate { .. })
+        ));
+        assert!(matches!(
+            check_answer(&d, Answer::Date("31/12/2021".into())),
+            Err(AnswerError::BadDate { .. })
+        ));
     }
 
     #[test]
     fn messages_never_carry_the_answer() {
-        let q = question(QuestionKind::FreeText { max_length: Some(3) });
+        let q = question(QuestionKind::FreeText {
+            max_length: Some(3),
+        });
         let err = check_answer(&q, Answer::Text("my secret".into())).expect_err("too long");
         assert!(!err.to_string().contains("secret"));
     }

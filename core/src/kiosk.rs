@@ -32,7 +32,13 @@ pub struct Kiosk {
 
 impl Kiosk {
     /// A kiosk offering `forms` at one event (`occasion`) in `area`.
-    pub fn new(store: Arc<Store>, area: &str, occasion: &str, setting: Option<String>, forms: Vec<String>) -> Self {
+    pub fn new(
+        store: Arc<Store>,
+        area: &str,
+        occasion: &str,
+        setting: Option<String>,
+        forms: Vec<String>,
+    ) -> Self {
         let context = ResponseContext {
             area: area.to_owned(),
             setting,
@@ -41,7 +47,12 @@ impl Kiosk {
             kiosk: true,
             ..ResponseContext::default()
         };
-        Self { store, forms, context, current: Mutex::new(Vec::new()) }
+        Self {
+            store,
+            forms,
+            context,
+            current: Mutex::new(Vec::new()),
+        }
     }
 
     /// The forms this kiosk offers.
@@ -57,14 +68,22 @@ impl Kiosk {
         let mut context = self.context.clone();
         context.captured_at = 0;
         let id = self.store.start_response(form_id, &context, consent)?;
-        self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(id.clone());
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(id.clone());
         Ok(id)
     }
 
     /// Ends the current respondent's session: keeps what they submitted,
     /// erases what they left unfinished.
     pub fn reset(&self) -> Result<KioskReset> {
-        let ids = std::mem::take(&mut *self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let ids = std::mem::take(
+            &mut *self
+                .current
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         let mut out = KioskReset::default();
         for id in ids {
             match self.store.response(&id) {

@@ -26,6 +26,7 @@ pub use error::{Error, Result, SubmitProblem};
 pub use form::{Audience, Form, FormError, FormProblem, FormRef, Question, QuestionKind, Theme};
 pub use kiosk::{Kiosk, KioskReset};
 pub use response::{
-    Conflict, Consent, Outcome, Permission, RaisedFlag, ResponseContext, ResponseDoc, ResponseHeader, Status,
+    Conflict, Consent, Outcome, Permission, RaisedFlag, ResponseContext, ResponseDoc,
+    ResponseHeader, Status,
 };
 pub use store::{DocChange, ResponseFilter, ResponseView, Store, StoreKey};

@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, Author, ObjId, ObjType, ReadDoc, ROOT, ScalarValue, Value};
+use automerge::{Author, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::answer::{Answer, AnswerError, check_answer};
@@ -111,12 +111,18 @@ pub struct Consent {
 impl Consent {
     /// A parent or adult answering for themselves.
     pub fn adult() -> Self {
-        Self { consent: Permission::Given, assent: Permission::NotApplicable }
+        Self {
+            consent: Permission::Given,
+            assent: Permission::NotApplicable,
+        }
     }
 
     /// A child with a parent's consent and their own assent.
     pub fn child() -> Self {
-        Self { consent: Permission::Given, assent: Permission::Given }
+        Self {
+            consent: Permission::Given,
+            assent: Permission::Given,
+        }
     }
 
     /// Whether a response for `form` may be submitted: adults need consent;
@@ -256,10 +262,16 @@ impl ResponseDoc {
         doc.put_object(ROOT, "answers", ObjType::Map)?;
         doc.put_object(ROOT, "flags", ObjType::Map)?;
         doc.put(ROOT, "status", Status::Draft.as_str())?;
-        let mut this = Self { doc, id: id.to_owned(), form: form.form_ref() };
+        let mut this = Self {
+            doc,
+            id: id.to_owned(),
+            form: form.form_ref(),
+        };
         this.write_context(context)?;
         this.write_consent(consent)?;
-        this.doc.commit_with(automerge::transaction::CommitOptions::default().with_time(context.captured_at / 1000));
+        this.doc.commit_with(
+            automerge::transaction::CommitOptions::default().with_time(context.captured_at / 1000),
+        );
         Ok(this)
     }
 
@@ -287,7 +299,10 @@ impl ResponseDoc {
         let version = semver::Version::parse(&get("form_version")?)
             .map_err(|_| Error::Malformed("bad form version".into()))?;
         let id = get("id")?;
-        let form = FormRef { id: get("form_id")?, version };
+        let form = FormRef {
+            id: get("form_id")?,
+            version,
+        };
         Ok(Self { doc, id, form })
     }
 
@@ -325,7 +340,9 @@ impl ResponseDoc {
 
     /// Current status.
     pub fn status(&self) -> Status {
-        str_at(&self.doc, &ROOT, "status").and_then(|s| Status::parse(&s)).unwrap_or(Status::Draft)
+        str_at(&self.doc, &ROOT, "status")
+            .and_then(|s| Status::parse(&s))
+            .unwrap_or(Status::Draft)
     }
 
     /// The current answers (the winner where devices conflicted).
@@ -333,7 +350,9 @@ impl ResponseDoc {
         let answers = self.obj("answers")?;
         let mut out = BTreeMap::new();
         for key in self.doc.keys(&answers) {
-            if let Some((Value::Object(ObjType::Map), obj)) = self.doc.get(&answers, key.as_str())? {
+            if let Some((Value::Object(ObjType::Map), obj)) =
+                self.doc.get(&answers, key.as_str())?
+            {
                 out.insert(key, read_answer(&self.doc, &obj)?);
             }
         }
@@ -346,10 +365,10 @@ impl ResponseDoc {
         let all = self.answers()?;
         let mut kept = BTreeMap::new();
         for q in &form.questions {
-            if let Some(a) = all.get(&q.id) {
-                if q.relevant.as_ref().is_none_or(|c| c.holds(&kept)) {
-                    kept.insert(q.id.clone(), a.clone());
-                }
+            if let Some(a) = all.get(&q.id)
+                && q.relevant.as_ref().is_none_or(|c| c.holds(&kept))
+            {
+                kept.insert(q.id.clone(), a.clone());
             }
         }
         Ok(kept)
@@ -371,7 +390,11 @@ impl ResponseDoc {
                     Some((_, obj)) => read_answer(&self.doc, &obj)?,
                     None => continue,
                 };
-                out.push(Conflict { question: key, winner, values });
+                out.push(Conflict {
+                    question: key,
+                    winner,
+                    values,
+                });
             }
         }
         Ok(out)
@@ -396,17 +419,28 @@ impl ResponseDoc {
     /// submitted, the question unknown, not asked given earlier answers, or
     /// the answer invalid for it. Later answers that the new answer makes
     /// irrelevant are cleared in the same change.
-    pub fn answer(&mut self, form: &Form, question: &str, answer: Answer, now_ms: i64) -> Result<Outcome> {
+    pub fn answer(
+        &mut self,
+        form: &Form,
+        question: &str,
+        answer: Answer,
+        now_ms: i64,
+    ) -> Result<Outcome> {
         self.check_form(form)?;
         self.ensure_draft()?;
         let q = form
             .question(question)
-            .ok_or_else(|| AnswerError::UnknownQuestion { question: question.to_owned() })?;
+            .ok_or_else(|| AnswerError::UnknownQuestion {
+                question: question.to_owned(),
+            })?;
         let mut answers = self.effective_answers(form)?;
-        if let Some(cond) = &q.relevant {
-            if !cond.holds(&answers) {
-                return Err(AnswerError::NotRelevant { question: question.to_owned() }.into());
+        if let Some(cond) = &q.relevant
+            && !cond.holds(&answers)
+        {
+            return Err(AnswerError::NotRelevant {
+                question: question.to_owned(),
             }
+            .into());
         }
         let answer = check_answer(q, answer)?;
         answers.insert(question.to_owned(), answer.clone());
@@ -428,7 +462,10 @@ impl ResponseDoc {
         self.check_form(form)?;
         self.ensure_draft()?;
         if form.question(question).is_none() {
-            return Err(AnswerError::UnknownQuestion { question: question.to_owned() }.into());
+            return Err(AnswerError::UnknownQuestion {
+                question: question.to_owned(),
+            }
+            .into());
         }
         let all = self.answers()?;
         if !all.contains_key(question) {
@@ -487,9 +524,17 @@ impl ResponseDoc {
             .safeguarding
             .iter()
             .filter(|t| t.when.holds(&effective))
-            .map(|t| RaisedFlag { trigger: t.id.clone(), level: t.level, guidance: t.guidance.clone() })
+            .map(|t| RaisedFlag {
+                trigger: t.id.clone(),
+                level: t.level,
+                guidance: t.guidance.clone(),
+            })
             .collect();
-        let stale: Vec<String> = self.answers()?.into_keys().filter(|k| !effective.contains_key(k)).collect();
+        let stale: Vec<String> = self
+            .answers()?
+            .into_keys()
+            .filter(|k| !effective.contains_key(k))
+            .collect();
         let answers = self.obj("answers")?;
         let flags = self.obj("flags")?;
         let existing: Vec<String> = self.doc.keys(&flags).collect();
@@ -498,12 +543,15 @@ impl ResponseDoc {
                 self.doc.delete(&answers, k.as_str())?;
             }
             for f in raised.iter().filter(|f| !existing.contains(&f.trigger)) {
-                let obj = self.doc.put_object(&flags, f.trigger.as_str(), ObjType::Map)?;
+                let obj = self
+                    .doc
+                    .put_object(&flags, f.trigger.as_str(), ObjType::Map)?;
                 self.doc.put(&obj, "level", f.level.as_str())?;
                 self.doc.put(&obj, "at", ScalarValue::Timestamp(now_ms))?;
             }
             self.doc.put(ROOT, "status", Status::Submitted.as_str())?;
-            self.doc.put(ROOT, "submitted_at", ScalarValue::Timestamp(now_ms))?;
+            self.doc
+                .put(ROOT, "submitted_at", ScalarValue::Timestamp(now_ms))?;
             Ok(())
         })();
         self.finish(result, now_ms)?;
@@ -515,7 +563,10 @@ impl ResponseDoc {
         if self.status() != Status::Submitted {
             return Err(Error::NotSubmitted);
         }
-        let result = self.doc.put(ROOT, "status", Status::Draft.as_str()).map_err(Error::from);
+        let result = self
+            .doc
+            .put(ROOT, "status", Status::Draft.as_str())
+            .map_err(Error::from);
         self.finish(result, now_ms)
     }
 
@@ -534,8 +585,9 @@ impl ResponseDoc {
     fn finish(&mut self, result: Result<()>, now_ms: i64) -> Result<()> {
         match result {
             Ok(()) => {
-                self.doc
-                    .commit_with(automerge::transaction::CommitOptions::default().with_time(now_ms / 1000));
+                self.doc.commit_with(
+                    automerge::transaction::CommitOptions::default().with_time(now_ms / 1000),
+                );
                 Ok(())
             }
             Err(e) => {
@@ -551,13 +603,29 @@ impl ResponseDoc {
         let fields: [(&str, Option<&str>, Option<&str>); 9] = [
             ("area", Some(&c.area), Some(&current.area)),
             ("setting", c.setting.as_deref(), current.setting.as_deref()),
-            ("occasion", c.occasion.as_deref(), current.occasion.as_deref()),
-            ("practitioner", c.practitioner.as_deref(), current.practitioner.as_deref()),
+            (
+                "occasion",
+                c.occasion.as_deref(),
+                current.occasion.as_deref(),
+            ),
+            (
+                "practitioner",
+                c.practitioner.as_deref(),
+                current.practitioner.as_deref(),
+            ),
             ("device", Some(&c.device), Some(&current.device)),
-            ("age_phase", c.age_phase.as_deref(), current.age_phase.as_deref()),
+            (
+                "age_phase",
+                c.age_phase.as_deref(),
+                current.age_phase.as_deref(),
+            ),
             ("need", c.need.as_deref(), current.need.as_deref()),
             ("pathway", c.pathway.as_deref(), current.pathway.as_deref()),
-            ("language", c.language.as_deref(), current.language.as_deref()),
+            (
+                "language",
+                c.language.as_deref(),
+                current.language.as_deref(),
+            ),
         ];
         let fresh = self.doc.keys(&obj).next().is_none();
         for (key, new, old) in fields {
@@ -572,7 +640,8 @@ impl ResponseDoc {
             self.doc.put(&obj, "kiosk", c.kiosk)?;
         }
         if fresh || c.captured_at != current.captured_at {
-            self.doc.put(&obj, "captured_at", ScalarValue::Timestamp(c.captured_at))?;
+            self.doc
+                .put(&obj, "captured_at", ScalarValue::Timestamp(c.captured_at))?;
         }
         Ok(())
     }
@@ -586,7 +655,9 @@ impl ResponseDoc {
 
     /// The capture context.
     pub fn context(&self) -> ResponseContext {
-        let Ok(obj) = self.obj("context") else { return ResponseContext::default() };
+        let Ok(obj) = self.obj("context") else {
+            return ResponseContext::default();
+        };
         let s = |k: &str| str_at(&self.doc, &obj, k);
         ResponseContext {
             area: s("area").unwrap_or_default(),
@@ -605,7 +676,9 @@ impl ResponseDoc {
 
     /// Consent and assent.
     pub fn consent(&self) -> Consent {
-        let Ok(obj) = self.obj("consent") else { return Consent::default() };
+        let Ok(obj) = self.obj("consent") else {
+            return Consent::default();
+        };
         Consent {
             consent: Permission::parse(&str_at(&self.doc, &obj, "consent").unwrap_or_default()),
             assent: Permission::parse(&str_at(&self.doc, &obj, "assent").unwrap_or_default()),
@@ -614,7 +687,9 @@ impl ResponseDoc {
 
     /// Safeguarding flags raised so far.
     pub fn flags(&self) -> Vec<StoredFlag> {
-        let Ok(flags) = self.obj("flags") else { return Vec::new() };
+        let Ok(flags) = self.obj("flags") else {
+            return Vec::new();
+        };
         self.doc
             .keys(&flags)
             .filter_map(|k| {
@@ -654,7 +729,11 @@ impl ResponseDoc {
 }
 
 /// Answered questions in `before` that skip logic no longer asks given `now`.
-fn irrelevant(form: &Form, now: &BTreeMap<String, Answer>, before: &BTreeMap<String, Answer>) -> Vec<String> {
+fn irrelevant(
+    form: &Form,
+    now: &BTreeMap<String, Answer>,
+    before: &BTreeMap<String, Answer>,
+) -> Vec<String> {
     let mut kept = BTreeMap::new();
     let mut cleared = Vec::new();
     for q in &form.questions {
@@ -690,7 +769,13 @@ fn int_at(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<i64> {
     }
 }
 
-fn put_answer(doc: &mut AutoCommit, answers: &ObjId, question: &str, answer: &Answer, at: i64) -> Result<()> {
+fn put_answer(
+    doc: &mut AutoCommit,
+    answers: &ObjId,
+    question: &str,
+    answer: &Answer,
+    at: i64,
+) -> Result<()> {
     let obj = doc.put_object(answers, question, ObjType::Map)?;
     doc.put(&obj, "t", answer.kind())?;
     match answer {
@@ -723,7 +808,9 @@ fn read_answer(doc: &impl ReadDoc, obj: &ObjId) -> Result<Answer> {
         "dont_know" => Answer::DontKnow,
         "prefer_not_to_say" => Answer::PreferNotToSay,
         "choices" => {
-            let Some((Value::Object(ObjType::List), list)) = doc.get(obj, "v")? else { return Err(bad()) };
+            let Some((Value::Object(ObjType::List), list)) = doc.get(obj, "v")? else {
+                return Err(bad());
+            };
             let mut picked = Vec::new();
             for i in 0..doc.length(&list) {
                 match doc.get(&list, i)? {

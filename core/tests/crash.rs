@@ -27,19 +27,33 @@ fn form() -> Form {
 /// write, until it is killed.
 #[test]
 fn crash_child_writer() {
-    let Ok(path) = std::env::var("HARK_CRASH_CHILD") else { return };
-    let start: u64 = std::env::var("HARK_CRASH_START").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let Ok(path) = std::env::var("HARK_CRASH_CHILD") else {
+        return;
+    };
+    let start: u64 = std::env::var("HARK_CRASH_START")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let store = Store::open(path.as_ref(), &StoreKey::from_bytes(KEY)).expect("open");
     store.install_form(&form()).expect("install");
     let mut response = String::new();
     for i in start.. {
         if i % 20 == 0 || response.is_empty() {
             response = store
-                .start_response("crash", &ResponseContext { area: "a".into(), ..Default::default() }, Consent::adult())
+                .start_response(
+                    "crash",
+                    &ResponseContext {
+                        area: "a".into(),
+                        ..Default::default()
+                    },
+                    Consent::adult(),
+                )
                 .expect("start");
             println!("start {response}");
         }
-        store.answer(&response, &format!("n{}", i % 20), Answer::Number(i as i64)).expect("answer");
+        store
+            .answer(&response, &format!("n{}", i % 20), Answer::Number(i as i64))
+            .expect("answer");
         println!("ack {response} n{} {i}", i % 20);
     }
 }
@@ -54,7 +68,13 @@ fn killed_mid_write_loses_nothing_acknowledged() {
     // next round carries on in the same store.
     for round in 0..4u64 {
         let mut child = Command::new(std::env::current_exe().expect("exe"))
-            .args(["--exact", "crash_child_writer", "--nocapture", "--test-threads", "1"])
+            .args([
+                "--exact",
+                "crash_child_writer",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
             .env("HARK_CRASH_CHILD", &path)
             .env("HARK_CRASH_START", next.to_string())
             .stdout(Stdio::piped())
@@ -78,17 +98,30 @@ fn killed_mid_write_loses_nothing_acknowledged() {
             }
         }
         child.wait().expect("reaped");
-        assert!(seen >= kill_after, "round {round}: the writer died early after {seen} answers");
+        assert!(
+            seen >= kill_after,
+            "round {round}: the writer died early after {seen} answers"
+        );
     }
     let store = Store::open(&path, &StoreKey::from_bytes(KEY)).expect("reopens after kills");
     let mut checked = 0;
     for (response, question, value) in &acked {
-        let view = store.response(response).expect("acknowledged response present");
+        let view = store
+            .response(response)
+            .expect("acknowledged response present");
         // A later answer to the same question in the same response may have
         // overwritten this one; the last acknowledged value must be there.
-        let last = acked.iter().rev().find(|(r, q, _)| r == response && q == question).map(|(_, _, v)| *v);
+        let last = acked
+            .iter()
+            .rev()
+            .find(|(r, q, _)| r == response && q == question)
+            .map(|(_, _, v)| *v);
         if last == Some(*value) {
-            assert_eq!(view.answers.get(question), Some(&Answer::Number(*value)), "{response} {question}");
+            assert_eq!(
+                view.answers.get(question),
+                Some(&Answer::Number(*value)),
+                "{response} {question}"
+            );
             checked += 1;
         }
     }

@@ -21,7 +21,10 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
 
 /// Normalises a typed code: upper case, no spaces or dashes.
 pub fn normalise_code(code: &str) -> String {
-    code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+    code.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
 }
 
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
@@ -70,11 +73,20 @@ fn form_doc(form: &hark_core::Form) -> Result<(Vec<automerge::ChangeHash>, Vec<u
 /// Makes a one-time enrolment code for an area. Returns it formatted
 /// `XXXX-XXXX-XXXX` (60 random bits).
 pub fn enrol_code(storage: &dyn Storage, area_name: &str, now: i64) -> Result<String> {
-    let area = storage.area_by_name(area_name)?.ok_or_else(|| Error::NotFound(format!("area '{area_name}'")))?;
+    let area = storage
+        .area_by_name(area_name)?
+        .ok_or_else(|| Error::NotFound(format!("area '{area_name}'")))?;
     let raw: [u8; 12] = random_bytes();
-    let chars: String = raw.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
+    let chars: String = raw
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect();
     let code = format!("{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12]);
-    storage.add_enrol_code(&area.id, &hash_secret(&normalise_code(&code)), now + CODE_TTL_MS)?;
+    storage.add_enrol_code(
+        &area.id,
+        &hash_secret(&normalise_code(&code)),
+        now + CODE_TTL_MS,
+    )?;
     Ok(code)
 }
 
@@ -85,7 +97,9 @@ pub fn enrol_uri(server: &str, code: &str) -> String {
 
 /// Distinct submitted responses in an area.
 pub fn count(storage: &dyn Storage, area_name: &str, form: Option<&str>) -> Result<i64> {
-    let area = storage.area_by_name(area_name)?.ok_or_else(|| Error::NotFound(format!("area '{area_name}'")))?;
+    let area = storage
+        .area_by_name(area_name)?
+        .ok_or_else(|| Error::NotFound(format!("area '{area_name}'")))?;
     storage.count_submitted(&area.id, form)
 }
 
@@ -96,10 +110,15 @@ pub fn rebuild(storage: &dyn Storage) -> Result<usize> {
     let mut n = 0;
     loop {
         let ids = storage.doc_ids(DocKind::Response, &after, 500)?;
-        let Some(last) = ids.last().cloned() else { break };
+        let Some(last) = ids.last().cloned() else {
+            break;
+        };
         for id in ids {
             if let Some(doc) = storage.load(&id)? {
-                let projection = hark_core::ResponseDoc::load(&doc.bytes, "server").ok().map(|r| project(&r)).transpose()?;
+                let projection = hark_core::ResponseDoc::load(&doc.bytes, "server")
+                    .ok()
+                    .map(|r| project(&r))
+                    .transpose()?;
                 storage.put_projection(&id, &doc.area_id, projection.as_ref())?;
                 n += 1;
             }

@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hark_core::sync::codec::{self, MEDIA_TYPE};
 use hark_core::sync::SyncRequest;
+use hark_core::sync::codec::{self, MEDIA_TYPE};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -60,12 +60,23 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|_| ApiError::Internal(Error::Join))?.map_err(ApiError::from)
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::Internal(Error::Join))?
+        .map_err(ApiError::from)
 }
 
 #[tracing::instrument(skip_all)]
@@ -93,7 +104,10 @@ pub fn make_token(device_id: &str) -> (String, Vec<u8>) {
 impl FromRequestParts<AppState> for AuthDevice {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -108,13 +122,17 @@ impl FromRequestParts<AppState> for AuthDevice {
         let (id, hash) = (id.to_owned(), hash_secret(secret));
         let storage = state.storage.clone();
         let found = blocking(move || {
-            let Some(device) = storage.device(&id)? else { return Ok(None) };
+            let Some(device) = storage.device(&id)? else {
+                return Ok(None);
+            };
             let area = storage.area(&device.area_id)?;
             Ok(area.map(|a| (device, a)))
         })
         .await?;
         match found {
-            Some((device, area)) if !device.revoked && device.token_hash == hash => Ok(Self { device, area }),
+            Some((device, area)) if !device.revoked && device.token_hash == hash => {
+                Ok(Self { device, area })
+            }
             _ => Err(ApiError::Unauthorized),
         }
     }
@@ -136,8 +154,8 @@ struct Enrolled {
 
 #[tracing::instrument(skip_all)]
 async fn enrol(State(state): State<AppState>, body: Bytes) -> Result<Json<Enrolled>, ApiError> {
-    let body: EnrolBody =
-        serde_json::from_slice(&body).map_err(|_| ApiError::BadRequest("expected JSON {\"code\": \"…\"}".into()))?;
+    let body: EnrolBody = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::BadRequest("expected JSON {\"code\": \"…\"}".into()))?;
     let device_id = uuid::Uuid::new_v4().to_string();
     let (token, token_hash) = make_token(&device_id);
     let device = Device {
@@ -149,25 +167,51 @@ async fn enrol(State(state): State<AppState>, body: Bytes) -> Result<Json<Enroll
     };
     let code_hash = hash_secret(&normalise_code(&body.code));
     let storage = state.storage.clone();
-    let area = blocking(move || storage.redeem_enrol_code(&code_hash, crate::storage::sqlite::now_ms(), &device))
-        .await?
-        .ok_or(ApiError::BadCode)?;
+    let area = blocking(move || {
+        storage.redeem_enrol_code(&code_hash, crate::storage::sqlite::now_ms(), &device)
+    })
+    .await?
+    .ok_or(ApiError::BadCode)?;
     tracing::info!(device = %device_id, area = %area.name, "device enrolled");
-    Ok(Json(Enrolled { device_id, token, area: area.name }))
+    Ok(Json(Enrolled {
+        device_id,
+        token,
+        area: area.name,
+    }))
 }
 
 #[tracing::instrument(skip_all, fields(device = %auth.device.id, area = %auth.area.name))]
-async fn sync(State(state): State<AppState>, auth: AuthDevice, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    if headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) != Some(MEDIA_TYPE) {
-        return Err(ApiError::BadRequest(format!("expected content type {MEDIA_TYPE}")));
+async fn sync(
+    State(state): State<AppState>,
+    auth: AuthDevice,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        != Some(MEDIA_TYPE)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "expected content type {MEDIA_TYPE}"
+        )));
     }
     let storage = state.storage.clone();
     let bytes = blocking(move || {
         let request: SyncRequest = codec::decode(&body)?;
         let response = crate::sync::handle(storage.as_ref(), &auth.device, &auth.area, &request)?;
-        tracing::info!(up = request.docs.len(), down = response.docs.len(), "sync exchange");
+        tracing::info!(
+            up = request.docs.len(),
+            down = response.docs.len(),
+            "sync exchange"
+        );
         Ok(codec::encode(&response))
     })
     .await?;
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE))], bytes).into_response())
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE))],
+        bytes,
+    )
+        .into_response())
 }

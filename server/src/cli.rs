@@ -11,7 +11,7 @@ use std::time::Instant;
 
 pub use clap::Parser;
 use clap::{Args, Subcommand};
-use hark_core::form::{plausible_answers, Form, QuestionKind, Text};
+use hark_core::form::{Form, QuestionKind, Text, plausible_answers};
 use hark_core::store::now_ms;
 use hark_core::sync::client::{SyncReport, Transport};
 use hark_core::sync::http::{self, HttpTransport, SERVER_PEER};
@@ -237,7 +237,9 @@ fn serve(args: ServeArgs) -> Result<()> {
         let code = admin::enrol_code(storage.as_ref(), &area.name, now_ms())?;
         let server = format!("http://{}", args.listen);
         println!("First start: created area 'demo' with every built-in form.");
-        println!("Enrol a device with:  hark device --store ./my-tablet enrol --server {server} --code {code}");
+        println!(
+            "Enrol a device with:  hark device --store ./my-tablet enrol --server {server} --code {code}"
+        );
         println!("QR-ready:             {}", admin::enrol_uri(&server, &code));
     }
     let runtime = tokio::runtime::Runtime::new()?;
@@ -255,7 +257,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -269,11 +272,15 @@ fn run_admin(args: AdminArgs) -> Result<()> {
     let storage = open_storage(&args.db)?;
     let s = storage.as_ref();
     match args.command {
-        AdminCommand::Area { command: AreaCommand::Create { name } } => {
+        AdminCommand::Area {
+            command: AreaCommand::Create { name },
+        } => {
             let area = admin::create_area(s, &name)?;
             println!("created area '{}' ({})", area.name, area.id);
         }
-        AdminCommand::Area { command: AreaCommand::List } => {
+        AdminCommand::Area {
+            command: AreaCommand::List,
+        } => {
             for a in s.areas()? {
                 println!("{}\t{}", a.name, a.id);
             }
@@ -291,7 +298,9 @@ fn run_admin(args: AdminArgs) -> Result<()> {
                 return Err(Error::NotFound(format!("device '{device}'")));
             }
         }
-        AdminCommand::Count { area, form } => println!("{}", admin::count(s, &area, form.as_deref())?),
+        AdminCommand::Count { area, form } => {
+            println!("{}", admin::count(s, &area, form.as_deref())?)
+        }
         AdminCommand::Rebuild => println!("rebuilt {} responses", admin::rebuild(s)?),
     }
     Ok(())
@@ -301,11 +310,15 @@ fn run_admin(args: AdminArgs) -> Result<()> {
 pub fn open_device_store(dir: &Path) -> Result<Store> {
     std::fs::create_dir_all(dir)?;
     let key = match std::env::var("HARK_STORE_KEY") {
-        Ok(hex_key) => hex::decode(hex_key.trim()).ok().and_then(|b| StoreKey::from_slice(&b)),
+        Ok(hex_key) => hex::decode(hex_key.trim())
+            .ok()
+            .and_then(|b| StoreKey::from_slice(&b)),
         Err(_) => {
             let path = dir.join("device.key");
             if path.exists() {
-                hex::decode(std::fs::read_to_string(&path)?.trim()).ok().and_then(|b| StoreKey::from_slice(&b))
+                hex::decode(std::fs::read_to_string(&path)?.trim())
+                    .ok()
+                    .and_then(|b| StoreKey::from_slice(&b))
             } else {
                 let raw: [u8; 32] = admin::random_bytes();
                 write_private(&path, hex::encode(raw).as_bytes())?;
@@ -339,10 +352,16 @@ fn print_report(r: &SyncReport) {
 fn run_device(args: DeviceArgs) -> Result<()> {
     let store = open_device_store(&args.store)?;
     let area = || -> Result<String> {
-        Ok(http::enrolment(&store)?.map(|(_, e)| e.area).unwrap_or_default())
+        Ok(http::enrolment(&store)?
+            .map(|(_, e)| e.area)
+            .unwrap_or_default())
     };
     match args.command {
-        DeviceCommand::Enrol { server, code, label } => {
+        DeviceCommand::Enrol {
+            server,
+            code,
+            label,
+        } => {
             let e = http::enrol(&store, &server, &code, &label)?;
             println!("enrolled as {} in area '{}'", e.device_id, e.area);
             let report = http::sync_with_server(&store, &|_: usize, _: usize| {})?;
@@ -350,15 +369,40 @@ fn run_device(args: DeviceArgs) -> Result<()> {
         }
         DeviceCommand::Forms => {
             for f in store.forms()? {
-                println!("{}\t{}\t{}\t{}", f.id, f.version, f.audience.as_str(), f.title.get("en", f.default_language()));
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    f.id,
+                    f.version,
+                    f.audience.as_str(),
+                    f.title.get("en", f.default_language())
+                );
             }
         }
-        DeviceCommand::Fill { form, answers, random, seed, setting, practitioner, kiosk, draft } => {
-            let f = store
-                .latest_form(&form)?
-                .ok_or_else(|| Error::NotFound(format!("form '{form}' (run `hark device … forms`)")))?;
-            let context = ResponseContext { area: area()?, setting, practitioner, kiosk, ..ResponseContext::default() };
-            let consent = if f.audience.is_child() { Consent::child() } else { Consent::adult() };
+        DeviceCommand::Fill {
+            form,
+            answers,
+            random,
+            seed,
+            setting,
+            practitioner,
+            kiosk,
+            draft,
+        } => {
+            let f = store.latest_form(&form)?.ok_or_else(|| {
+                Error::NotFound(format!("form '{form}' (run `hark device … forms`)"))
+            })?;
+            let context = ResponseContext {
+                area: area()?,
+                setting,
+                practitioner,
+                kiosk,
+                ..ResponseContext::default()
+            };
+            let consent = if f.audience.is_child() {
+                Consent::child()
+            } else {
+                Consent::adult()
+            };
             if let Some(n) = random {
                 let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
                 let mut next = move || {
@@ -387,7 +431,11 @@ fn run_device(args: DeviceArgs) -> Result<()> {
             finish(&store, &id, draft)?;
             println!("{id}");
         }
-        DeviceCommand::Edit { response, answers, draft } => {
+        DeviceCommand::Edit {
+            response,
+            answers,
+            draft,
+        } => {
             let view = store.response(&response)?;
             if view.header.status == Status::Submitted {
                 store.reopen(&response)?;
@@ -408,15 +456,26 @@ fn run_device(args: DeviceArgs) -> Result<()> {
         }
         DeviceCommand::Status => {
             match http::enrolment(&store)? {
-                Some((server, e)) => println!("enrolled: device {} in area '{}' at {server}", e.device_id, e.area),
+                Some((server, e)) => println!(
+                    "enrolled: device {} in area '{}' at {server}",
+                    e.device_id, e.area
+                ),
                 None => println!("not enrolled"),
             }
             let all = store.list(&ResponseFilter::default())?;
             let submitted = all.iter().filter(|h| h.status == Status::Submitted).count();
             let flagged = all.iter().filter(|h| !h.flags.is_empty()).count();
-            println!("responses: {} ({submitted} submitted, {} drafts, {flagged} flagged)", all.len(), all.len() - submitted);
+            println!(
+                "responses: {} ({submitted} submitted, {} drafts, {flagged} flagged)",
+                all.len(),
+                all.len() - submitted
+            );
             let staged = store.stage(SERVER_PEER)?;
-            let waiting = hark_core::sync::plan::plan(&staged, usize::MAX).batches.iter().map(Vec::len).sum::<usize>();
+            let waiting = hark_core::sync::plan::plan(&staged, usize::MAX)
+                .batches
+                .iter()
+                .map(Vec::len)
+                .sum::<usize>();
             println!("waiting to sync: {waiting}");
         }
         DeviceCommand::ExportBundle { file } => {
@@ -427,7 +486,11 @@ fn run_device(args: DeviceArgs) -> Result<()> {
         DeviceCommand::ImportBundle { file } => {
             let bytes = std::fs::read(&file)?;
             let applied = bundle::import_bundle(&store, &bytes)?;
-            println!("imported {} documents ({} conflicts)", applied.applied, applied.conflicts.len());
+            println!(
+                "imported {} documents ({} conflicts)",
+                applied.applied,
+                applied.conflicts.len()
+            );
         }
     }
     Ok(())
@@ -438,7 +501,11 @@ fn finish(store: &Store, id: &str, draft: bool) -> Result<()> {
         return Ok(());
     }
     for flag in store.submit(id)? {
-        println!("SAFEGUARDING ({}): {}", flag.level.as_str(), flag.guidance.get("en", "en"));
+        println!(
+            "SAFEGUARDING ({}): {}",
+            flag.level.as_str(),
+            flag.guidance.get("en", "en")
+        );
     }
     Ok(())
 }
@@ -450,7 +517,10 @@ pub fn answer_from_json(kind: &QuestionKind, value: &serde_json::Value) -> Optio
         Value::String(s) if s == hark_core::form::DONT_KNOW => Some(Answer::DontKnow),
         Value::String(s) if s == hark_core::form::PREFER_NOT_TO_SAY => Some(Answer::PreferNotToSay),
         Value::Number(n) => match kind {
-            QuestionKind::FaceScale { .. } => n.as_u64().and_then(|n| u8::try_from(n).ok()).map(Answer::Scale),
+            QuestionKind::FaceScale { .. } => n
+                .as_u64()
+                .and_then(|n| u8::try_from(n).ok())
+                .map(Answer::Scale),
             _ => n.as_i64().map(Answer::Number),
         },
         Value::String(s) => Some(match kind {
@@ -459,18 +529,25 @@ pub fn answer_from_json(kind: &QuestionKind, value: &serde_json::Value) -> Optio
             QuestionKind::MultipleChoice { .. } => Answer::Choices(vec![s.clone()]),
             _ => Answer::Choice(s.clone()),
         }),
-        Value::Array(items) => Some(Answer::Choices(items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())),
+        Value::Array(items) => Some(Answer::Choices(
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+        )),
         _ => None,
     }
 }
 
 fn apply_json_answers(store: &Store, form: &Form, id: &str, file: &Path) -> Result<()> {
     let text = std::fs::read_to_string(file)?;
-    let map: BTreeMap<String, serde_json::Value> =
-        serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", file.display())))?;
+    let map: BTreeMap<String, serde_json::Value> = serde_json::from_str(&text)
+        .map_err(|e| Error::Config(format!("{}: {e}", file.display())))?;
     // In form order, so skip logic sees earlier answers first.
     for q in &form.questions {
-        let Some(value) = map.get(&q.id) else { continue };
+        let Some(value) = map.get(&q.id) else {
+            continue;
+        };
         if value.is_null() {
             store.clear_answer(id, &q.id)?;
             continue;
@@ -480,7 +557,12 @@ fn apply_json_answers(store: &Store, form: &Form, id: &str, file: &Path) -> Resu
         store.answer(id, &q.id, answer)?;
     }
     if let Some(unknown) = map.keys().find(|k| form.question(k).is_none()) {
-        return Err(hark_core::Error::from(hark_core::AnswerError::UnknownQuestion { question: unknown.clone() }).into());
+        return Err(
+            hark_core::Error::from(hark_core::AnswerError::UnknownQuestion {
+                question: unknown.clone(),
+            })
+            .into(),
+        );
     }
     Ok(())
 }
@@ -499,10 +581,15 @@ fn interactive(store: &Store, form: &Form, id: &str) -> Result<()> {
         loop {
             println!("\n{}{}", t(&q.label), if q.required { " *" } else { "" });
             let options: Vec<String> = match &q.kind {
-                QuestionKind::FaceScale { labels, .. } => labels.iter().map(|o| format!("{} {}", o.symbol.clone().unwrap_or_default(), t(&o.label))).collect(),
-                QuestionKind::SingleChoice { options } | QuestionKind::MultipleChoice { options, .. } => {
-                    options.iter().map(|o| format!("{} {}", o.symbol.clone().unwrap_or_default(), t(&o.label))).collect()
-                }
+                QuestionKind::FaceScale { labels, .. } => labels
+                    .iter()
+                    .map(|o| format!("{} {}", o.symbol.clone().unwrap_or_default(), t(&o.label)))
+                    .collect(),
+                QuestionKind::SingleChoice { options }
+                | QuestionKind::MultipleChoice { options, .. } => options
+                    .iter()
+                    .map(|o| format!("{} {}", o.symbol.clone().unwrap_or_default(), t(&o.label)))
+                    .collect(),
                 QuestionKind::YesNo => vec!["yes".into(), "no".into(), "not sure".into()],
                 _ => Vec::new(),
             };
@@ -517,21 +604,29 @@ fn interactive(store: &Store, form: &Form, id: &str) -> Result<()> {
             }
             print!("> ");
             std::io::stdout().flush()?;
-            let Some(line) = lines.next() else { return Ok(()) };
+            let Some(line) = lines.next() else {
+                return Ok(());
+            };
             let line = line?.trim().to_owned();
             if line.is_empty() {
                 break;
             }
             let ids = q.kind.option_ids();
-            let pick = |s: &str| s.parse::<usize>().ok().and_then(|n| ids.get(n.wrapping_sub(1)).map(|s| (*s).to_owned()));
+            let pick = |s: &str| {
+                s.parse::<usize>()
+                    .ok()
+                    .and_then(|n| ids.get(n.wrapping_sub(1)).map(|s| (*s).to_owned()))
+            };
             let answer = match (&q.kind, line.as_str()) {
                 (_, "d") if q.allow_dont_know => Some(Answer::DontKnow),
                 (_, "p") if q.allow_prefer_not_to_say => Some(Answer::PreferNotToSay),
                 (QuestionKind::FaceScale { .. }, s) => s.parse().ok().map(Answer::Scale),
-                (QuestionKind::SingleChoice { .. } | QuestionKind::YesNo, s) => pick(s).map(Answer::Choice),
-                (QuestionKind::MultipleChoice { .. }, s) => {
-                    Some(Answer::Choices(s.split([',', ' ']).filter_map(pick).collect()))
+                (QuestionKind::SingleChoice { .. } | QuestionKind::YesNo, s) => {
+                    pick(s).map(Answer::Choice)
                 }
+                (QuestionKind::MultipleChoice { .. }, s) => Some(Answer::Choices(
+                    s.split([',', ' ']).filter_map(pick).collect(),
+                )),
                 (QuestionKind::Number { .. }, s) => s.parse().ok().map(Answer::Number),
                 (QuestionKind::Date { .. }, s) => Some(Answer::Date(s.to_owned())),
                 (QuestionKind::FreeText { .. }, s) => Some(Answer::Text(s.to_owned())),
@@ -556,8 +651,14 @@ struct Counting {
 impl Transport for Counting {
     fn exchange(&self, request: &SyncRequest) -> std::result::Result<SyncResponse, SyncError> {
         let response = self.inner.exchange(request)?;
-        self.sent.fetch_add(hark_core::sync::encode(request).len() as u64, Ordering::Relaxed);
-        self.received.fetch_add(hark_core::sync::encode(&response).len() as u64, Ordering::Relaxed);
+        self.sent.fetch_add(
+            hark_core::sync::encode(request).len() as u64,
+            Ordering::Relaxed,
+        );
+        self.received.fetch_add(
+            hark_core::sync::encode(&response).len() as u64,
+            Ordering::Relaxed,
+        );
         Ok(response)
     }
 }
@@ -593,8 +694,17 @@ fn simulate(args: SimulateArgs) -> Result<()> {
         let mut docs = Vec::with_capacity(n);
         for _ in 0..n {
             let id = uuid::Uuid::new_v4().to_string();
-            let ctx = ResponseContext { area: e.area.clone(), device: store.device_id().to_owned(), captured_at: now_ms(), ..Default::default() };
-            let consent = if form.audience.is_child() { Consent::child() } else { Consent::adult() };
+            let ctx = ResponseContext {
+                area: e.area.clone(),
+                device: store.device_id().to_owned(),
+                captured_at: now_ms(),
+                ..Default::default()
+            };
+            let consent = if form.audience.is_child() {
+                Consent::child()
+            } else {
+                Consent::adult()
+            };
             let mut doc = hark_core::ResponseDoc::start(&id, &form, &ctx, consent, "simulated")?;
             for (q, a) in plausible_answers(&form, &mut next) {
                 doc.answer(&form, &q, a, now_ms())?;
@@ -625,14 +735,23 @@ fn simulate(args: SimulateArgs) -> Result<()> {
     std::thread::scope(|scope| -> Result<()> {
         let mut handles = Vec::new();
         for (store, e) in &stores {
-            let transport = Counting { inner: HttpTransport::new(&args.server, &e.token), sent: sent.clone(), received: received.clone() };
+            let transport = Counting {
+                inner: HttpTransport::new(&args.server, &e.token),
+                sent: sent.clone(),
+                received: received.clone(),
+            };
             let bar = bar.clone();
             handles.push(scope.spawn(move || {
                 let last = std::cell::Cell::new(0usize);
-                hark_core::sync::sync(store, SERVER_PEER, &transport, &|done: usize, _total: usize| {
-                    bar.inc((done - last.get()) as u64);
-                    last.set(done);
-                })
+                hark_core::sync::sync(
+                    store,
+                    SERVER_PEER,
+                    &transport,
+                    &|done: usize, _total: usize| {
+                        bar.inc((done - last.get()) as u64);
+                        last.set(done);
+                    },
+                )
             }));
         }
         for h in handles {
@@ -646,9 +765,18 @@ fn simulate(args: SimulateArgs) -> Result<()> {
     println!("devices:                 {}", args.devices);
     println!("responses synced:        {made}");
     println!("time:                    {:.2} s", elapsed.as_secs_f64());
-    println!("throughput:              {:.0} responses/s", made as f64 / elapsed.as_secs_f64());
-    println!("bytes up per response:   {:.0}", up as f64 / made.max(1) as f64);
-    println!("bytes down per response: {:.0}", received.load(Ordering::Relaxed) as f64 / made.max(1) as f64);
+    println!(
+        "throughput:              {:.0} responses/s",
+        made as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "bytes up per response:   {:.0}",
+        up as f64 / made.max(1) as f64
+    );
+    println!(
+        "bytes down per response: {:.0}",
+        received.load(Ordering::Relaxed) as f64 / made.max(1) as f64
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -19,6 +19,8 @@ pub fn open_storage(url: &str) -> Result<Arc<dyn Storage>> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PostgresStorage::connect(url)?))
     } else {
-        Err(Error::Config(format!("--db must be sqlite://PATH or postgres://…, not '{url}'")))
+        Err(Error::Config(format!(
+            "--db must be sqlite://PATH or postgres://…, not '{url}'"
+        )))
     }
 }

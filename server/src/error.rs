@@ -91,17 +91,39 @@ impl From<Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message) = match self {
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "missing, unknown or revoked credentials".to_owned()),
-            Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "not allowed for this area".to_owned()),
+            Self::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing, unknown or revoked credentials".to_owned(),
+            ),
+            Self::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "not allowed for this area".to_owned(),
+            ),
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
             Self::Version(m) => (StatusCode::BAD_REQUEST, "unsupported_version", m),
-            Self::BadCode => (StatusCode::BAD_REQUEST, "bad_code", "the enrolment code is unknown, used or expired".to_owned()),
+            Self::BadCode => (
+                StatusCode::BAD_REQUEST,
+                "bad_code",
+                "the enrolment code is unknown, used or expired".to_owned(),
+            ),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".to_owned()),
             Self::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the server log has details".to_owned())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; the server log has details".to_owned(),
+                )
             }
         };
-        (status, Json(Body { error: Detail { code, message } })).into_response()
+        (
+            status,
+            Json(Body {
+                error: Detail { code, message },
+            }),
+        )
+            .into_response()
     }
 }

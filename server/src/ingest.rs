@@ -22,7 +22,9 @@ pub struct Extra {
 }
 
 fn hashes(base: &[serde_bytes::ByteBuf]) -> Option<Vec<ChangeHash>> {
-    base.iter().map(|h| ChangeHash::try_from(h.as_slice()).ok()).collect()
+    base.iter()
+        .map(|h| ChangeHash::try_from(h.as_slice()).ok())
+        .collect()
 }
 
 fn same(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
@@ -36,7 +38,12 @@ fn same(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
 ///
 /// `area_name` is the uploading device's area: a response must say it was
 /// captured there, and an existing document must belong to it.
-pub fn merge_upload(area_id: &str, area_name: &str, upload: &DocData, stored: Option<StoredDoc>) -> Result<(Merged, Option<Extra>)> {
+pub fn merge_upload(
+    area_id: &str,
+    area_name: &str,
+    upload: &DocData,
+    stored: Option<StoredDoc>,
+) -> Result<(Merged, Option<Extra>)> {
     if upload.kind != DocKind::Response {
         return Ok((Merged::Rejected("devices cannot change forms".into()), None));
     }
@@ -81,7 +88,10 @@ pub fn merge_upload(area_id: &str, area_name: &str, upload: &DocData, stored: Op
             let extra = if !base.is_empty() && same(&before, &base) || same(&after, &device_has) {
                 None
             } else {
-                Some(Extra { bytes: response.doc_mut().save_after(&device_has), base: device_has })
+                Some(Extra {
+                    bytes: response.doc_mut().save_after(&device_has),
+                    base: device_has,
+                })
             };
             let bytes = if same(&after, &before) {
                 DocBytes::Unchanged
@@ -92,7 +102,7 @@ pub fn merge_upload(area_id: &str, area_name: &str, upload: &DocData, stored: Op
             };
             let projection = project(&response)?;
             Ok((
-                Merged::Write(DocWrite {
+                Merged::Write(Box::new(DocWrite {
                     id: upload.id.clone(),
                     area_id: area_id.to_owned(),
                     kind: DocKind::Response,
@@ -100,7 +110,7 @@ pub fn merge_upload(area_id: &str, area_name: &str, upload: &DocData, stored: Op
                     heads: after,
                     bytes,
                     projection: Some(projection),
-                }),
+                })),
                 extra,
             ))
         }
@@ -120,7 +130,7 @@ pub fn merge_upload(area_id: &str, area_name: &str, upload: &DocData, stored: Op
             }
             let projection = project(&response)?;
             Ok((
-                Merged::Write(DocWrite {
+                Merged::Write(Box::new(DocWrite {
                     id: upload.id.clone(),
                     area_id: area_id.to_owned(),
                     kind: DocKind::Response,
@@ -128,7 +138,7 @@ pub fn merge_upload(area_id: &str, area_name: &str, upload: &DocData, stored: Op
                     heads: response.heads(),
                     bytes: DocBytes::Snapshot(response.save()),
                     projection: Some(projection),
-                }),
+                })),
                 None,
             ))
         }
@@ -150,7 +160,12 @@ pub fn project(response: &ResponseDoc) -> Result<Projection> {
                 Answer::Choices(v) => (Some(v.join(",")), None),
                 Answer::DontKnow | Answer::PreferNotToSay => (None, None),
             };
-            AnswerRow { question, kind, value_text, value_num }
+            AnswerRow {
+                question,
+                kind,
+                value_text,
+                value_num,
+            }
         })
         .collect();
     let c = header.context;

@@ -16,7 +16,12 @@ use crate::storage::{Area, Device, Merged, Storage};
 pub const DOWNLOAD_LIMIT: usize = 500;
 
 /// Handles one exchange for an authenticated device.
-pub fn handle(storage: &dyn Storage, device: &Device, area: &Area, request: &SyncRequest) -> Result<SyncResponse> {
+pub fn handle(
+    storage: &dyn Storage,
+    device: &Device,
+    area: &Area,
+    request: &SyncRequest,
+) -> Result<SyncResponse> {
     if !request.erased.is_empty() {
         storage.erase(&area.id, &request.erased)?;
     }
@@ -42,11 +47,17 @@ pub fn handle(storage: &dyn Storage, device: &Device, area: &Area, request: &Syn
         })?;
         for (doc, outcome) in request.docs.iter().zip(outcomes) {
             match outcome {
-                Merged::Write(w) => response.acks.push(Ack { id: doc.id.clone(), heads: wire_heads(&w.heads) }),
+                Merged::Write(w) => response.acks.push(Ack {
+                    id: doc.id.clone(),
+                    heads: wire_heads(&w.heads),
+                }),
                 Merged::NeedWhole => response.need_whole.push(doc.id.clone()),
                 Merged::Rejected(reason) => {
                     tracing::warn!(doc = %doc.id, %reason, "document refused");
-                    response.rejected.push(Rejected { id: doc.id.clone(), reason });
+                    response.rejected.push(Rejected {
+                        id: doc.id.clone(),
+                        reason,
+                    });
                 }
             }
         }
@@ -66,12 +77,30 @@ pub fn handle(storage: &dyn Storage, device: &Device, area: &Area, request: &Syn
             Some(heads) if !heads.is_empty() => {
                 let mut doc = AutoCommit::load(&p.bytes)?;
                 if heads.iter().all(|h| doc.get_change_by_hash(h).is_some()) {
-                    DocData { id: p.id, kind: p.kind, base: wire_heads(&heads), bytes: ByteBuf::from(doc.save_after(&heads)), flagged: false }
+                    DocData {
+                        id: p.id,
+                        kind: p.kind,
+                        base: wire_heads(&heads),
+                        bytes: ByteBuf::from(doc.save_after(&heads)),
+                        flagged: false,
+                    }
                 } else {
-                    DocData { id: p.id, kind: p.kind, base: Vec::new(), bytes: ByteBuf::from(p.bytes), flagged: false }
+                    DocData {
+                        id: p.id,
+                        kind: p.kind,
+                        base: Vec::new(),
+                        bytes: ByteBuf::from(p.bytes),
+                        flagged: false,
+                    }
                 }
             }
-            _ => DocData { id: p.id, kind: p.kind, base: Vec::new(), bytes: ByteBuf::from(p.bytes), flagged: false },
+            _ => DocData {
+                id: p.id,
+                kind: p.kind,
+                base: Vec::new(),
+                bytes: ByteBuf::from(p.bytes),
+                flagged: false,
+            },
         };
         response.docs.push(data);
     }
@@ -80,10 +109,16 @@ pub fn handle(storage: &dyn Storage, device: &Device, area: &Area, request: &Syn
     response.more = pending.more;
     // Wanted documents are sent whole (only from this device's area).
     for id in &request.want {
-        if let Some(doc) = storage.load(id)? {
-            if doc.area_id == area.id {
-                response.docs.push(DocData { id: id.clone(), kind: doc.kind, base: Vec::new(), bytes: ByteBuf::from(doc.bytes), flagged: false });
-            }
+        if let Some(doc) = storage.load(id)?
+            && doc.area_id == area.id
+        {
+            response.docs.push(DocData {
+                id: id.clone(),
+                kind: doc.kind,
+                base: Vec::new(),
+                bytes: ByteBuf::from(doc.bytes),
+                flagged: false,
+            });
         }
     }
     Ok(response)

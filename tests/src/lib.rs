@@ -28,7 +28,9 @@ pub struct TestServer {
 
 impl std::fmt::Debug for TestServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestServer").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("TestServer")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -39,9 +41,15 @@ impl TestServer {
         listener.set_nonblocking(true).expect("nonblocking");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState { storage: storage.clone() };
+        let state = AppState {
+            storage: storage.clone(),
+        };
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
                 hark_server::serve(listener, state, async {
@@ -51,12 +59,19 @@ impl TestServer {
                 .expect("serve");
             });
         });
-        Self { url, storage, shutdown: Some(tx), thread: Some(thread) }
+        Self {
+            url,
+            storage,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
     }
 
     /// A server on a fresh in-memory SQLite database.
     pub fn sqlite() -> Self {
-        Self::start(Arc::new(hark_server::storage::sqlite::SqliteStorage::in_memory().expect("sqlite")))
+        Self::start(Arc::new(
+            hark_server::storage::sqlite::SqliteStorage::in_memory().expect("sqlite"),
+        ))
     }
 
     /// Creates an area (with the built-in forms).
@@ -99,7 +114,13 @@ impl ChildServer {
     /// [`child_server_main`]), at `listen` (use `127.0.0.1:0` for any port).
     pub fn start(db: &str, listen: &str) -> Self {
         let mut child = Command::new(std::env::current_exe().expect("exe"))
-            .args(["--exact", "child_server", "--nocapture", "--test-threads", "1"])
+            .args([
+                "--exact",
+                "child_server",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
             .env("HARK_CHILD_SERVER_DB", db)
             .env("HARK_CHILD_SERVER_LISTEN", listen)
             .stdout(Stdio::piped())
@@ -109,7 +130,10 @@ impl ChildServer {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let url = loop {
-            let line = lines.next().expect("server printed its address").expect("line");
+            let line = lines
+                .next()
+                .expect("server printed its address")
+                .expect("line");
             // The test harness may print "test child_server ... " first.
             if let Some(at) = line.find("hark listening on ") {
                 break line[at + "hark listening on ".len()..].trim().to_owned();
@@ -136,10 +160,15 @@ impl Drop for ChildServer {
 
 /// The body of the `child_server` test: runs `hark serve` when asked to.
 pub fn child_server_main() {
-    let (Ok(db), Ok(listen)) = (std::env::var("HARK_CHILD_SERVER_DB"), std::env::var("HARK_CHILD_SERVER_LISTEN")) else {
+    let (Ok(db), Ok(listen)) = (
+        std::env::var("HARK_CHILD_SERVER_DB"),
+        std::env::var("HARK_CHILD_SERVER_LISTEN"),
+    ) else {
         return;
     };
-    let cli = <hark_server::cli::Cli as clap_parse::Parser>::parse_from(["hark", "serve", "--db", &db, "--listen", &listen]);
+    let cli = <hark_server::cli::Cli as clap_parse::Parser>::parse_from([
+        "hark", "serve", "--db", &db, "--listen", &listen,
+    ]);
     hark_server::cli::run(cli).expect("serve");
 }
 
@@ -172,15 +201,26 @@ impl TestDevice {
     pub fn enrol_url(url: &str, code: &str) -> Self {
         let dir = tempfile::tempdir().expect("dir");
         let key = [7u8; 32];
-        let store = Store::open(&dir.path().join("hark.db"), &StoreKey::from_bytes(key)).expect("store");
+        let store =
+            Store::open(&dir.path().join("hark.db"), &StoreKey::from_bytes(key)).expect("store");
         let e = http::enrol(&store, url, code, "test").expect("enrol");
         http::sync_with_server(&store, &|_: usize, _: usize| {}).expect("first sync fetches forms");
-        Self { store, token: e.token, area: e.area, dir, key }
+        Self {
+            store,
+            token: e.token,
+            area: e.area,
+            dir,
+            key,
+        }
     }
 
     /// Captures `n` submitted responses to `form` with plausible answers.
     pub fn capture(&self, form: &str, n: usize, seed: u64) -> Vec<String> {
-        let f = self.store.latest_form(form).expect("forms").expect("form installed");
+        let f = self
+            .store
+            .latest_form(form)
+            .expect("forms")
+            .expect("form installed");
         let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         let mut next = move || {
             x ^= x << 13;
@@ -188,11 +228,22 @@ impl TestDevice {
             x ^= x << 17;
             x
         };
-        let ctx = ResponseContext { area: self.area.clone(), setting: Some("clinic".into()), ..Default::default() };
-        let consent = if f.audience.is_child() { Consent::child() } else { Consent::adult() };
+        let ctx = ResponseContext {
+            area: self.area.clone(),
+            setting: Some("clinic".into()),
+            ..Default::default()
+        };
+        let consent = if f.audience.is_child() {
+            Consent::child()
+        } else {
+            Consent::adult()
+        };
         (0..n)
             .map(|_| {
-                let id = self.store.start_response(&f.id, &ctx, consent).expect("start");
+                let id = self
+                    .store
+                    .start_response(&f.id, &ctx, consent)
+                    .expect("start");
                 for (q, a) in plausible_answers(&f, &mut next) {
                     self.store.answer(&id, &q, a).expect("answer");
                 }
@@ -205,7 +256,11 @@ impl TestDevice {
     /// Captures `n` submitted responses in memory and stores them in
     /// batches (one transaction per 500): a day's backlog, quickly.
     pub fn capture_bulk(&self, form: &str, n: usize, seed: u64) -> Vec<String> {
-        let f = self.store.latest_form(form).expect("forms").expect("form installed");
+        let f = self
+            .store
+            .latest_form(form)
+            .expect("forms")
+            .expect("form installed");
         let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         let mut next = move || {
             x ^= x << 13;
@@ -219,12 +274,17 @@ impl TestDevice {
             captured_at: now_ms(),
             ..Default::default()
         };
-        let consent = if f.audience.is_child() { Consent::child() } else { Consent::adult() };
+        let consent = if f.audience.is_child() {
+            Consent::child()
+        } else {
+            Consent::adult()
+        };
         let mut ids = Vec::with_capacity(n);
         let mut docs = Vec::with_capacity(n);
         for _ in 0..n {
             let id = uuid::Uuid::new_v4().to_string();
-            let mut doc = hark_core::ResponseDoc::start(&id, &f, &ctx, consent, "bulk").expect("start");
+            let mut doc =
+                hark_core::ResponseDoc::start(&id, &f, &ctx, consent, "bulk").expect("start");
             for (q, a) in plausible_answers(&f, &mut next) {
                 doc.answer(&f, &q, a, now_ms()).expect("answer");
             }
@@ -251,7 +311,12 @@ impl TestDevice {
 
     /// Syncs through a custom transport (faults).
     pub fn sync_via(&self, transport: &dyn Transport) -> Result<SyncReport, SyncError> {
-        hark_core::sync::sync(&self.store, SERVER_PEER, transport, &|_: usize, _: usize| {})
+        hark_core::sync::sync(
+            &self.store,
+            SERVER_PEER,
+            transport,
+            &|_: usize, _: usize| {},
+        )
     }
 
     /// The HTTP transport this device would use, to `url`.
@@ -294,7 +359,11 @@ pub enum Fault {
 impl<'a> Faulty<'a> {
     /// Wraps `inner` with a fault schedule.
     pub fn new(inner: &'a dyn Transport, fault: impl Fn(usize) -> Fault + 'a) -> Self {
-        Self { inner, fault: Box::new(fault), seen: std::cell::RefCell::new(Vec::new()) }
+        Self {
+            inner,
+            fault: Box::new(fault),
+            seen: std::cell::RefCell::new(Vec::new()),
+        }
     }
 }
 
@@ -338,9 +407,14 @@ impl PgDb {
     /// Creates a uniquely named database.
     pub fn new() -> Self {
         let name = format!("hark_e2e_{}", uuid::Uuid::new_v4().simple());
-        let mut c = postgres::Client::connect(PG_ADMIN, postgres::NoTls).expect("PostgreSQL at 127.0.0.1:5432");
-        c.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
-        Self { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), name }
+        let mut c = postgres::Client::connect(PG_ADMIN, postgres::NoTls)
+            .expect("PostgreSQL at 127.0.0.1:5432");
+        c.batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create database");
+        Self {
+            url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            name,
+        }
     }
 }
 

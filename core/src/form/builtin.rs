@@ -5,17 +5,38 @@ use super::{Form, FormError};
 
 /// The JSON source of each built-in form, by file name.
 const SOURCES: &[(&str, &str)] = &[
-    ("feeling_safe_child.json", include_str!("../../forms/feeling_safe_child.json")),
-    ("feeling_safe_young_person.json", include_str!("../../forms/feeling_safe_young_person.json")),
-    ("diagnosis_experience.json", include_str!("../../forms/diagnosis_experience.json")),
-    ("service_satisfaction.json", include_str!("../../forms/service_satisfaction.json")),
+    (
+        "feeling_safe_child.json",
+        include_str!("../../forms/feeling_safe_child.json"),
+    ),
+    (
+        "feeling_safe_young_person.json",
+        include_str!("../../forms/feeling_safe_young_person.json"),
+    ),
+    (
+        "diagnosis_experience.json",
+        include_str!("../../forms/diagnosis_experience.json"),
+    ),
+    (
+        "service_satisfaction.json",
+        include_str!("../../forms/service_satisfaction.json"),
+    ),
     (
         "service_satisfaction_young_person.json",
         include_str!("../../forms/service_satisfaction_young_person.json"),
     ),
-    ("local_offer.json", include_str!("../../forms/local_offer.json")),
-    ("being_heard.json", include_str!("../../forms/being_heard.json")),
-    ("being_heard_parent.json", include_str!("../../forms/being_heard_parent.json")),
+    (
+        "local_offer.json",
+        include_str!("../../forms/local_offer.json"),
+    ),
+    (
+        "being_heard.json",
+        include_str!("../../forms/being_heard.json"),
+    ),
+    (
+        "being_heard_parent.json",
+        include_str!("../../forms/being_heard_parent.json"),
+    ),
 ];
 
 /// Every built-in form, parsed and validated.
@@ -23,7 +44,10 @@ const SOURCES: &[(&str, &str)] = &[
 /// # Errors
 /// Only if a shipped form is invalid, which the test suite rules out.
 pub fn builtin_forms() -> Result<Vec<Form>, FormError> {
-    SOURCES.iter().map(|(_, json)| Form::from_json(json)).collect()
+    SOURCES
+        .iter()
+        .map(|(_, json)| Form::from_json(json))
+        .collect()
 }
 
 /// One built-in form by id.
@@ -39,7 +63,10 @@ mod tests {
     fn every_builtin_form_loads() {
         for (file, json) in SOURCES {
             let form = Form::from_json(json).unwrap_or_else(|e| panic!("{file}: {e}"));
-            assert!(form.questions.len() >= 3, "{file} is too short to be useful");
+            assert!(
+                form.questions.len() >= 3,
+                "{file} is too short to be useful"
+            );
         }
     }
 
@@ -54,12 +81,25 @@ mod tests {
 
     #[test]
     fn child_forms_have_child_friendly_variants_and_safeguarding() {
-        for form in builtin_forms().expect("valid").iter().filter(|f| f.audience.is_child()) {
+        for form in builtin_forms()
+            .expect("valid")
+            .iter()
+            .filter(|f| f.audience.is_child())
+        {
             for q in &form.questions {
-                assert!(q.easy_read.is_some() || q.read_aloud.is_some(), "{}: {} lacks a child variant", form.id, q.id);
+                assert!(
+                    q.easy_read.is_some() || q.read_aloud.is_some(),
+                    "{}: {} lacks a child variant",
+                    form.id,
+                    q.id
+                );
             }
             if form.theme == super::super::Theme::FeelingSafe {
-                assert!(!form.safeguarding.is_empty(), "{} raises no safeguarding flag", form.id);
+                assert!(
+                    !form.safeguarding.is_empty(),
+                    "{} raises no safeguarding flag",
+                    form.id
+                );
             }
         }
     }
@@ -73,8 +113,14 @@ mod tests {
             .find(|q| q.id == "fft")
             .expect("the Friends and Family Test question has id 'fft'");
         // The sixth standard answer, "don't know", is the form model's own.
-        assert_eq!(fft.kind.option_ids(), ["very_good", "good", "neither", "poor", "very_poor"]);
+        assert_eq!(
+            fft.kind.option_ids(),
+            ["very_good", "good", "neither", "poor", "very_poor"]
+        );
         assert!(fft.allow_dont_know);
-        assert!(form.questions.iter().any(|q| q.id == "fft_why"), "the 'why' free text follows");
+        assert!(
+            form.questions.iter().any(|q| q.id == "fft_why"),
+            "the 'why' free text follows"
+        );
     }
 }

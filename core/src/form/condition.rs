@@ -68,18 +68,20 @@ impl Condition {
     pub fn holds(&self, answers: &impl AnswerLookup) -> bool {
         match self {
             Self::Answered(q) => answers.answer(q).is_some(),
-            Self::Equals { question, value } => {
-                answers.answer(question).is_some_and(|a| matches_value(a, value))
-            }
+            Self::Equals { question, value } => answers
+                .answer(question)
+                .is_some_and(|a| matches_value(a, value)),
             Self::OneOf { question, values } => answers
                 .answer(question)
                 .is_some_and(|a| values.iter().any(|v| matches_value(a, v))),
-            Self::AtLeast { question, value } => {
-                answers.answer(question).and_then(Answer::as_number).is_some_and(|n| n >= *value)
-            }
-            Self::AtMost { question, value } => {
-                answers.answer(question).and_then(Answer::as_number).is_some_and(|n| n <= *value)
-            }
+            Self::AtLeast { question, value } => answers
+                .answer(question)
+                .and_then(Answer::as_number)
+                .is_some_and(|n| n >= *value),
+            Self::AtMost { question, value } => answers
+                .answer(question)
+                .and_then(Answer::as_number)
+                .is_some_and(|n| n <= *value),
             Self::All(cs) => cs.iter().all(|c| c.holds(answers)),
             Self::Any(cs) => cs.iter().any(|c| c.holds(answers)),
             Self::Not(c) => !c.holds(answers),
@@ -96,7 +98,9 @@ impl Condition {
 
     fn collect<'a>(&'a self, out: &mut Vec<(&'a str, Option<&'a CondValue>)>) {
         match self {
-            Self::Answered(q) | Self::AtLeast { question: q, .. } | Self::AtMost { question: q, .. } => {
+            Self::Answered(q)
+            | Self::AtLeast { question: q, .. }
+            | Self::AtMost { question: q, .. } => {
                 out.push((q, None));
             }
             Self::Equals { question, value } => out.push((question, Some(value))),
@@ -130,7 +134,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn answers(pairs: &[(&str, Answer)]) -> BTreeMap<String, Answer> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
     }
 
     #[test]
@@ -155,23 +162,41 @@ mod tests {
 
     #[test]
     fn multiple_choice_equals_means_picked() {
-        let c = Condition::Equals { question: "m".into(), value: CondValue::Str("bus".into()) };
-        assert!(c.holds(&answers(&[("m", Answer::Choices(vec!["car".into(), "bus".into()]))])));
+        let c = Condition::Equals {
+            question: "m".into(),
+            value: CondValue::Str("bus".into()),
+        };
+        assert!(c.holds(&answers(&[(
+            "m",
+            Answer::Choices(vec!["car".into(), "bus".into()])
+        )])));
         assert!(!c.holds(&answers(&[("m", Answer::Choices(vec!["car".into()]))])));
     }
 
     #[test]
     fn unanswered_satisfies_only_not() {
         let none = answers(&[]);
-        let eq = Condition::Equals { question: "q".into(), value: CondValue::Int(1) };
+        let eq = Condition::Equals {
+            question: "q".into(),
+            value: CondValue::Int(1),
+        };
         assert!(!eq.holds(&none));
-        assert!(!Condition::AtMost { question: "q".into(), value: 9 }.holds(&none));
+        assert!(
+            !Condition::AtMost {
+                question: "q".into(),
+                value: 9
+            }
+            .holds(&none)
+        );
         assert!(Condition::Not(Box::new(eq)).holds(&none));
     }
 
     #[test]
     fn special_answers_match_their_reserved_ids() {
-        let c = Condition::Equals { question: "q".into(), value: CondValue::Str("prefer_not_to_say".into()) };
+        let c = Condition::Equals {
+            question: "q".into(),
+            value: CondValue::Str("prefer_not_to_say".into()),
+        };
         assert!(c.holds(&answers(&[("q", Answer::PreferNotToSay)])));
         assert!(!c.holds(&answers(&[("q", Answer::DontKnow)])));
     }

@@ -17,7 +17,7 @@ mod condition;
 mod sample;
 mod validate;
 
-pub use builtin::{builtin_forms, builtin_form};
+pub use builtin::{builtin_form, builtin_forms};
 pub use condition::{CondValue, Condition};
 pub use sample::{plausible_answer, plausible_answers};
 pub use validate::{FormError, FormProblem};
@@ -77,7 +77,10 @@ impl Audience {
     /// Whether the respondent is a child or young person under 18, whose own
     /// assent is needed beside any consent.
     pub fn is_child(self) -> bool {
-        matches!(self, Self::Child4To7 | Self::Child8To11 | Self::YoungPerson11To17)
+        matches!(
+            self,
+            Self::Child4To7 | Self::Child8To11 | Self::YoungPerson11To17
+        )
     }
 
     /// The stable snake_case name used in documents and reports.

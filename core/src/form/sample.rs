@@ -8,11 +8,11 @@ use crate::answer::{Answer, AnswerLookup};
 /// A valid answer to `question` chosen by `r`, or `None` to leave it
 /// unanswered (only for optional questions, about one time in five).
 pub fn plausible_answer(question: &Question, r: u64) -> Option<Answer> {
-    if !question.required && r % 5 == 0 {
+    if !question.required && r.is_multiple_of(5) {
         return None;
     }
     let r = r / 5;
-    if question.kind.is_closed() && r % 17 == 0 {
+    if question.kind.is_closed() && r.is_multiple_of(17) {
         if question.allow_dont_know {
             return Some(Answer::DontKnow);
         }
@@ -28,27 +28,46 @@ pub fn plausible_answer(question: &Question, r: u64) -> Option<Answer> {
             let v = p - (r % p) * (r / p % 2);
             Answer::Scale(u8::try_from(v.clamp(1, p)).unwrap_or(1))
         }
-        QuestionKind::SingleChoice { options } => Answer::Choice(options[pick(options.len())].id.clone()),
+        QuestionKind::SingleChoice { options } => {
+            Answer::Choice(options[pick(options.len())].id.clone())
+        }
         QuestionKind::YesNo => Answer::Choice(["yes", "no", "not_sure", "yes"][pick(4)].to_owned()),
-        QuestionKind::MultipleChoice { options, min_selected, max_selected } => {
+        QuestionKind::MultipleChoice {
+            options,
+            min_selected,
+            max_selected,
+        } => {
             let min = min_selected.unwrap_or(1).max(1) as usize;
-            let max = max_selected.map_or(options.len(), |m| m as usize).min(options.len());
+            let max = max_selected
+                .map_or(options.len(), |m| m as usize)
+                .min(options.len());
             let n = min + pick(max - min + 1);
             let start = pick(options.len());
-            let picked = (0..n).map(|i| options[(start + i) % options.len()].id.clone()).collect();
+            let picked = (0..n)
+                .map(|i| options[(start + i) % options.len()].id.clone())
+                .collect();
             Answer::Choices(picked)
         }
         QuestionKind::FreeText { .. } => Answer::Text(
-            ["More help while we waited.", "They listened to us.", "Clearer information, please.", "Nothing else."]
-                [pick(4)]
+            [
+                "More help while we waited.",
+                "They listened to us.",
+                "Clearer information, please.",
+                "Nothing else.",
+            ][pick(4)]
             .to_owned(),
         ),
         QuestionKind::Number { min, max } => {
-            let span = u64::try_from(max.saturating_sub(*min)).unwrap_or(0).saturating_add(1);
+            let span = u64::try_from(max.saturating_sub(*min))
+                .unwrap_or(0)
+                .saturating_add(1);
             Answer::Number(min + i64::try_from(r % span.max(1)).unwrap_or(0))
         }
         QuestionKind::Date { min, max } => {
-            let d = max.clone().or_else(|| min.clone()).unwrap_or_else(|| "2026-01-15".to_owned());
+            let d = max
+                .clone()
+                .or_else(|| min.clone())
+                .unwrap_or_else(|| "2026-01-15".to_owned());
             Answer::Date(d)
         }
     })
@@ -87,19 +106,34 @@ mod tests {
             for seed in 0..60u64 {
                 let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 let next = || {
-                    x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                    x = x
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
                     x >> 11
                 };
-                let consent = if form.audience.is_child() { Consent::child() } else { Consent::adult() };
-                let mut doc = ResponseDoc::start("r", &form, &ResponseContext::default(), consent, "t").expect("start");
+                let consent = if form.audience.is_child() {
+                    Consent::child()
+                } else {
+                    Consent::adult()
+                };
+                let mut doc =
+                    ResponseDoc::start("r", &form, &ResponseContext::default(), consent, "t")
+                        .expect("start");
                 for (q, a) in plausible_answers(&form, next) {
-                    doc.answer(&form, &q, a, 1).unwrap_or_else(|e| panic!("{}: {e}", form.id));
+                    doc.answer(&form, &q, a, 1)
+                        .unwrap_or_else(|e| panic!("{}: {e}", form.id));
                 }
-                let flags = doc.submit(&form, 2).unwrap_or_else(|e| panic!("{} seed {seed}: {e}", form.id));
+                let flags = doc
+                    .submit(&form, 2)
+                    .unwrap_or_else(|e| panic!("{} seed {seed}: {e}", form.id));
                 submitted_with_flag |= !flags.is_empty();
             }
             if !form.safeguarding.is_empty() {
-                assert!(submitted_with_flag, "{}: no plausible answers ever raise its triggers", form.id);
+                assert!(
+                    submitted_with_flag,
+                    "{}: no plausible answers ever raise its triggers",
+                    form.id
+                );
             }
         }
     }

@@ -99,14 +99,20 @@ impl FormError {
             .ok()
             .and_then(|v| v.get("id").and_then(|id| id.as_str().map(str::to_owned)))
             .unwrap_or_else(|| "?".to_owned());
-        Self { form, question: None, problem: FormProblem::Syntax(err.to_string()) }
+        Self {
+            form,
+            question: None,
+            problem: FormProblem::Syntax(err.to_string()),
+        }
     }
 }
 
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 impl Form {
@@ -125,7 +131,11 @@ impl Form {
         };
         let has = |t: &Text| t.0.get(lang).is_some_and(|s| !s.trim().is_empty());
         let need = |t: &Text, what: &'static str, q: Option<&str>| {
-            if has(t) { Ok(()) } else { Err(err(q, FormProblem::MissingText(what, lang.clone()))) }
+            if has(t) {
+                Ok(())
+            } else {
+                Err(err(q, FormProblem::MissingText(what, lang.clone())))
+            }
         };
         need(&self.title, "the title", None)?;
         if let Some(intro) = &self.intro {
@@ -144,7 +154,11 @@ impl Form {
                 return Err(err(at, FormProblem::DuplicateQuestion));
             }
             need(&q.label, "the label", at)?;
-            for (t, what) in [(&q.hint, "the hint"), (&q.easy_read, "the easy-read text"), (&q.read_aloud, "the read-aloud text")] {
+            for (t, what) in [
+                (&q.hint, "the hint"),
+                (&q.easy_read, "the easy-read text"),
+                (&q.read_aloud, "the read-aloud text"),
+            ] {
                 if let Some(t) = t {
                     need(t, what, at)?;
                 }
@@ -155,17 +169,30 @@ impl Form {
                         return Err(err(at, FormProblem::ScalePoints(*points)));
                     }
                     if labels.len() != usize::from(*points) {
-                        return Err(err(at, FormProblem::ScaleLabels { points: *points, labels: labels.len() }));
+                        return Err(err(
+                            at,
+                            FormProblem::ScaleLabels {
+                                points: *points,
+                                labels: labels.len(),
+                            },
+                        ));
                     }
                     labels
                 }
                 QuestionKind::SingleChoice { options } => options,
-                QuestionKind::MultipleChoice { options, min_selected, max_selected } => {
+                QuestionKind::MultipleChoice {
+                    options,
+                    min_selected,
+                    max_selected,
+                } => {
                     let n = u32::try_from(options.len()).unwrap_or(u32::MAX);
                     let min = min_selected.unwrap_or(1);
                     let max = max_selected.unwrap_or(n);
                     if min > max || max > n || max == 0 {
-                        return Err(err(at, FormProblem::BadBounds(format!("pick {min} to {max} of {n}"))));
+                        return Err(err(
+                            at,
+                            FormProblem::BadBounds(format!("pick {min} to {max} of {n}")),
+                        ));
                     }
                     options
                 }
@@ -178,14 +205,17 @@ impl Form {
                 QuestionKind::Date { min, max } => {
                     let parse = |d: &Option<String>| match d {
                         None => Ok(None),
-                        Some(s) => crate::answer::parse_date(s)
-                            .map(Some)
-                            .ok_or_else(|| err(at, FormProblem::BadBounds(format!("'{s}' is not YYYY-MM-DD")))),
+                        Some(s) => crate::answer::parse_date(s).map(Some).ok_or_else(|| {
+                            err(
+                                at,
+                                FormProblem::BadBounds(format!("'{s}' is not YYYY-MM-DD")),
+                            )
+                        }),
                     };
-                    if let (Some(a), Some(b)) = (parse(min)?, parse(max)?) {
-                        if a > b {
-                            return Err(err(at, FormProblem::BadBounds(format!("{a} is after {b}"))));
-                        }
+                    if let (Some(a), Some(b)) = (parse(min)?, parse(max)?)
+                        && a > b
+                    {
+                        return Err(err(at, FormProblem::BadBounds(format!("{a} is after {b}"))));
                     }
                     &[]
                 }
@@ -200,8 +230,10 @@ impl Form {
                 }
                 QuestionKind::YesNo => &[],
             };
-            if matches!(q.kind, QuestionKind::SingleChoice { .. } | QuestionKind::MultipleChoice { .. })
-                && options.len() < 2
+            if matches!(
+                q.kind,
+                QuestionKind::SingleChoice { .. } | QuestionKind::MultipleChoice { .. }
+            ) && options.len() < 2
             {
                 return Err(err(at, FormProblem::TooFewOptions));
             }
@@ -238,14 +270,20 @@ impl Form {
             if !has(&t.guidance) {
                 return Err(err(at, FormProblem::NoGuidance));
             }
-            self.check_condition(&t.when, "the safeguarding trigger", None).map_err(|p| err(at, p))?;
+            self.check_condition(&t.when, "the safeguarding trigger", None)
+                .map_err(|p| err(at, p))?;
         }
         Ok(())
     }
 
     /// Checks that a condition names known (and, for relevance, earlier)
     /// questions and compares them with values they can have.
-    fn check_condition(&self, cond: &Condition, what: &'static str, before: Option<usize>) -> Result<(), FormProblem> {
+    fn check_condition(
+        &self,
+        cond: &Condition,
+        what: &'static str,
+        before: Option<usize>,
+    ) -> Result<(), FormProblem> {
         for (qid, value) in cond.references() {
             let Some(pos) = self.position(qid) else {
                 return Err(FormProblem::UnknownReference(what, qid.to_owned()));
@@ -259,9 +297,9 @@ impl Form {
                 Some(CondValue::Str(s)) if s == DONT_KNOW => q.allow_dont_know,
                 Some(CondValue::Str(s)) if s == PREFER_NOT_TO_SAY => q.allow_prefer_not_to_say,
                 Some(CondValue::Str(s)) => match &q.kind {
-                    QuestionKind::SingleChoice { .. } | QuestionKind::MultipleChoice { .. } | QuestionKind::YesNo => {
-                        q.kind.option_ids().contains(&s.as_str())
-                    }
+                    QuestionKind::SingleChoice { .. }
+                    | QuestionKind::MultipleChoice { .. }
+                    | QuestionKind::YesNo => q.kind.option_ids().contains(&s.as_str()),
                     QuestionKind::FreeText { .. } => true,
                     QuestionKind::Date { .. } => crate::answer::parse_date(s).is_some(),
                     QuestionKind::FaceScale { .. } | QuestionKind::Number { .. } => false,
@@ -309,22 +347,53 @@ mod tests {
         assert_eq!(e.form, "broken");
         assert!(matches!(e.problem, FormProblem::Syntax(_)));
         let e = error_after(|v| q(v, 0)["requird"] = json!(true));
-        assert!(matches!(&e.problem, FormProblem::Syntax(s) if s.contains("requird")), "{e}");
+        assert!(
+            matches!(&e.problem, FormProblem::Syntax(s) if s.contains("requird")),
+            "{e}"
+        );
         let e = error_after(|v| q(v, 0)["type"] = json!("slider"));
-        assert!(matches!(&e.problem, FormProblem::Syntax(s) if s.contains("slider")), "{e}");
+        assert!(
+            matches!(&e.problem, FormProblem::Syntax(s) if s.contains("slider")),
+            "{e}"
+        );
         let e = error_after(|v| v["version"] = json!("one"));
         assert!(matches!(e.problem, FormProblem::Syntax(_)));
     }
 
     #[test]
     fn one_error_per_rule_naming_form_question_and_problem() {
-        let cases: Vec<(Box<dyn FnOnce(&mut Value)>, Option<&str>, FormProblem)> = vec![
-            (Box::new(|v| v["id"] = json!("Bad Id")), None, FormProblem::BadId("Bad Id".into())),
-            (Box::new(|v| v["languages"] = json!([])), None, FormProblem::NoLanguages),
-            (Box::new(|v| v["title"] = json!({"cy": "Teitl"})), None, FormProblem::MissingText("the title", "en".into())),
-            (Box::new(|v| v["questions"] = json!([])), None, FormProblem::NoQuestions),
-            (Box::new(|v| q(v, 1)["id"] = json!("school")), Some("school"), FormProblem::DuplicateQuestion),
-            (Box::new(|v| q(v, 0)["id"] = json!("")), Some(""), FormProblem::BadId(String::new())),
+        type Edit = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(Edit, Option<&str>, FormProblem)> = vec![
+            (
+                Box::new(|v| v["id"] = json!("Bad Id")),
+                None,
+                FormProblem::BadId("Bad Id".into()),
+            ),
+            (
+                Box::new(|v| v["languages"] = json!([])),
+                None,
+                FormProblem::NoLanguages,
+            ),
+            (
+                Box::new(|v| v["title"] = json!({"cy": "Teitl"})),
+                None,
+                FormProblem::MissingText("the title", "en".into()),
+            ),
+            (
+                Box::new(|v| v["questions"] = json!([])),
+                None,
+                FormProblem::NoQuestions,
+            ),
+            (
+                Box::new(|v| q(v, 1)["id"] = json!("school")),
+                Some("school"),
+                FormProblem::DuplicateQuestion,
+            ),
+            (
+                Box::new(|v| q(v, 0)["id"] = json!("")),
+                Some(""),
+                FormProblem::BadId(String::new()),
+            ),
             (
                 Box::new(|v| q(v, 0)["label"] = json!({"cy": "Ysgol"})),
                 Some("school"),
@@ -335,11 +404,18 @@ mod tests {
                 Some("school"),
                 FormProblem::MissingText("the easy-read text", "en".into()),
             ),
-            (Box::new(|v| q(v, 0)["points"] = json!(4)), Some("school"), FormProblem::ScalePoints(4)),
+            (
+                Box::new(|v| q(v, 0)["points"] = json!(4)),
+                Some("school"),
+                FormProblem::ScalePoints(4),
+            ),
             (
                 Box::new(|v| q(v, 0)["points"] = json!(3)),
                 Some("school"),
-                FormProblem::ScaleLabels { points: 3, labels: 5 },
+                FormProblem::ScaleLabels {
+                    points: 3,
+                    labels: 5,
+                },
             ),
             (
                 Box::new(|v| q(v, 4)["options"] = json!([{"id": "only", "label": {"en": "Only"}}])),
@@ -361,7 +437,11 @@ mod tests {
                 Some("club_name"),
                 FormProblem::MissingText("an option label", "en".into()),
             ),
-            (Box::new(|v| q(v, 5)["min"] = json!(30)), Some("age"), FormProblem::BadBounds("30 > 25".into())),
+            (
+                Box::new(|v| q(v, 5)["min"] = json!(30)),
+                Some("age"),
+                FormProblem::BadBounds("30 > 25".into()),
+            ),
             (
                 Box::new(|v| q(v, 2)["max_selected"] = json!(9)),
                 Some("tell"),
@@ -398,12 +478,16 @@ mod tests {
                 FormProblem::ForwardReference("why_unsafe".into()),
             ),
             (
-                Box::new(|v| q(v, 4)["relevant"] = json!({"equals": {"question": "club", "value": "maybe"}})),
+                Box::new(|v| {
+                    q(v, 4)["relevant"] = json!({"equals": {"question": "club", "value": "maybe"}})
+                }),
                 Some("club_name"),
                 FormProblem::ImpossibleValue("the relevance condition", "club".into()),
             ),
             (
-                Box::new(|v| q(v, 1)["relevant"] = json!({"equals": {"question": "school", "value": 7}})),
+                Box::new(|v| {
+                    q(v, 1)["relevant"] = json!({"equals": {"question": "school", "value": 7}})
+                }),
                 Some("why_unsafe"),
                 FormProblem::ImpossibleValue("the relevance condition", "school".into()),
             ),
@@ -423,14 +507,21 @@ mod tests {
                 FormProblem::UnknownReference("the safeguarding trigger", "ghost".into()),
             ),
             (
-                Box::new(|v| v["safeguarding"][1]["when"] = json!({"equals": {"question": "club", "value": "prefer_not_to_say"}})),
+                Box::new(|v| {
+                    v["safeguarding"][1]["when"] =
+                        json!({"equals": {"question": "club", "value": "prefer_not_to_say"}})
+                }),
                 Some("tells_nobody"),
                 FormProblem::ImpossibleValue("the safeguarding trigger", "club".into()),
             ),
         ];
         for (edit, question, problem) in cases {
             let e = error_after(edit);
-            let form = if e.problem == FormProblem::BadId("Bad Id".into()) { "Bad Id" } else { "sample" };
+            let form = if e.problem == FormProblem::BadId("Bad Id".into()) {
+                "Bad Id"
+            } else {
+                "sample"
+            };
             assert_eq!(e.form, form);
             assert_eq!(e.question.as_deref(), question, "{e}");
             assert_eq!(e.problem, problem, "{e}");

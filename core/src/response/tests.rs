@@ -32,14 +32,25 @@ fn copy(doc: &mut ResponseDoc, author: &str) -> ResponseDoc {
 #[test]
 fn a_visit_answers_submits_and_raises_the_written_guidance() {
     let (form, mut doc) = start();
-    doc.answer(&form, "school", Answer::Scale(2), 1).expect("answer");
-    doc.answer(&form, "why_unsafe", Answer::Text("big kids on the bus".into()), 2).expect("answer");
-    doc.answer(&form, "tell", Answer::Choices(vec!["teacher".into()]), 3).expect("answer");
+    doc.answer(&form, "school", Answer::Scale(2), 1)
+        .expect("answer");
+    doc.answer(
+        &form,
+        "why_unsafe",
+        Answer::Text("big kids on the bus".into()),
+        2,
+    )
+    .expect("answer");
+    doc.answer(&form, "tell", Answer::Choices(vec!["teacher".into()]), 3)
+        .expect("answer");
     let flags = doc.submit(&form, 4).expect("submit");
     assert_eq!(flags.len(), 1);
     assert_eq!(flags[0].trigger, "unsafe_school");
     assert_eq!(flags[0].level, FlagLevel::Urgent);
-    assert_eq!(flags[0].guidance.get("en", "en"), "Follow local safeguarding procedures today.");
+    assert_eq!(
+        flags[0].guidance.get("en", "en"),
+        "Follow local safeguarding procedures today."
+    );
     let header = doc.header().expect("header");
     assert_eq!(header.status, Status::Submitted);
     assert_eq!(header.flags.len(), 1);
@@ -50,7 +61,8 @@ fn a_visit_answers_submits_and_raises_the_written_guidance() {
 #[test]
 fn refused_answers_change_nothing() {
     let (form, mut doc) = start();
-    doc.answer(&form, "school", Answer::Scale(4), 1).expect("answer");
+    doc.answer(&form, "school", Answer::Scale(4), 1)
+        .expect("answer");
     let before = doc.heads();
     let cases: Vec<(&str, Answer)> = vec![
         ("nope", Answer::Scale(1)),
@@ -73,15 +85,23 @@ fn refused_answers_change_nothing() {
 #[test]
 fn changing_an_answer_clears_what_skip_logic_no_longer_asks() {
     let (form, mut doc) = start();
-    doc.answer(&form, "school", Answer::Scale(1), 1).expect("answer");
-    doc.answer(&form, "why_unsafe", Answer::Text("shouting".into()), 2).expect("answer");
+    doc.answer(&form, "school", Answer::Scale(1), 1)
+        .expect("answer");
+    doc.answer(&form, "why_unsafe", Answer::Text("shouting".into()), 2)
+        .expect("answer");
     doc.answer(&form, "club", choice("yes"), 3).expect("answer");
-    doc.answer(&form, "club_name", choice("sport"), 4).expect("answer");
-    let out = doc.answer(&form, "school", Answer::Scale(5), 5).expect("answer");
+    doc.answer(&form, "club_name", choice("sport"), 4)
+        .expect("answer");
+    let out = doc
+        .answer(&form, "school", Answer::Scale(5), 5)
+        .expect("answer");
     assert_eq!(out.cleared, ["why_unsafe"]);
     let out = doc.clear(&form, "club", 6).expect("clear");
     assert_eq!(out.cleared, ["club_name"]);
-    assert_eq!(doc.answers().expect("answers").keys().collect::<Vec<_>>(), ["school"]);
+    assert_eq!(
+        doc.answers().expect("answers").keys().collect::<Vec<_>>(),
+        ["school"]
+    );
 }
 
 #[test]
@@ -89,40 +109,79 @@ fn submit_checks_required_answers_and_consent() {
     let (form, mut doc) = start();
     let before = doc.heads();
     match doc.submit(&form, 1) {
-        Err(Error::Incomplete(p)) => assert_eq!(p, [SubmitProblem::MissingRequired("school".into())]),
+        Err(Error::Incomplete(p)) => {
+            assert_eq!(p, [SubmitProblem::MissingRequired("school".into())])
+        }
         other => panic!("expected incomplete, got {other:?}"),
     }
     assert_eq!(doc.heads(), before);
-    doc.answer(&form, "school", Answer::PreferNotToSay, 2).expect("don't want to say counts as an answer");
-    doc.set_consent(Consent { consent: Permission::Given, assent: Permission::Refused }, 3).expect("consent");
-    assert!(matches!(doc.submit(&form, 4), Err(Error::Incomplete(p)) if p == [SubmitProblem::NoConsent]));
-    doc.set_consent(Consent { consent: Permission::NotApplicable, assent: Permission::Given }, 5).expect("consent");
+    doc.answer(&form, "school", Answer::PreferNotToSay, 2)
+        .expect("don't want to say counts as an answer");
+    doc.set_consent(
+        Consent {
+            consent: Permission::Given,
+            assent: Permission::Refused,
+        },
+        3,
+    )
+    .expect("consent");
+    assert!(
+        matches!(doc.submit(&form, 4), Err(Error::Incomplete(p)) if p == [SubmitProblem::NoConsent])
+    );
+    doc.set_consent(
+        Consent {
+            consent: Permission::NotApplicable,
+            assent: Permission::Given,
+        },
+        5,
+    )
+    .expect("consent");
     assert_eq!(doc.submit(&form, 6).expect("submit"), []);
 }
 
 #[test]
 fn edits_after_submit_need_a_reopen_and_flags_stay() {
     let (form, mut doc) = start();
-    doc.answer(&form, "school", Answer::Scale(1), 1).expect("answer");
+    doc.answer(&form, "school", Answer::Scale(1), 1)
+        .expect("answer");
     doc.submit(&form, 2).expect("submit");
-    assert!(matches!(doc.answer(&form, "school", Answer::Scale(5), 3), Err(Error::AlreadySubmitted)));
-    assert!(matches!(doc.reopen(3).and_then(|()| doc.reopen(4)), Err(Error::NotSubmitted)));
-    doc.answer(&form, "school", Answer::Scale(5), 5).expect("answer after reopen");
+    assert!(matches!(
+        doc.answer(&form, "school", Answer::Scale(5), 3),
+        Err(Error::AlreadySubmitted)
+    ));
+    assert!(matches!(
+        doc.reopen(3).and_then(|()| doc.reopen(4)),
+        Err(Error::NotSubmitted)
+    ));
+    doc.answer(&form, "school", Answer::Scale(5), 5)
+        .expect("answer after reopen");
     assert_eq!(doc.submit(&form, 6).expect("resubmit"), []);
-    assert_eq!(doc.flags().len(), 1, "a disclosure once made is never silently removed");
+    assert_eq!(
+        doc.flags().len(),
+        1,
+        "a disclosure once made is never silently removed"
+    );
     assert_eq!(doc.answers().expect("answers")["school"], Answer::Scale(5));
 }
 
 #[test]
 fn merge_keeps_both_sides_and_reports_the_same_conflict_everywhere() {
     let (form, mut a) = start();
-    a.answer(&form, "school", Answer::Scale(3), 1).expect("answer");
+    a.answer(&form, "school", Answer::Scale(3), 1)
+        .expect("answer");
     let mut b = copy(&mut a, "fw-2");
-    assert_ne!(a.doc.get_actor(), b.doc.get_actor(), "a copy never reuses an actor id");
+    assert_ne!(
+        a.doc.get_actor(),
+        b.doc.get_actor(),
+        "a copy never reuses an actor id"
+    );
     a.answer(&form, "club", choice("no"), 2).expect("answer");
-    b.answer(&form, "age", Answer::Number(10), 2).expect("answer");
-    a.answer(&form, "tell", Answer::Choices(vec!["parent".into()]), 3).expect("answer");
-    b.answer(&form, "tell", Answer::Choices(vec!["friend".into()]), 3).expect("answer");
+    b.answer(&form, "age", Answer::Number(10), 2)
+        .expect("answer");
+    a.answer(&form, "tell", Answer::Choices(vec!["parent".into()]), 3)
+        .expect("answer");
+    b.answer(&form, "tell", Answer::Choices(vec!["friend".into()]), 3)
+        .expect("answer");
     let mut c = copy(&mut b, "fw-3");
     let ca = a.merge(&mut c).expect("merge");
     let cb = b.merge(&mut copy(&mut a, "x")).expect("merge");
@@ -135,10 +194,24 @@ fn merge_keeps_both_sides_and_reports_the_same_conflict_everywhere() {
     let answers = a.answers().expect("answers");
     assert_eq!(answers["club"], choice("no"));
     assert_eq!(answers["age"], Answer::Number(10));
-    let authors: Vec<String> = a.doc.get_authors().iter().map(|x| String::from_utf8_lossy(x.as_bytes()).into()).collect();
-    assert!(authors.contains(&"fw-17".to_owned()) && authors.contains(&"fw-2".to_owned()), "{authors:?}");
+    let authors: Vec<String> = a
+        .doc
+        .get_authors()
+        .iter()
+        .map(|x| String::from_utf8_lossy(x.as_bytes()).into())
+        .collect();
+    assert!(
+        authors.contains(&"fw-17".to_owned()) && authors.contains(&"fw-2".to_owned()),
+        "{authors:?}"
+    );
     // A later answer resolves the conflict.
-    a.answer(&form, "tell", Answer::Choices(vec!["parent".into(), "friend".into()]), 4).expect("answer");
+    a.answer(
+        &form,
+        "tell",
+        Answer::Choices(vec!["parent".into(), "friend".into()]),
+        4,
+    )
+    .expect("answer");
     assert!(a.conflicts().expect("conflicts").is_empty());
 }
 
@@ -149,7 +222,8 @@ fn concurrent_context_edits_merge_field_by_field() {
     let mut ca = a.context();
     ca.setting = Some("school".into());
     a.set_context(&ca, 1).expect("context");
-    b.answer(&form, "school", Answer::Scale(5), 1).expect("answer");
+    b.answer(&form, "school", Answer::Scale(5), 1)
+        .expect("answer");
     let mut cb = b.context();
     cb.age_phase = Some("primary".into());
     b.set_context(&cb, 2).expect("context");
@@ -172,7 +246,10 @@ fn garbage_bytes_are_refused() {
     assert!(ResponseDoc::load(b"not automerge", "x").is_err());
     let mut plain = AutoCommit::new();
     plain.put(ROOT, "hark", "something/else").expect("put");
-    assert!(matches!(ResponseDoc::load(&plain.save(), "x"), Err(Error::Malformed(_))));
+    assert!(matches!(
+        ResponseDoc::load(&plain.save(), "x"),
+        Err(Error::Malformed(_))
+    ));
 }
 
 // ----- properties -----------------------------------------------------
@@ -206,7 +283,9 @@ fn ops(replicas: usize) -> impl Strategy<Value = Vec<Op>> {
 
 fn replicas(n: usize) -> (Form, Vec<ResponseDoc>) {
     let (form, mut first) = start();
-    let mut reps: Vec<ResponseDoc> = (1..n).map(|i| copy(&mut first, &format!("dev-{i}"))).collect();
+    let mut reps: Vec<ResponseDoc> = (1..n)
+        .map(|i| copy(&mut first, &format!("dev-{i}")))
+        .collect();
     reps.insert(0, first);
     (form, reps)
 }

@@ -83,7 +83,13 @@ impl Cipher {
         #[allow(clippy::expect_used)]
         let sealed = self
             .0
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad: place })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plain,
+                    aad: place,
+                },
+            )
             .expect("XChaCha20-Poly1305 encryption");
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
         out.push(VERSION);
@@ -99,7 +105,13 @@ impl Cipher {
         }
         let (nonce, sealed) = blob[1..].split_at(NONCE_LEN);
         self.0
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: sealed, aad: place })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: place,
+                },
+            )
             .map_err(|_| Error::Tampered)
     }
 }
@@ -112,15 +124,30 @@ mod tests {
     fn round_trips_and_detects_every_kind_of_tampering() {
         let c = Cipher::new(&StoreKey::generate());
         let blob = c.seal(b"doc/1", b"Ayo feels safe at home");
-        assert_eq!(c.open(b"doc/1", &blob).expect("opens"), b"Ayo feels safe at home");
-        assert!(!blob.windows(4).any(|w| w == b"safe"), "plaintext leaks into the blob");
+        assert_eq!(
+            c.open(b"doc/1", &blob).expect("opens"),
+            b"Ayo feels safe at home"
+        );
+        assert!(
+            !blob.windows(4).any(|w| w == b"safe"),
+            "plaintext leaks into the blob"
+        );
         for i in 0..blob.len() {
             let mut bad = blob.clone();
             bad[i] ^= 0x01;
-            assert!(matches!(c.open(b"doc/1", &bad), Err(Error::Tampered)), "flip at {i} not caught");
+            assert!(
+                matches!(c.open(b"doc/1", &bad), Err(Error::Tampered)),
+                "flip at {i} not caught"
+            );
         }
-        assert!(matches!(c.open(b"doc/2", &blob), Err(Error::Tampered)), "moved blob opened");
-        assert!(matches!(c.open(b"doc/1", &blob[..blob.len() - 1]), Err(Error::Tampered)));
+        assert!(
+            matches!(c.open(b"doc/2", &blob), Err(Error::Tampered)),
+            "moved blob opened"
+        );
+        assert!(matches!(
+            c.open(b"doc/1", &blob[..blob.len() - 1]),
+            Err(Error::Tampered)
+        ));
         let other = Cipher::new(&StoreKey::generate());
         assert!(matches!(other.open(b"doc/1", &blob), Err(Error::Tampered)));
     }

@@ -99,7 +99,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("device_id", &self.device_id).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("device_id", &self.device_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -164,7 +166,9 @@ impl Store {
         if version > 0 {
             // Check the key before any write, the journal mode included.
             let check: Option<Vec<u8>> = conn
-                .query_row("SELECT value FROM meta WHERE key = 'key_check'", [], |r| r.get(0))
+                .query_row("SELECT value FROM meta WHERE key = 'key_check'", [], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             let check = check.ok_or(Error::Tampered)?;
             match cipher.open(&place("meta", "key_check", 0), &check) {
@@ -181,17 +185,32 @@ impl Store {
         if version == 0 {
             schema::create(&tx)?;
             let sealed = cipher.seal(&place("meta", "key_check", 0), KEY_CHECK);
-            tx.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?1)", [sealed])?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('key_check', ?1)",
+                [sealed],
+            )?;
             let device = uuid::Uuid::new_v4().to_string();
-            tx.execute("INSERT INTO meta (key, value) VALUES ('device_id', ?1)", [device.as_bytes()])?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('device_id', ?1)",
+                [device.as_bytes()],
+            )?;
         } else {
             schema::upgrade(&tx, version)?;
         }
-        let device: Vec<u8> = tx.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| r.get(0))?;
+        let device: Vec<u8> =
+            tx.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
+                r.get(0)
+            })?;
         tx.commit()?;
-        let device_id = String::from_utf8(device).map_err(|_| Error::Malformed("device id".into()))?;
+        let device_id =
+            String::from_utf8(device).map_err(|_| Error::Malformed("device id".into()))?;
         Ok(Self {
-            inner: Mutex::new(Inner { conn, cache: HashMap::new(), forms: HashMap::new(), user: None }),
+            inner: Mutex::new(Inner {
+                conn,
+                cache: HashMap::new(),
+                forms: HashMap::new(),
+                user: None,
+            }),
             cipher,
             device_id,
         })
@@ -200,7 +219,9 @@ impl Store {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the database half
         // written (transactions roll back), so a poisoned lock is usable.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// This store's device id (random, made when the store was created).
@@ -238,8 +259,10 @@ impl Store {
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         let inner = self.lock();
         let k = format!("setting:{key}");
-        let blob: Option<Vec<u8>> =
-            inner.conn.query_row("SELECT value FROM meta WHERE key = ?1", [&k], |r| r.get(0)).optional()?;
+        let blob: Option<Vec<u8>> = inner
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [&k], |r| r.get(0))
+            .optional()?;
         blob.map(|b| {
             let plain = self.cipher.open(&place("meta", &k, 0), &b)?;
             String::from_utf8(plain).map_err(|_| Error::Malformed("setting".into()))
@@ -260,7 +283,11 @@ impl Store {
         let mut inner = self.lock();
         let r = form.form_ref();
         if let Some(existing) = self.load_form(&mut inner, &r)? {
-            return if *existing == *form { Ok(false) } else { Err(Error::FormVersionClash(r)) };
+            return if *existing == *form {
+                Ok(false)
+            } else {
+                Err(Error::FormVersionClash(r))
+            };
         }
         let tx = inner.conn.transaction()?;
         self.write_form(&tx, form)?;
@@ -274,7 +301,9 @@ impl Store {
             return Ok(Some(f.clone()));
         }
         let id = form_doc_id(r);
-        let Some(bytes) = self.read_document(&inner.conn, &id)? else { return Ok(None) };
+        let Some(bytes) = self.read_document(&inner.conn, &id)? else {
+            return Ok(None);
+        };
         let form = Arc::new(sync::form_from_doc(&bytes)?);
         inner.forms.insert(r.clone(), form.clone());
         Ok(Some(form))
@@ -284,10 +313,18 @@ impl Store {
     pub fn forms(&self) -> Result<Vec<Arc<Form>>> {
         let mut inner = self.lock();
         let refs: Vec<FormRef> = {
-            let mut stmt = inner.conn.prepare("SELECT form_id, form_version FROM documents WHERE kind = 'form'")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            let mut stmt = inner
+                .conn
+                .prepare("SELECT form_id, form_version FROM documents WHERE kind = 'form'")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             rows.filter_map(|r| r.ok())
-                .filter_map(|(id, v)| Some(FormRef { id, version: semver::Version::parse(&v).ok()? }))
+                .filter_map(|(id, v)| {
+                    Some(FormRef {
+                        id,
+                        version: semver::Version::parse(&v).ok()?,
+                    })
+                })
                 .collect()
         };
         let mut out = Vec::new();
@@ -300,24 +337,36 @@ impl Store {
 
     /// The newest installed version of a form.
     pub fn latest_form(&self, form_id: &str) -> Result<Option<Arc<Form>>> {
-        Ok(self.forms()?.into_iter().filter(|f| f.id == form_id).max_by(|a, b| a.version.cmp(&b.version)))
+        Ok(self
+            .forms()?
+            .into_iter()
+            .filter(|f| f.id == form_id)
+            .max_by(|a, b| a.version.cmp(&b.version)))
     }
 
     /// One exact form version.
     pub fn form(&self, r: &FormRef) -> Result<Arc<Form>> {
         let mut inner = self.lock();
-        self.load_form(&mut inner, r)?.ok_or_else(|| Error::FormNotInstalled(r.clone()))
+        self.load_form(&mut inner, r)?
+            .ok_or_else(|| Error::FormNotInstalled(r.clone()))
     }
 
     // ----- responses ---------------------------------------------------
 
     /// Starts a draft response to the newest installed version of
     /// `form_id`, durably, and returns its id.
-    pub fn start_response(&self, form_id: &str, context: &ResponseContext, consent: Consent) -> Result<String> {
-        let form = self.latest_form(form_id)?.ok_or_else(|| Error::FormNotInstalled(FormRef {
-            id: form_id.to_owned(),
-            version: semver::Version::new(0, 0, 0),
-        }))?;
+    pub fn start_response(
+        &self,
+        form_id: &str,
+        context: &ResponseContext,
+        consent: Consent,
+    ) -> Result<String> {
+        let form = self.latest_form(form_id)?.ok_or_else(|| {
+            Error::FormNotInstalled(FormRef {
+                id: form_id.to_owned(),
+                version: semver::Version::new(0, 0, 0),
+            })
+        })?;
         let mut context = context.clone();
         if context.device.is_empty() {
             context.device = self.device_id.clone();
@@ -341,7 +390,11 @@ impl Store {
     /// persists whatever change `f` made before returning. If `f` fails the
     /// document is unchanged; if persisting fails the cached copy is dropped
     /// so memory never runs ahead of disk.
-    fn mutate<T>(&self, id: &str, f: impl FnOnce(&mut ResponseDoc, &Form) -> Result<T>) -> Result<T> {
+    fn mutate<T>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut ResponseDoc, &Form) -> Result<T>,
+    ) -> Result<T> {
         let mut inner = self.lock();
         let mut doc = match inner.cache.remove(id) {
             Some(doc) => doc,
@@ -365,7 +418,9 @@ impl Store {
     }
 
     fn load_response(&self, inner: &Inner, id: &str) -> Result<ResponseDoc> {
-        let bytes = self.read_document(&inner.conn, id)?.ok_or_else(|| Error::NotFound(id.to_owned()))?;
+        let bytes = self
+            .read_document(&inner.conn, id)?
+            .ok_or_else(|| Error::NotFound(id.to_owned()))?;
         ResponseDoc::load(&bytes, &self.author(inner, false))
     }
 
@@ -373,11 +428,16 @@ impl Store {
     /// `Automerge::load` reads.
     fn read_document(&self, conn: &Connection, id: &str) -> Result<Option<Vec<u8>>> {
         let snapshot: Option<Vec<u8>> = conn
-            .query_row("SELECT snapshot FROM documents WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT snapshot FROM documents WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .optional()?;
-        let Some(snapshot) = snapshot else { return Ok(None) };
+        let Some(snapshot) = snapshot else {
+            return Ok(None);
+        };
         let mut bytes = self.cipher.open(&place("documents", id, 0), &snapshot)?;
-        let mut stmt = conn.prepare_cached("SELECT n, data FROM changes WHERE doc_id = ?1 ORDER BY n")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT n, data FROM changes WHERE doc_id = ?1 ORDER BY n")?;
         let mut rows = stmt.query([id])?;
         while let Some(row) = rows.next()? {
             let n: i64 = row.get(0)?;
@@ -406,33 +466,64 @@ impl Store {
     /// snapshot) and its header within `tx`.
     fn write_doc(&self, tx: &Transaction<'_>, doc: &mut ResponseDoc, new: bool) -> Result<()> {
         let id = doc.id().to_owned();
-        let incremental = if new { Vec::new() } else { doc.save_incremental() };
+        let incremental = if new {
+            Vec::new()
+        } else {
+            doc.save_incremental()
+        };
         if !new && incremental.is_empty() {
             return Ok(());
         }
         let n_changes: i64 = if new {
             0
         } else {
-            tx.query_row("SELECT n_changes FROM documents WHERE id = ?1", [&id], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| Error::NotFound(id.clone()))?
+            tx.query_row(
+                "SELECT n_changes FROM documents WHERE id = ?1",
+                [&id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| Error::NotFound(id.clone()))?
         };
         let compact = new || n_changes + 1 >= COMPACT_AFTER;
         let chunk = if compact { doc.save() } else { incremental };
         let header = doc.header()?;
         let heads = heads_to_bytes(&doc.heads());
-        let header_blob = self.cipher.seal(&place("header", &id, 0), &serde_json::to_vec(&header).unwrap_or_default());
+        let header_blob = self.cipher.seal(
+            &place("header", &id, 0),
+            &serde_json::to_vec(&header).unwrap_or_default(),
+        );
         let seq = next_seq(tx)?;
         if compact {
-            write_snapshot(tx, &self.cipher, &id, &header, seq, &heads, &chunk, &header_blob)
+            write_snapshot(
+                tx,
+                &self.cipher,
+                &id,
+                &header,
+                seq,
+                &heads,
+                &chunk,
+                &header_blob,
+            )
         } else {
-            append_change(tx, &self.cipher, &id, n_changes + 1, seq, &heads, &chunk, &header_blob)
+            append_change(
+                tx,
+                &self.cipher,
+                &id,
+                n_changes + 1,
+                seq,
+                &heads,
+                &chunk,
+                &header_blob,
+            )
         }
     }
 
     /// Records an answer, durably. See [`ResponseDoc::answer`].
     pub fn answer(&self, response: &str, question: &str, answer: Answer) -> Result<Outcome> {
-        self.mutate(response, |doc, form| doc.answer(form, question, answer, now_ms()))
+        self.mutate(response, |doc, form| {
+            doc.answer(form, question, answer, now_ms())
+        })
     }
 
     /// Clears an answer, durably.
@@ -472,7 +563,11 @@ impl Store {
     /// One response with its answers and conflicts.
     pub fn response(&self, id: &str) -> Result<ResponseView> {
         self.mutate(id, |doc, _| {
-            Ok(ResponseView { header: doc.header()?, answers: doc.answers()?, conflicts: doc.conflicts()? })
+            Ok(ResponseView {
+                header: doc.header()?,
+                answers: doc.answers()?,
+                conflicts: doc.conflicts()?,
+            })
         })
     }
 
@@ -483,21 +578,31 @@ impl Store {
         let mut stmt = inner.conn.prepare_cached(
             "SELECT id, header FROM documents WHERE kind = 'response' AND (?1 IS NULL OR form_id = ?1)",
         )?;
-        let rows = stmt.query_map([&filter.form_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        let rows = stmt.query_map([&filter.form_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (id, blob) = row?;
             let plain = self.cipher.open(&place("header", &id, 0), &blob)?;
-            let header: ResponseHeader =
-                serde_json::from_slice(&plain).map_err(|_| Error::Malformed("response header".into()))?;
+            let header: ResponseHeader = serde_json::from_slice(&plain)
+                .map_err(|_| Error::Malformed("response header".into()))?;
             let keep = filter.status.is_none_or(|s| s == header.status)
-                && filter.occasion.as_ref().is_none_or(|o| header.context.occasion.as_ref() == Some(o))
+                && filter
+                    .occasion
+                    .as_ref()
+                    .is_none_or(|o| header.context.occasion.as_ref() == Some(o))
                 && (!filter.flagged_only || !header.flags.is_empty());
             if keep {
                 out.push(header);
             }
         }
-        out.sort_by(|a, b| b.context.captured_at.cmp(&a.context.captured_at).then(a.id.cmp(&b.id)));
+        out.sort_by(|a, b| {
+            b.context
+                .captured_at
+                .cmp(&a.context.captured_at)
+                .then(a.id.cmp(&b.id))
+        });
         Ok(out)
     }
 
@@ -512,21 +617,30 @@ impl Store {
         // Take the sequence number before the delete: the erased document
         // may hold the highest one, and the cursor must never go back.
         let seq = next_seq(&tx)?;
-        let existed = tx.execute("DELETE FROM documents WHERE id = ?1 AND kind = 'response'", [id])? > 0;
+        let existed = tx.execute(
+            "DELETE FROM documents WHERE id = ?1 AND kind = 'response'",
+            [id],
+        )? > 0;
         tx.execute("DELETE FROM changes WHERE doc_id = ?1", [id])?;
         tx.execute(
             "INSERT INTO erasures (doc_id, seq) VALUES (?1, ?2) ON CONFLICT (doc_id) DO UPDATE SET seq = excluded.seq",
             params![id, seq],
         )?;
         tx.commit()?;
-        inner.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        inner
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(existed)
     }
 
     /// Whether a response was erased on this device.
     pub fn is_erased(&self, id: &str) -> Result<bool> {
         let inner = self.lock();
-        Ok(inner.conn.query_row("SELECT 1 FROM erasures WHERE doc_id = ?1", [id], |_| Ok(())).optional()?.is_some())
+        Ok(inner
+            .conn
+            .query_row("SELECT 1 FROM erasures WHERE doc_id = ?1", [id], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 
     /// A consistent copy of the whole database file, as a device backup
@@ -535,7 +649,10 @@ impl Store {
     pub(crate) fn export_backup_for_tests(&self) -> Vec<u8> {
         let inner = self.lock();
         let dir = std::env::temp_dir().join(format!("hark-backup-{}", uuid::Uuid::new_v4()));
-        inner.conn.execute("VACUUM INTO ?1", [dir.to_string_lossy()]).expect("vacuum into");
+        inner
+            .conn
+            .execute("VACUUM INTO ?1", [dir.to_string_lossy()])
+            .expect("vacuum into");
         let bytes = std::fs::read(&dir).expect("read backup");
         let _ = std::fs::remove_file(&dir);
         bytes
@@ -553,9 +670,9 @@ impl Store {
     /// what a sync must offer a peer that has seen up to `cursor`.
     pub fn changed_since(&self, cursor: i64) -> Result<Vec<DocChange>> {
         let inner = self.lock();
-        let mut stmt = inner
-            .conn
-            .prepare_cached("SELECT id, kind, heads, seq FROM documents WHERE seq > ?1 ORDER BY seq")?;
+        let mut stmt = inner.conn.prepare_cached(
+            "SELECT id, kind, heads, seq FROM documents WHERE seq > ?1 ORDER BY seq",
+        )?;
         let rows = stmt.query_map([cursor], |r| {
             Ok(DocChange {
                 id: r.get(0)?,
@@ -570,7 +687,9 @@ impl Store {
     /// Ids erased after `cursor`.
     pub fn erased_since(&self, cursor: i64) -> Result<Vec<String>> {
         let inner = self.lock();
-        let mut stmt = inner.conn.prepare_cached("SELECT doc_id FROM erasures WHERE seq > ?1 ORDER BY seq")?;
+        let mut stmt = inner
+            .conn
+            .prepare_cached("SELECT doc_id FROM erasures WHERE seq > ?1 ORDER BY seq")?;
         let rows = stmt.query_map([cursor], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -578,15 +697,20 @@ impl Store {
     /// The heads of one document, from the index (no decryption).
     pub fn heads(&self, id: &str) -> Result<Option<Vec<ChangeHash>>> {
         let inner = self.lock();
-        let heads: Option<Vec<u8>> =
-            inner.conn.query_row("SELECT heads FROM documents WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        let heads: Option<Vec<u8>> = inner
+            .conn
+            .query_row("SELECT heads FROM documents WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
         Ok(heads.map(|h| heads_from_bytes(&h)))
     }
 
     /// The whole document, as Automerge bytes (for sync and bundles).
     pub fn export_document(&self, id: &str) -> Result<Vec<u8>> {
         let inner = self.lock();
-        self.read_document(&inner.conn, id)?.ok_or_else(|| Error::NotFound(id.to_owned()))
+        self.read_document(&inner.conn, id)?
+            .ok_or_else(|| Error::NotFound(id.to_owned()))
     }
 
     /// Merges another copy of a response (whole document, or changes that
@@ -613,10 +737,10 @@ impl Store {
 }
 
 fn cache_put(inner: &mut Inner, doc: ResponseDoc) {
-    if inner.cache.len() >= CACHE_SIZE {
-        if let Some(k) = inner.cache.keys().next().cloned() {
-            inner.cache.remove(&k);
-        }
+    if inner.cache.len() >= CACHE_SIZE
+        && let Some(k) = inner.cache.keys().next().cloned()
+    {
+        inner.cache.remove(&k);
     }
     inner.cache.insert(doc.id().to_owned(), doc);
 }

@@ -144,7 +144,9 @@ mod tests {
         for (kind, name, table) in rows {
             out.push(format!("{kind} {name} on {table}"));
             if kind == "table" {
-                let mut cols = conn.prepare(&format!("PRAGMA table_xinfo({name})")).expect("prepare");
+                let mut cols = conn
+                    .prepare(&format!("PRAGMA table_xinfo({name})"))
+                    .expect("prepare");
                 let cols: Vec<String> = cols
                     .query_map([], |r| {
                         Ok(format!(
@@ -161,9 +163,13 @@ mod tests {
                     .expect("rows");
                 out.extend(cols);
             } else {
-                let mut cols = conn.prepare(&format!("PRAGMA index_xinfo({name})")).expect("prepare");
+                let mut cols = conn
+                    .prepare(&format!("PRAGMA index_xinfo({name})"))
+                    .expect("prepare");
                 let cols: Vec<String> = cols
-                    .query_map([], |r| Ok(format!("  idx {:?}", r.get::<_, Option<String>>(2)?)))
+                    .query_map([], |r| {
+                        Ok(format!("  idx {:?}", r.get::<_, Option<String>>(2)?))
+                    })
                     .expect("query")
                     .collect::<Result<_, _>>()
                     .expect("rows");
@@ -172,7 +178,8 @@ mod tests {
         }
         out.push(format!(
             "user_version {}",
-            conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).expect("version")
+            conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+                .expect("version")
         ));
         out
     }
@@ -195,7 +202,11 @@ mod tests {
             let tx = old.transaction().expect("tx");
             upgrade(&tx, start).expect("upgrade");
             tx.commit().expect("commit");
-            assert_eq!(describe(&old), describe(&fresh), "upgrade from {start} differs from fresh");
+            assert_eq!(
+                describe(&old),
+                describe(&fresh),
+                "upgrade from {start} differs from fresh"
+            );
         }
     }
 
@@ -203,6 +214,9 @@ mod tests {
     fn newer_schema_is_refused() {
         let mut conn = Connection::open_in_memory().expect("open");
         let tx = conn.transaction().expect("tx");
-        assert!(matches!(upgrade(&tx, LATEST + 1), Err(Error::NewerSchema(_))));
+        assert!(matches!(
+            upgrade(&tx, LATEST + 1),
+            Err(Error::NewerSchema(_))
+        ));
     }
 }

@@ -30,12 +30,20 @@ pub struct Applied {
 /// A document checked and ready to write.
 enum Ready {
     Form(Form),
-    Response { data_id: String, base: Vec<ChangeHash>, bytes: Vec<u8>, whole: Option<Box<ResponseDoc>> },
+    Response {
+        data_id: String,
+        base: Vec<ChangeHash>,
+        bytes: Vec<u8>,
+        whole: Option<Box<ResponseDoc>>,
+    },
 }
 
 fn to_hashes(base: &[ByteBuf]) -> Result<Vec<ChangeHash>> {
     base.iter()
-        .map(|h| ChangeHash::try_from(h.as_slice()).map_err(|_| Error::Malformed("bad change hash".into())))
+        .map(|h| {
+            ChangeHash::try_from(h.as_slice())
+                .map_err(|_| Error::Malformed("bad change hash".into()))
+        })
         .collect()
 }
 
@@ -62,9 +70,11 @@ impl Store {
         let inner = self.lock();
         Ok(inner
             .conn
-            .query_row("SELECT local_cursor, peer_cursor FROM sync_peers WHERE peer = ?1", [peer], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT local_cursor, peer_cursor FROM sync_peers WHERE peer = ?1",
+                [peer],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?
             .unwrap_or((0, 0)))
     }
@@ -94,23 +104,37 @@ impl Store {
             let flagged = match &header {
                 Some(blob) => {
                     let plain = self.cipher.open(&place("header", &id, 0), blob)?;
-                    serde_json::from_slice::<ResponseHeader>(&plain).is_ok_and(|h| !h.flags.is_empty())
+                    serde_json::from_slice::<ResponseHeader>(&plain)
+                        .is_ok_and(|h| !h.flags.is_empty())
                 }
                 None => false,
             };
             docs.push(StagedDoc {
                 id,
-                kind: if kind == "form" { DocKind::Form } else { DocKind::Response },
+                kind: if kind == "form" {
+                    DocKind::Form
+                } else {
+                    DocKind::Response
+                },
                 seq,
                 heads: heads_from_bytes(&heads),
                 acked: acked.map(|a| heads_from_bytes(&a)),
                 flagged,
             });
         }
-        let mut erased_stmt = inner.conn.prepare_cached("SELECT doc_id FROM erasures WHERE seq > ?1 ORDER BY seq")?;
-        let erased = erased_stmt.query_map([local], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let mut erased_stmt = inner
+            .conn
+            .prepare_cached("SELECT doc_id FROM erasures WHERE seq > ?1 ORDER BY seq")?;
+        let erased = erased_stmt
+            .query_map([local], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         let upto = current_seq(&inner.conn)?;
-        Ok(Staged { docs, erased, upto, peer_cursor })
+        Ok(Staged {
+            docs,
+            erased,
+            upto,
+            peer_cursor,
+        })
     }
 
     /// The bytes to send for a planned document: the changes after its
@@ -118,19 +142,39 @@ impl Store {
     pub fn doc_data(&self, planned: &PlannedDoc) -> Result<DocData> {
         let bytes = self.export_document(&planned.id)?;
         let mut doc = AutoCommit::load(&bytes)?;
-        let base_known = !planned.base.is_empty() && planned.base.iter().all(|h| doc.get_change_by_hash(h).is_some());
+        let base_known = !planned.base.is_empty()
+            && planned
+                .base
+                .iter()
+                .all(|h| doc.get_change_by_hash(h).is_some());
         let (base, bytes) = if base_known {
             (wire_heads(&planned.base), doc.save_after(&planned.base))
         } else {
             (Vec::new(), bytes)
         };
-        Ok(DocData { id: planned.id.clone(), kind: planned.kind, base, bytes: ByteBuf::from(bytes), flagged: planned.flagged })
+        Ok(DocData {
+            id: planned.id.clone(),
+            kind: planned.kind,
+            base,
+            bytes: ByteBuf::from(bytes),
+            flagged: planned.flagged,
+        })
     }
 
     /// The whole document as sync data.
     pub fn whole_doc_data(&self, id: &str) -> Result<DocData> {
-        let kind = if id.starts_with("form:") { DocKind::Form } else { DocKind::Response };
-        Ok(DocData { id: id.to_owned(), kind, base: Vec::new(), bytes: ByteBuf::from(self.export_document(id)?), flagged: false })
+        let kind = if id.starts_with("form:") {
+            DocKind::Form
+        } else {
+            DocKind::Response
+        };
+        Ok(DocData {
+            id: id.to_owned(),
+            kind,
+            base: Vec::new(),
+            bytes: ByteBuf::from(self.export_document(id)?),
+            flagged: false,
+        })
     }
 
     /// Applies documents from a peer, all or nothing: every document is
@@ -145,7 +189,8 @@ impl Store {
                 DocKind::Response => {
                     let base = to_hashes(&d.base)?;
                     let whole = if base.is_empty() {
-                        let doc = ResponseDoc::load(&d.bytes, &format!("device:{}", self.device_id))?;
+                        let doc =
+                            ResponseDoc::load(&d.bytes, &format!("device:{}", self.device_id))?;
                         if doc.id() != d.id {
                             return Err(Error::Malformed("document id does not match".into()));
                         }
@@ -156,7 +201,12 @@ impl Store {
                         probe.load_incremental(&d.bytes)?;
                         None
                     };
-                    ready.push(Ready::Response { data_id: d.id.clone(), base, bytes: d.bytes.to_vec(), whole });
+                    ready.push(Ready::Response {
+                        data_id: d.id.clone(),
+                        base,
+                        bytes: d.bytes.to_vec(),
+                        whole,
+                    });
                 }
             }
         }
@@ -168,10 +218,19 @@ impl Store {
         for r in ready {
             match r {
                 Ready::Form(f) => forms.push(f),
-                Ready::Response { data_id, base, bytes, whole } => {
+                Ready::Response {
+                    data_id,
+                    base,
+                    bytes,
+                    whole,
+                } => {
                     let erased = inner
                         .conn
-                        .query_row("SELECT 1 FROM erasures WHERE doc_id = ?1", [&data_id], |_| Ok(()))
+                        .query_row(
+                            "SELECT 1 FROM erasures WHERE doc_id = ?1",
+                            [&data_id],
+                            |_| Ok(()),
+                        )
                         .optional()?
                         .is_some();
                     if erased {
@@ -196,7 +255,9 @@ impl Store {
                             touched.push((doc, new));
                         }
                         (Some((mut doc, new)), None) => {
-                            let known = base.iter().all(|h| doc.doc_mut().get_change_by_hash(h).is_some());
+                            let known = base
+                                .iter()
+                                .all(|h| doc.doc_mut().get_change_by_hash(h).is_some());
                             if known {
                                 doc.doc_mut().load_incremental(&bytes)?;
                             } else {
@@ -226,10 +287,7 @@ impl Store {
             tx.commit()?;
             Ok(())
         })();
-        if let Err(e) = result {
-            // Nothing was written; drop the half-merged copies.
-            return Err(e);
-        }
+        result?;
         out.applied = forms.len() + touched.len();
         for f in forms {
             inner.forms.insert(f.form_ref(), std::sync::Arc::new(f));
@@ -285,17 +343,33 @@ impl Store {
                 continue;
             }
             if let Some(heads) = self.heads(&d.id)? {
-                acks.push(Ack { id: d.id.clone(), heads: wire_heads(&heads) });
+                acks.push(Ack {
+                    id: d.id.clone(),
+                    heads: wire_heads(&heads),
+                });
             }
         }
-        let docs = request.want.iter().filter_map(|id| self.whole_doc_data(id).ok()).collect();
-        Ok(SyncResponse { cursor: 0, acks, need_whole: applied.want_whole, docs, ..SyncResponse::default() })
+        let docs = request
+            .want
+            .iter()
+            .filter_map(|id| self.whole_doc_data(id).ok())
+            .collect();
+        Ok(SyncResponse {
+            cursor: 0,
+            acks,
+            need_whole: applied.want_whole,
+            docs,
+            ..SyncResponse::default()
+        })
     }
 
     pub(super) fn write_form(&self, tx: &rusqlite::Transaction<'_>, form: &Form) -> Result<()> {
         let r = form.form_ref();
         let id = super::form_doc_id(&r);
-        let exists = tx.query_row("SELECT 1 FROM documents WHERE id = ?1", [&id], |_| Ok(())).optional()?.is_some();
+        let exists = tx
+            .query_row("SELECT 1 FROM documents WHERE id = ?1", [&id], |_| Ok(()))
+            .optional()?
+            .is_some();
         if exists {
             return Ok(());
         }
@@ -304,7 +378,14 @@ impl Store {
         tx.execute(
             "INSERT INTO documents (id, kind, form_id, form_version, seq, heads, snapshot)
              VALUES (?1, 'form', ?2, ?3, ?4, ?5, ?6)",
-            params![id, form.id, form.version.to_string(), seq, heads_to_bytes(&heads), self.cipher.seal(&place("documents", &id, 0), &bytes)],
+            params![
+                id,
+                form.id,
+                form.version.to_string(),
+                seq,
+                heads_to_bytes(&heads),
+                self.cipher.seal(&place("documents", &id, 0), &bytes)
+            ],
         )?;
         Ok(())
     }

@@ -38,15 +38,24 @@ fn answers_survive_closing_and_reopening() {
     let key = StoreKey::generate();
     let id = {
         let store = new_store(&dir, &key);
-        let id = store.start_response("sample", &ctx(), Consent::child()).expect("start");
-        store.answer(&id, "school", Answer::Scale(4)).expect("answer");
-        store.answer(&id, "tell", Answer::Choices(vec!["teacher".into()])).expect("answer");
+        let id = store
+            .start_response("sample", &ctx(), Consent::child())
+            .expect("start");
+        store
+            .answer(&id, "school", Answer::Scale(4))
+            .expect("answer");
+        store
+            .answer(&id, "tell", Answer::Choices(vec!["teacher".into()]))
+            .expect("answer");
         id
     };
     let store = Store::open(&dir.path().join("hark.db"), &key).expect("reopen");
     let view = store.response(&id).expect("response");
     assert_eq!(view.answers["school"], Answer::Scale(4));
-    assert_eq!(view.answers["tell"], Answer::Choices(vec!["teacher".into()]));
+    assert_eq!(
+        view.answers["tell"],
+        Answer::Choices(vec!["teacher".into()])
+    );
     assert_eq!(view.header.status, Status::Draft);
     assert_eq!(view.header.context.practitioner.as_deref(), Some("fw-17"));
     assert_eq!(view.header.context.device, store.device_id());
@@ -56,14 +65,30 @@ fn answers_survive_closing_and_reopening() {
 fn nothing_readable_is_left_in_the_files() {
     let dir = tempfile::tempdir().expect("dir");
     let store = new_store(&dir, &StoreKey::generate());
-    let id = store.start_response("sample", &ctx(), Consent::child()).expect("start");
-    store.answer(&id, "school", Answer::Scale(1)).expect("answer");
-    store.answer(&id, "why_unsafe", Answer::Text("zebracrossing bully".into())).expect("answer");
-    store.answer(&id, "club", Answer::Choice("yes".into())).expect("answer");
+    let id = store
+        .start_response("sample", &ctx(), Consent::child())
+        .expect("start");
+    store
+        .answer(&id, "school", Answer::Scale(1))
+        .expect("answer");
+    store
+        .answer(
+            &id,
+            "why_unsafe",
+            Answer::Text("zebracrossing bully".into()),
+        )
+        .expect("answer");
+    store
+        .answer(&id, "club", Answer::Choice("yes".into()))
+        .expect("answer");
     drop(store);
     let bytes = file_bytes(&dir);
     for secret in [&b"zebracrossing"[..], b"fw-17", b"hartlepool", b"visit-1"] {
-        assert!(!contains(&bytes, secret), "{} stored in the clear", String::from_utf8_lossy(secret));
+        assert!(
+            !contains(&bytes, secret),
+            "{} stored in the clear",
+            String::from_utf8_lossy(secret)
+        );
     }
 }
 
@@ -73,17 +98,28 @@ fn a_wrong_key_is_refused_and_touches_nothing() {
     let key = StoreKey::generate();
     let id = {
         let store = new_store(&dir, &key);
-        let id = store.start_response("sample", &ctx(), Consent::child()).expect("start");
-        store.answer(&id, "school", Answer::Scale(4)).expect("answer");
+        let id = store
+            .start_response("sample", &ctx(), Consent::child())
+            .expect("start");
+        store
+            .answer(&id, "school", Answer::Scale(4))
+            .expect("answer");
         id
     };
     let before = std::fs::read(dir.path().join("hark.db")).expect("read");
-    let err = Store::open(&dir.path().join("hark.db"), &StoreKey::generate()).expect_err("wrong key");
+    let err =
+        Store::open(&dir.path().join("hark.db"), &StoreKey::generate()).expect_err("wrong key");
     assert!(matches!(err, Error::WrongKey), "{err}");
     assert_eq!(err.to_string(), "the key does not open this store");
-    assert_eq!(std::fs::read(dir.path().join("hark.db")).expect("read"), before);
+    assert_eq!(
+        std::fs::read(dir.path().join("hark.db")).expect("read"),
+        before
+    );
     let store = Store::open(&dir.path().join("hark.db"), &key).expect("right key still opens");
-    assert_eq!(store.response(&id).expect("response").answers["school"], Answer::Scale(4));
+    assert_eq!(
+        store.response(&id).expect("response").answers["school"],
+        Answer::Scale(4)
+    );
 }
 
 #[test]
@@ -92,20 +128,32 @@ fn tampered_blobs_are_detected_not_misread() {
     let key = StoreKey::generate();
     let (a, b) = {
         let store = new_store(&dir, &key);
-        let a = store.start_response("sample", &ctx(), Consent::child()).expect("start");
-        store.answer(&a, "school", Answer::Scale(4)).expect("answer");
-        let b = store.start_response("sample", &ctx(), Consent::child()).expect("start");
+        let a = store
+            .start_response("sample", &ctx(), Consent::child())
+            .expect("start");
+        store
+            .answer(&a, "school", Answer::Scale(4))
+            .expect("answer");
+        let b = store
+            .start_response("sample", &ctx(), Consent::child())
+            .expect("start");
         (a, b)
     };
     {
         let conn = Connection::open(dir.path().join("hark.db")).expect("raw");
         let data: Vec<u8> = conn
-            .query_row("SELECT data FROM changes WHERE doc_id = ?1", [&a], |r| r.get(0))
+            .query_row("SELECT data FROM changes WHERE doc_id = ?1", [&a], |r| {
+                r.get(0)
+            })
             .expect("a change chunk");
         let mut bad = data.clone();
         let mid = bad.len() / 2;
         bad[mid] ^= 0x40;
-        conn.execute("UPDATE changes SET data = ?2 WHERE doc_id = ?1", params![a, bad]).expect("tamper");
+        conn.execute(
+            "UPDATE changes SET data = ?2 WHERE doc_id = ?1",
+            params![a, bad],
+        )
+        .expect("tamper");
         // Swap b's snapshot for a's: each is valid, but not in that place.
         conn.execute(
             "UPDATE documents SET snapshot = (SELECT snapshot FROM documents WHERE id = ?1) WHERE id = ?2",
@@ -122,25 +170,40 @@ fn tampered_blobs_are_detected_not_misread() {
 fn erasing_a_response_removes_its_bytes_for_real() {
     let dir = tempfile::tempdir().expect("dir");
     let store = new_store(&dir, &StoreKey::generate());
-    let keep = store.start_response("sample", &ctx(), Consent::child()).expect("start");
-    let gone = store.start_response("sample", &ctx(), Consent::child()).expect("start");
-    store.answer(&gone, "school", Answer::Scale(2)).expect("answer");
+    let keep = store
+        .start_response("sample", &ctx(), Consent::child())
+        .expect("start");
+    let gone = store
+        .start_response("sample", &ctx(), Consent::child())
+        .expect("start");
+    store
+        .answer(&gone, "school", Answer::Scale(2))
+        .expect("answer");
     let sealed: Vec<Vec<u8>> = {
         let inner = store.lock();
         let mut stmt = inner
             .conn
             .prepare("SELECT snapshot FROM documents WHERE id = ?1 UNION ALL SELECT data FROM changes WHERE doc_id = ?1")
             .expect("prepare");
-        stmt.query_map([&gone], |r| r.get(0)).expect("query").collect::<Result<_, _>>().expect("rows")
+        stmt.query_map([&gone], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
     };
     assert!(store.erase_response(&gone).expect("erase"));
     assert!(matches!(store.response(&gone), Err(Error::NotFound(_))));
     assert!(store.response(&keep).is_ok());
     assert!(store.is_erased(&gone).expect("erased"));
-    assert_eq!(store.erased_since(0).expect("erasures"), [gone.clone()]);
+    assert_eq!(
+        store.erased_since(0).expect("erasures"),
+        std::slice::from_ref(&gone)
+    );
     let bytes = file_bytes(&dir);
     for blob in sealed {
-        assert!(!contains(&bytes, &blob[1..40]), "erased bytes remain in the file");
+        assert!(
+            !contains(&bytes, &blob[1..40]),
+            "erased bytes remain in the file"
+        );
     }
     // An old copy arriving later (e.g. from another tablet) stays erased.
     assert!(!store.erase_response(&gone).expect("erase again"));
@@ -150,15 +213,24 @@ fn erasing_a_response_removes_its_bytes_for_real() {
 fn the_change_cursor_lists_only_what_changed() {
     let dir = tempfile::tempdir().expect("dir");
     let store = new_store(&dir, &StoreKey::generate());
-    let a = store.start_response("sample", &ctx(), Consent::child()).expect("start");
-    let b = store.start_response("sample", &ctx(), Consent::child()).expect("start");
+    let a = store
+        .start_response("sample", &ctx(), Consent::child())
+        .expect("start");
+    let b = store
+        .start_response("sample", &ctx(), Consent::child())
+        .expect("start");
     let cursor = store.cursor().expect("cursor");
     assert!(store.changed_since(cursor).expect("changes").is_empty());
-    store.answer(&a, "school", Answer::Scale(3)).expect("answer");
+    store
+        .answer(&a, "school", Answer::Scale(3))
+        .expect("answer");
     let changed = store.changed_since(cursor).expect("changes");
     assert_eq!(changed.len(), 1);
     assert_eq!(changed[0].id, a);
-    assert_eq!(Some(changed[0].heads.clone()), store.heads(&a).expect("heads"));
+    assert_eq!(
+        Some(changed[0].heads.clone()),
+        store.heads(&a).expect("heads")
+    );
     let all = store.changed_since(0).expect("all");
     assert_eq!(all.iter().filter(|c| c.kind == "form").count(), 1);
     assert!(all.iter().any(|c| c.id == b));
@@ -173,15 +245,26 @@ fn many_edits_compact_into_a_snapshot_that_loads() {
     let dir = tempfile::tempdir().expect("dir");
     let key = StoreKey::generate();
     let store = new_store(&dir, &key);
-    let id = store.start_response("sample", &ctx(), Consent::child()).expect("start");
+    let id = store
+        .start_response("sample", &ctx(), Consent::child())
+        .expect("start");
     for i in 0..(COMPACT_AFTER * 2 + 5) {
-        store.answer(&id, "age", Answer::Number(4 + i % 20)).expect("answer");
+        store
+            .answer(&id, "age", Answer::Number(4 + i % 20))
+            .expect("answer");
     }
-    let n: i64 = store.lock().conn.query_row("SELECT count(*) FROM changes", [], |r| r.get(0)).expect("count");
+    let n: i64 = store
+        .lock()
+        .conn
+        .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+        .expect("count");
     assert!(n < COMPACT_AFTER, "{n} chunks left uncompacted");
     drop(store);
     let store = Store::open(&dir.path().join("hark.db"), &key).expect("open");
-    assert_eq!(store.response(&id).expect("view").answers["age"], Answer::Number(4 + (COMPACT_AFTER * 2 + 4) % 20));
+    assert_eq!(
+        store.response(&id).expect("view").answers["age"],
+        Answer::Number(4 + (COMPACT_AFTER * 2 + 4) % 20)
+    );
 }
 
 #[test]
@@ -191,14 +274,29 @@ fn forms_install_once_and_versions_cannot_be_rewritten() {
     assert!(!store.install_form(&sample_form()).expect("again"));
     let mut changed = sample_form();
     changed.title = crate::form::Text::new("en", "Different");
-    assert!(matches!(store.install_form(&changed), Err(Error::FormVersionClash(_))));
+    assert!(matches!(
+        store.install_form(&changed),
+        Err(Error::FormVersionClash(_))
+    ));
     changed.version = semver::Version::new(1, 1, 0);
     assert!(store.install_form(&changed).expect("new version"));
     assert_eq!(store.forms().expect("forms").len(), 2);
-    assert_eq!(store.latest_form("sample").expect("latest").expect("some").version, changed.version);
+    assert_eq!(
+        store
+            .latest_form("sample")
+            .expect("latest")
+            .expect("some")
+            .version,
+        changed.version
+    );
     // New responses use the newest version; old ones keep theirs.
-    let id = store.start_response("sample", &ctx(), Consent::child()).expect("start");
-    assert_eq!(store.response(&id).expect("view").header.form.version, changed.version);
+    let id = store
+        .start_response("sample", &ctx(), Consent::child())
+        .expect("start");
+    assert_eq!(
+        store.response(&id).expect("view").header.form.version,
+        changed.version
+    );
     assert!(matches!(
         store.start_response("nope", &ctx(), Consent::child()),
         Err(Error::FormNotInstalled(_))
@@ -209,22 +307,57 @@ fn forms_install_once_and_versions_cannot_be_rewritten() {
 fn list_filters_by_form_status_occasion_and_flags() {
     let dir = tempfile::tempdir().expect("dir");
     let store = new_store(&dir, &StoreKey::generate());
-    let flagged = store.start_response("sample", &ctx(), Consent::child()).expect("start");
-    store.answer(&flagged, "school", Answer::Scale(1)).expect("answer");
+    let flagged = store
+        .start_response("sample", &ctx(), Consent::child())
+        .expect("start");
+    store
+        .answer(&flagged, "school", Answer::Scale(1))
+        .expect("answer");
     let flags = store.submit(&flagged).expect("submit");
     assert_eq!(flags[0].trigger, "unsafe_school");
     let mut other = ctx();
     other.occasion = Some("visit-2".into());
-    let draft = store.start_response("sample", &other, Consent::child()).expect("start");
+    let draft = store
+        .start_response("sample", &other, Consent::child())
+        .expect("start");
     let all = store.list(&ResponseFilter::default()).expect("list");
     assert_eq!(all.len(), 2);
     let f = |filter: ResponseFilter| -> Vec<String> {
-        store.list(&filter).expect("list").into_iter().map(|h| h.id).collect()
+        store
+            .list(&filter)
+            .expect("list")
+            .into_iter()
+            .map(|h| h.id)
+            .collect()
     };
-    assert_eq!(f(ResponseFilter { flagged_only: true, ..Default::default() }), [flagged.clone()]);
-    assert_eq!(f(ResponseFilter { status: Some(Status::Draft), ..Default::default() }), [draft.clone()]);
-    assert_eq!(f(ResponseFilter { occasion: Some("visit-2".into()), ..Default::default() }), [draft]);
-    assert!(f(ResponseFilter { form_id: Some("other".into()), ..Default::default() }).is_empty());
+    assert_eq!(
+        f(ResponseFilter {
+            flagged_only: true,
+            ..Default::default()
+        }),
+        std::slice::from_ref(&flagged)
+    );
+    assert_eq!(
+        f(ResponseFilter {
+            status: Some(Status::Draft),
+            ..Default::default()
+        }),
+        std::slice::from_ref(&draft)
+    );
+    assert_eq!(
+        f(ResponseFilter {
+            occasion: Some("visit-2".into()),
+            ..Default::default()
+        }),
+        [draft]
+    );
+    assert!(
+        f(ResponseFilter {
+            form_id: Some("other".into()),
+            ..Default::default()
+        })
+        .is_empty()
+    );
 }
 
 #[test]
@@ -233,25 +366,49 @@ fn a_restored_backup_and_the_original_both_keep_working_and_merge() {
     let key = StoreKey::generate();
     let id = {
         let store = new_store(&dir, &key);
-        let id = store.start_response("sample", &ctx(), Consent::child()).expect("start");
-        store.answer(&id, "school", Answer::Scale(4)).expect("answer");
+        let id = store
+            .start_response("sample", &ctx(), Consent::child())
+            .expect("start");
+        store
+            .answer(&id, "school", Answer::Scale(4))
+            .expect("answer");
         id
     };
     let copy_dir = tempfile::tempdir().expect("dir");
     std::fs::copy(dir.path().join("hark.db"), copy_dir.path().join("hark.db")).expect("copy");
     let old = Store::open(&dir.path().join("hark.db"), &key).expect("old");
     let restored = Store::open(&copy_dir.path().join("hark.db"), &key).expect("restored");
-    old.answer(&id, "club", Answer::Choice("no".into())).expect("answer");
-    restored.answer(&id, "age", Answer::Number(9)).expect("answer");
-    let fresh = restored.start_response("sample", &ctx(), Consent::child()).expect("start");
-    restored.answer(&fresh, "school", Answer::Scale(5)).expect("answer");
+    old.answer(&id, "club", Answer::Choice("no".into()))
+        .expect("answer");
+    restored
+        .answer(&id, "age", Answer::Number(9))
+        .expect("answer");
+    let fresh = restored
+        .start_response("sample", &ctx(), Consent::child())
+        .expect("start");
+    restored
+        .answer(&fresh, "school", Answer::Scale(5))
+        .expect("answer");
     // Exchange everything both ways, twice (idempotent).
     for _ in 0..2 {
-        for c in restored.changed_since(0).expect("changes").iter().filter(|c| c.kind == "response") {
-            old.import_response(&restored.export_document(&c.id).expect("export")).expect("import");
+        for c in restored
+            .changed_since(0)
+            .expect("changes")
+            .iter()
+            .filter(|c| c.kind == "response")
+        {
+            old.import_response(&restored.export_document(&c.id).expect("export"))
+                .expect("import");
         }
-        for c in old.changed_since(0).expect("changes").iter().filter(|c| c.kind == "response") {
-            restored.import_response(&old.export_document(&c.id).expect("export")).expect("import");
+        for c in old
+            .changed_since(0)
+            .expect("changes")
+            .iter()
+            .filter(|c| c.kind == "response")
+        {
+            restored
+                .import_response(&old.export_document(&c.id).expect("export"))
+                .expect("import");
         }
     }
     for s in [&old, &restored] {
@@ -260,7 +417,10 @@ fn a_restored_backup_and_the_original_both_keep_working_and_merge() {
         assert!(view.conflicts.is_empty());
         assert_eq!(s.list(&ResponseFilter::default()).expect("list").len(), 2);
     }
-    assert_eq!(old.heads(&id).expect("heads"), restored.heads(&id).expect("heads"));
+    assert_eq!(
+        old.heads(&id).expect("heads"),
+        restored.heads(&id).expect("heads")
+    );
 }
 
 #[test]
@@ -268,22 +428,53 @@ fn kiosk_sessions_are_anonymous_and_reset_in_one_call() {
     let dir = tempfile::tempdir().expect("dir");
     let store = Arc::new(new_store(&dir, &StoreKey::generate()));
     store.set_user(Some("organiser-1".into()));
-    let kiosk = Kiosk::new(store.clone(), "hartlepool", "forum-drop-in", Some("church hall".into()), vec!["sample".into()]);
+    let kiosk = Kiosk::new(
+        store.clone(),
+        "hartlepool",
+        "forum-drop-in",
+        Some("church hall".into()),
+        vec!["sample".into()],
+    );
     // Family 1 answers and finishes.
     let r1 = kiosk.begin("sample", Consent::child()).expect("begin");
-    store.answer(&r1, "school", Answer::Scale(5)).expect("answer");
+    store
+        .answer(&r1, "school", Answer::Scale(5))
+        .expect("answer");
     store.submit(&r1).expect("submit");
-    assert_eq!(kiosk.reset().expect("reset"), KioskReset { submitted: 1, discarded: 0 });
+    assert_eq!(
+        kiosk.reset().expect("reset"),
+        KioskReset {
+            submitted: 1,
+            discarded: 0
+        }
+    );
     // Family 2 walks away halfway.
     let r2 = kiosk.begin("sample", Consent::child()).expect("begin");
-    store.answer(&r2, "school", Answer::Scale(3)).expect("answer");
-    assert_eq!(kiosk.reset().expect("reset"), KioskReset { submitted: 0, discarded: 1 });
+    store
+        .answer(&r2, "school", Answer::Scale(3))
+        .expect("answer");
+    assert_eq!(
+        kiosk.reset().expect("reset"),
+        KioskReset {
+            submitted: 0,
+            discarded: 1
+        }
+    );
     assert!(matches!(store.response(&r2), Err(Error::NotFound(_))));
-    assert!(matches!(kiosk.begin("other", Consent::child()), Err(Error::Kiosk(_))));
+    assert!(matches!(
+        kiosk.begin("other", Consent::child()),
+        Err(Error::Kiosk(_))
+    ));
     let view = store.response(&r1).expect("kept");
     assert!(view.header.context.kiosk);
     assert_eq!(view.header.context.practitioner, None);
-    assert_eq!(view.header.context.occasion.as_deref(), Some("forum-drop-in"));
+    assert_eq!(
+        view.header.context.occasion.as_deref(),
+        Some("forum-drop-in")
+    );
     let bytes = store.export_document(&r1).expect("export");
-    assert!(!contains(&bytes, b"organiser-1"), "the device user is recorded on a kiosk response");
+    assert!(
+        !contains(&bytes, b"organiser-1"),
+        "the device user is recorded on a kiosk response"
+    );
 }

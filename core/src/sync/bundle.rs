@@ -11,13 +11,22 @@ use crate::store::{Applied, Store};
 pub fn export_bundle(store: &Store) -> Result<Vec<u8>, SyncError> {
     let staged = store.stage("bundle:export")?;
     let mut docs = Vec::new();
-    for d in staged.docs.iter().filter(|d| d.kind == super::DocKind::Response) {
+    for d in staged
+        .docs
+        .iter()
+        .filter(|d| d.kind == super::DocKind::Response)
+    {
         let mut data = store.whole_doc_data(&d.id)?;
         data.flagged = d.flagged;
         docs.push(data);
     }
     docs.sort_by_key(|d| !d.flagged);
-    Ok(codec::encode(&SyncRequest { cursor: 0, docs, erased: staged.erased, want: Vec::new() }))
+    Ok(codec::encode(&SyncRequest {
+        cursor: 0,
+        docs,
+        erased: staged.erased,
+        want: Vec::new(),
+    }))
 }
 
 /// Imports a bundle. A corrupt or truncated file is refused before
@@ -26,7 +35,9 @@ pub fn export_bundle(store: &Store) -> Result<Vec<u8>, SyncError> {
 pub fn import_bundle(store: &Store, bytes: &[u8]) -> Result<Applied, SyncError> {
     let request: SyncRequest = codec::decode(bytes)?;
     if request.docs.iter().any(|d| !d.base.is_empty()) {
-        return Err(SyncError::Corrupt("a bundle holds whole documents only".into()));
+        return Err(SyncError::Corrupt(
+            "a bundle holds whole documents only".into(),
+        ));
     }
     let applied = store.apply_incoming(&request.docs)?;
     for id in &request.erased {

@@ -54,7 +54,12 @@ pub struct SyncReport {
 
 /// Runs one sync session with `peer` (a stable name for the other side,
 /// e.g. the server URL or a hub device id).
-pub fn sync(store: &Store, peer: &str, transport: &dyn Transport, progress: &dyn Progress) -> Result<SyncReport, SyncError> {
+pub fn sync(
+    store: &Store,
+    peer: &str,
+    transport: &dyn Transport,
+    progress: &dyn Progress,
+) -> Result<SyncReport, SyncError> {
     let staged = store.stage(peer)?;
     let plan = plan::plan(&staged, BATCH_SIZE);
     let total: usize = plan.batches.iter().map(Vec::len).sum();
@@ -66,8 +71,16 @@ pub fn sync(store: &Store, peer: &str, transport: &dyn Transport, progress: &dyn
     progress.progress(0, total);
     loop {
         let batch: Vec<PlannedDoc> = batches.next().unwrap_or_default();
-        let docs = batch.iter().map(|d| store.doc_data(d)).collect::<Result<Vec<_>, _>>()?;
-        let request = SyncRequest { cursor, docs, erased: std::mem::take(&mut erased), want: Vec::new() };
+        let docs = batch
+            .iter()
+            .map(|d| store.doc_data(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let request = SyncRequest {
+            cursor,
+            docs,
+            erased: std::mem::take(&mut erased),
+            want: Vec::new(),
+        };
         let mut response = exchange(transport, &request, &mut report)?;
         apply(store, peer, &mut response, &mut report)?;
         // Documents the peer could not apply as changes go again, whole.
@@ -77,7 +90,11 @@ pub fn sync(store: &Store, peer: &str, transport: &dyn Transport, progress: &dyn
                 .iter()
                 .map(|id| store.whole_doc_data(id))
                 .collect::<Result<Vec<_>, _>>()?;
-            let retry = SyncRequest { cursor, docs, ..SyncRequest::default() };
+            let retry = SyncRequest {
+                cursor,
+                docs,
+                ..SyncRequest::default()
+            };
             let mut again = exchange(transport, &retry, &mut report)?;
             apply(store, peer, &mut again, &mut report)?;
         }
@@ -87,9 +104,18 @@ pub fn sync(store: &Store, peer: &str, transport: &dyn Transport, progress: &dyn
         let mut more = response.more;
         while more {
             if report.round_trips > MAX_ROUNDS {
-                return Err(SyncError::Refused("the server kept sending; try again later".into()));
+                return Err(SyncError::Refused(
+                    "the server kept sending; try again later".into(),
+                ));
             }
-            let mut next = exchange(transport, &SyncRequest { cursor, ..SyncRequest::default() }, &mut report)?;
+            let mut next = exchange(
+                transport,
+                &SyncRequest {
+                    cursor,
+                    ..SyncRequest::default()
+                },
+                &mut report,
+            )?;
             apply(store, peer, &mut next, &mut report)?;
             cursor = next.cursor;
             more = next.more;
@@ -102,14 +128,23 @@ pub fn sync(store: &Store, peer: &str, transport: &dyn Transport, progress: &dyn
     Ok(report)
 }
 
-fn exchange(transport: &dyn Transport, request: &SyncRequest, report: &mut SyncReport) -> Result<SyncResponse, SyncError> {
+fn exchange(
+    transport: &dyn Transport,
+    request: &SyncRequest,
+    report: &mut SyncReport,
+) -> Result<SyncResponse, SyncError> {
     report.round_trips += 1;
     transport.exchange(request)
 }
 
 /// Applies one response: documents first (all or nothing), then erasures,
 /// then the acknowledgements (which may name changes just received).
-fn apply(store: &Store, peer: &str, response: &mut SyncResponse, report: &mut SyncReport) -> Result<(), SyncError> {
+fn apply(
+    store: &Store,
+    peer: &str,
+    response: &mut SyncResponse,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
     if !response.docs.is_empty() {
         let applied = store.apply_incoming(&response.docs)?;
         report.received += applied.applied;
@@ -117,7 +152,9 @@ fn apply(store: &Store, peer: &str, response: &mut SyncResponse, report: &mut Sy
         if !applied.want_whole.is_empty() {
             // Our copy lacks the base the peer assumed: forget what we told
             // it, so the next session exchanges those documents whole.
-            response.acks.retain(|a| !applied.want_whole.contains(&a.id));
+            response
+                .acks
+                .retain(|a| !applied.want_whole.contains(&a.id));
         }
     }
     for id in &response.erased {

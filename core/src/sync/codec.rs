@@ -21,7 +21,11 @@ pub const MEDIA_TYPE: &str = "application/vnd.hark.sync+cbor";
 
 /// Encodes a message body.
 pub fn encode<T: Serialize>(body: &T) -> Vec<u8> {
-    let envelope = Envelope { magic: "hark-sync".to_owned(), protocol: PROTOCOL, body };
+    let envelope = Envelope {
+        magic: "hark-sync".to_owned(),
+        protocol: PROTOCOL,
+        body,
+    };
     let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
     // Writing CBOR into a Vec cannot fail for our plain data types.
     #[allow(clippy::expect_used)]
@@ -53,7 +57,9 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, SyncError> {
     if head.protocol > PROTOCOL {
         return Err(SyncError::Version(head.protocol));
     }
-    head.body.deserialized().map_err(|e| SyncError::Corrupt(e.to_string()))
+    head.body
+        .deserialized()
+        .map_err(|e| SyncError::Corrupt(e.to_string()))
 }
 
 #[cfg(test)]
@@ -86,7 +92,10 @@ mod tests {
     fn every_truncation_and_corruption_is_refused() {
         let bytes = encode(&sample());
         for cut in 0..bytes.len() {
-            assert!(decode::<SyncRequest>(&bytes[..cut]).is_err(), "truncated at {cut} accepted");
+            assert!(
+                decode::<SyncRequest>(&bytes[..cut]).is_err(),
+                "truncated at {cut} accepted"
+            );
         }
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
@@ -96,12 +105,19 @@ mod tests {
                 assert_eq!(m, sample(), "a flip at {i} decoded to a different message");
             }
         }
-        assert!(matches!(decode::<SyncRequest>(b"hello"), Err(SyncError::Corrupt(_))));
+        assert!(matches!(
+            decode::<SyncRequest>(b"hello"),
+            Err(SyncError::Corrupt(_))
+        ));
     }
 
     #[test]
     fn a_newer_protocol_is_named() {
-        let env = Envelope { magic: "hark-sync".to_owned(), protocol: PROTOCOL + 1, body: "future" };
+        let env = Envelope {
+            magic: "hark-sync".to_owned(),
+            protocol: PROTOCOL + 1,
+            body: "future",
+        };
         let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
         ciborium::into_writer(&env, &mut gz).expect("cbor");
         let bytes = gz.finish().expect("gz");

@@ -68,8 +68,11 @@ fn refused(status: u16, body: &[u8]) -> SyncError {
 /// Enrols this device with a one-time code and keeps the credentials.
 pub fn enrol(store: &Store, server: &str, code: &str, label: &str) -> Result<Enrolment, SyncError> {
     let server = server.trim_end_matches('/');
-    let body = serde_json::to_vec(&EnrolRequest { code: code.trim(), label })
-        .map_err(|e| SyncError::Corrupt(e.to_string()))?;
+    let body = serde_json::to_vec(&EnrolRequest {
+        code: code.trim(),
+        label,
+    })
+    .map_err(|e| SyncError::Corrupt(e.to_string()))?;
     let mut resp = agent()
         .post(format!("{server}/api/v1/enrol"))
         .header("content-type", "application/json")
@@ -85,7 +88,8 @@ pub fn enrol(store: &Store, server: &str, code: &str, label: &str) -> Result<Enr
     if status != 200 {
         return Err(refused(status, &bytes));
     }
-    let enrolment: Enrolment = serde_json::from_slice(&bytes).map_err(|e| SyncError::Corrupt(e.to_string()))?;
+    let enrolment: Enrolment =
+        serde_json::from_slice(&bytes).map_err(|e| SyncError::Corrupt(e.to_string()))?;
     store.set_setting(SERVER, server)?;
     store.set_setting(TOKEN, &enrolment.token)?;
     store.set_setting(AREA, &enrolment.area)?;
@@ -103,7 +107,14 @@ pub fn enrolment(store: &Store) -> Result<Option<(String, Enrolment)>, SyncError
     ) else {
         return Ok(None);
     };
-    Ok(Some((server, Enrolment { device_id, token, area })))
+    Ok(Some((
+        server,
+        Enrolment {
+            device_id,
+            token,
+            area,
+        },
+    )))
 }
 
 /// The server, over HTTP.
@@ -117,7 +128,11 @@ pub struct HttpTransport {
 impl HttpTransport {
     /// A transport to `server` with a device token.
     pub fn new(server: &str, token: &str) -> Self {
-        Self { url: format!("{}/api/v1/sync", server.trim_end_matches('/')), token: token.to_owned(), agent: agent() }
+        Self {
+            url: format!("{}/api/v1/sync", server.trim_end_matches('/')),
+            token: token.to_owned(),
+            agent: agent(),
+        }
     }
 }
 
@@ -147,7 +162,13 @@ impl Transport for HttpTransport {
 
 /// Syncs with the server this device is enrolled with.
 pub fn sync_with_server(store: &Store, progress: &dyn Progress) -> Result<SyncReport, SyncError> {
-    let (server, enrolment) = enrolment(store)?
-        .ok_or_else(|| SyncError::Refused("this device is not enrolled: enrol it with a code first".into()))?;
-    sync(store, SERVER_PEER, &HttpTransport::new(&server, &enrolment.token), progress)
+    let (server, enrolment) = enrolment(store)?.ok_or_else(|| {
+        SyncError::Refused("this device is not enrolled: enrol it with a code first".into())
+    })?;
+    sync(
+        store,
+        SERVER_PEER,
+        &HttpTransport::new(&server, &enrolment.token),
+        progress,
+    )
 }

@@ -15,9 +15,9 @@
 //! version; a peer speaking a newer version gets [`SyncError::Version`].
 
 pub mod bundle;
-pub mod http;
 pub mod client;
 pub mod codec;
+pub mod http;
 pub mod plan;
 
 use serde::{Deserialize, Serialize};

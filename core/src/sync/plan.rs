@@ -72,9 +72,20 @@ pub fn plan(staged: &Staged, batch_size: usize) -> Plan {
     docs.sort_by_key(|d| (!d.flagged, d.seq));
     let planned: Vec<PlannedDoc> = docs
         .into_iter()
-        .map(|d| PlannedDoc { id: d.id.clone(), kind: d.kind, base: d.acked.clone().unwrap_or_default(), flagged: d.flagged })
+        .map(|d| PlannedDoc {
+            id: d.id.clone(),
+            kind: d.kind,
+            base: d.acked.clone().unwrap_or_default(),
+            flagged: d.flagged,
+        })
         .collect();
-    Plan { batches: planned.chunks(batch_size.max(1)).map(<[PlannedDoc]>::to_vec).collect(), erased: staged.erased.clone() }
+    Plan {
+        batches: planned
+            .chunks(batch_size.max(1))
+            .map(<[PlannedDoc]>::to_vec)
+            .collect(),
+        erased: staged.erased.clone(),
+    }
 }
 
 fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
@@ -105,7 +116,10 @@ mod tests {
     }
 
     fn ids(plan: &Plan) -> Vec<Vec<String>> {
-        plan.batches.iter().map(|b| b.iter().map(|d| d.id.clone()).collect()).collect()
+        plan.batches
+            .iter()
+            .map(|b| b.iter().map(|d| d.id.clone()).collect())
+            .collect()
     }
 
     #[test]
@@ -116,10 +130,23 @@ mod tests {
             batch: usize,
             expect: Vec<Vec<&'static str>>,
         }
-        let form = StagedDoc { kind: DocKind::Form, ..doc("form:x@1.0.0", 1, &[1], None, false) };
+        let form = StagedDoc {
+            kind: DocKind::Form,
+            ..doc("form:x@1.0.0", 1, &[1], None, false)
+        };
         let cases = vec![
-            Case { name: "nothing staged: nothing to send", docs: vec![], batch: 10, expect: vec![] },
-            Case { name: "never acked: sent", docs: vec![doc("a", 1, &[1], None, false)], batch: 10, expect: vec![vec!["a"]] },
+            Case {
+                name: "nothing staged: nothing to send",
+                docs: vec![],
+                batch: 10,
+                expect: vec![],
+            },
+            Case {
+                name: "never acked: sent",
+                docs: vec![doc("a", 1, &[1], None, false)],
+                batch: 10,
+                expect: vec![vec!["a"]],
+            },
             Case {
                 name: "acked at current heads: skipped (e.g. just downloaded)",
                 docs: vec![doc("a", 1, &[1, 2], Some(&[2, 1]), false)],
@@ -132,7 +159,12 @@ mod tests {
                 batch: 10,
                 expect: vec![vec!["a"]],
             },
-            Case { name: "forms are never uploaded", docs: vec![form], batch: 10, expect: vec![] },
+            Case {
+                name: "forms are never uploaded",
+                docs: vec![form],
+                batch: 10,
+                expect: vec![],
+            },
             Case {
                 name: "flagged first, then by sequence",
                 docs: vec![
@@ -146,24 +178,38 @@ mod tests {
             },
             Case {
                 name: "batched",
-                docs: (1..=5).map(|i| doc(&format!("d{i}"), i, &[1], None, false)).collect(),
+                docs: (1..=5)
+                    .map(|i| doc(&format!("d{i}"), i, &[1], None, false))
+                    .collect(),
                 batch: 2,
                 expect: vec![vec!["d1", "d2"], vec!["d3", "d4"], vec!["d5"]],
             },
         ];
         for c in cases {
-            let staged = Staged { docs: c.docs, ..Staged::default() };
-            let expect: Vec<Vec<String>> =
-                c.expect.iter().map(|b| b.iter().map(|s| (*s).to_owned()).collect()).collect();
+            let staged = Staged {
+                docs: c.docs,
+                ..Staged::default()
+            };
+            let expect: Vec<Vec<String>> = c
+                .expect
+                .iter()
+                .map(|b| b.iter().map(|s| (*s).to_owned()).collect())
+                .collect();
             assert_eq!(ids(&plan(&staged, c.batch)), expect, "{}", c.name);
         }
     }
 
     #[test]
     fn base_is_the_acknowledged_heads() {
-        let staged = Staged { docs: vec![doc("a", 1, &[3], Some(&[1, 2]), false)], ..Staged::default() };
+        let staged = Staged {
+            docs: vec![doc("a", 1, &[3], Some(&[1, 2]), false)],
+            ..Staged::default()
+        };
         assert_eq!(plan(&staged, 10).batches[0][0].base, vec![h(1), h(2)]);
-        let fresh = Staged { docs: vec![doc("a", 1, &[3], None, false)], ..Staged::default() };
+        let fresh = Staged {
+            docs: vec![doc("a", 1, &[3], None, false)],
+            ..Staged::default()
+        };
         assert!(plan(&fresh, 10).batches[0][0].base.is_empty());
     }
 }

@@ -12,7 +12,10 @@ fn store() -> Store {
 }
 
 fn ctx() -> ResponseContext {
-    ResponseContext { area: "hartlepool".into(), ..ResponseContext::default() }
+    ResponseContext {
+        area: "hartlepool".into(),
+        ..ResponseContext::default()
+    }
 }
 
 fn no_progress(_: usize, _: usize) {}
@@ -26,8 +29,12 @@ fn device_to_hub_then_a_no_op_resync_is_one_small_round_trip() {
     let (device, hub) = (store(), store());
     let mut ids = Vec::new();
     for i in 0..5u8 {
-        let id = device.start_response("sample", &ctx(), Consent::child()).expect("start");
-        device.answer(&id, "school", Answer::Scale(1 + i % 5)).expect("answer");
+        let id = device
+            .start_response("sample", &ctx(), Consent::child())
+            .expect("start");
+        device
+            .answer(&id, "school", Answer::Scale(1 + i % 5))
+            .expect("answer");
         ids.push(id);
     }
     let report = sync(&device, "hub", &LocalPeer(&hub), &no_progress).expect("sync");
@@ -37,27 +44,46 @@ fn device_to_hub_then_a_no_op_resync_is_one_small_round_trip() {
     let again = sync(&device, "hub", &LocalPeer(&hub), &no_progress).expect("sync");
     assert_eq!((again.sent, again.round_trips), (0, 1));
     // One more answer: only that document travels, as changes.
-    device.answer(&ids[2], "age", Answer::Number(9)).expect("answer");
+    device
+        .answer(&ids[2], "age", Answer::Number(9))
+        .expect("answer");
     let staged = device.stage("hub").expect("stage");
     let planned = plan::plan(&staged, 100);
     assert_eq!(planned.batches.iter().flatten().count(), 1);
     let data = device.doc_data(&planned.batches[0][0]).expect("data");
-    assert!(!data.base.is_empty(), "sent as changes after the acknowledged heads");
+    assert!(
+        !data.base.is_empty(),
+        "sent as changes after the acknowledged heads"
+    );
     let whole = device.export_document(&ids[2]).expect("whole");
-    assert!(data.bytes.len() < whole.len() / 2, "{} vs {}", data.bytes.len(), whole.len());
+    assert!(
+        data.bytes.len() < whole.len() / 2,
+        "{} vs {}",
+        data.bytes.len(),
+        whole.len()
+    );
     sync(&device, "hub", &LocalPeer(&hub), &no_progress).expect("sync");
-    assert_eq!(hub.response(&ids[2]).expect("view").answers["age"], Answer::Number(9));
+    assert_eq!(
+        hub.response(&ids[2]).expect("view").answers["age"],
+        Answer::Number(9)
+    );
     assert_eq!(count(&hub), 5);
 }
 
 #[test]
 fn a_hub_that_lost_a_document_gets_it_whole() {
     let device = store();
-    let id = device.start_response("sample", &ctx(), Consent::child()).expect("start");
-    device.answer(&id, "school", Answer::Scale(4)).expect("answer");
+    let id = device
+        .start_response("sample", &ctx(), Consent::child())
+        .expect("start");
+    device
+        .answer(&id, "school", Answer::Scale(4))
+        .expect("answer");
     let hub1 = store();
     sync(&device, "hub", &LocalPeer(&hub1), &no_progress).expect("sync");
-    device.answer(&id, "age", Answer::Number(8)).expect("answer");
+    device
+        .answer(&id, "age", Answer::Number(8))
+        .expect("answer");
     // Same peer name, but a fresh store: the acknowledged base is unknown.
     let hub2 = store();
     let report = sync(&device, "hub", &LocalPeer(&hub2), &no_progress).expect("sync");
@@ -69,11 +95,19 @@ fn a_hub_that_lost_a_document_gets_it_whole() {
 #[test]
 fn flagged_responses_travel_first() {
     let device = store();
-    let plain = device.start_response("sample", &ctx(), Consent::child()).expect("start");
-    device.answer(&plain, "school", Answer::Scale(5)).expect("answer");
+    let plain = device
+        .start_response("sample", &ctx(), Consent::child())
+        .expect("start");
+    device
+        .answer(&plain, "school", Answer::Scale(5))
+        .expect("answer");
     device.submit(&plain).expect("submit");
-    let flagged = device.start_response("sample", &ctx(), Consent::child()).expect("start");
-    device.answer(&flagged, "school", Answer::Scale(1)).expect("answer");
+    let flagged = device
+        .start_response("sample", &ctx(), Consent::child())
+        .expect("start");
+    device
+        .answer(&flagged, "school", Answer::Scale(1))
+        .expect("answer");
     assert!(!device.submit(&flagged).expect("submit").is_empty());
     let plan = plan::plan(&device.stage("server").expect("stage"), 100);
     assert_eq!(plan.batches[0][0].id, flagged);
@@ -84,7 +118,9 @@ fn flagged_responses_travel_first() {
 fn bundles_count_once_and_corrupt_ones_change_nothing() {
     let (a, hub) = (store(), store());
     for _ in 0..3 {
-        let id = a.start_response("sample", &ctx(), Consent::child()).expect("start");
+        let id = a
+            .start_response("sample", &ctx(), Consent::child())
+            .expect("start");
         a.answer(&id, "school", Answer::Scale(3)).expect("answer");
         a.submit(&id).expect("submit");
     }
@@ -103,9 +139,13 @@ fn bundles_count_once_and_corrupt_ones_change_nothing() {
 #[test]
 fn erasures_travel_and_stay_erased() {
     let (device, hub) = (store(), store());
-    let id = device.start_response("sample", &ctx(), Consent::child()).expect("start");
+    let id = device
+        .start_response("sample", &ctx(), Consent::child())
+        .expect("start");
     let bundle_before = {
-        device.answer(&id, "school", Answer::Scale(2)).expect("answer");
+        device
+            .answer(&id, "school", Answer::Scale(2))
+            .expect("answer");
         bundle::export_bundle(&device).expect("export")
     };
     sync(&device, "hub", &LocalPeer(&hub), &no_progress).expect("sync");

@@ -134,11 +134,14 @@ pub struct DocWrite {
     pub projection: Option<Projection>,
 }
 
+/// A projected answer: (response id, question, text, number).
+pub type AnswerCell = (String, String, Option<String>, Option<i64>);
+
 /// The merge callback's answer for one document.
 #[derive(Debug)]
 pub enum Merged {
     /// Write this, and acknowledge the heads.
-    Write(DocWrite),
+    Write(Box<DocWrite>),
     /// The base is unknown here: ask for the whole document.
     NeedWhole,
     /// Refused, with a reason safe to show.
@@ -194,7 +197,12 @@ pub trait Storage: Send + Sync + 'static {
     fn add_enrol_code(&self, area_id: &str, code_hash: &[u8], expires_at: i64) -> Result<()>;
     /// Redeems a code (once, before it expires) and creates the device, in
     /// one transaction. `None` if the code is unknown, used or expired.
-    fn redeem_enrol_code(&self, code_hash: &[u8], now: i64, device: &Device) -> Result<Option<Area>>;
+    fn redeem_enrol_code(
+        &self,
+        code_hash: &[u8],
+        now: i64,
+        device: &Device,
+    ) -> Result<Option<Area>>;
     /// A device by id.
     fn device(&self, id: &str) -> Result<Option<Device>>;
     /// Revokes a device. Returns whether it existed.
@@ -205,7 +213,12 @@ pub trait Storage: Send + Sync + 'static {
     /// result with its projection, and records the heads the device now has
     /// acknowledged. Erased ids are not passed to `merge`: they come back as
     /// `Merged::Rejected("erased")`. Returns one outcome per id.
-    fn ingest(&self, device: &Device, ids: &[String], merge: &mut MergeFn<'_>) -> Result<Vec<Merged>>;
+    fn ingest(
+        &self,
+        device: &Device,
+        ids: &[String],
+        merge: &mut MergeFn<'_>,
+    ) -> Result<Vec<Merged>>;
     /// Erases responses of `area_id` (withdrawn consent): document,
     /// projections and device records, and records the erasure.
     fn erase(&self, area_id: &str, ids: &[String]) -> Result<()>;
@@ -213,17 +226,29 @@ pub trait Storage: Send + Sync + 'static {
     fn pending(&self, device: &Device, cursor: i64, limit: usize) -> Result<PendingBatch>;
     /// Stores a form version for an area (read-only for devices). Returns
     /// `false` if a document with that id exists already.
-    fn put_form(&self, area_id: &str, id: &str, form_id: &str, heads: &[ChangeHash], bytes: &[u8]) -> Result<bool>;
+    fn put_form(
+        &self,
+        area_id: &str,
+        id: &str,
+        form_id: &str,
+        heads: &[ChangeHash],
+        bytes: &[u8],
+    ) -> Result<bool>;
     /// Loads one document.
     fn load(&self, id: &str) -> Result<Option<StoredDoc>>;
     /// Ids of every document of a kind (for rebuilds), in batches.
     fn doc_ids(&self, kind: DocKind, after: &str, limit: usize) -> Result<Vec<String>>;
     /// Replaces a response's projection (rebuild).
-    fn put_projection(&self, id: &str, area_id: &str, projection: Option<&Projection>) -> Result<()>;
+    fn put_projection(
+        &self,
+        id: &str,
+        area_id: &str,
+        projection: Option<&Projection>,
+    ) -> Result<()>;
 
     /// Distinct submitted responses in an area, optionally for one form.
     fn count_submitted(&self, area_id: &str, form_id: Option<&str>) -> Result<i64>;
     /// Every projected answer of submitted responses in an area (tests,
     /// exports): (response id, question, text, number).
-    fn answers(&self, area_id: &str, form_id: &str) -> Result<Vec<(String, String, Option<String>, Option<i64>)>>;
+    fn answers(&self, area_id: &str, form_id: &str) -> Result<Vec<AnswerCell>>;
 }

@@ -27,7 +27,9 @@ use r2d2_postgres::PostgresConnectionManager;
 use sha2::{Digest, Sha256};
 
 use super::sqlite::{heads_bytes, heads_from, kind_from, kind_str, now_ms};
-use super::{Area, Device, DocBytes, Merged, MergeFn, Pending, PendingBatch, Projection, Storage, StoredDoc};
+use super::{
+    Area, Device, DocBytes, MergeFn, Merged, Pending, PendingBatch, Projection, Storage, StoredDoc,
+};
 use crate::error::{Error, Result};
 
 type Manager = PostgresConnectionManager<NoTls>;
@@ -132,11 +134,20 @@ impl PostgresStorage {
 
 /// Starts a read-only transaction that sees one snapshot throughout.
 fn snapshot(conn: &mut PooledConnection<Manager>) -> Result<Transaction<'_>> {
-    Ok(conn.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start()?)
+    Ok(conn
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()?)
 }
 
 fn next_seq(tx: &mut Transaction<'_>) -> Result<i64> {
-    Ok(tx.query_one("UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value", &[])?.try_get(0)?)
+    Ok(tx
+        .query_one(
+            "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value",
+            &[],
+        )?
+        .try_get(0)?)
 }
 
 /// The lock bucket of a document id: a stable hash, the same in every
@@ -156,13 +167,19 @@ fn lock_docs(tx: &mut Transaction<'_>, ids: &[String]) -> Result<()> {
     buckets.sort_unstable();
     buckets.dedup();
     for bucket in buckets {
-        tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_CLASS, &bucket])?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            &[&LOCK_CLASS, &bucket],
+        )?;
     }
     Ok(())
 }
 
 fn area_row(row: &postgres::Row) -> Result<Area> {
-    Ok(Area { id: row.try_get(0)?, name: row.try_get(1)? })
+    Ok(Area {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+    })
 }
 
 fn load_doc(c: &mut impl GenericClient, id: &str, for_update: bool) -> Result<Option<StoredDoc>> {
@@ -171,20 +188,35 @@ fn load_doc(c: &mut impl GenericClient, id: &str, for_update: bool) -> Result<Op
     } else {
         "SELECT area_id, kind, snapshot, n_changes FROM docs WHERE id = $1"
     };
-    let Some(row) = c.query_opt(sql, &[&id])? else { return Ok(None) };
+    let Some(row) = c.query_opt(sql, &[&id])? else {
+        return Ok(None);
+    };
     let area_id: String = row.try_get(0)?;
     let kind: String = row.try_get(1)?;
     let mut bytes: Vec<u8> = row.try_get(2)?;
     let n_changes: i64 = row.try_get(3)?;
     if n_changes > 0 {
-        for r in c.query("SELECT bytes FROM doc_changes WHERE doc_id = $1 ORDER BY n", &[&id])? {
+        for r in c.query(
+            "SELECT bytes FROM doc_changes WHERE doc_id = $1 ORDER BY n",
+            &[&id],
+        )? {
             bytes.extend_from_slice(r.try_get::<_, &[u8]>(0)?);
         }
     }
-    Ok(Some(StoredDoc { area_id, kind: kind_from(&kind), bytes, n_changes }))
+    Ok(Some(StoredDoc {
+        area_id,
+        kind: kind_from(&kind),
+        bytes,
+        n_changes,
+    }))
 }
 
-fn write_projection(tx: &mut Transaction<'_>, id: &str, area_id: &str, p: Option<&Projection>) -> Result<()> {
+fn write_projection(
+    tx: &mut Transaction<'_>,
+    id: &str,
+    area_id: &str,
+    p: Option<&Projection>,
+) -> Result<()> {
     tx.execute("DELETE FROM answers WHERE response_id = $1", &[&id])?;
     let Some(p) = p else {
         tx.execute("DELETE FROM responses WHERE id = $1", &[&id])?;
@@ -235,12 +267,24 @@ impl Storage for PostgresStorage {
     fn migrate(&self) -> Result<()> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_CLASS, &MIGRATION_LOCK])?;
-        tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")?;
-        let version: i64 = tx.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])?.try_get(0)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            &[&LOCK_CLASS, &MIGRATION_LOCK],
+        )?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)",
+        )?;
+        let version: i64 = tx
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                &[],
+            )?
+            .try_get(0)?;
         let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
         if version > known {
-            return Err(Error::Config(format!("database schema {version} is newer than this hark")));
+            return Err(Error::Config(format!(
+                "database schema {version} is newer than this hark"
+            )));
         }
         for (v, m) in (1..).zip(MIGRATIONS.iter()) {
             if v > version {
@@ -254,30 +298,44 @@ impl Storage for PostgresStorage {
 
     fn create_area(&self, name: &str) -> Result<Area> {
         let mut conn = self.conn()?;
-        let area = Area { id: uuid::Uuid::new_v4().to_string(), name: name.to_owned() };
+        let area = Area {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.to_owned(),
+        };
         match conn.execute(
             "INSERT INTO areas (id, name, created_at) VALUES ($1, $2, $3)",
             &[&area.id, &area.name, &now_ms()],
         ) {
             Ok(_) => Ok(area),
-            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Err(Error::Exists(format!("area '{name}'"))),
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                Err(Error::Exists(format!("area '{name}'")))
+            }
             Err(e) => Err(e.into()),
         }
     }
 
     fn area_by_name(&self, name: &str) -> Result<Option<Area>> {
         let mut conn = self.conn()?;
-        conn.query_opt("SELECT id, name FROM areas WHERE name = $1", &[&name])?.as_ref().map(area_row).transpose()
+        conn.query_opt("SELECT id, name FROM areas WHERE name = $1", &[&name])?
+            .as_ref()
+            .map(area_row)
+            .transpose()
     }
 
     fn area(&self, id: &str) -> Result<Option<Area>> {
         let mut conn = self.conn()?;
-        conn.query_opt("SELECT id, name FROM areas WHERE id = $1", &[&id])?.as_ref().map(area_row).transpose()
+        conn.query_opt("SELECT id, name FROM areas WHERE id = $1", &[&id])?
+            .as_ref()
+            .map(area_row)
+            .transpose()
     }
 
     fn areas(&self) -> Result<Vec<Area>> {
         let mut conn = self.conn()?;
-        conn.query("SELECT id, name FROM areas ORDER BY name", &[])?.iter().map(area_row).collect()
+        conn.query("SELECT id, name FROM areas ORDER BY name", &[])?
+            .iter()
+            .map(area_row)
+            .collect()
     }
 
     fn add_enrol_code(&self, area_id: &str, code_hash: &[u8], expires_at: i64) -> Result<()> {
@@ -289,7 +347,12 @@ impl Storage for PostgresStorage {
         Ok(())
     }
 
-    fn redeem_enrol_code(&self, code_hash: &[u8], now: i64, device: &Device) -> Result<Option<Area>> {
+    fn redeem_enrol_code(
+        &self,
+        code_hash: &[u8],
+        now: i64,
+        device: &Device,
+    ) -> Result<Option<Area>> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
         // A concurrent redeemer waits on the row lock, then re-checks
@@ -332,16 +395,27 @@ impl Storage for PostgresStorage {
     fn revoke_device(&self, id: &str) -> Result<bool> {
         let mut conn = self.conn()?;
         // Keeps the first revocation time; matches (so counts) any existing device.
-        Ok(conn.execute("UPDATE devices SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1", &[&id, &now_ms()])? > 0)
+        Ok(conn.execute(
+            "UPDATE devices SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1",
+            &[&id, &now_ms()],
+        )? > 0)
     }
 
-    fn ingest(&self, device: &Device, ids: &[String], merge: &mut MergeFn<'_>) -> Result<Vec<Merged>> {
+    fn ingest(
+        &self,
+        device: &Device,
+        ids: &[String],
+        merge: &mut MergeFn<'_>,
+    ) -> Result<Vec<Merged>> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
         lock_docs(&mut tx, ids)?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if tx.query_opt("SELECT 1 FROM erasures WHERE doc_id = $1", &[id])?.is_some() {
+            if tx
+                .query_opt("SELECT 1 FROM erasures WHERE doc_id = $1", &[id])?
+                .is_some()
+            {
                 out.push(Merged::Rejected("erased".into()));
                 continue;
             }
@@ -370,7 +444,10 @@ impl Storage for PostgresStorage {
                                 &[&w.id, &seq, &heads],
                             )?
                             .try_get(0)?;
-                        tx.execute("INSERT INTO doc_changes (doc_id, n, bytes) VALUES ($1, $2, $3)", &[&w.id, &n, bytes])?;
+                        tx.execute(
+                            "INSERT INTO doc_changes (doc_id, n, bytes) VALUES ($1, $2, $3)",
+                            &[&w.id, &n, bytes],
+                        )?;
                     }
                 }
                 if w.bytes != DocBytes::Unchanged {
@@ -396,10 +473,17 @@ impl Storage for PostgresStorage {
             // Only responses of the caller's area: never forms, never
             // another area's documents.
             let owned: Option<(String, String)> = tx
-                .query_opt("SELECT area_id, kind FROM docs WHERE id = $1 FOR UPDATE", &[id])?
+                .query_opt(
+                    "SELECT area_id, kind FROM docs WHERE id = $1 FOR UPDATE",
+                    &[id],
+                )?
                 .map(|r| Ok::<_, postgres::Error>((r.try_get(0)?, r.try_get(1)?)))
                 .transpose()?;
-            if owned.as_ref().is_some_and(|(a, k)| a != area_id || k != "response") || id.starts_with("form:") {
+            if owned
+                .as_ref()
+                .is_some_and(|(a, k)| a != area_id || k != "response")
+                || id.starts_with("form:")
+            {
                 continue;
             }
             let seq = next_seq(&mut tx)?;
@@ -422,7 +506,9 @@ impl Storage for PostgresStorage {
         let mut tx = snapshot(&mut conn)?;
         // Read first: every sequence number up to it is committed (and, in
         // this snapshot, visible).
-        let upper: i64 = tx.query_one("SELECT value FROM counters WHERE name = 'seq'", &[])?.try_get(0)?;
+        let upper: i64 = tx
+            .query_one("SELECT value FROM counters WHERE name = 'seq'", &[])?
+            .try_get(0)?;
         let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
         let mut rows: Vec<(i64, String, Option<Vec<u8>>)> = Vec::new();
         for r in tx.query(
@@ -441,11 +527,20 @@ impl Storage for PostgresStorage {
         rows.sort_by_key(|r| r.0);
         let more = rows.len() > limit;
         rows.truncate(limit);
-        let cursor_out = if more { rows.last().map_or(upper, |r| r.0) } else { upper };
+        let cursor_out = if more {
+            rows.last().map_or(upper, |r| r.0)
+        } else {
+            upper
+        };
         let mut docs = Vec::with_capacity(rows.len());
         for (_, id, heads) in rows {
             if let Some(d) = load_doc(&mut tx, &id, false)? {
-                docs.push(Pending { id, kind: d.kind, bytes: d.bytes, device_heads: heads.map(|h| heads_from(&h)) });
+                docs.push(Pending {
+                    id,
+                    kind: d.kind,
+                    bytes: d.bytes,
+                    device_heads: heads.map(|h| heads_from(&h)),
+                });
             }
         }
         let erased = tx
@@ -457,12 +552,27 @@ impl Storage for PostgresStorage {
             .map(|r| r.try_get(0))
             .collect::<Result<_, _>>()?;
         tx.commit()?;
-        Ok(PendingBatch { docs, erased, cursor: cursor_out, more })
+        Ok(PendingBatch {
+            docs,
+            erased,
+            cursor: cursor_out,
+            more,
+        })
     }
 
-    fn put_form(&self, area_id: &str, id: &str, form_id: &str, heads: &[ChangeHash], bytes: &[u8]) -> Result<bool> {
+    fn put_form(
+        &self,
+        area_id: &str,
+        id: &str,
+        form_id: &str,
+        heads: &[ChangeHash],
+        bytes: &[u8],
+    ) -> Result<bool> {
         let mut conn = self.conn()?;
-        if conn.query_opt("SELECT 1 FROM docs WHERE id = $1", &[&id])?.is_some() {
+        if conn
+            .query_opt("SELECT 1 FROM docs WHERE id = $1", &[&id])?
+            .is_some()
+        {
             return Ok(false);
         }
         let mut tx = conn.transaction()?;
@@ -493,14 +603,23 @@ impl Storage for PostgresStorage {
         let mut conn = self.conn()?;
         conn.query(
             "SELECT id FROM docs WHERE kind = $1 AND id > $2 ORDER BY id LIMIT $3",
-            &[&kind_str(kind), &after, &i64::try_from(limit).unwrap_or(i64::MAX)],
+            &[
+                &kind_str(kind),
+                &after,
+                &i64::try_from(limit).unwrap_or(i64::MAX),
+            ],
         )?
         .iter()
         .map(|r| Ok(r.try_get(0)?))
         .collect()
     }
 
-    fn put_projection(&self, id: &str, area_id: &str, projection: Option<&Projection>) -> Result<()> {
+    fn put_projection(
+        &self,
+        id: &str,
+        area_id: &str,
+        projection: Option<&Projection>,
+    ) -> Result<()> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
         write_projection(&mut tx, id, area_id, projection)?;
@@ -519,7 +638,7 @@ impl Storage for PostgresStorage {
             .try_get(0)?)
     }
 
-    fn answers(&self, area_id: &str, form_id: &str) -> Result<Vec<(String, String, Option<String>, Option<i64>)>> {
+    fn answers(&self, area_id: &str, form_id: &str) -> Result<Vec<super::AnswerCell>> {
         let mut conn = self.conn()?;
         conn.query(
             "SELECT a.response_id, a.question, a.value_text, a.value_num FROM answers a

@@ -8,7 +8,9 @@ use automerge::ChangeHash;
 use hark_core::sync::DocKind;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::{Area, Device, DocBytes, Merged, MergeFn, Pending, PendingBatch, Projection, Storage, StoredDoc};
+use super::{
+    Area, Device, DocBytes, MergeFn, Merged, Pending, PendingBatch, Projection, Storage, StoredDoc,
+};
 use crate::error::{Error, Result};
 
 /// Numbered migrations; `user_version` records how many ran.
@@ -61,7 +63,10 @@ pub(crate) fn heads_bytes(heads: &[ChangeHash]) -> Vec<u8> {
 }
 
 pub(crate) fn heads_from(bytes: &[u8]) -> Vec<ChangeHash> {
-    bytes.chunks_exact(32).filter_map(|c| ChangeHash::try_from(c).ok()).collect()
+    bytes
+        .chunks_exact(32)
+        .filter_map(|c| ChangeHash::try_from(c).ok())
+        .collect()
 }
 
 pub(crate) fn kind_str(kind: DocKind) -> &'static str {
@@ -72,7 +77,11 @@ pub(crate) fn kind_str(kind: DocKind) -> &'static str {
 }
 
 pub(crate) fn kind_from(s: &str) -> DocKind {
-    if s == "form" { DocKind::Form } else { DocKind::Response }
+    if s == "form" {
+        DocKind::Form
+    } else {
+        DocKind::Response
+    }
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -82,10 +91,10 @@ pub(crate) fn now_ms() -> i64 {
 impl SqliteStorage {
     /// Opens (creating) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self> {
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)?;
-            }
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)?;
         }
         Self::setup(Connection::open(path)?)
     }
@@ -100,18 +109,26 @@ impl SqliteStorage {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let s = Self { conn: Mutex::new(conn) };
+        let s = Self {
+            conn: Mutex::new(conn),
+        };
         s.migrate()?;
         Ok(s)
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 fn next_seq(tx: &Transaction<'_>) -> Result<i64> {
-    Ok(tx.query_row("UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value", [], |r| r.get(0))?)
+    Ok(tx.query_row(
+        "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 fn load_doc(conn: &Connection, id: &str) -> Result<Option<StoredDoc>> {
@@ -119,21 +136,36 @@ fn load_doc(conn: &Connection, id: &str) -> Result<Option<StoredDoc>> {
         .prepare_cached("SELECT area_id, kind, snapshot, n_changes FROM docs WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
-    let Some((area_id, kind, mut bytes, n_changes)) = row else { return Ok(None) };
+    let Some((area_id, kind, mut bytes, n_changes)) = row else {
+        return Ok(None);
+    };
     if n_changes > 0 {
-        let mut stmt = conn.prepare_cached("SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY n")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY n")?;
         let mut rows = stmt.query([id])?;
         while let Some(r) = rows.next()? {
             bytes.extend(r.get::<_, Vec<u8>>(0)?);
         }
     }
-    Ok(Some(StoredDoc { area_id, kind: kind_from(&kind), bytes, n_changes }))
+    Ok(Some(StoredDoc {
+        area_id,
+        kind: kind_from(&kind),
+        bytes,
+        n_changes,
+    }))
 }
 
-fn write_projection(tx: &Transaction<'_>, id: &str, area_id: &str, p: Option<&Projection>) -> Result<()> {
-    tx.prepare_cached("DELETE FROM answers WHERE response_id = ?1")?.execute([id])?;
+fn write_projection(
+    tx: &Transaction<'_>,
+    id: &str,
+    area_id: &str,
+    p: Option<&Projection>,
+) -> Result<()> {
+    tx.prepare_cached("DELETE FROM answers WHERE response_id = ?1")?
+        .execute([id])?;
     let Some(p) = p else {
-        tx.prepare_cached("DELETE FROM responses WHERE id = ?1")?.execute([id])?;
+        tx.prepare_cached("DELETE FROM responses WHERE id = ?1")?
+            .execute([id])?;
         return Ok(());
     };
     tx.prepare_cached(
@@ -177,13 +209,22 @@ impl Storage for SqliteStorage {
         // Read the version inside the write transaction, so two processes
         // starting at once cannot both run a migration.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let version: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+        let version: usize = tx
+            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?
+            .try_into()
+            .unwrap_or(0);
         if version > MIGRATIONS.len() {
-            return Err(Error::Config(format!("database schema {version} is newer than this hark")));
+            return Err(Error::Config(format!(
+                "database schema {version} is newer than this hark"
+            )));
         }
         for (i, m) in MIGRATIONS.iter().enumerate().skip(version) {
             tx.execute_batch(m)?;
-            tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
+            tx.pragma_update(
+                None,
+                "user_version",
+                i64::try_from(i + 1).unwrap_or(i64::MAX),
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -191,13 +232,18 @@ impl Storage for SqliteStorage {
 
     fn create_area(&self, name: &str) -> Result<Area> {
         let conn = self.lock();
-        let area = Area { id: uuid::Uuid::new_v4().to_string(), name: name.to_owned() };
+        let area = Area {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.to_owned(),
+        };
         match conn.execute(
             "INSERT INTO areas (id, name, created_at) VALUES (?1, ?2, ?3)",
             params![area.id, area.name, now_ms()],
         ) {
             Ok(_) => Ok(area),
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
                 Err(Error::Exists(format!("area '{name}'")))
             }
             Err(e) => Err(e.into()),
@@ -207,21 +253,36 @@ impl Storage for SqliteStorage {
     fn area_by_name(&self, name: &str) -> Result<Option<Area>> {
         let conn = self.lock();
         Ok(conn
-            .query_row("SELECT id, name FROM areas WHERE name = ?1", [name], |r| Ok(Area { id: r.get(0)?, name: r.get(1)? }))
+            .query_row("SELECT id, name FROM areas WHERE name = ?1", [name], |r| {
+                Ok(Area {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            })
             .optional()?)
     }
 
     fn area(&self, id: &str) -> Result<Option<Area>> {
         let conn = self.lock();
         Ok(conn
-            .query_row("SELECT id, name FROM areas WHERE id = ?1", [id], |r| Ok(Area { id: r.get(0)?, name: r.get(1)? }))
+            .query_row("SELECT id, name FROM areas WHERE id = ?1", [id], |r| {
+                Ok(Area {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            })
             .optional()?)
     }
 
     fn areas(&self) -> Result<Vec<Area>> {
         let conn = self.lock();
         let mut stmt = conn.prepare("SELECT id, name FROM areas ORDER BY name")?;
-        let rows = stmt.query_map([], |r| Ok(Area { id: r.get(0)?, name: r.get(1)? }))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Area {
+                id: r.get(0)?,
+                name: r.get(1)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -234,7 +295,12 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
-    fn redeem_enrol_code(&self, code_hash: &[u8], now: i64, device: &Device) -> Result<Option<Area>> {
+    fn redeem_enrol_code(
+        &self,
+        code_hash: &[u8],
+        now: i64,
+        device: &Device,
+    ) -> Result<Option<Area>> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let area: Option<(String, String)> = tx
@@ -245,7 +311,9 @@ impl Storage for SqliteStorage {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let Some((area_id, name)) = area else { return Ok(None) };
+        let Some((area_id, name)) = area else {
+            return Ok(None);
+        };
         tx.execute(
             "INSERT INTO devices (id, area_id, token_hash, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![device.id, area_id, device.token_hash, device.label, now],
@@ -266,11 +334,22 @@ impl Storage for SqliteStorage {
 
     fn revoke_device(&self, id: &str) -> Result<bool> {
         let conn = self.lock();
-        Ok(conn.execute("UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![id, now_ms()])? > 0
-            || conn.query_row("SELECT 1 FROM devices WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())
+        Ok(conn.execute(
+            "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, now_ms()],
+        )? > 0
+            || conn
+                .query_row("SELECT 1 FROM devices WHERE id = ?1", [id], |_| Ok(()))
+                .optional()?
+                .is_some())
     }
 
-    fn ingest(&self, device: &Device, ids: &[String], merge: &mut MergeFn<'_>) -> Result<Vec<Merged>> {
+    fn ingest(
+        &self,
+        device: &Device,
+        ids: &[String],
+        merge: &mut MergeFn<'_>,
+    ) -> Result<Vec<Merged>> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(ids.len());
@@ -292,7 +371,8 @@ impl Storage for SqliteStorage {
                     DocBytes::Unchanged => {}
                     DocBytes::Snapshot(bytes) => {
                         let seq = next_seq(&tx)?;
-                        tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?.execute([&w.id])?;
+                        tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?
+                            .execute([&w.id])?;
                         tx.prepare_cached(
                             "INSERT INTO docs (id, area_id, kind, form_id, seq, heads, snapshot, n_changes)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)
@@ -308,8 +388,10 @@ impl Storage for SqliteStorage {
                                 "UPDATE docs SET seq = ?2, heads = ?3, n_changes = n_changes + 1 WHERE id = ?1 RETURNING n_changes",
                             )?
                             .query_row(params![w.id, seq, heads], |r| r.get(0))?;
-                        tx.prepare_cached("INSERT INTO doc_changes (doc_id, n, bytes) VALUES (?1, ?2, ?3)")?
-                            .execute(params![w.id, n, bytes])?;
+                        tx.prepare_cached(
+                            "INSERT INTO doc_changes (doc_id, n, bytes) VALUES (?1, ?2, ?3)",
+                        )?
+                        .execute(params![w.id, n, bytes])?;
                     }
                 }
                 if w.bytes != DocBytes::Unchanged {
@@ -334,9 +416,15 @@ impl Storage for SqliteStorage {
             // Only responses of the caller's area: never forms, never
             // another area's documents.
             let owned: Option<(String, String)> = tx
-                .query_row("SELECT area_id, kind FROM docs WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row("SELECT area_id, kind FROM docs WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()?;
-            if owned.as_ref().is_some_and(|(a, k)| a != area_id || k != "response") || id.starts_with("form:") {
+            if owned
+                .as_ref()
+                .is_some_and(|(a, k)| a != area_id || k != "response")
+                || id.starts_with("form:")
+            {
                 continue;
             }
             let seq = next_seq(&tx)?;
@@ -356,7 +444,10 @@ impl Storage for SqliteStorage {
 
     fn pending(&self, device: &Device, cursor: i64, limit: usize) -> Result<PendingBatch> {
         let conn = self.lock();
-        let upper: i64 = conn.query_row("SELECT value FROM counters WHERE name = 'seq'", [], |r| r.get(0))?;
+        let upper: i64 =
+            conn.query_row("SELECT value FROM counters WHERE name = 'seq'", [], |r| {
+                r.get(0)
+            })?;
         let limit = limit.max(1);
         let limit_i = i64::try_from(limit).unwrap_or(i64::MAX - 1);
         let mut rows: Vec<(i64, String, Option<Vec<u8>>)> = Vec::new();
@@ -364,25 +455,38 @@ impl Storage for SqliteStorage {
             let mut forms = conn.prepare_cached(
                 "SELECT seq, id FROM docs WHERE area_id = ?1 AND kind = 'form' AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
             )?;
-            for r in forms.query_map(params![device.area_id, cursor, upper, limit_i + 1], |r| Ok((r.get(0)?, r.get(1)?, None)))? {
+            for r in forms.query_map(params![device.area_id, cursor, upper, limit_i + 1], |r| {
+                Ok((r.get(0)?, r.get(1)?, None))
+            })? {
                 rows.push(r?);
             }
             let mut responses = conn.prepare_cached(
                 "SELECT d.seq, d.id, dd.heads FROM docs d JOIN device_docs dd ON dd.doc_id = d.id AND dd.device_id = ?1
                  WHERE d.seq > ?2 AND d.seq <= ?3 AND d.heads != dd.heads ORDER BY d.seq LIMIT ?4",
             )?;
-            for r in responses.query_map(params![device.id, cursor, upper, limit_i + 1], |r| Ok((r.get(0)?, r.get(1)?, Some(r.get(2)?))))? {
+            for r in responses.query_map(params![device.id, cursor, upper, limit_i + 1], |r| {
+                Ok((r.get(0)?, r.get(1)?, Some(r.get(2)?)))
+            })? {
                 rows.push(r?);
             }
         }
         rows.sort_by_key(|r| r.0);
         let more = rows.len() > limit;
         rows.truncate(limit);
-        let cursor_out = if more { rows.last().map_or(upper, |r| r.0) } else { upper };
+        let cursor_out = if more {
+            rows.last().map_or(upper, |r| r.0)
+        } else {
+            upper
+        };
         let mut docs = Vec::with_capacity(rows.len());
         for (_, id, heads) in rows {
             if let Some(d) = load_doc(&conn, &id)? {
-                docs.push(Pending { id, kind: d.kind, bytes: d.bytes, device_heads: heads.map(|h| heads_from(&h)) });
+                docs.push(Pending {
+                    id,
+                    kind: d.kind,
+                    bytes: d.bytes,
+                    device_heads: heads.map(|h| heads_from(&h)),
+                });
             }
         }
         let mut erased_stmt = conn.prepare_cached(
@@ -391,13 +495,29 @@ impl Storage for SqliteStorage {
         let erased = erased_stmt
             .query_map(params![device.area_id, cursor, cursor_out], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        Ok(PendingBatch { docs, erased, cursor: cursor_out, more })
+        Ok(PendingBatch {
+            docs,
+            erased,
+            cursor: cursor_out,
+            more,
+        })
     }
 
-    fn put_form(&self, area_id: &str, id: &str, form_id: &str, heads: &[ChangeHash], bytes: &[u8]) -> Result<bool> {
+    fn put_form(
+        &self,
+        area_id: &str,
+        id: &str,
+        form_id: &str,
+        heads: &[ChangeHash],
+        bytes: &[u8],
+    ) -> Result<bool> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if tx.query_row("SELECT 1 FROM docs WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some() {
+        if tx
+            .query_row("SELECT 1 FROM docs WHERE id = ?1", [id], |_| Ok(()))
+            .optional()?
+            .is_some()
+        {
             return Ok(false);
         }
         let seq = next_seq(&tx)?;
@@ -415,12 +535,26 @@ impl Storage for SqliteStorage {
 
     fn doc_ids(&self, kind: DocKind, after: &str, limit: usize) -> Result<Vec<String>> {
         let conn = self.lock();
-        let mut stmt = conn.prepare_cached("SELECT id FROM docs WHERE kind = ?1 AND id > ?2 ORDER BY id LIMIT ?3")?;
-        let rows = stmt.query_map(params![kind_str(kind), after, i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get(0))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id FROM docs WHERE kind = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                kind_str(kind),
+                after,
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |r| r.get(0),
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn put_projection(&self, id: &str, area_id: &str, projection: Option<&Projection>) -> Result<()> {
+    fn put_projection(
+        &self,
+        id: &str,
+        area_id: &str,
+        projection: Option<&Projection>,
+    ) -> Result<()> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         write_projection(&tx, id, area_id, projection)?;
@@ -437,7 +571,7 @@ impl Storage for SqliteStorage {
         )?)
     }
 
-    fn answers(&self, area_id: &str, form_id: &str) -> Result<Vec<(String, String, Option<String>, Option<i64>)>> {
+    fn answers(&self, area_id: &str, form_id: &str) -> Result<Vec<super::AnswerCell>> {
         let conn = self.lock();
         let mut stmt = conn.prepare(
             "SELECT a.response_id, a.question, a.value_text, a.value_num FROM answers a
@@ -445,7 +579,9 @@ impl Storage for SqliteStorage {
              WHERE r.area_id = ?1 AND r.form_id = ?2 AND r.status = 'submitted'
              ORDER BY a.response_id, a.question",
         )?;
-        let rows = stmt.query_map(params![area_id, form_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        let rows = stmt.query_map(params![area_id, form_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeSet;
 use std::ops::Deref;
-use std::sync::{Barrier, Condvar, Mutex, PoisonError};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Barrier, Condvar, Mutex, PoisonError};
 
 use automerge::ChangeHash;
 use automerge::transaction::Transactable;
@@ -68,7 +68,9 @@ impl PgSlot {
     fn take() -> Self {
         let mut in_use = PG_IN_USE.lock().unwrap_or_else(PoisonError::into_inner);
         while *in_use >= PG_MAX_DATABASES {
-            in_use = PG_FREED.wait(in_use).unwrap_or_else(PoisonError::into_inner);
+            in_use = PG_FREED
+                .wait(in_use)
+                .unwrap_or_else(PoisonError::into_inner);
         }
         *in_use += 1;
         Self
@@ -94,7 +96,8 @@ impl PgGuard {
     /// A fresh database, connected and migrated.
     fn new() -> Self {
         let mut guard = Self::empty();
-        guard.storage = Some(PostgresStorage::connect(&guard.url()).expect("connect to the test database"));
+        guard.storage =
+            Some(PostgresStorage::connect(&guard.url()).expect("connect to the test database"));
         guard
     }
 
@@ -102,8 +105,14 @@ impl PgGuard {
     fn empty() -> Self {
         let slot = PgSlot::take();
         let db = format!("hark_test_{}", uuid::Uuid::new_v4().simple());
-        pg_admin().batch_execute(&format!("CREATE DATABASE {db}")).expect("create the test database");
-        Self { storage: None, db, _slot: slot }
+        pg_admin()
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .expect("create the test database");
+        Self {
+            storage: None,
+            db,
+            _slot: slot,
+        }
     }
 
     fn url(&self) -> String {
@@ -122,7 +131,9 @@ impl Drop for PgGuard {
     fn drop(&mut self) {
         // Close the pool first, then anything left, then the database.
         drop(self.storage.take());
-        let Ok(mut admin) = ::postgres::Client::connect(PG_ADMIN_URL, ::postgres::NoTls) else { return };
+        let Ok(mut admin) = ::postgres::Client::connect(PG_ADMIN_URL, ::postgres::NoTls) else {
+            return;
+        };
         let _ = admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
             &[&self.db],
@@ -147,7 +158,9 @@ fn form() -> Form {
 fn rng(seed: u64) -> impl FnMut() -> u64 {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
     move || {
-        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         x >> 11
     }
 }
@@ -156,7 +169,8 @@ fn rng(seed: u64) -> impl FnMut() -> u64 {
 fn enrol(s: &dyn Storage, area: &Area, label: &str) -> Device {
     let now = hark_core::store::now_ms();
     let code = admin::hash_secret(&format!("code-{}", uuid::Uuid::new_v4()));
-    s.add_enrol_code(&area.id, &code, now + 60_000).expect("add code");
+    s.add_enrol_code(&area.id, &code, now + 60_000)
+        .expect("add code");
     let device = Device {
         id: uuid::Uuid::new_v4().to_string(),
         area_id: area.id.clone(),
@@ -164,7 +178,10 @@ fn enrol(s: &dyn Storage, area: &Area, label: &str) -> Device {
         label: label.to_owned(),
         revoked: false,
     };
-    let got = s.redeem_enrol_code(&code, now, &device).expect("redeem").expect("a fresh code redeems");
+    let got = s
+        .redeem_enrol_code(&code, now, &device)
+        .expect("redeem")
+        .expect("a fresh code redeems");
     assert_eq!(&got, area);
     device
 }
@@ -197,7 +214,13 @@ fn answer(doc: &mut ResponseDoc, question: &str, a: Answer, at: i64) {
 
 /// The whole document, as a device uploads it the first time.
 fn whole(doc: &mut ResponseDoc) -> DocData {
-    DocData { id: doc.id().to_owned(), kind: DocKind::Response, base: vec![], bytes: ByteBuf::from(doc.save()), flagged: false }
+    DocData {
+        id: doc.id().to_owned(),
+        kind: DocKind::Response,
+        base: vec![],
+        bytes: ByteBuf::from(doc.save()),
+        flagged: false,
+    }
 }
 
 /// The changes after `base`, as a device uploads an edit.
@@ -259,17 +282,24 @@ fn expected_answers(docs: &[&ResponseDoc]) -> Vec<(String, String, Option<String
 fn form_bytes(n: usize) -> (Vec<ChangeHash>, Vec<u8>) {
     let mut doc = automerge::AutoCommit::new();
     doc.put(automerge::ROOT, "hark", "form/1").expect("put");
-    doc.put(automerge::ROOT, "n", i64::try_from(n).expect("small")).expect("put");
+    doc.put(automerge::ROOT, "n", i64::try_from(n).expect("small"))
+        .expect("put");
     (doc.get_heads(), doc.save())
 }
 
 fn put_test_form(s: &dyn Storage, area: &Area, id: &str) -> bool {
     let (heads, bytes) = form_bytes(id.len());
-    s.put_form(&area.id, id, "test-form", &heads, &bytes).expect("put_form")
+    s.put_form(&area.id, id, "test-form", &heads, &bytes)
+        .expect("put_form")
 }
 
 /// Every document `device` receives from `cursor` on, paging by `limit`.
-fn drain(s: &dyn Storage, device: &Device, mut cursor: i64, limit: usize) -> (Vec<Pending>, Vec<String>, i64) {
+fn drain(
+    s: &dyn Storage,
+    device: &Device,
+    mut cursor: i64,
+    limit: usize,
+) -> (Vec<Pending>, Vec<String>, i64) {
     let (mut docs, mut erased) = (Vec::new(), Vec::new());
     loop {
         let batch = s.pending(device, cursor, limit).expect("pending");
@@ -303,11 +333,18 @@ macro_rules! storage_conformance {
                 let d = s.create_area("darlington").expect("create");
                 assert_ne!(h.id, d.id);
                 assert!(matches!(s.create_area("hartlepool"), Err(Error::Exists(_))));
-                assert_eq!(s.area_by_name("hartlepool").expect("by name"), Some(h.clone()));
+                assert_eq!(
+                    s.area_by_name("hartlepool").expect("by name"),
+                    Some(h.clone())
+                );
                 assert_eq!(s.area(&d.id).expect("by id"), Some(d.clone()));
                 assert_eq!(s.area_by_name("nowhere").expect("by name"), None);
                 assert_eq!(s.area("no-such-id").expect("by id"), None);
-                assert_eq!(s.areas().expect("list"), vec![d, h], "listed by name, the duplicate not added");
+                assert_eq!(
+                    s.areas().expect("list"),
+                    vec![d, h],
+                    "listed by name, the duplicate not added"
+                );
             }
 
             #[test]
@@ -324,23 +361,49 @@ macro_rules! storage_conformance {
                 };
                 let code = admin::hash_secret("ABCD-EFGH-JKLM");
                 s.add_enrol_code(&area.id, &code, now + 1000).expect("add");
-                assert_eq!(s.redeem_enrol_code(&code, now, &device("d1")).expect("redeem"), Some(area.clone()));
-                let d1 = s.device("d1").expect("device").expect("the device was created");
+                assert_eq!(
+                    s.redeem_enrol_code(&code, now, &device("d1"))
+                        .expect("redeem"),
+                    Some(area.clone())
+                );
+                let d1 = s
+                    .device("d1")
+                    .expect("device")
+                    .expect("the device was created");
                 assert_eq!(d1.area_id, area.id, "the device joins the code's area");
                 assert_eq!(d1.token_hash, admin::hash_secret("d1"));
                 assert_eq!(d1.label, "tablet d1");
                 assert!(!d1.revoked);
 
-                assert_eq!(s.redeem_enrol_code(&code, now, &device("d2")).expect("redeem"), None, "used");
-                assert_eq!(s.device("d2").expect("device"), None, "no device for a used code");
+                assert_eq!(
+                    s.redeem_enrol_code(&code, now, &device("d2"))
+                        .expect("redeem"),
+                    None,
+                    "used"
+                );
+                assert_eq!(
+                    s.device("d2").expect("device"),
+                    None,
+                    "no device for a used code"
+                );
 
                 let expired = admin::hash_secret("EXPI-REDC-ODE2");
                 s.add_enrol_code(&area.id, &expired, now).expect("add");
-                assert_eq!(s.redeem_enrol_code(&expired, now, &device("d3")).expect("redeem"), None, "expired");
+                assert_eq!(
+                    s.redeem_enrol_code(&expired, now, &device("d3"))
+                        .expect("redeem"),
+                    None,
+                    "expired"
+                );
                 assert_eq!(s.device("d3").expect("device"), None);
 
                 let unknown = admin::hash_secret("NOPE-NOPE-NOPE");
-                assert_eq!(s.redeem_enrol_code(&unknown, now, &device("d4")).expect("redeem"), None, "unknown");
+                assert_eq!(
+                    s.redeem_enrol_code(&unknown, now, &device("d4"))
+                        .expect("redeem"),
+                    None,
+                    "unknown"
+                );
                 assert_eq!(s.device("d4").expect("device"), None);
             }
 
@@ -365,14 +428,21 @@ macro_rules! storage_conformance {
                                     revoked: false,
                                 };
                                 barrier.wait();
-                                s.redeem_enrol_code(code, 1, &device).expect("redeem").is_some()
+                                s.redeem_enrol_code(code, 1, &device)
+                                    .expect("redeem")
+                                    .is_some()
                             })
                         })
                         .collect();
-                    handles.into_iter().map(|h| usize::from(h.join().expect("thread"))).sum()
+                    handles
+                        .into_iter()
+                        .map(|h| usize::from(h.join().expect("thread")))
+                        .sum()
                 });
                 assert_eq!(wins, 1);
-                let devices = (0..6).filter(|i| s.device(&format!("racer-{i}")).expect("device").is_some()).count();
+                let devices = (0..6)
+                    .filter(|i| s.device(&format!("racer-{i}")).expect("device").is_some())
+                    .count();
                 assert_eq!(devices, 1);
             }
 
@@ -383,9 +453,22 @@ macro_rules! storage_conformance {
                 let d = enrol(&*s, &area, "tablet");
                 assert_eq!(s.device(&d.id).expect("device"), Some(d.clone()));
                 assert!(s.revoke_device(&d.id).expect("revoke"));
-                assert!(s.device(&d.id).expect("device").expect("still there").revoked);
-                assert!(s.revoke_device(&d.id).expect("revoke again"), "it still exists");
-                assert!(s.device(&d.id).expect("device").expect("still there").revoked);
+                assert!(
+                    s.device(&d.id)
+                        .expect("device")
+                        .expect("still there")
+                        .revoked
+                );
+                assert!(
+                    s.revoke_device(&d.id).expect("revoke again"),
+                    "it still exists"
+                );
+                assert!(
+                    s.device(&d.id)
+                        .expect("device")
+                        .expect("still there")
+                        .revoked
+                );
                 assert!(!s.revoke_device("no-such-device").expect("revoke unknown"));
                 assert_eq!(s.device("no-such-device").expect("device"), None);
             }
@@ -402,15 +485,25 @@ macro_rules! storage_conformance {
 
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 1);
                 assert_eq!(s.count_submitted(&area.id, Some(FORM)).expect("count"), 1);
-                assert_eq!(s.count_submitted(&area.id, Some("being-heard")).expect("count"), 0);
+                assert_eq!(
+                    s.count_submitted(&area.id, Some("being-heard"))
+                        .expect("count"),
+                    0
+                );
                 let expected = expected_answers(&[&doc]);
-                assert!(expected.len() >= 5, "the form's required questions are answered");
+                assert!(
+                    expected.len() >= 5,
+                    "the form's required questions are answered"
+                );
                 assert_eq!(s.answers(&area.id, FORM).expect("answers"), expected);
 
                 let stored = s.load("r-1").expect("load").expect("stored");
                 assert_eq!(stored.area_id, area.id);
                 assert_eq!(stored.n_changes, 0);
-                assert_eq!(stored_response(&*s, "r-1").answers().expect("answers"), doc.answers().expect("answers"));
+                assert_eq!(
+                    stored_response(&*s, "r-1").answers().expect("answers"),
+                    doc.answers().expect("answers")
+                );
 
                 // The same upload again (a device retrying): acknowledged,
                 // nothing new stored, still one response.
@@ -419,7 +512,11 @@ macro_rules! storage_conformance {
                 assert_eq!(s.answers(&area.id, FORM).expect("answers"), expected);
                 assert_eq!(s.load("r-1").expect("load"), Some(stored));
                 let (docs, _, _) = drain(&*s, &device, 0, 100);
-                assert!(docs.is_empty(), "the uploader has everything: {:?}", ids(&docs));
+                assert!(
+                    docs.is_empty(),
+                    "the uploader has everything: {:?}",
+                    ids(&docs)
+                );
             }
 
             #[test]
@@ -430,7 +527,11 @@ macro_rules! storage_conformance {
                 let mut doc = draft(&area.name, "r-1");
                 answer(&mut doc, "safe_school", Answer::Scale(4), CAPTURED + 1);
                 upload_ok(&*s, &area, &device, &whole(&mut doc));
-                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 0, "a draft is not counted");
+                assert_eq!(
+                    s.count_submitted(&area.id, None).expect("count"),
+                    0,
+                    "a draft is not counted"
+                );
 
                 let old = doc.heads();
                 answer(&mut doc, "safe_home", Answer::Scale(5), CAPTURED + 2);
@@ -453,8 +554,14 @@ macro_rules! storage_conformance {
                 upload_ok(&*s, &area, &device, &edit(&mut doc, &old));
                 assert_eq!(s.load("r-1").expect("load").expect("stored").n_changes, 2);
                 assert_eq!(s.count_submitted(&area.id, Some(FORM)).expect("count"), 1);
-                assert_eq!(stored_response(&*s, "r-1").answers().expect("answers"), doc.answers().expect("answers"));
-                assert_eq!(s.answers(&area.id, FORM).expect("answers"), expected_answers(&[&doc]));
+                assert_eq!(
+                    stored_response(&*s, "r-1").answers().expect("answers"),
+                    doc.answers().expect("answers")
+                );
+                assert_eq!(
+                    s.answers(&area.id, FORM).expect("answers"),
+                    expected_answers(&[&doc])
+                );
             }
 
             #[test]
@@ -470,15 +577,26 @@ macro_rules! storage_conformance {
                 for i in 0..uploads {
                     let old = doc.heads();
                     last = u8::try_from(i % 5).expect("small") + 1;
-                    answer(&mut doc, "safe_school", Answer::Scale(last), CAPTURED + 10 + i);
+                    answer(
+                        &mut doc,
+                        "safe_school",
+                        Answer::Scale(last),
+                        CAPTURED + 10 + i,
+                    );
                     upload_ok(&*s, &area, &device, &edit(&mut doc, &old));
                     let n = s.load("r-1").expect("load").expect("stored").n_changes;
-                    assert!(n < COMPACT_AFTER, "compacted before {COMPACT_AFTER} chunks, got {n}");
+                    assert!(
+                        n < COMPACT_AFTER,
+                        "compacted before {COMPACT_AFTER} chunks, got {n}"
+                    );
                 }
                 let stored = s.load("r-1").expect("load").expect("stored");
                 assert!(stored.n_changes > 0 && stored.n_changes < COMPACT_AFTER);
                 let mut loaded = stored_response(&*s, "r-1");
-                assert_eq!(loaded.answers().expect("answers").get("safe_school"), Some(&Answer::Scale(last)));
+                assert_eq!(
+                    loaded.answers().expect("answers").get("safe_school"),
+                    Some(&Answer::Scale(last))
+                );
                 assert_eq!(sorted(loaded.heads()), sorted(doc.heads()));
             }
 
@@ -490,13 +608,19 @@ macro_rules! storage_conformance {
                 let device = enrol(&*s, &area, "tablet");
                 let mut doc = submitted(&other.name, "r-1", 1);
                 match upload(&*s, &area, &device, &whole(&mut doc)) {
-                    Merged::Rejected(reason) => assert!(reason.contains("another area"), "{reason}"),
+                    Merged::Rejected(reason) => {
+                        assert!(reason.contains("another area"), "{reason}")
+                    }
                     other => panic!("expected a rejection, got {other:?}"),
                 }
                 assert_eq!(s.load("r-1").expect("load"), None);
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 0);
                 assert_eq!(s.count_submitted(&other.id, None).expect("count"), 0);
-                assert!(s.doc_ids(DocKind::Response, "", 10).expect("ids").is_empty());
+                assert!(
+                    s.doc_ids(DocKind::Response, "", 10)
+                        .expect("ids")
+                        .is_empty()
+                );
                 let other_device = enrol(&*s, &other, "theirs");
                 let (docs, _, _) = drain(&*s, &other_device, 0, 100);
                 assert!(docs.is_empty());
@@ -525,13 +649,24 @@ macro_rules! storage_conformance {
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 0);
                 assert!(s.answers(&area.id, FORM).expect("answers").is_empty());
                 assert_eq!(s.load("r-1").expect("load"), None);
-                assert!(s.doc_ids(DocKind::Response, "", 10).expect("ids").is_empty());
+                assert!(
+                    s.doc_ids(DocKind::Response, "", 10)
+                        .expect("ids")
+                        .is_empty()
+                );
 
                 let (docs, erased, _) = drain(&*s, &device, cursor, 100);
                 assert!(docs.is_empty());
                 assert_eq!(erased, vec!["r-1".to_owned()]);
-                assert_eq!(drain(&*s, &colleague, 0, 100).1, vec!["r-1".to_owned()], "every device of the area hears");
-                assert!(drain(&*s, &outsider, 0, 100).1.is_empty(), "other areas do not");
+                assert_eq!(
+                    drain(&*s, &colleague, 0, 100).1,
+                    vec!["r-1".to_owned()],
+                    "every device of the area hears"
+                );
+                assert!(
+                    drain(&*s, &outsider, 0, 100).1.is_empty(),
+                    "other areas do not"
+                );
 
                 match upload(&*s, &area, &device, &data) {
                     Merged::Rejected(reason) => assert_eq!(reason, "erased"),
@@ -560,7 +695,10 @@ macro_rules! storage_conformance {
                     .into_iter()
                     .filter(|id| id.starts_with(&format!("form:{}:", area.id)))
                     .collect();
-                assert_eq!(forms.len(), hark_core::form::builtin_forms().expect("forms").len());
+                assert_eq!(
+                    forms.len(),
+                    hark_core::form::builtin_forms().expect("forms").len()
+                );
                 assert_eq!(got, forms, "exactly this area's forms");
                 assert_eq!(docs.len(), forms.len(), "each once");
                 assert!(!got.iter().any(|id| id.contains(&other.id)));
@@ -598,10 +736,17 @@ macro_rules! storage_conformance {
                 let (docs, _, _) = drain(&*s, &a, cursor_a, 100);
                 assert_eq!(ids(&docs), vec!["r-1".to_owned()], "A is sent B's edit");
                 assert_eq!(docs[0].kind, DocKind::Response);
-                assert_eq!(docs[0].device_heads, Some(a_heads.clone()), "with the heads A acknowledged");
+                assert_eq!(
+                    docs[0].device_heads,
+                    Some(a_heads.clone()),
+                    "with the heads A acknowledged"
+                );
                 let mut merged = ResponseDoc::load(&docs[0].bytes, "test").expect("load");
                 assert_eq!(sorted(merged.heads()), b_heads);
-                assert_eq!(merged.answers().expect("answers").get("safe_home"), Some(&Answer::Scale(2)));
+                assert_eq!(
+                    merged.answers().expect("answers").get("safe_home"),
+                    Some(&Answer::Scale(2))
+                );
                 let (docs, _, _) = drain(&*s, &a, 0, 100);
                 assert_eq!(ids(&docs), vec!["r-1".to_owned()], "from the start too");
 
@@ -630,12 +775,18 @@ macro_rules! storage_conformance {
                         .doc_ids(DocKind::Form, "", 1000)
                         .expect("ids")
                         .into_iter()
-                        .filter(|id| id.starts_with(&format!("form:{}:", area.id)) || id.starts_with("extra-"))
+                        .filter(|id| {
+                            id.starts_with(&format!("form:{}:", area.id))
+                                || id.starts_with("extra-")
+                        })
                         .collect();
                     v.sort();
                     v
                 };
-                assert_eq!(expected.len(), hark_core::form::builtin_forms().expect("forms").len() + 3);
+                assert_eq!(
+                    expected.len(),
+                    hark_core::form::builtin_forms().expect("forms").len() + 3
+                );
 
                 let (mut cursor, mut seen, mut pages) = (0, Vec::new(), 0);
                 loop {
@@ -733,8 +884,16 @@ macro_rules! storage_conformance {
                         }
                     });
                     let answers = stored_response(s, &id).answers().expect("answers");
-                    assert_eq!(answers.get("safe_school"), Some(&Answer::Scale(1)), "{id}: A's answer kept");
-                    assert_eq!(answers.get("safe_home"), Some(&Answer::Scale(5)), "{id}: B's answer kept");
+                    assert_eq!(
+                        answers.get("safe_school"),
+                        Some(&Answer::Scale(1)),
+                        "{id}: A's answer kept"
+                    );
+                    assert_eq!(
+                        answers.get("safe_home"),
+                        Some(&Answer::Scale(5)),
+                        "{id}: B's answer kept"
+                    );
                 }
             }
 
@@ -743,17 +902,30 @@ macro_rules! storage_conformance {
                 let s = $make;
                 let area = s.create_area("hartlepool").expect("create");
                 let (heads, bytes) = form_bytes(1);
-                assert!(s.put_form(&area.id, "f-1", "test-form", &heads, &bytes).expect("put"));
+                assert!(
+                    s.put_form(&area.id, "f-1", "test-form", &heads, &bytes)
+                        .expect("put")
+                );
                 let (other_heads, other_bytes) = form_bytes(2);
-                assert!(!s.put_form(&area.id, "f-1", "test-form", &other_heads, &other_bytes).expect("put again"));
+                assert!(
+                    !s.put_form(&area.id, "f-1", "test-form", &other_heads, &other_bytes)
+                        .expect("put again")
+                );
                 let stored = s.load("f-1").expect("load").expect("stored");
                 assert_eq!(stored.kind, DocKind::Form);
                 assert_eq!(stored.area_id, area.id);
                 assert_eq!(stored.bytes, bytes, "the first version stays");
                 assert_eq!(stored.n_changes, 0);
                 let builtin = hark_core::form::builtin_forms().expect("forms").len();
-                assert_eq!(admin::install_builtin_forms(&*s, &area).expect("install"), builtin);
-                assert_eq!(admin::install_builtin_forms(&*s, &area).expect("install again"), 0, "idempotent");
+                assert_eq!(
+                    admin::install_builtin_forms(&*s, &area).expect("install"),
+                    builtin
+                );
+                assert_eq!(
+                    admin::install_builtin_forms(&*s, &area).expect("install again"),
+                    0,
+                    "idempotent"
+                );
             }
 
             #[test]
@@ -790,7 +962,10 @@ macro_rules! storage_conformance {
 
                 s.put_projection("r-1", &area.id, None).expect("remove");
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 1);
-                assert_eq!(s.answers(&area.id, FORM).expect("answers"), expected_answers(&[&r2]));
+                assert_eq!(
+                    s.answers(&area.id, FORM).expect("answers"),
+                    expected_answers(&[&r2])
+                );
                 s.put_projection("r-2", &area.id, None).expect("remove");
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 0);
                 assert!(s.answers(&area.id, FORM).expect("answers").is_empty());
@@ -799,13 +974,23 @@ macro_rules! storage_conformance {
                 assert_eq!(admin::rebuild(&*s).expect("rebuild"), 2);
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 2);
                 assert_eq!(s.answers(&area.id, FORM).expect("answers"), all);
-                assert_eq!(admin::count(&*s, "hartlepool", Some(FORM)).expect("count"), 2);
+                assert_eq!(
+                    admin::count(&*s, "hartlepool", Some(FORM)).expect("count"),
+                    2
+                );
 
                 // Replacing a projection replaces its answers.
                 let mut p = project(&r1).expect("project");
                 p.answers.truncate(1);
                 s.put_projection("r-1", &area.id, Some(&p)).expect("put");
-                assert_eq!(s.answers(&area.id, FORM).expect("answers").iter().filter(|a| a.0 == "r-1").count(), 1);
+                assert_eq!(
+                    s.answers(&area.id, FORM)
+                        .expect("answers")
+                        .iter()
+                        .filter(|a| a.0 == "r-1")
+                        .count(),
+                    1
+                );
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 2);
             }
 
@@ -825,10 +1010,17 @@ macro_rules! storage_conformance {
                 assert_eq!(s.device(&device.id).expect("device"), Some(device.clone()));
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 1);
                 assert_eq!(drain(&*s, &device, 0, 1000).0, before);
-                assert_eq!(admin::install_builtin_forms(&*s, &area).expect("install"), 0);
+                assert_eq!(
+                    admin::install_builtin_forms(&*s, &area).expect("install"),
+                    0
+                );
                 assert!(put_test_form(&*s, &area, "new"));
                 let batch = s.pending(&device, cursor, 10).expect("pending");
-                assert_eq!(ids(&batch.docs), vec!["new".to_owned()], "the sequence carries on");
+                assert_eq!(
+                    ids(&batch.docs),
+                    vec!["new".to_owned()],
+                    "the sequence carries on"
+                );
             }
         }
     };
@@ -858,11 +1050,17 @@ mod postgres_only {
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().expect("thread")).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
         });
         let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect");
         let versions: Vec<i64> = client
-            .query("SELECT version FROM schema_migrations ORDER BY version", &[])
+            .query(
+                "SELECT version FROM schema_migrations ORDER BY version",
+                &[],
+            )
             .expect("versions")
             .iter()
             .map(|r| r.get(0))
@@ -872,19 +1070,31 @@ mod postgres_only {
         // Every process sees the same data.
         let area = storages[0].create_area("hartlepool").expect("create");
         for s in &storages {
-            assert_eq!(s.area_by_name("hartlepool").expect("by name"), Some(area.clone()));
+            assert_eq!(
+                s.area_by_name("hartlepool").expect("by name"),
+                Some(area.clone())
+            );
         }
         assert!(format!("{:?}", storages[0]).starts_with("PostgresStorage"));
-        assert!(!format!("{:?}", storages[0]).contains("127.0.0.1"), "no connection details in Debug");
+        assert!(
+            !format!("{:?}", storages[0]).contains("127.0.0.1"),
+            "no connection details in Debug"
+        );
     }
 
     #[test]
     fn a_newer_schema_is_refused() {
         let guard = PgGuard::new();
-        let mut client = ::postgres::Client::connect(&guard.url(), ::postgres::NoTls).expect("connect");
-        client.batch_execute("INSERT INTO schema_migrations (version) VALUES (999)").expect("insert");
+        let mut client =
+            ::postgres::Client::connect(&guard.url(), ::postgres::NoTls).expect("connect");
+        client
+            .batch_execute("INSERT INTO schema_migrations (version) VALUES (999)")
+            .expect("insert");
         drop(client);
-        assert!(matches!(PostgresStorage::connect(&guard.url()), Err(Error::Config(_))));
+        assert!(matches!(
+            PostgresStorage::connect(&guard.url()),
+            Err(Error::Config(_))
+        ));
     }
 
     #[test]
@@ -925,16 +1135,34 @@ mod postgres_only {
             });
             let mut merged = stored_response(servers[0], "r-1");
             let answers = merged.answers().expect("answers");
-            assert_eq!(answers.get("safe_home"), Some(&Answer::Scale(value)), "round {round}: A's edit kept");
-            assert_eq!(answers.get("safe_travel"), Some(&Answer::Scale(value)), "round {round}: B's edit kept");
+            assert_eq!(
+                answers.get("safe_home"),
+                Some(&Answer::Scale(value)),
+                "round {round}: A's edit kept"
+            );
+            assert_eq!(
+                answers.get("safe_travel"),
+                Some(&Answer::Scale(value)),
+                "round {round}: B's edit kept"
+            );
             // The projection was made from the merge of both, not from a
             // stale copy.
-            assert_eq!(servers[1].answers(&area.id, FORM).expect("answers"), expected_answers(&[&merged]), "round {round}");
-            assert_eq!(servers[1].count_submitted(&area.id, None).expect("count"), 1);
+            assert_eq!(
+                servers[1].answers(&area.id, FORM).expect("answers"),
+                expected_answers(&[&merged]),
+                "round {round}"
+            );
+            assert_eq!(
+                servers[1].count_submitted(&area.id, None).expect("count"),
+                1
+            );
             // The device whose upload merged first lacks the other's edit
             // and is sent it; the second already has both.
             let heads = sorted(merged.heads());
-            let sent: Vec<Pending> = [&a, &b].iter().flat_map(|d| drain(servers[0], d, 0, 100).0).collect();
+            let sent: Vec<Pending> = [&a, &b]
+                .iter()
+                .flat_map(|d| drain(servers[0], d, 0, 100).0)
+                .collect();
             assert_eq!(ids(&sent), vec!["r-1".to_owned()], "round {round}");
             assert!(sent[0].device_heads.as_ref().is_some_and(|h| *h != heads));
             upload_ok(servers[0], &area, &a, &whole(&mut merged));

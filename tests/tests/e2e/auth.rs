@@ -10,7 +10,11 @@ fn a_revoked_device_is_refused() {
     server.area("hartlepool");
     let d = TestDevice::enrol(&server, "hartlepool");
     d.capture("local-offer", 1, 1);
-    let device_id = hark_core::sync::http::enrolment(&d.store).expect("settings").expect("enrolled").1.device_id;
+    let device_id = hark_core::sync::http::enrolment(&d.store)
+        .expect("settings")
+        .expect("enrolled")
+        .1
+        .device_id;
     assert!(server.storage.revoke_device(&device_id).expect("revoke"));
     let err = d.sync().expect_err("revoked");
     assert!(matches!(err, SyncError::Unauthorized), "{err}");
@@ -23,14 +27,23 @@ fn a_wrong_token_and_a_used_code_are_refused() {
     server.area("hartlepool");
     let d = TestDevice::enrol(&server, "hartlepool");
     let forged = hark_core::sync::http::HttpTransport::new(&server.url, &format!("{}x", d.token));
-    assert!(matches!(forged.exchange(&Default::default()), Err(SyncError::Unauthorized)));
+    assert!(matches!(
+        forged.exchange(&Default::default()),
+        Err(SyncError::Unauthorized)
+    ));
     let nobody = hark_core::sync::http::HttpTransport::new(&server.url, "hd1.nobody.secret");
-    assert!(matches!(nobody.exchange(&Default::default()), Err(SyncError::Unauthorized)));
+    assert!(matches!(
+        nobody.exchange(&Default::default()),
+        Err(SyncError::Unauthorized)
+    ));
     let code = server.code("hartlepool");
     let _first = TestDevice::enrol_url(&server.url, &code);
     let store = hark_core::Store::open_in_memory(&hark_core::StoreKey::generate()).expect("store");
     let err = hark_core::sync::http::enrol(&store, &server.url, &code, "again").expect_err("used");
-    assert!(err.to_string().contains("unknown, used or expired"), "{err}");
+    assert!(
+        err.to_string().contains("unknown, used or expired"),
+        "{err}"
+    );
 }
 
 /// Scenario 6: no Hartlepool device can read or change a Middlesbrough
@@ -45,17 +58,32 @@ fn a_device_of_another_area_is_refused() {
     let ids = m.capture("local-offer", 2, 1);
     m.sync().expect("sync");
     // Hartlepool asks for Middlesbrough's response by id: nothing comes back.
-    let want = hark_core::sync::SyncRequest { want: ids.clone(), ..Default::default() };
+    let want = hark_core::sync::SyncRequest {
+        want: ids.clone(),
+        ..Default::default()
+    };
     let resp = h.transport(&server.url).exchange(&want).expect("exchange");
-    assert!(resp.docs.iter().all(|d| !ids.contains(&d.id)), "another area's response leaked");
+    assert!(
+        resp.docs.iter().all(|d| !ids.contains(&d.id)),
+        "another area's response leaked"
+    );
     // Hartlepool uploads a copy of it (e.g. a misconfigured tablet): refused.
     let data = m.store.whole_doc_data(&ids[0]).expect("data");
-    let upload = hark_core::sync::SyncRequest { docs: vec![data], ..Default::default() };
-    let resp = h.transport(&server.url).exchange(&upload).expect("exchange");
+    let upload = hark_core::sync::SyncRequest {
+        docs: vec![data],
+        ..Default::default()
+    };
+    let resp = h
+        .transport(&server.url)
+        .exchange(&upload)
+        .expect("exchange");
     assert_eq!(resp.rejected.len(), 1);
     assert!(resp.acks.is_empty());
     // Hartlepool erasing it changes nothing either.
-    let erase = hark_core::sync::SyncRequest { erased: ids.clone(), ..Default::default() };
+    let erase = hark_core::sync::SyncRequest {
+        erased: ids.clone(),
+        ..Default::default()
+    };
     h.transport(&server.url).exchange(&erase).expect("exchange");
     assert_eq!(server.count("middlesbrough", None), 2);
     assert_eq!(server.count("hartlepool", None), 0);
@@ -69,9 +97,18 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
     d.capture("local-offer", 3, 1);
     let staged = d.store.stage("server").expect("stage");
     let plan = hark_core::sync::plan::plan(&staged, 100);
-    let docs = plan.batches[0].iter().map(|p| d.store.doc_data(p).expect("data")).collect();
-    let body = hark_core::sync::encode(&hark_core::sync::SyncRequest { docs, ..Default::default() });
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let docs = plan.batches[0]
+        .iter()
+        .map(|p| d.store.doc_data(p).expect("data"))
+        .collect();
+    let body = hark_core::sync::encode(&hark_core::sync::SyncRequest {
+        docs,
+        ..Default::default()
+    });
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
     let post = |bytes: &[u8], ctype: &str| {
         let mut r = agent
             .post(format!("{}/api/v1/sync", server.url))
@@ -93,7 +130,11 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
     assert!(text.contains("expected content type"), "{text}");
     let big = vec![0u8; hark_server::app::MAX_SYNC_BODY + 1];
     assert_eq!(post(&big, media).0, 413);
-    assert_eq!(server.count("hartlepool", None), 0, "refused bodies stored something");
+    assert_eq!(
+        server.count("hartlepool", None),
+        0,
+        "refused bodies stored something"
+    );
     // The intact body still works afterwards.
     assert_eq!(post(&body, media).0, 200);
     assert_eq!(server.count("hartlepool", None), 3);

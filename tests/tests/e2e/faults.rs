@@ -21,10 +21,20 @@ fn run(fault: impl Fn(usize) -> Fault) {
     // A clean sync afterwards has nothing left to send.
     let clean = d.sync().expect("clean sync");
     assert_eq!(clean.sent, 0, "something was left unacknowledged");
-    assert_eq!(server.count("hartlepool", Some("service-satisfaction")), ids.len() as i64);
+    assert_eq!(
+        server.count("hartlepool", Some("service-satisfaction")),
+        ids.len() as i64
+    );
     // Every answer the device holds is on the server.
-    let area = server.storage.area_by_name("hartlepool").expect("area").expect("exists");
-    let rows = server.storage.answers(&area.id, "service-satisfaction").expect("rows");
+    let area = server
+        .storage
+        .area_by_name("hartlepool")
+        .expect("area")
+        .expect("exists");
+    let rows = server
+        .storage
+        .answers(&area.id, "service-satisfaction")
+        .expect("rows");
     let local: usize = d
         .store
         .list(&ResponseFilter::default())
@@ -37,12 +47,24 @@ fn run(fault: impl Fn(usize) -> Fault) {
 
 #[test]
 fn dropped_requests() {
-    run(|n| if n % 2 == 1 { Fault::DropRequest } else { Fault::None });
+    run(|n| {
+        if n % 2 == 1 {
+            Fault::DropRequest
+        } else {
+            Fault::None
+        }
+    });
 }
 
 #[test]
 fn dropped_responses() {
-    run(|n| if n == 1 || n == 3 { Fault::DropResponse } else { Fault::None });
+    run(|n| {
+        if n == 1 || n == 3 {
+            Fault::DropResponse
+        } else {
+            Fault::None
+        }
+    });
 }
 
 #[test]
@@ -52,5 +74,11 @@ fn duplicated_messages() {
 
 #[test]
 fn reordered_messages() {
-    run(|n| if n > 0 { Fault::ReplayEarlier } else { Fault::None });
+    run(|n| {
+        if n > 0 {
+            Fault::ReplayEarlier
+        } else {
+            Fault::None
+        }
+    });
 }

@@ -11,7 +11,9 @@ fn server_killed_mid_sync_then_restarted_counts_exactly() {
     let db = format!("sqlite://{}", dir.path().join("hark.db").display());
     let storage = hark_server::config::open_storage(&db).expect("db");
     hark_server::admin::create_area(storage.as_ref(), "hartlepool").expect("area");
-    let code = hark_server::admin::enrol_code(storage.as_ref(), "hartlepool", hark_core::store::now_ms()).expect("code");
+    let code =
+        hark_server::admin::enrol_code(storage.as_ref(), "hartlepool", hark_core::store::now_ms())
+            .expect("code");
     drop(storage);
     let server = ChildServer::start(&db, "127.0.0.1:0");
     let listen = server.url.trim_start_matches("http://").to_owned();
@@ -36,11 +38,17 @@ fn server_killed_mid_sync_then_restarted_counts_exactly() {
     }
     drop(server);
     let storage = hark_server::config::open_storage(&db).expect("db");
-    assert_eq!(hark_server::admin::count(storage.as_ref(), "hartlepool", None).expect("count"), ids.len() as i64);
+    assert_eq!(
+        hark_server::admin::count(storage.as_ref(), "hartlepool", None).expect("count"),
+        ids.len() as i64
+    );
     // The projections match the documents exactly.
     let rebuilt = hark_server::admin::rebuild(storage.as_ref()).expect("rebuild");
     assert_eq!(rebuilt, ids.len());
-    assert_eq!(hark_server::admin::count(storage.as_ref(), "hartlepool", None).expect("count"), ids.len() as i64);
+    assert_eq!(
+        hark_server::admin::count(storage.as_ref(), "hartlepool", None).expect("count"),
+        ids.len() as i64
+    );
 }
 
 /// Two `hark serve` processes on one PostgreSQL database; devices sync to
@@ -52,7 +60,9 @@ fn two_servers_on_one_postgres_agree() {
     hark_server::admin::create_area(storage.as_ref(), "hartlepool").expect("area");
     let a = ChildServer::start(&pg.url, "127.0.0.1:0");
     let b = ChildServer::start(&pg.url, "127.0.0.1:0");
-    let code = |s: &dyn hark_server::storage::Storage| hark_server::admin::enrol_code(s, "hartlepool", hark_core::store::now_ms()).expect("code");
+    let code = |s: &dyn hark_server::storage::Storage| {
+        hark_server::admin::enrol_code(s, "hartlepool", hark_core::store::now_ms()).expect("code")
+    };
     let d1 = TestDevice::enrol_url(&a.url, &code(storage.as_ref()));
     let d2 = TestDevice::enrol_url(&b.url, &code(storage.as_ref()));
     let d3 = TestDevice::enrol_url(&a.url, &code(storage.as_ref()));
@@ -62,12 +72,34 @@ fn two_servers_on_one_postgres_agree() {
     }
     // The same response synced through both servers concurrently.
     std::thread::scope(|scope| {
-        scope.spawn(|| hark_core::sync::sync(&d1.store, "server", &d1.transport(&b.url), &|_: usize, _: usize| {}).expect("d1 via b"));
+        scope.spawn(|| {
+            hark_core::sync::sync(
+                &d1.store,
+                "server",
+                &d1.transport(&b.url),
+                &|_: usize, _: usize| {},
+            )
+            .expect("d1 via b")
+        });
         scope.spawn(|| d2.sync().expect("d2 via b"));
-        scope.spawn(|| hark_core::sync::sync(&d3.store, "server", &d3.transport(&b.url), &|_: usize, _: usize| {}).expect("d3 via b"));
+        scope.spawn(|| {
+            hark_core::sync::sync(
+                &d3.store,
+                "server",
+                &d3.transport(&b.url),
+                &|_: usize, _: usize| {},
+            )
+            .expect("d3 via b")
+        });
         scope.spawn(|| d1.sync().expect("d1 via a"));
     });
     d3.sync().expect("d3 via a");
-    assert_eq!(hark_server::admin::count(storage.as_ref(), "hartlepool", None).expect("count"), total as i64);
-    assert_eq!(hark_server::admin::rebuild(storage.as_ref()).expect("rebuild"), total);
+    assert_eq!(
+        hark_server::admin::count(storage.as_ref(), "hartlepool", None).expect("count"),
+        total as i64
+    );
+    assert_eq!(
+        hark_server::admin::rebuild(storage.as_ref()).expect("rebuild"),
+        total
+    );
 }
