@@ -123,4 +123,15 @@ mod tests {
             "the 'why' free text follows"
         );
     }
+
+    /// The example in README.md is a valid form.
+    #[test]
+    fn the_readme_example_is_valid() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("```json\n").expect("a json block") + "```json\n".len();
+        let end = start + readme[start..].find("```").expect("closed");
+        let form =
+            Form::from_json(&readme[start..end]).unwrap_or_else(|e| panic!("README example: {e}"));
+        assert_eq!(form.id, "feeling-safe-mini");
+    }
 }
