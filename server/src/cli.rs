@@ -675,6 +675,7 @@ fn simulate(args: SimulateArgs) -> Result<()> {
     bar.set_message("capturing");
     let mut stores = Vec::new();
     let mut made = 0;
+    let mut json_lines = Vec::new();
     for d in 0..args.devices {
         let store = Store::open(&dir.join(format!("device-{d}.db")), &StoreKey::generate())?;
         let code = admin::enrol_code(storage.as_ref(), &args.area, now_ms())?;
@@ -710,6 +711,11 @@ fn simulate(args: SimulateArgs) -> Result<()> {
                 doc.answer(&form, &q, a, now_ms())?;
             }
             doc.submit(&form, now_ms())?;
+            json_lines.push(serde_json::json!({
+                "id": id, "form": form.id, "version": form.version.to_string(),
+                "context": doc.context(), "consent": doc.consent(), "status": "submitted",
+                "answers": doc.answers()?,
+            }));
             docs.push(hark_core::sync::DocData {
                 id,
                 kind: hark_core::sync::DocKind::Response,
@@ -762,6 +768,26 @@ fn simulate(args: SimulateArgs) -> Result<()> {
     let elapsed = start.elapsed();
     bar.finish_and_clear();
     let up = sent.load(Ordering::Relaxed);
+    // The same answers as JSON, gzipped in batches of 500 as a JSON API would.
+    let json_gz: usize = json_lines
+        .chunks(500)
+        .map(|c| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            let _ = serde_json::to_writer(&mut gz, c);
+            gz.finish().map_or(0, |b| b.len())
+        })
+        .sum();
+    // A no-op re-sync of the first device.
+    let (store0, e0) = &stores[0];
+    let noop = Counting {
+        inner: HttpTransport::new(&args.server, &e0.token),
+        sent: Arc::new(AtomicU64::new(0)),
+        received: Arc::new(AtomicU64::new(0)),
+    };
+    let held = store0.list(&ResponseFilter::default())?.len();
+    let t = Instant::now();
+    let report = hark_core::sync::sync(store0, SERVER_PEER, &noop, &|_: usize, _: usize| {})?;
+    let noop_time = t.elapsed();
     println!("devices:                 {}", args.devices);
     println!("responses synced:        {made}");
     println!("time:                    {:.2} s", elapsed.as_secs_f64());
@@ -776,6 +802,17 @@ fn simulate(args: SimulateArgs) -> Result<()> {
     println!(
         "bytes down per response: {:.0}",
         received.load(Ordering::Relaxed) as f64 / made.max(1) as f64
+    );
+    println!(
+        "gzip(JSON) per response: {:.0} (same answers, batches of 500)",
+        json_gz as f64 / made.max(1) as f64
+    );
+    println!(
+        "no-op re-sync of a device holding {held}: {:.1} ms, {} round trip(s), {} bytes up, {} bytes down",
+        noop_time.as_secs_f64() * 1e3,
+        report.round_trips,
+        noop.sent.load(Ordering::Relaxed),
+        noop.received.load(Ordering::Relaxed)
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

@@ -147,10 +147,13 @@ impl Store {
                 .base
                 .iter()
                 .all(|h| doc.get_change_by_hash(h).is_some());
+        // Whole documents travel uncompressed, so the message's gzip can
+        // compress across documents (column compression per document
+        // cannot see the repetition between responses to one form).
         let (base, bytes) = if base_known {
             (wire_heads(&planned.base), doc.save_after(&planned.base))
         } else {
-            (Vec::new(), bytes)
+            (Vec::new(), doc.save_nocompress())
         };
         Ok(DocData {
             id: planned.id.clone(),
