@@ -423,9 +423,18 @@ fn run_device(args: DeviceArgs) -> Result<()> {
                 }
                 return Ok(());
             }
+            let given = answers
+                .map(|file| read_json_answers(&f, &file))
+                .transpose()?;
             let id = store.start_response(&f.id, &context, consent)?;
-            match answers {
-                Some(file) => apply_json_answers(&store, &f, &id, &file)?,
+            match given {
+                Some(given) => {
+                    if let Err(e) = apply_answers(&store, &id, given) {
+                        // A refused answer leaves no half-filled response behind.
+                        store.erase_response(&id)?;
+                        return Err(e);
+                    }
+                }
                 None => interactive(&store, &f, &id)?,
             }
             finish(&store, &id, draft)?;
@@ -437,11 +446,12 @@ fn run_device(args: DeviceArgs) -> Result<()> {
             draft,
         } => {
             let view = store.response(&response)?;
+            let f = store.form(&view.header.form)?;
+            let given = read_json_answers(&f, &answers)?;
             if view.header.status == Status::Submitted {
                 store.reopen(&response)?;
             }
-            let f = store.form(&view.header.form)?;
-            apply_json_answers(&store, &f, &response, &answers)?;
+            apply_answers(&store, &response, given)?;
             finish(&store, &response, draft)?;
             println!("{response}");
         }
@@ -539,23 +549,12 @@ pub fn answer_from_json(kind: &QuestionKind, value: &serde_json::Value) -> Optio
     }
 }
 
-fn apply_json_answers(store: &Store, form: &Form, id: &str, file: &Path) -> Result<()> {
+/// Reads `{"question": value}` answers and checks every question exists
+/// and every value fits its kind, before anything is stored.
+fn read_json_answers(form: &Form, file: &Path) -> Result<Vec<(String, Option<Answer>)>> {
     let text = std::fs::read_to_string(file)?;
     let map: BTreeMap<String, serde_json::Value> = serde_json::from_str(&text)
         .map_err(|e| Error::Config(format!("{}: {e}", file.display())))?;
-    // In form order, so skip logic sees earlier answers first.
-    for q in &form.questions {
-        let Some(value) = map.get(&q.id) else {
-            continue;
-        };
-        if value.is_null() {
-            store.clear_answer(id, &q.id)?;
-            continue;
-        }
-        let answer = answer_from_json(&q.kind, value)
-            .ok_or_else(|| Error::Config(format!("answer to '{}' is not a valid value", q.id)))?;
-        store.answer(id, &q.id, answer)?;
-    }
     if let Some(unknown) = map.keys().find(|k| form.question(k).is_none()) {
         return Err(
             hark_core::Error::from(hark_core::AnswerError::UnknownQuestion {
@@ -563,6 +562,29 @@ fn apply_json_answers(store: &Store, form: &Form, id: &str, file: &Path) -> Resu
             })
             .into(),
         );
+    }
+    // In form order, so skip logic sees earlier answers first.
+    form.questions
+        .iter()
+        .filter_map(|q| map.get(&q.id).map(|v| (q, v)))
+        .map(|(q, value)| {
+            if value.is_null() {
+                return Ok((q.id.clone(), None));
+            }
+            let answer = answer_from_json(&q.kind, value).ok_or_else(|| {
+                Error::Config(format!("answer to '{}' is not a valid value", q.id))
+            })?;
+            Ok((q.id.clone(), Some(answer)))
+        })
+        .collect()
+}
+
+fn apply_answers(store: &Store, id: &str, answers: Vec<(String, Option<Answer>)>) -> Result<()> {
+    for (q, a) in answers {
+        match a {
+            Some(a) => store.answer(id, &q, a)?,
+            None => store.clear_answer(id, &q)?,
+        };
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! their own encrypted stores, faults, kills and PostgreSQL. One binary.
 
 mod auth;
+mod cli;
 mod devices;
 mod faults;
 mod processes;
