@@ -3,10 +3,12 @@
 use hark_server::cli::{Cli, Parser, run};
 use hark_tests::TestServer;
 
-fn hark(args: &[&str]) -> hark_server::Result<()> {
+/// Runs a `hark` command line; the error as the user would read it.
+fn hark(args: &[&str]) -> Result<(), String> {
     run(Cli::parse_from(
         std::iter::once("hark").chain(args.iter().copied()),
     ))
+    .map_err(|e| e.to_string())
 }
 
 #[test]
@@ -40,11 +42,7 @@ fn a_terminal_device_enrols_fills_and_syncs() {
         answers.to_str().expect("utf-8"),
     ])
     .expect_err("unknown question");
-    assert!(
-        err.to_string()
-            .contains("question 'nope' is not in this form"),
-        "{err}"
-    );
+    assert!(err.contains("question 'nope' is not in this form"), "{err}");
     std::fs::write(
         &answers,
         r#"{"heard_local_offer": "yes", "know_who_to_ask": "no", "used_local_offer": "yes"}"#,
