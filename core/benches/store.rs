@@ -8,18 +8,8 @@
 
 use std::time::{Duration, Instant};
 
-use hark_core::form::{builtin_form, plausible_answers};
+use hark_core::form::{builtin_form, plausible_answers, seeded};
 use hark_core::{Answer, Consent, ResponseContext, ResponseDoc, ResponseFilter, Store, StoreKey};
-
-fn rng(seed: u64) -> impl FnMut() -> u64 {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    }
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -54,7 +44,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(&dir.path().join("a.db"), &key).expect("open");
     store.install_form(&form).expect("install");
-    let mut next = rng(1);
+    let mut next = seeded(1);
     let mut times = Vec::new();
     for _ in 0..150 {
         let id = store

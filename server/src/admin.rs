@@ -50,7 +50,7 @@ pub fn create_area(storage: &dyn Storage, name: &str) -> Result<Area> {
 pub fn install_builtin_forms(storage: &dyn Storage, area: &Area) -> Result<usize> {
     let mut n = 0;
     for form in builtin_forms().map_err(hark_core::Error::from)? {
-        let (mut heads, bytes) = form_doc(&form)?;
+        let (mut heads, bytes) = hark_core::store::form_doc(&form)?;
         heads.sort();
         let id = format!("form:{}:{}@{}", area.id, form.id, form.version);
         if storage.put_form(&area.id, &id, &form.id, &heads, &bytes)? {
@@ -58,16 +58,6 @@ pub fn install_builtin_forms(storage: &dyn Storage, area: &Area) -> Result<usize
         }
     }
     Ok(n)
-}
-
-fn form_doc(form: &hark_core::Form) -> Result<(Vec<automerge::ChangeHash>, Vec<u8>)> {
-    use automerge::transaction::Transactable;
-    let mut doc = automerge::AutoCommit::new();
-    doc.put(automerge::ROOT, "hark", "form/1")?;
-    doc.put(automerge::ROOT, "form_id", form.id.as_str())?;
-    doc.put(automerge::ROOT, "form_version", form.version.to_string())?;
-    doc.put(automerge::ROOT, "json", form.to_json())?;
-    Ok((doc.get_heads(), doc.save()))
 }
 
 /// Makes a one-time enrolment code for an area. Returns it formatted

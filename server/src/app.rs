@@ -34,6 +34,21 @@ pub const MAX_JSON_BODY: usize = 64 * 1024;
 pub struct AppState {
     /// Storage backend.
     pub storage: Arc<dyn Storage>,
+    /// Sync exchanges decoded and merged at once. Excess requests wait
+    /// (holding only their compressed body), so memory stays flat however
+    /// many devices sync together.
+    pub sync_slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    /// State over `storage`, with two sync slots per core.
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self {
+            storage,
+            sync_slots: Arc::new(tokio::sync::Semaphore::new(cores * 2)),
+        }
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -197,6 +212,11 @@ async fn sync(
         )));
     }
     let storage = state.storage.clone();
+    let _slot = state
+        .sync_slots
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Internal(Error::Join))?;
     let bytes = blocking(move || {
         let request: SyncRequest = codec::decode(&body)?;
         let response = crate::sync::handle(storage.as_ref(), &auth.device, &auth.area, &request)?;

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 pub use clap::Parser;
 use clap::{Args, Subcommand};
-use hark_core::form::{Form, QuestionKind, Text, plausible_answers};
+use hark_core::form::{Form, QuestionKind, Text, plausible_answers, seeded};
 use hark_core::store::now_ms;
 use hark_core::sync::client::{SyncReport, Transport};
 use hark_core::sync::http::{self, HttpTransport, SERVER_PEER};
@@ -246,7 +246,7 @@ fn serve(args: ServeArgs) -> Result<()> {
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
         println!("hark listening on http://{}", listener.local_addr()?);
-        crate::serve(listener, AppState { storage }, shutdown_signal()).await?;
+        crate::serve(listener, AppState::new(storage), shutdown_signal()).await?;
         Ok::<(), Error>(())
     })
 }
@@ -404,13 +404,7 @@ fn run_device(args: DeviceArgs) -> Result<()> {
                 Consent::adult()
             };
             if let Some(n) = random {
-                let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-                let mut next = move || {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    x
-                };
+                let mut next = seeded(seed);
                 for _ in 0..n {
                     let id = store.start_response(&f.id, &context, consent)?;
                     for (q, a) in plausible_answers(&f, &mut next) {
@@ -706,13 +700,7 @@ fn simulate(args: SimulateArgs) -> Result<()> {
         let form = store
             .latest_form(&args.form)?
             .ok_or_else(|| Error::NotFound(format!("form '{}'", args.form)))?;
-        let mut x = (d as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = seeded(d as u64 + 1);
         let n = per_device.min(args.responses - made);
         let mut docs = Vec::with_capacity(n);
         for _ in 0..n {

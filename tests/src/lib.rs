@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use hark_core::form::plausible_answers;
+use hark_core::form::{plausible_answers, seeded};
 use hark_core::store::now_ms;
 use hark_core::sync::client::{SyncReport, Transport};
 use hark_core::sync::http::{self, HttpTransport, SERVER_PEER};
@@ -41,9 +41,7 @@ impl TestServer {
         listener.set_nonblocking(true).expect("nonblocking");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState {
-            storage: storage.clone(),
-        };
+        let state = AppState::new(storage.clone());
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -221,13 +219,7 @@ impl TestDevice {
             .latest_form(form)
             .expect("forms")
             .expect("form installed");
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = seeded(seed);
         let ctx = ResponseContext {
             area: self.area.clone(),
             setting: Some("clinic".into()),
@@ -261,13 +253,7 @@ impl TestDevice {
             .latest_form(form)
             .expect("forms")
             .expect("form installed");
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = seeded(seed);
         let ctx = ResponseContext {
             area: self.area.clone(),
             device: self.store.device_id().to_owned(),

@@ -19,7 +19,7 @@ mod validate;
 
 pub use builtin::{builtin_form, builtin_forms};
 pub use condition::{CondValue, Condition};
-pub use sample::{plausible_answer, plausible_answers};
+pub use sample::{plausible_answer, plausible_answers, seeded};
 pub use validate::{FormError, FormProblem};
 
 use std::collections::BTreeMap;

@@ -73,6 +73,19 @@ pub fn plausible_answer(question: &Question, r: u64) -> Option<Answer> {
     })
 }
 
+/// A small deterministic stream of pseudo-random numbers (xorshift64) for
+/// [`plausible_answers`]: the same seed gives the same answers. Not for
+/// anything secret.
+pub fn seeded(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
 /// Plausible answers to every relevant question of `form`, in order, each
 /// chosen by the next number from `next`. Skip logic is respected.
 pub fn plausible_answers(form: &Form, mut next: impl FnMut() -> u64) -> Vec<(String, Answer)> {

@@ -128,7 +128,7 @@ fn place(table: &str, id: &str, n: i64) -> Vec<u8> {
 }
 
 /// A form as a (read-only) Automerge document: its heads and bytes.
-pub(crate) fn form_doc(form: &Form) -> Result<(Vec<ChangeHash>, Vec<u8>)> {
+pub fn form_doc(form: &Form) -> Result<(Vec<ChangeHash>, Vec<u8>)> {
     let mut doc = AutoCommit::new();
     doc.put(ROOT, "hark", "form/1")?;
     doc.put(ROOT, "form_id", form.id.as_str())?;
