@@ -100,19 +100,7 @@ pub fn merge_upload(
             } else {
                 DocBytes::Append(response.doc_mut().save_after(&before))
             };
-            let projection = project(&response)?;
-            Ok((
-                Merged::Write(Box::new(DocWrite {
-                    id: upload.id.clone(),
-                    area_id: area_id.to_owned(),
-                    kind: DocKind::Response,
-                    form_id: response.form_ref().id.clone(),
-                    heads: after,
-                    bytes,
-                    projection: Some(projection),
-                })),
-                extra,
-            ))
+            Ok((written(area_id, &response, after, bytes)?, extra))
         }
         None => {
             if !base.is_empty() {
@@ -128,21 +116,29 @@ pub fn merge_upload(
             if response.context().area != area_name {
                 return reject("response was captured for another area");
             }
-            let projection = project(&response)?;
-            Ok((
-                Merged::Write(Box::new(DocWrite {
-                    id: upload.id.clone(),
-                    area_id: area_id.to_owned(),
-                    kind: DocKind::Response,
-                    form_id: response.form_ref().id.clone(),
-                    heads: response.heads(),
-                    bytes: DocBytes::Snapshot(response.save()),
-                    projection: Some(projection),
-                })),
-                None,
-            ))
+            let heads = response.heads();
+            let bytes = DocBytes::Snapshot(response.save());
+            Ok((written(area_id, &response, heads, bytes)?, None))
         }
     }
+}
+
+/// The write for a merged response, with its projection.
+fn written(
+    area_id: &str,
+    response: &ResponseDoc,
+    heads: Vec<ChangeHash>,
+    bytes: DocBytes,
+) -> Result<Merged> {
+    Ok(Merged::Write(Box::new(DocWrite {
+        id: response.id().to_owned(),
+        area_id: area_id.to_owned(),
+        kind: DocKind::Response,
+        form_id: response.form_ref().id.clone(),
+        heads,
+        bytes,
+        projection: Some(project(response)?),
+    })))
 }
 
 /// The relational projection of a response.

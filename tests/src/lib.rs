@@ -115,6 +115,7 @@ impl ChildServer {
             .args([
                 "--exact",
                 "child_server",
+                "--ignored",
                 "--nocapture",
                 "--test-threads",
                 "1",
@@ -212,14 +213,14 @@ impl TestDevice {
         }
     }
 
-    /// Captures `n` submitted responses to `form` with plausible answers.
-    pub fn capture(&self, form: &str, n: usize, seed: u64) -> Vec<String> {
+    /// The installed form, a capture context in this device's area, and the
+    /// consent its audience needs.
+    fn setup(&self, form: &str) -> (Arc<hark_core::Form>, ResponseContext, Consent) {
         let f = self
             .store
             .latest_form(form)
             .expect("forms")
             .expect("form installed");
-        let mut next = seeded(seed);
         let ctx = ResponseContext {
             area: self.area.clone(),
             setting: Some("clinic".into()),
@@ -230,6 +231,13 @@ impl TestDevice {
         } else {
             Consent::adult()
         };
+        (f, ctx, consent)
+    }
+
+    /// Captures `n` submitted responses to `form` with plausible answers.
+    pub fn capture(&self, form: &str, n: usize, seed: u64) -> Vec<String> {
+        let (f, ctx, consent) = self.setup(form);
+        let mut next = seeded(seed);
         (0..n)
             .map(|_| {
                 let id = self
@@ -248,23 +256,10 @@ impl TestDevice {
     /// Captures `n` submitted responses in memory and stores them in
     /// batches (one transaction per 500): a day's backlog, quickly.
     pub fn capture_bulk(&self, form: &str, n: usize, seed: u64) -> Vec<String> {
-        let f = self
-            .store
-            .latest_form(form)
-            .expect("forms")
-            .expect("form installed");
+        let (f, mut ctx, consent) = self.setup(form);
+        ctx.device = self.store.device_id().to_owned();
+        ctx.captured_at = now_ms();
         let mut next = seeded(seed);
-        let ctx = ResponseContext {
-            area: self.area.clone(),
-            device: self.store.device_id().to_owned(),
-            captured_at: now_ms(),
-            ..Default::default()
-        };
-        let consent = if f.audience.is_child() {
-            Consent::child()
-        } else {
-            Consent::adult()
-        };
         let mut ids = Vec::with_capacity(n);
         let mut docs = Vec::with_capacity(n);
         for _ in 0..n {

@@ -717,22 +717,15 @@ impl Store {
     /// apply on top of what this store holds) into the store, durably.
     /// Erased responses stay erased. Returns the conflicts now present.
     pub fn import_response(&self, bytes: &[u8]) -> Result<Vec<Conflict>> {
-        let mut incoming = ResponseDoc::load(bytes, &format!("device:{}", self.device_id))?;
-        let id = incoming.id().to_owned();
-        if self.is_erased(&id)? {
-            return Ok(Vec::new());
-        }
-        let exists = self.heads(&id)?.is_some();
-        if !exists {
-            let mut inner = self.lock();
-            self.load_form(&mut inner, &incoming.form_ref().clone())?
-                .ok_or_else(|| Error::FormNotInstalled(incoming.form_ref().clone()))?;
-            self.persist(&mut inner, &mut incoming, true)?;
-            let conflicts = incoming.conflicts()?;
-            cache_put(&mut inner, incoming);
-            return Ok(conflicts);
-        }
-        self.mutate(&id, |doc, _| doc.merge(&mut incoming))
+        let doc = ResponseDoc::load(bytes, &format!("device:{}", self.device_id))?;
+        let data = crate::sync::DocData {
+            id: doc.id().to_owned(),
+            kind: crate::sync::DocKind::Response,
+            base: Vec::new(),
+            bytes: bytes.to_vec().into(),
+            flagged: false,
+        };
+        Ok(self.apply_incoming(std::slice::from_ref(&data))?.conflicts)
     }
 }
 

@@ -10,6 +10,7 @@ mod processes;
 /// Runs `hark serve` when this binary is started as a child server (see
 /// `hark_tests::ChildServer`); otherwise does nothing.
 #[test]
+#[ignore = "entry point of a child server process, started by the tests themselves"]
 fn child_server() {
     hark_tests::child_server_main();
 }
