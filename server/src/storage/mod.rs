@@ -15,6 +15,7 @@
 
 pub mod postgres;
 pub mod sqlite;
+pub mod tally;
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +23,8 @@ use automerge::ChangeHash;
 use hark_core::sync::DocKind;
 
 use crate::error::Result;
+
+pub use tally::{Dim, TallyKey, TallyQuery, TallyRow, tally_delta, tally_keys};
 
 /// An area: a tenant (a local authority and its NHS partners).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -251,4 +254,160 @@ pub trait Storage: Send + Sync + 'static {
     /// Every projected answer of submitted responses in an area (tests,
     /// exports): (response id, question, text, number).
     fn answers(&self, area_id: &str, form_id: &str) -> Result<Vec<AnswerCell>>;
+
+    /// Total submitted responses per tally cell: see [`tally_keys`]. Rows
+    /// are grouped by form, month, the query's dimensions (in order) and
+    /// value; every form version in `query.versions` is summed.
+    fn tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>>;
+    /// Free-text answers to one question of submitted responses, matching
+    /// the query's filters (`dims` paired with `filter_values`), in
+    /// alphabetical order so their order says nothing about who wrote them.
+    fn free_text(&self, query: &TallyQuery, filter_values: &[String]) -> Result<Vec<String>>;
+    /// Streams every submitted response of `forms` in an area, one record
+    /// at a time, in id order, without holding them all in memory. Text
+    /// answers are left out unless `with_text`. `each` returning an error
+    /// stops the stream.
+    fn export_responses(
+        &self,
+        area_id: &str,
+        forms: &[String],
+        with_text: bool,
+        each: &mut dyn FnMut(ExportRecord) -> Result<()>,
+    ) -> Result<()>;
+    /// Writes many projections in one transaction (rebuilds, benchmarks).
+    fn put_projections(&self, batch: &[(String, String, Projection)]) -> Result<()>;
+
+    /// Creates a dashboard user. Errors with `Exists` if the name is taken.
+    fn create_user(&self, user: &User) -> Result<()>;
+    /// A user by (globally unique) name.
+    fn user_by_name(&self, username: &str) -> Result<Option<User>>;
+    /// The users of an area.
+    fn users(&self, area_id: &str) -> Result<Vec<User>>;
+    /// Replaces a user's password hash. Returns whether the user exists.
+    fn set_password(&self, username: &str, password_hash: &str) -> Result<bool>;
+    /// Stores a session (its token hashed) until `expires_at`.
+    fn create_session(&self, token_hash: &[u8], user_id: &str, expires_at: i64) -> Result<()>;
+    /// The user of a live session.
+    fn session_user(&self, token_hash: &[u8], now: i64) -> Result<Option<User>>;
+    /// Ends a session.
+    fn delete_session(&self, token_hash: &[u8]) -> Result<()>;
+
+    /// Appends to the audit log.
+    fn audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// An area's audit log, newest first, entries with `seq < before`.
+    fn audit_log(&self, area_id: &str, before: i64, limit: usize) -> Result<Vec<AuditEntry>>;
+
+    /// Creates or replaces a "you said, we did" note.
+    fn put_note(&self, note: &Note) -> Result<()>;
+    /// An area's notes, newest first.
+    fn notes(&self, area_id: &str) -> Result<Vec<Note>>;
+    /// Deletes a note of an area. Returns whether it existed.
+    fn delete_note(&self, area_id: &str, id: &str) -> Result<bool>;
+}
+
+/// What a dashboard user may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages users, reads the audit log and row-level exports.
+    Administrator,
+    /// Reads reports and writes "you said, we did" notes.
+    Leader,
+}
+
+impl Role {
+    /// Stored and shown name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Administrator => "administrator",
+            Self::Leader => "leader",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "administrator" => Some(Self::Administrator),
+            "leader" => Some(Self::Leader),
+            _ => None,
+        }
+    }
+}
+
+/// A dashboard user (a person, never a device).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// Stable id.
+    pub id: String,
+    /// The one area the user belongs to.
+    pub area_id: String,
+    /// Sign-in name, unique across areas.
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Role.
+    pub role: Role,
+    /// May read free-text answers.
+    pub free_text: bool,
+}
+
+/// One audit-log entry.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    /// Order of entries (assigned on write; ignored when appending).
+    pub seq: i64,
+    /// When, ms since the epoch.
+    pub at: i64,
+    /// Area.
+    #[serde(skip)]
+    pub area_id: String,
+    /// Who (user name).
+    pub actor: String,
+    /// What, e.g. `report.read`.
+    pub action: String,
+    /// The request, e.g. the report's query string.
+    pub detail: String,
+}
+
+/// A "you said, we did" note, shown on the dashboard and on devices.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Note {
+    /// Stable id.
+    pub id: String,
+    /// Area.
+    #[serde(skip)]
+    pub area_id: String,
+    /// Theme (`feeling_safe`, `diagnosis`, ...).
+    pub theme: String,
+    /// What families told us.
+    pub you_said: String,
+    /// What was done about it.
+    pub we_did: String,
+    /// Author's user name.
+    pub author: String,
+    /// Last change, ms since the epoch.
+    pub updated_at: i64,
+}
+
+/// One response in a row-level export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExportRecord {
+    /// Form id.
+    pub form_id: String,
+    /// Form version.
+    pub form_version: String,
+    /// Month of capture.
+    pub month: String,
+    /// Setting.
+    pub setting: Option<String>,
+    /// Age phase.
+    pub age_phase: Option<String>,
+    /// Need.
+    pub need: Option<String>,
+    /// Pathway.
+    pub pathway: Option<String>,
+    /// Captured at a kiosk.
+    pub kiosk: bool,
+    /// Answers: question, text value, numeric value.
+    pub answers: Vec<(String, Option<String>, Option<i64>)>,
 }

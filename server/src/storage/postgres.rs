@@ -28,7 +28,8 @@ use sha2::{Digest, Sha256};
 
 use super::sqlite::{heads_bytes, heads_from, kind_from, kind_str, now_ms};
 use super::{
-    Area, Device, DocBytes, MergeFn, Merged, Pending, PendingBatch, Projection, Storage, StoredDoc,
+    AnswerRow, Area, AuditEntry, Device, DocBytes, ExportRecord, MergeFn, Merged, Note, Pending,
+    PendingBatch, Projection, Role, Storage, StoredDoc, TallyQuery, TallyRow, User, tally_delta,
 };
 use crate::error::{Error, Result};
 
@@ -89,6 +90,28 @@ CREATE INDEX responses_area_form ON responses (area_id, form_id, status);
 CREATE TABLE answers (
     response_id TEXT COLLATE "C" NOT NULL, question TEXT COLLATE "C" NOT NULL, kind TEXT COLLATE "C" NOT NULL,
     value_text TEXT COLLATE "C", value_num BIGINT, PRIMARY KEY (response_id, question));
+"#, r#"
+CREATE TABLE tallies (
+    area_id TEXT COLLATE "C" NOT NULL, form_id TEXT COLLATE "C" NOT NULL, question TEXT COLLATE "C" NOT NULL,
+    month TEXT COLLATE "C" NOT NULL, form_version TEXT COLLATE "C" NOT NULL, setting TEXT COLLATE "C" NOT NULL,
+    age_phase TEXT COLLATE "C" NOT NULL, need TEXT COLLATE "C" NOT NULL, pathway TEXT COLLATE "C" NOT NULL,
+    value TEXT COLLATE "C" NOT NULL, n BIGINT NOT NULL,
+    PRIMARY KEY (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value));
+CREATE TABLE users (
+    id TEXT COLLATE "C" PRIMARY KEY, area_id TEXT COLLATE "C" NOT NULL REFERENCES areas (id),
+    username TEXT COLLATE "C" NOT NULL UNIQUE, password_hash TEXT COLLATE "C" NOT NULL, role TEXT COLLATE "C" NOT NULL,
+    free_text BOOLEAN NOT NULL, created_at BIGINT NOT NULL);
+CREATE TABLE sessions (
+    token_hash BYTEA PRIMARY KEY, user_id TEXT COLLATE "C" NOT NULL REFERENCES users (id), expires_at BIGINT NOT NULL);
+CREATE TABLE audit (
+    seq BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, area_id TEXT COLLATE "C" NOT NULL, actor TEXT COLLATE "C" NOT NULL,
+    action TEXT COLLATE "C" NOT NULL, detail TEXT COLLATE "C" NOT NULL);
+CREATE INDEX audit_area_seq ON audit (area_id, seq);
+CREATE TABLE notes (
+    id TEXT COLLATE "C" PRIMARY KEY, area_id TEXT COLLATE "C" NOT NULL REFERENCES areas (id),
+    theme TEXT COLLATE "C" NOT NULL, you_said TEXT COLLATE "C" NOT NULL, we_did TEXT COLLATE "C" NOT NULL,
+    author TEXT COLLATE "C" NOT NULL, updated_at BIGINT NOT NULL);
+CREATE INDEX notes_area ON notes (area_id, updated_at);
 "#];
 
 /// PostgreSQL-backed storage: a pool of connections to one database.
@@ -211,12 +234,96 @@ fn load_doc(c: &mut impl GenericClient, id: &str, for_update: bool) -> Result<Op
     }))
 }
 
+/// The projection stored for a response (for its tallies), if any.
+fn stored_projection(tx: &mut Transaction<'_>, id: &str) -> Result<Option<Projection>> {
+    let Some(r) = tx.query_opt(
+        "SELECT form_id, form_version, status, setting, age_phase, need, pathway, month
+         FROM responses WHERE id = $1",
+        &[&id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let mut p = Projection {
+        form_id: r.try_get(0)?,
+        form_version: r.try_get(1)?,
+        status: r.try_get(2)?,
+        setting: r.try_get(3)?,
+        age_phase: r.try_get(4)?,
+        need: r.try_get(5)?,
+        pathway: r.try_get(6)?,
+        month: r.try_get(7)?,
+        ..Projection::default()
+    };
+    if p.status == "submitted" {
+        for r in tx.query(
+            "SELECT question, kind, value_text, value_num FROM answers WHERE response_id = $1",
+            &[&id],
+        )? {
+            p.answers.push(AnswerRow {
+                question: r.try_get(0)?,
+                kind: r.try_get(1)?,
+                value_text: r.try_get(2)?,
+                value_num: r.try_get(3)?,
+            });
+        }
+    }
+    Ok(Some(p))
+}
+
+/// Applies a projection change to the tallies in one statement. Callers
+/// hold the sequence counter's row lock, so concurrent writers cannot
+/// deadlock on tally rows.
+fn write_tallies(
+    tx: &mut Transaction<'_>,
+    area_id: &str,
+    old: Option<&Projection>,
+    new: Option<&Projection>,
+) -> Result<()> {
+    let delta = tally_delta(old, new);
+    if delta.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&super::TallyKey) -> &str| -> Vec<&str> { delta.iter().map(|(k, _)| f(k)).collect() };
+    let forms = col(|k| &k.form_id);
+    let questions = col(|k| &k.question);
+    let months = col(|k| &k.month);
+    let versions = col(|k| &k.form_version);
+    let settings = col(|k| &k.setting);
+    let phases = col(|k| &k.age_phase);
+    let needs = col(|k| &k.need);
+    let pathways = col(|k| &k.pathway);
+    let values = col(|k| &k.value);
+    let ns: Vec<i64> = delta.iter().map(|(_, n)| *n).collect();
+    tx.execute(
+        "INSERT INTO tallies (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value, n)
+         SELECT $1, f, q, m, v, s, a, nd, p, val, n
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                     $9::text[], $10::text[], $11::bigint[]) AS t (f, q, m, v, s, a, nd, p, val, n)
+         ON CONFLICT (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value)
+         DO UPDATE SET n = tallies.n + excluded.n",
+        &[
+            &area_id, &forms, &questions, &months, &versions, &settings, &phases, &needs, &pathways,
+            &values, &ns,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Takes the sequence counter's row lock (see [`write_tallies`]).
+fn lock_writers(tx: &mut Transaction<'_>) -> Result<()> {
+    tx.execute("SELECT value FROM counters WHERE name = 'seq' FOR UPDATE", &[])?;
+    Ok(())
+}
+
 fn write_projection(
     tx: &mut Transaction<'_>,
     id: &str,
     area_id: &str,
     p: Option<&Projection>,
 ) -> Result<()> {
+    let old = stored_projection(tx, id)?;
+    write_tallies(tx, area_id, old.as_ref(), p)?;
     tx.execute("DELETE FROM answers WHERE response_id = $1", &[&id])?;
     let Some(p) = p else {
         tx.execute("DELETE FROM responses WHERE id = $1", &[&id])?;
@@ -622,6 +729,8 @@ impl Storage for PostgresStorage {
     ) -> Result<()> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
+        lock_docs(&mut tx, &[id.to_owned()])?;
+        lock_writers(&mut tx)?;
         write_projection(&mut tx, id, area_id, projection)?;
         tx.commit()?;
         Ok(())
@@ -651,4 +760,294 @@ impl Storage for PostgresStorage {
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
         .collect()
     }
+
+    fn tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>> {
+        let (sql, params) = super::tally::tallies_sql(query, &|i| format!("${i}"));
+        let mut conn = self.conn()?;
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn postgres::types::ToSql + Sync)).collect();
+        let k = query.dims.len();
+        conn.query(&sql, &params)?
+            .iter()
+            .map(|r| {
+                Ok(TallyRow {
+                    form_id: r.try_get(0)?,
+                    month: r.try_get(1)?,
+                    dims: (0..k).map(|i| r.try_get(2 + i)).collect::<Result<_, _>>()?,
+                    value: r.try_get(2 + k)?,
+                    n: r.try_get(3 + k)?,
+                })
+            })
+            .collect()
+    }
+
+    fn free_text(&self, query: &TallyQuery, filter_values: &[String]) -> Result<Vec<String>> {
+        let (sql, params) =
+            super::tally::free_text_sql(query, filter_values, &|i| format!("${i}"));
+        let mut conn = self.conn()?;
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn postgres::types::ToSql + Sync)).collect();
+        conn.query(&sql, &params)?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+    }
+
+    fn export_responses(
+        &self,
+        area_id: &str,
+        forms: &[String],
+        with_text: bool,
+        each: &mut dyn FnMut(ExportRecord) -> Result<()>,
+    ) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = snapshot(&mut conn)?;
+        let forms: Vec<&str> = forms.iter().map(String::as_str).collect();
+        // A portal fetches the rows in slices: memory stays flat however
+        // many responses there are.
+        let portal = tx.bind(
+            "SELECT r.id, r.form_id, r.form_version, r.month, r.setting, r.age_phase, r.need, r.pathway, r.kiosk,
+                    a.question, a.kind, a.value_text, a.value_num
+             FROM responses r LEFT JOIN answers a ON a.response_id = r.id
+             WHERE r.area_id = $1 AND r.status = 'submitted' AND r.form_id = ANY($2)
+             ORDER BY r.id, a.question",
+            &[&area_id, &forms],
+        )?;
+        let mut current: Option<(String, ExportRecord)> = None;
+        loop {
+            let rows = tx.query_portal(&portal, 5000)?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                let id: String = r.try_get(0)?;
+                if current.as_ref().is_none_or(|(c, _)| *c != id) {
+                    if let Some((_, done)) = current.take() {
+                        each(done)?;
+                    }
+                    current = Some((
+                        id,
+                        ExportRecord {
+                            form_id: r.try_get(1)?,
+                            form_version: r.try_get(2)?,
+                            month: r.try_get(3)?,
+                            setting: r.try_get(4)?,
+                            age_phase: r.try_get(5)?,
+                            need: r.try_get(6)?,
+                            pathway: r.try_get(7)?,
+                            kiosk: r.try_get(8)?,
+                            answers: Vec::new(),
+                        },
+                    ));
+                }
+                let question: Option<String> = r.try_get(9)?;
+                let kind: Option<String> = r.try_get(10)?;
+                if let (Some(question), Some((_, rec))) = (question, current.as_mut())
+                    && (with_text || kind.as_deref() != Some("text"))
+                {
+                    rec.answers.push((question, r.try_get(11)?, r.try_get(12)?));
+                }
+            }
+        }
+        if let Some((_, done)) = current.take() {
+            each(done)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn put_projections(&self, batch: &[(String, String, Projection)]) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        let ids: Vec<String> = batch.iter().map(|(id, _, _)| id.clone()).collect();
+        lock_docs(&mut tx, &ids)?;
+        lock_writers(&mut tx)?;
+        for (id, area_id, p) in batch {
+            write_projection(&mut tx, id, area_id, Some(p))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn create_user(&self, user: &User) -> Result<()> {
+        let mut conn = self.conn()?;
+        match conn.execute(
+            "INSERT INTO users (id, area_id, username, password_hash, role, free_text, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &user.id,
+                &user.area_id,
+                &user.username,
+                &user.password_hash,
+                &user.role.as_str(),
+                &user.free_text,
+                &now_ms(),
+            ],
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                Err(Error::Exists(format!("user '{}'", user.username)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        let mut conn = self.conn()?;
+        conn.query_opt(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"),
+            &[&username],
+        )?
+        .as_ref()
+        .map(user_row)
+        .transpose()
+    }
+
+    fn users(&self, area_id: &str) -> Result<Vec<User>> {
+        let mut conn = self.conn()?;
+        conn.query(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE area_id = $1 ORDER BY username"),
+            &[&area_id],
+        )?
+        .iter()
+        .map(user_row)
+        .collect()
+    }
+
+    fn set_password(&self, username: &str, password_hash: &str) -> Result<bool> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE users SET password_hash = $2 WHERE username = $1",
+            &[&username, &password_hash],
+        )? > 0;
+        tx.execute(
+            "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE username = $1)",
+            &[&username],
+        )?;
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    fn create_session(&self, token_hash: &[u8], user_id: &str, expires_at: i64) -> Result<()> {
+        let mut conn = self.conn()?;
+        conn.execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now_ms()])?;
+        conn.execute(
+            "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+            &[&token_hash, &user_id, &expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn session_user(&self, token_hash: &[u8], now: i64) -> Result<Option<User>> {
+        let mut conn = self.conn()?;
+        let cols = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        conn.query_opt(
+            &format!(
+                "SELECT {cols} FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2"
+            ),
+            &[&token_hash, &now],
+        )?
+        .as_ref()
+        .map(user_row)
+        .transpose()
+    }
+
+    fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
+        let mut conn = self.conn()?;
+        conn.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])?;
+        Ok(())
+    }
+
+    fn audit(&self, e: &AuditEntry) -> Result<()> {
+        let mut conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO audit (at, area_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
+            &[&e.at, &e.area_id, &e.actor, &e.action, &e.detail],
+        )?;
+        Ok(())
+    }
+
+    fn audit_log(&self, area_id: &str, before: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+        let mut conn = self.conn()?;
+        conn.query(
+            "SELECT seq, at, area_id, actor, action, detail FROM audit
+             WHERE area_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+            &[&area_id, &before, &i64::try_from(limit).unwrap_or(i64::MAX)],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                seq: r.try_get(0)?,
+                at: r.try_get(1)?,
+                area_id: r.try_get(2)?,
+                actor: r.try_get(3)?,
+                action: r.try_get(4)?,
+                detail: r.try_get(5)?,
+            })
+        })
+        .collect()
+    }
+
+    fn put_note(&self, n: &Note) -> Result<()> {
+        let mut conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO notes (id, area_id, theme, you_said, we_did, author, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (id) DO UPDATE SET theme = excluded.theme, you_said = excluded.you_said,
+                 we_did = excluded.we_did, author = excluded.author, updated_at = excluded.updated_at
+             WHERE notes.area_id = excluded.area_id",
+            &[&n.id, &n.area_id, &n.theme, &n.you_said, &n.we_did, &n.author, &n.updated_at],
+        )?;
+        Ok(())
+    }
+
+    fn notes(&self, area_id: &str) -> Result<Vec<Note>> {
+        let mut conn = self.conn()?;
+        conn.query(
+            "SELECT id, area_id, theme, you_said, we_did, author, updated_at FROM notes
+             WHERE area_id = $1 ORDER BY updated_at DESC, id",
+            &[&area_id],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(Note {
+                id: r.try_get(0)?,
+                area_id: r.try_get(1)?,
+                theme: r.try_get(2)?,
+                you_said: r.try_get(3)?,
+                we_did: r.try_get(4)?,
+                author: r.try_get(5)?,
+                updated_at: r.try_get(6)?,
+            })
+        })
+        .collect()
+    }
+
+    fn delete_note(&self, area_id: &str, id: &str) -> Result<bool> {
+        let mut conn = self.conn()?;
+        Ok(conn.execute(
+            "DELETE FROM notes WHERE area_id = $1 AND id = $2",
+            &[&area_id, &id],
+        )? > 0)
+    }
+}
+
+const USER_COLUMNS: &str = "id, area_id, username, password_hash, role, free_text";
+
+fn user_row(r: &postgres::Row) -> Result<User> {
+    let role: String = r.try_get(4)?;
+    Ok(User {
+        id: r.try_get(0)?,
+        area_id: r.try_get(1)?,
+        username: r.try_get(2)?,
+        password_hash: r.try_get(3)?,
+        role: Role::parse(&role).unwrap_or(Role::Leader),
+        free_text: r.try_get(5)?,
+    })
 }

@@ -9,7 +9,9 @@ use hark_core::sync::DocKind;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
-    Area, Device, DocBytes, MergeFn, Merged, Pending, PendingBatch, Projection, Storage, StoredDoc,
+    AnswerRow, Area, AuditEntry, Device, DocBytes, ExportRecord, MergeFn, Merged, Note, Pending,
+    PendingBatch, Projection, Role, Storage, StoredDoc, TallyKey, TallyQuery, TallyRow, User,
+    tally_delta,
 };
 use crate::error::{Error, Result};
 
@@ -43,11 +45,35 @@ CREATE TABLE answers (
     response_id TEXT NOT NULL, question TEXT NOT NULL, kind TEXT NOT NULL, value_text TEXT, value_num INTEGER,
     PRIMARY KEY (response_id, question)) WITHOUT ROWID;
 ",
+    "
+CREATE TABLE tallies (
+    area_id TEXT NOT NULL, form_id TEXT NOT NULL, question TEXT NOT NULL, month TEXT NOT NULL,
+    form_version TEXT NOT NULL, setting TEXT NOT NULL, age_phase TEXT NOT NULL, need TEXT NOT NULL,
+    pathway TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value)
+) WITHOUT ROWID;
+CREATE TABLE users (
+    id TEXT PRIMARY KEY NOT NULL, area_id TEXT NOT NULL REFERENCES areas (id), username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL, role TEXT NOT NULL, free_text INTEGER NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE sessions (
+    token_hash BLOB PRIMARY KEY NOT NULL, user_id TEXT NOT NULL REFERENCES users (id), expires_at INTEGER NOT NULL);
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, area_id TEXT NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX audit_area_seq ON audit (area_id, seq);
+CREATE TABLE notes (
+    id TEXT PRIMARY KEY NOT NULL, area_id TEXT NOT NULL REFERENCES areas (id), theme TEXT NOT NULL,
+    you_said TEXT NOT NULL, we_did TEXT NOT NULL, author TEXT NOT NULL, updated_at INTEGER NOT NULL);
+CREATE INDEX notes_area ON notes (area_id, updated_at);
+",
 ];
 
 /// SQLite-backed storage.
 pub struct SqliteStorage {
     conn: Mutex<Connection>,
+    /// The database file (`None` in memory): long reads (exports) open
+    /// their own connection, so they never hold up writers.
+    path: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -96,21 +122,22 @@ impl SqliteStorage {
         {
             std::fs::create_dir_all(dir)?;
         }
-        Self::setup(Connection::open(path)?)
+        Self::setup(Connection::open(path)?, Some(path.to_owned()))
     }
 
     /// An in-memory database (tests).
     pub fn in_memory() -> Result<Self> {
-        Self::setup(Connection::open_in_memory()?)
+        Self::setup(Connection::open_in_memory()?, None)
     }
 
-    fn setup(conn: Connection) -> Result<Self> {
+    fn setup(conn: Connection, path: Option<std::path::PathBuf>) -> Result<Self> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let s = Self {
             conn: Mutex::new(conn),
+            path,
         };
         s.migrate()?;
         Ok(s)
@@ -155,12 +182,80 @@ fn load_doc(conn: &Connection, id: &str) -> Result<Option<StoredDoc>> {
     }))
 }
 
+/// The projection stored for a response (for its tallies), if any.
+fn stored_projection(tx: &Transaction<'_>, id: &str) -> Result<Option<Projection>> {
+    let row = tx
+        .prepare_cached(
+            "SELECT form_id, form_version, status, setting, age_phase, need, pathway, month
+             FROM responses WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok(Projection {
+                form_id: r.get(0)?,
+                form_version: r.get(1)?,
+                status: r.get(2)?,
+                setting: r.get(3)?,
+                age_phase: r.get(4)?,
+                need: r.get(5)?,
+                pathway: r.get(6)?,
+                month: r.get(7)?,
+                ..Projection::default()
+            })
+        })
+        .optional()?;
+    let Some(mut p) = row else {
+        return Ok(None);
+    };
+    if p.status == "submitted" {
+        let mut stmt = tx.prepare_cached(
+            "SELECT question, kind, value_text, value_num FROM answers WHERE response_id = ?1",
+        )?;
+        p.answers = stmt
+            .query_map([id], |r| {
+                Ok(AnswerRow {
+                    question: r.get(0)?,
+                    kind: r.get(1)?,
+                    value_text: r.get(2)?,
+                    value_num: r.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(Some(p))
+}
+
+fn add_tallies(tx: &Transaction<'_>, area_id: &str, delta: &[(TallyKey, i64)]) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO tallies (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value, n)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    )?;
+    for (k, by) in delta {
+        stmt.execute(params![
+            area_id,
+            k.form_id,
+            k.question,
+            k.month,
+            k.form_version,
+            k.setting,
+            k.age_phase,
+            k.need,
+            k.pathway,
+            k.value,
+            by
+        ])?;
+    }
+    Ok(())
+}
+
 fn write_projection(
     tx: &Transaction<'_>,
     id: &str,
     area_id: &str,
     p: Option<&Projection>,
 ) -> Result<()> {
+    let old = stored_projection(tx, id)?;
+    add_tallies(tx, area_id, &tally_delta(old.as_ref(), p))?;
     tx.prepare_cached("DELETE FROM answers WHERE response_id = ?1")?
         .execute([id])?;
     let Some(p) = p else {
@@ -584,4 +679,298 @@ impl Storage for SqliteStorage {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    fn tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>> {
+        let (sql, params) = super::tally::tallies_sql(query, &|i| format!("?{i}"));
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let k = query.dims.len();
+        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+            Ok(TallyRow {
+                form_id: r.get(0)?,
+                month: r.get(1)?,
+                dims: (0..k).map(|i| r.get(2 + i)).collect::<Result<_, _>>()?,
+                value: r.get(2 + k)?,
+                n: r.get(3 + k)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn free_text(&self, query: &TallyQuery, filter_values: &[String]) -> Result<Vec<String>> {
+        let (sql, params) =
+            super::tally::free_text_sql(query, filter_values, &|i| format!("?{i}"));
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn export_responses(
+        &self,
+        area_id: &str,
+        forms: &[String],
+        with_text: bool,
+        each: &mut dyn FnMut(ExportRecord) -> Result<()>,
+    ) -> Result<()> {
+        let own;
+        let shared;
+        let conn: &Connection = match &self.path {
+            Some(path) => {
+                own = Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                own.busy_timeout(std::time::Duration::from_secs(10))?;
+                &own
+            }
+            None => {
+                shared = self.lock();
+                &shared
+            }
+        };
+        let placeholders: Vec<String> = (0..forms.len()).map(|i| format!("?{}", i + 2)).collect();
+        let sql = format!(
+            "SELECT r.id, r.form_id, r.form_version, r.month, r.setting, r.age_phase, r.need, r.pathway, r.kiosk,
+                    a.question, a.kind, a.value_text, a.value_num
+             FROM responses r LEFT JOIN answers a ON a.response_id = r.id
+             WHERE r.area_id = ?1 AND r.status = 'submitted' AND r.form_id IN ({})
+             ORDER BY r.id, a.question",
+            if forms.is_empty() { "NULL".to_owned() } else { placeholders.join(", ") }
+        );
+        // One read transaction: the export is one consistent snapshot.
+        conn.execute_batch("BEGIN")?;
+        let result = (|| {
+            let mut stmt = conn.prepare(&sql)?;
+            let mut params: Vec<&str> = vec![area_id];
+            params.extend(forms.iter().map(String::as_str));
+            let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+            let mut current: Option<(String, ExportRecord)> = None;
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
+                if current.as_ref().is_none_or(|(c, _)| *c != id) {
+                    if let Some((_, done)) = current.take() {
+                        each(done)?;
+                    }
+                    current = Some((
+                        id,
+                        ExportRecord {
+                            form_id: r.get(1)?,
+                            form_version: r.get(2)?,
+                            month: r.get(3)?,
+                            setting: r.get(4)?,
+                            age_phase: r.get(5)?,
+                            need: r.get(6)?,
+                            pathway: r.get(7)?,
+                            kiosk: r.get(8)?,
+                            answers: Vec::new(),
+                        },
+                    ));
+                }
+                let question: Option<String> = r.get(9)?;
+                let kind: Option<String> = r.get(10)?;
+                if let (Some(question), Some((_, rec))) = (question, current.as_mut())
+                    && (with_text || kind.as_deref() != Some("text"))
+                {
+                    rec.answers.push((question, r.get(11)?, r.get(12)?));
+                }
+            }
+            if let Some((_, done)) = current.take() {
+                each(done)?;
+            }
+            Ok(())
+        })();
+        conn.execute_batch("COMMIT")?;
+        result
+    }
+
+    fn put_projections(&self, batch: &[(String, String, Projection)]) -> Result<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (id, area_id, p) in batch {
+            write_projection(&tx, id, area_id, Some(p))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn create_user(&self, user: &User) -> Result<()> {
+        let conn = self.lock();
+        match conn.execute(
+            "INSERT INTO users (id, area_id, username, password_hash, role, free_text, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                user.id,
+                user.area_id,
+                user.username,
+                user.password_hash,
+                user.role.as_str(),
+                user.free_text,
+                now_ms()
+            ],
+        ) {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(Error::Exists(format!("user '{}'", user.username)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        let conn = self.lock();
+        Ok(conn
+            .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"))?
+            .query_row([username], user_row)
+            .optional()?)
+    }
+
+    fn users(&self, area_id: &str) -> Result<Vec<User>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE area_id = ?1 ORDER BY username"
+        ))?;
+        let rows = stmt.query_map([area_id], user_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn set_password(&self, username: &str, password_hash: &str) -> Result<bool> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changed = tx.execute(
+            "UPDATE users SET password_hash = ?2 WHERE username = ?1",
+            params![username, password_hash],
+        )? > 0;
+        // A new password ends every session of the user.
+        tx.execute(
+            "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE username = ?1)",
+            [username],
+        )?;
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    fn create_session(&self, token_hash: &[u8], user_id: &str, expires_at: i64) -> Result<()> {
+        let conn = self.lock();
+        conn.execute(
+            "DELETE FROM sessions WHERE expires_at <= ?1",
+            [now_ms()],
+        )?;
+        conn.execute(
+            "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, user_id, expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn session_user(&self, token_hash: &[u8], now: i64) -> Result<Option<User>> {
+        let conn = self.lock();
+        let cols = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(conn
+            .prepare_cached(&format!(
+                "SELECT {cols} FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+            ))?
+            .query_row(params![token_hash, now], user_row)
+            .optional()?)
+    }
+
+    fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
+        let conn = self.lock();
+        conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+        Ok(())
+    }
+
+    fn audit(&self, e: &AuditEntry) -> Result<()> {
+        let conn = self.lock();
+        conn.prepare_cached(
+            "INSERT INTO audit (at, area_id, actor, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![e.at, e.area_id, e.actor, e.action, e.detail])?;
+        Ok(())
+    }
+
+    fn audit_log(&self, area_id: &str, before: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, at, area_id, actor, action, detail FROM audit
+             WHERE area_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![area_id, before, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| {
+                Ok(AuditEntry {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    area_id: r.get(2)?,
+                    actor: r.get(3)?,
+                    action: r.get(4)?,
+                    detail: r.get(5)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn put_note(&self, n: &Note) -> Result<()> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO notes (id, area_id, theme, you_said, we_did, author, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET theme = excluded.theme, you_said = excluded.you_said,
+                 we_did = excluded.we_did, author = excluded.author, updated_at = excluded.updated_at
+             WHERE notes.area_id = excluded.area_id",
+            params![n.id, n.area_id, n.theme, n.you_said, n.we_did, n.author, n.updated_at],
+        )?;
+        Ok(())
+    }
+
+    fn notes(&self, area_id: &str) -> Result<Vec<Note>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, area_id, theme, you_said, we_did, author, updated_at FROM notes
+             WHERE area_id = ?1 ORDER BY updated_at DESC, id",
+        )?;
+        let rows = stmt.query_map([area_id], |r| {
+            Ok(Note {
+                id: r.get(0)?,
+                area_id: r.get(1)?,
+                theme: r.get(2)?,
+                you_said: r.get(3)?,
+                we_did: r.get(4)?,
+                author: r.get(5)?,
+                updated_at: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn delete_note(&self, area_id: &str, id: &str) -> Result<bool> {
+        let conn = self.lock();
+        Ok(conn.execute(
+            "DELETE FROM notes WHERE area_id = ?1 AND id = ?2",
+            params![area_id, id],
+        )? > 0)
+    }
+}
+
+const USER_COLUMNS: &str = "id, area_id, username, password_hash, role, free_text";
+
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let role: String = r.get(4)?;
+    Ok(User {
+        id: r.get(0)?,
+        area_id: r.get(1)?,
+        username: r.get(2)?,
+        password_hash: r.get(3)?,
+        role: Role::parse(&role).unwrap_or(Role::Leader),
+        free_text: r.get(5)?,
+    })
 }

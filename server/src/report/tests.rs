@@ -1,0 +1,197 @@
+//! Report tests over hand-made tallies.
+
+use hark_core::form::builtin_form;
+
+use super::*;
+
+fn satisfaction() -> Form {
+    builtin_form("service-satisfaction").expect("built in")
+}
+
+fn row(month: &str, dims: &[&str], value: &str, n: i64) -> TallyRow {
+    TallyRow {
+        form_id: "service-satisfaction".into(),
+        month: month.into(),
+        dims: dims.iter().map(|d| (*d).to_owned()).collect(),
+        value: value.into(),
+        n,
+    }
+}
+
+/// FFT answers for one group and month: (option, n) plus the answered row.
+fn fft(month: &str, dims: &[&str], answers: &[(&str, i64)]) -> Vec<TallyRow> {
+    let mut rows: Vec<TallyRow> = answers
+        .iter()
+        .map(|(o, n)| row(month, dims, o, *n))
+        .collect();
+    rows.push(row(month, dims, ANSWERED, answers.iter().map(|(_, n)| n).sum()));
+    rows
+}
+
+fn query(split: Option<Dim>, filters: &[(Dim, &str)]) -> ReportQuery {
+    ReportQuery {
+        form: "service-satisfaction".into(),
+        question: "fft".into(),
+        split,
+        filters: filters.iter().map(|(d, v)| (*d, (*v).to_owned())).collect(),
+        ..ReportQuery::default()
+    }
+}
+
+fn report(q: &ReportQuery, rows: &[TallyRow]) -> Report {
+    let p = plan("area", q, &[satisfaction()]).expect("plan");
+    build(&p, rows).expect("build")
+}
+
+fn group<'a>(r: &'a Report, key: &str) -> &'a Group {
+    r.groups.iter().find(|g| g.key == key).expect("group")
+}
+
+#[test]
+fn counts_shares_and_the_friends_and_family_test() {
+    let rows = fft(
+        "2026-01",
+        &[],
+        &[("very_good", 10), ("good", 6), ("neither", 5), ("poor", 0), ("very_poor", 0), (DONT_KNOW, 0)],
+    );
+    let r = report(&query(None, &[]), &rows);
+    assert_eq!(r.periods, vec!["2026-01", "all"]);
+    let all = &group(&r, "*").cells[1];
+    assert_eq!(all.answered.n, Some(21));
+    assert_eq!(all.options[0].n, Some(10));
+    let share = all.options[0].share.expect("shown");
+    assert!((share - 10.0 / 21.0).abs() < 1e-9);
+    let pos = all.measures.iter().find(|m| m.id == "fft_positive").expect("fft");
+    assert_eq!(pos.value, Some(76.2), "16 of 21");
+    let neg = all.measures.iter().find(|m| m.id == "fft_negative").expect("fft");
+    assert_eq!(neg.value, Some(0.0));
+}
+
+#[test]
+fn a_small_school_reads_fewer_than_5_and_cannot_be_worked_out_from_everyone() {
+    // Three respondents at the special school; everyone's totals shown.
+    let mut rows = fft("2026-01", &["special_school"], &[("very_good", 1), ("poor", 2)]);
+    rows.extend(fft("2026-01", &["clinic"], &[("very_good", 12), ("good", 9), ("poor", 6)]));
+    rows.extend(fft("2026-01", &["home"], &[("very_good", 7), ("good", 8), ("poor", 5)]));
+    let r = report(&query(Some(Dim::Setting), &[]), &rows);
+    let special = group(&r, "special_school");
+    for cell in &special.cells {
+        assert_eq!(cell.answered.n, None);
+        assert_eq!(cell.answered.hidden, Some("fewer than 5"));
+        assert!(cell.options.iter().all(|o| o.n.is_none() || o.n == Some(0)));
+        assert!(cell.measures.iter().all(|m| m.value.is_none()));
+    }
+    // Everyone minus the other settings would give the school: so another
+    // setting is hidden too, in every column that has the school hidden.
+    let everyone = &group(&r, "*").cells[1];
+    assert_eq!(everyone.answered.n, Some(50));
+    for (o, col) in everyone.options.iter().enumerate() {
+        let hidden_here = r
+            .groups
+            .iter()
+            .filter(|g| g.key != "*" && g.cells[1].options[o].n.is_none())
+            .count();
+        assert_ne!(hidden_here, 1, "option {o} column: {col:?}");
+    }
+    let hidden_totals = r
+        .groups
+        .iter()
+        .filter(|g| g.key != "*" && g.cells[1].answered.n.is_none())
+        .count();
+    assert!(hidden_totals >= 2, "the school's total is not everyone minus the rest");
+}
+
+#[test]
+fn a_filter_shows_exactly_what_the_split_shows_for_that_value() {
+    let mut rows = fft("2026-01", &["special_school"], &[("very_good", 1), ("poor", 2)]);
+    rows.extend(fft("2026-02", &["clinic"], &[("very_good", 12), ("good", 3), ("poor", 6)]));
+    rows.extend(fft("2026-02", &["home"], &[("very_good", 7), ("good", 8), ("poor", 5)]));
+    let split = report(&query(Some(Dim::Setting), &[]), &rows);
+    for setting in ["special_school", "clinic", "home"] {
+        let filtered = report(&query(None, &[(Dim::Setting, setting)]), &rows);
+        assert_eq!(group(&filtered, "*").cells, group(&split, setting).cells, "{setting}");
+    }
+}
+
+#[test]
+fn quarters_and_months_agree_and_protect_each_other() {
+    let mut rows = fft("2026-01", &[], &[("very_good", 3)]);
+    rows.extend(fft("2026-02", &[], &[("very_good", 6)]));
+    rows.extend(fft("2026-03", &[], &[("very_good", 9)]));
+    rows.extend(fft("2026-04", &[], &[("very_good", 20)]));
+    let months = report(&query(None, &[]), &rows);
+    let mut q = query(None, &[]);
+    q.granularity = Granularity::Quarter;
+    let quarters = report(&q, &rows);
+    assert_eq!(quarters.periods, vec!["2026-Q1", "2026-Q2", "all"]);
+    let m = &group(&months, "*").cells;
+    let qs = &group(&quarters, "*").cells;
+    assert_eq!(qs[0].answered.n, Some(18));
+    assert_eq!(m[0].answered.hidden, Some("fewer than 5"));
+    // Q1 is shown, so January = Q1 - February - March must not be possible.
+    let shown_feb_mar = [&m[1], &m[2]].iter().filter(|c| c.answered.n.is_some()).count();
+    assert!(shown_feb_mar < 2);
+    assert_eq!(m.last().expect("all").answered.n, qs.last().expect("all").answered.n);
+}
+
+#[test]
+fn versions_with_a_changed_question_are_left_out_and_named() {
+    let v1 = satisfaction();
+    let mut v2 = v1.clone();
+    v2.version = semver::Version::new(2, 0, 0);
+    let mut v3 = v1.clone();
+    v3.version = semver::Version::new(3, 0, 0);
+    if let Some(q) = v2.questions.iter_mut().find(|q| q.id == "fft")
+        && let QuestionKind::SingleChoice { options } = &mut q.kind
+    {
+        options.pop();
+    }
+    let mut v0 = v1.clone();
+    v0.version = semver::Version::new(0, 9, 0);
+    v0.questions.retain(|q| q.id != "fft");
+    let p = plan("area", &query(None, &[]), &[v0, v1, v2, v3]).expect("plan");
+    let r = build(&p, &[]).expect("build");
+    assert_eq!(r.versions, vec!["1.0.0", "3.0.0"]);
+    let reasons: Vec<(&str, bool)> = r
+        .excluded_versions
+        .iter()
+        .map(|e| (e.version.as_str(), e.reason.contains("differently")))
+        .collect();
+    assert_eq!(reasons, vec![("0.9.0", false), ("2.0.0", true)]);
+}
+
+#[test]
+fn bad_queries_are_refused_with_a_reason() {
+    let forms = [satisfaction()];
+    let mut q = query(None, &[]);
+    q.question = "nope".into();
+    assert!(matches!(plan("a", &q, &forms), Err(ReportError::UnknownQuestion { .. })));
+    assert!(matches!(plan("a", &q, &[]), Err(ReportError::UnknownForm(_))));
+    let mut q = query(None, &[]);
+    q.from = Some("2026-13".into());
+    assert!(matches!(plan("a", &q, &forms), Err(ReportError::Bad(_))));
+    let q = query(Some(Dim::Setting), &[(Dim::Setting, "home")]);
+    assert!(matches!(plan("a", &q, &forms), Err(ReportError::Bad(_))));
+    let q = query(
+        Some(Dim::Need),
+        &[(Dim::Setting, "home"), (Dim::AgePhase, "primary"), (Dim::Pathway, "autism")],
+    );
+    assert!(matches!(plan("a", &q, &forms), Err(ReportError::Bad(_))));
+}
+
+#[test]
+fn a_score_is_hidden_when_it_would_reveal_a_hidden_cell() {
+    // very_good 3 and poor 2 are hidden together: % positive would give
+    // very_good exactly, so it is hidden; % negative likewise.
+    let rows = fft("2026-01", &[], &[("very_good", 3), ("good", 10), ("neither", 9), ("poor", 2)]);
+    let r = report(&query(None, &[]), &rows);
+    let cell = &group(&r, "*").cells[1];
+    assert_eq!(cell.options[0].n, None);
+    assert!(cell.measures.iter().all(|m| m.value.is_none()));
+    // Both hidden cells positive: % positive follows from what is shown.
+    let rows = fft("2026-01", &[], &[("very_good", 3), ("good", 2), ("neither", 9), ("poor", 10)]);
+    let r = report(&query(None, &[]), &rows);
+    let cell = &group(&r, "*").cells[1];
+    let pos = cell.measures.iter().find(|m| m.id == "fft_positive").expect("fft");
+    assert_eq!(pos.value, Some(20.8), "5 of 24");
+}

@@ -1,0 +1,367 @@
+//! Tallies: the pre-aggregated counts reports read. Each submitted response
+//! adds 1 to one cell per answered value (and to an "answered" marker per
+//! question, and to a "responses" marker per form), keyed by month, form
+//! version and every reporting dimension. Both backends keep the tallies in
+//! the same transaction as the projection they derive from, so a report
+//! never disagrees with the responses stored; this module says which cells
+//! a projection touches (pure).
+
+use super::Projection;
+
+/// The value recorded for "answered this question" (every answer kind).
+pub const ANSWERED: &str = "";
+/// The question id whose marker counts submitted responses of a form.
+pub const RESPONSES: &str = "";
+/// Value recorded for a "don't know" answer.
+pub const DONT_KNOW: &str = "~dont_know";
+/// Value recorded for a "don't want to say" answer.
+pub const PREFER_NOT: &str = "~prefer_not_to_say";
+
+/// A reporting dimension stored with each tally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dim {
+    /// Setting (school, clinic, home, event).
+    Setting,
+    /// Age phase (early years, primary, secondary, post-16, 19-25).
+    AgePhase,
+    /// Primary need.
+    Need,
+    /// Pathway.
+    Pathway,
+    /// Form version.
+    Version,
+}
+
+impl Dim {
+    /// Every dimension.
+    pub const ALL: [Self; 5] = [
+        Self::Setting,
+        Self::AgePhase,
+        Self::Need,
+        Self::Pathway,
+        Self::Version,
+    ];
+
+    /// The column holding it (a fixed identifier, safe to put in SQL).
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::Setting => "setting",
+            Self::AgePhase => "age_phase",
+            Self::Need => "need",
+            Self::Pathway => "pathway",
+            Self::Version => "form_version",
+        }
+    }
+
+    /// Name in URLs and exports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Setting => "setting",
+            Self::AgePhase => "age_phase",
+            Self::Need => "need",
+            Self::Pathway => "pathway",
+            Self::Version => "version",
+        }
+    }
+
+    /// Parses a URL name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// One tally cell's key (the area is stored beside it).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TallyKey {
+    /// Form id.
+    pub form_id: String,
+    /// Question id, or [`RESPONSES`].
+    pub question: String,
+    /// Month of capture, `YYYY-MM`.
+    pub month: String,
+    /// Form version.
+    pub form_version: String,
+    /// Setting (`""` when not recorded).
+    pub setting: String,
+    /// Age phase (`""` when not recorded).
+    pub age_phase: String,
+    /// Need (`""` when not recorded).
+    pub need: String,
+    /// Pathway (`""` when not recorded).
+    pub pathway: String,
+    /// Option id, scale point, number, [`DONT_KNOW`], [`PREFER_NOT`] or
+    /// [`ANSWERED`].
+    pub value: String,
+}
+
+/// The tally cells a projection adds 1 to. Drafts add nothing. Text and
+/// date answers add only to their question's "answered" marker.
+pub fn tally_keys(p: &Projection) -> Vec<TallyKey> {
+    if p.status != "submitted" {
+        return Vec::new();
+    }
+    let key = |question: &str, value: &str| TallyKey {
+        form_id: p.form_id.clone(),
+        question: question.to_owned(),
+        month: p.month.clone(),
+        form_version: p.form_version.clone(),
+        setting: p.setting.clone().unwrap_or_default(),
+        age_phase: p.age_phase.clone().unwrap_or_default(),
+        need: p.need.clone().unwrap_or_default(),
+        pathway: p.pathway.clone().unwrap_or_default(),
+        value: value.to_owned(),
+    };
+    let mut keys = vec![key(RESPONSES, ANSWERED)];
+    for a in &p.answers {
+        keys.push(key(&a.question, ANSWERED));
+        match (a.kind.as_str(), &a.value_text, a.value_num) {
+            ("text" | "date", _, _) => {}
+            ("dont_know", _, _) => keys.push(key(&a.question, DONT_KNOW)),
+            ("prefer_not_to_say", _, _) => keys.push(key(&a.question, PREFER_NOT)),
+            ("choices", Some(v), _) => {
+                for option in v.split(',').filter(|o| !o.is_empty()) {
+                    keys.push(key(&a.question, option));
+                }
+            }
+            (_, _, Some(n)) => keys.push(key(&a.question, &n.to_string())),
+            (_, Some(v), None) => keys.push(key(&a.question, v)),
+            (_, None, None) => {}
+        }
+    }
+    keys
+}
+
+/// The net change to the tallies when a response's projection goes from
+/// `old` to `new` (either may be absent): unchanged cells are left out, so
+/// a re-sync that changes nothing writes nothing.
+pub fn tally_delta(old: Option<&Projection>, new: Option<&Projection>) -> Vec<(TallyKey, i64)> {
+    let mut delta = std::collections::BTreeMap::<TallyKey, i64>::new();
+    for k in old.map(tally_keys).unwrap_or_default() {
+        *delta.entry(k).or_default() -= 1;
+    }
+    for k in new.map(tally_keys).unwrap_or_default() {
+        *delta.entry(k).or_default() += 1;
+    }
+    delta.into_iter().filter(|(_, n)| *n != 0).collect()
+}
+
+/// What to read from the tallies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TallyQuery {
+    /// Area.
+    pub area_id: String,
+    /// Question id.
+    pub question: String,
+    /// Form versions to include, as (form id, version).
+    pub versions: Vec<(String, String)>,
+    /// Dimensions to keep apart (the rest are summed).
+    pub dims: Vec<Dim>,
+    /// First and last month, inclusive (`YYYY-MM`).
+    pub months: Option<(String, String)>,
+}
+
+/// A row of tallies, grouped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TallyRow {
+    /// Form id.
+    pub form_id: String,
+    /// Month.
+    pub month: String,
+    /// Values of the query's dimensions, in order.
+    pub dims: Vec<String>,
+    /// The value counted.
+    pub value: String,
+    /// Submitted responses.
+    pub n: i64,
+}
+
+/// A bound parameter of the SQL below, in order.
+pub(crate) type Params = Vec<String>;
+
+fn version_keys(q: &TallyQuery) -> (Vec<String>, Vec<String>) {
+    let mut forms: Vec<String> = q.versions.iter().map(|(f, _)| f.clone()).collect();
+    forms.sort();
+    forms.dedup();
+    let versions = q.versions.iter().map(|(f, v)| format!("{f}|{v}")).collect();
+    (forms, versions)
+}
+
+fn list(ph: &dyn Fn(usize) -> String, params: &mut Params, values: Vec<String>) -> String {
+    let mut out = Vec::with_capacity(values.len());
+    for v in values {
+        params.push(v);
+        out.push(ph(params.len()));
+    }
+    if out.is_empty() {
+        "NULL".to_owned()
+    } else {
+        out.join(", ")
+    }
+}
+
+/// The grouped tally query and its parameters; `ph(i)` spells the i-th
+/// (1-based) placeholder of the backend.
+pub(crate) fn tallies_sql(q: &TallyQuery, ph: &dyn Fn(usize) -> String) -> (String, Params) {
+    let mut params = vec![q.area_id.clone(), q.question.clone()];
+    let (forms, versions) = version_keys(q);
+    let forms = list(ph, &mut params, forms);
+    let versions = list(ph, &mut params, versions);
+    let dims: String = q.dims.iter().map(|d| format!("{}, ", d.column())).collect();
+    let mut sql = format!(
+        "SELECT form_id, month, {dims}value, CAST(SUM(n) AS BIGINT) FROM tallies
+         WHERE area_id = {} AND form_id IN ({forms}) AND question = {}
+         AND form_id || '|' || form_version IN ({versions})",
+        ph(1),
+        ph(2)
+    );
+    if let Some((from, to)) = &q.months {
+        params.push(from.clone());
+        params.push(to.clone());
+        sql += &format!(
+            " AND month >= {} AND month <= {}",
+            ph(params.len() - 1),
+            ph(params.len())
+        );
+    }
+    sql += &format!(" GROUP BY form_id, month, {dims}value HAVING SUM(n) <> 0");
+    (sql, params)
+}
+
+/// The free-text query (text answers of submitted responses matching the
+/// query's dimensions paired with `values`) and its parameters.
+pub(crate) fn free_text_sql(
+    q: &TallyQuery,
+    values: &[String],
+    ph: &dyn Fn(usize) -> String,
+) -> (String, Params) {
+    let mut params = vec![q.area_id.clone(), q.question.clone()];
+    let (_, versions) = version_keys(q);
+    let versions = list(ph, &mut params, versions);
+    let mut sql = format!(
+        "SELECT a.value_text FROM answers a JOIN responses r ON r.id = a.response_id
+         WHERE r.area_id = {} AND r.status = 'submitted' AND a.question = {} AND a.kind = 'text'
+         AND r.form_id || '|' || r.form_version IN ({versions})",
+        ph(1),
+        ph(2)
+    );
+    for (d, v) in q.dims.iter().zip(values) {
+        params.push(v.clone());
+        sql += &format!(" AND coalesce(r.{}, '') = {}", d.column(), ph(params.len()));
+    }
+    if let Some((from, to)) = &q.months {
+        params.push(from.clone());
+        params.push(to.clone());
+        sql += &format!(
+            " AND r.month >= {} AND r.month <= {}",
+            ph(params.len() - 1),
+            ph(params.len())
+        );
+    }
+    sql += " ORDER BY a.value_text";
+    (sql, params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::AnswerRow;
+
+    fn answer(question: &str, kind: &str, text: Option<&str>, num: Option<i64>) -> AnswerRow {
+        AnswerRow {
+            question: question.into(),
+            kind: kind.into(),
+            value_text: text.map(Into::into),
+            value_num: num,
+        }
+    }
+
+    #[test]
+    fn every_answer_kind_tallies_its_values_and_an_answered_marker() {
+        let p = Projection {
+            form_id: "f".into(),
+            form_version: "1.0.0".into(),
+            status: "submitted".into(),
+            setting: Some("school".into()),
+            month: "2026-03".into(),
+            answers: vec![
+                answer("scale", "scale", None, Some(4)),
+                answer("one", "choice", Some("yes"), None),
+                answer("many", "choices", Some("a,c"), None),
+                answer("why", "text", Some("because"), None),
+                answer("when", "date", Some("2026-01-02"), None),
+                answer("dk", "dont_know", None, None),
+                answer("pn", "prefer_not_to_say", None, None),
+            ],
+            ..Projection::default()
+        };
+        let got: Vec<(String, String)> = tally_keys(&p)
+            .into_iter()
+            .map(|k| {
+                assert_eq!(k.setting, "school");
+                assert_eq!(k.need, "", "not recorded");
+                (k.question, k.value)
+            })
+            .collect();
+        let want: Vec<(String, String)> = [
+            ("", ""),
+            ("scale", ""),
+            ("scale", "4"),
+            ("one", ""),
+            ("one", "yes"),
+            ("many", ""),
+            ("many", "a"),
+            ("many", "c"),
+            ("why", ""),
+            ("when", ""),
+            ("dk", ""),
+            ("dk", DONT_KNOW),
+            ("pn", ""),
+            ("pn", PREFER_NOT),
+        ]
+        .into_iter()
+        .map(|(q, v)| (q.to_owned(), v.to_owned()))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_changed_answer_moves_one_count_and_leaves_the_rest() {
+        let mut old = Projection {
+            form_id: "f".into(),
+            status: "submitted".into(),
+            month: "2026-03".into(),
+            answers: vec![
+                answer("a", "scale", None, Some(2)),
+                answer("b", "choice", Some("yes"), None),
+            ],
+            ..Projection::default()
+        };
+        let mut new = old.clone();
+        new.answers[0].value_num = Some(5);
+        let moved: Vec<(String, i64)> = tally_delta(Some(&old), Some(&new))
+            .into_iter()
+            .map(|(k, n)| (format!("{}={}", k.question, k.value), n))
+            .collect();
+        assert_eq!(moved, vec![("a=2".to_owned(), -1), ("a=5".to_owned(), 1)]);
+        assert!(tally_delta(Some(&old), Some(&old)).is_empty(), "a replay");
+        let erased = tally_delta(Some(&old), None);
+        assert_eq!(erased.len(), tally_keys(&old).len());
+        assert!(erased.iter().all(|(_, n)| *n == -1));
+        old.status = "draft".into();
+        assert!(
+            tally_delta(Some(&new), Some(&old)).iter().all(|(_, n)| *n == -1),
+            "reopened: no longer counted"
+        );
+    }
+
+    #[test]
+    fn drafts_count_nowhere() {
+        let p = Projection {
+            status: "draft".into(),
+            answers: vec![answer("scale", "scale", None, Some(4))],
+            ..Projection::default()
+        };
+        assert!(tally_keys(&p).is_empty());
+    }
+}
