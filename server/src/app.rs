@@ -38,6 +38,9 @@ pub struct AppState {
     /// (holding only their compressed body), so memory stays flat however
     /// many devices sync together.
     pub sync_slots: Arc<tokio::sync::Semaphore>,
+    /// Mark session cookies `Secure` (sent over HTTPS only; browsers treat
+    /// `http://localhost` and `http://127.0.0.1` as secure too).
+    pub secure_cookies: bool,
 }
 
 impl AppState {
@@ -47,7 +50,15 @@ impl AppState {
         Self {
             storage,
             sync_slots: Arc::new(tokio::sync::Semaphore::new(cores * 2)),
+            secure_cookies: true,
         }
+    }
+
+    /// Sets whether session cookies are marked `Secure` (see the field).
+    #[must_use]
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
     }
 }
 
@@ -69,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .merge(devices)
         .merge(json)
+        .merge(crate::web::routes().layer(DefaultBodyLimit::max(MAX_JSON_BODY)))
         .fallback(|| async { ApiError::NotFound })
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -85,12 +97,12 @@ pub async fn serve(
         .await
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|_| ApiError::Internal(Error::Join))?
+        .map_err(|_| ApiError::Internal(Box::new(Error::Join)))?
         .map_err(ApiError::from)
 }
 
@@ -216,7 +228,7 @@ async fn sync(
         .sync_slots
         .acquire()
         .await
-        .map_err(|_| ApiError::Internal(Error::Join))?;
+        .map_err(|_| ApiError::Internal(Box::new(Error::Join)))?;
     let bytes = blocking(move || {
         let request: SyncRequest = codec::decode(&body)?;
         let response = crate::sync::handle(storage.as_ref(), &auth.device, &auth.area, &request)?;

@@ -37,12 +37,27 @@ pub enum Error {
     /// Bad configuration.
     #[error("configuration: {0}")]
     Config(String),
+    /// Writing CSV failed (the client went away).
+    #[error("csv: {0}")]
+    Csv(#[from] csv::Error),
+    /// Input that breaks a rule, with a reason safe to show.
+    #[error("{0}")]
+    Invalid(String),
+    /// A report query was refused.
+    #[error(transparent)]
+    Report(Box<crate::report::ReportError>),
     /// A blocking task panicked or was cancelled.
     #[error("background task failed")]
     Join,
     /// I/O.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<crate::report::ReportError> for Error {
+    fn from(e: crate::report::ReportError) -> Self {
+        Self::Report(Box::new(e))
+    }
 }
 
 /// Result alias.
@@ -63,8 +78,12 @@ pub enum ApiError {
     BadCode,
     /// Not found.
     NotFound,
+    /// Signed in, but this is not allowed, with a reason safe to show.
+    Denied(String),
+    /// Wrong user name or password.
+    BadSignIn,
     /// Anything else: logged in full, reported as a plain 500.
-    Internal(Error),
+    Internal(Box<Error>),
 }
 
 #[derive(Serialize)]
@@ -83,7 +102,10 @@ impl From<Error> for ApiError {
         match e {
             Error::Sync(hark_core::sync::SyncError::Version(_)) => Self::Version(e.to_string()),
             Error::Sync(s) => Self::BadRequest(s.to_string()),
-            other => Self::Internal(other),
+            Error::Report(r) => Self::BadRequest(r.to_string()),
+            Error::Exists(what) => Self::BadRequest(format!("{what} already exists")),
+            Error::Invalid(m) => Self::BadRequest(m),
+            other => Self::Internal(Box::new(other)),
         }
     }
 }
@@ -109,6 +131,12 @@ impl IntoResponse for ApiError {
                 "the enrolment code is unknown, used or expired".to_owned(),
             ),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".to_owned()),
+            Self::Denied(m) => (StatusCode::FORBIDDEN, "forbidden", m),
+            Self::BadSignIn => (
+                StatusCode::UNAUTHORIZED,
+                "bad_sign_in",
+                "wrong user name or password".to_owned(),
+            ),
             Self::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 (

@@ -6,6 +6,9 @@
 //! - [`storage`]: the storage trait, SQLite and PostgreSQL;
 //! - [`admin`]: areas, enrolment codes, counts, rebuilds;
 //! - [`config`]: opening storage from a `--db` URL;
+//! - [`report`]: leaders' reports and small-number suppression (pure);
+//! - [`users`]: dashboard users, passwords, sign-in;
+//! - [`web`]: the dashboard and the leaders' API;
 //! - [`cli`]: the `hark` commands.
 
 pub mod admin;
@@ -17,6 +20,8 @@ pub mod ingest;
 pub mod report;
 pub mod storage;
 pub mod sync;
+pub mod users;
+pub mod web;
 
 pub use app::{AppState, router, serve};
 pub use error::{Error, Result};

@@ -421,7 +421,7 @@ pub fn build(plan: &Plan, rows: &[TallyRow]) -> Result<Report, ReportError> {
             set.into_iter().collect()
         })
         .collect();
-    if plan.dims.iter().any(|d| *d == Dim::Version) {
+    if plan.dims.contains(&Dim::Version) {
         let i = plan.dims.iter().position(|d| *d == Dim::Version).unwrap_or(0);
         dim_values[i].sort_by(|a, b| {
             match (semver::Version::parse(a), semver::Version::parse(b)) {

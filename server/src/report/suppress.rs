@@ -183,9 +183,9 @@ impl Cube {
             .map(|i| self.subcube(&self.coord(i)))
             .collect();
         for mask in masks {
-            for i in 0..self.counts.len() {
-                if subcube[i] == mask && (1..THRESHOLD).contains(&self.counts[i]) {
-                    self.hidden[i] = Hidden::Small;
+            for ((hidden, n), sub) in self.hidden.iter_mut().zip(&self.counts).zip(&subcube) {
+                if *sub == mask && (1..THRESHOLD).contains(n) {
+                    *hidden = Hidden::Small;
                 }
             }
             while self.secondary_pass(mask, &subcube) {}

@@ -239,6 +239,8 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<bool>;
     /// Loads one document.
     fn load(&self, id: &str) -> Result<Option<StoredDoc>>;
+    /// Every form version of an area, as stored form documents.
+    fn area_forms(&self, area_id: &str) -> Result<Vec<Vec<u8>>>;
     /// Ids of every document of a kind (for rebuilds), in batches.
     fn doc_ids(&self, kind: DocKind, after: &str, limit: usize) -> Result<Vec<String>>;
     /// Replaces a response's projection (rebuild).

@@ -706,6 +706,17 @@ impl Storage for PostgresStorage {
         Ok(doc)
     }
 
+    fn area_forms(&self, area_id: &str) -> Result<Vec<Vec<u8>>> {
+        let mut conn = self.conn()?;
+        conn.query(
+            "SELECT snapshot FROM docs WHERE area_id = $1 AND kind = 'form' ORDER BY id",
+            &[&area_id],
+        )?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+    }
+
     fn doc_ids(&self, kind: DocKind, after: &str, limit: usize) -> Result<Vec<String>> {
         let mut conn = self.conn()?;
         conn.query(
@@ -845,7 +856,12 @@ impl Storage for PostgresStorage {
                 if let (Some(question), Some((_, rec))) = (question, current.as_mut())
                     && (with_text || kind.as_deref() != Some("text"))
                 {
-                    rec.answers.push((question, r.try_get(11)?, r.try_get(12)?));
+                    rec.answers.push(super::sqlite::export_answer(
+                        question,
+                        kind.as_deref(),
+                        r.try_get(11)?,
+                        r.try_get(12)?,
+                    ));
                 }
             }
         }

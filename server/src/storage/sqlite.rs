@@ -628,6 +628,15 @@ impl Storage for SqliteStorage {
         load_doc(&self.lock(), id)
     }
 
+    fn area_forms(&self, area_id: &str) -> Result<Vec<Vec<u8>>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT snapshot FROM docs WHERE area_id = ?1 AND kind = 'form' ORDER BY id",
+        )?;
+        let rows = stmt.query_map([area_id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn doc_ids(&self, kind: DocKind, after: &str, limit: usize) -> Result<Vec<String>> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
@@ -773,7 +782,7 @@ impl Storage for SqliteStorage {
                 if let (Some(question), Some((_, rec))) = (question, current.as_mut())
                     && (with_text || kind.as_deref() != Some("text"))
                 {
-                    rec.answers.push((question, r.get(11)?, r.get(12)?));
+                    rec.answers.push(export_answer(question, kind.as_deref(), r.get(11)?, r.get(12)?));
                 }
             }
             if let Some((_, done)) = current.take() {
@@ -958,6 +967,20 @@ impl Storage for SqliteStorage {
             "DELETE FROM notes WHERE area_id = ?1 AND id = ?2",
             params![area_id, id],
         )? > 0)
+    }
+}
+
+/// An exported answer: "don't know" and "don't want to say" spelled out.
+pub(crate) fn export_answer(
+    question: String,
+    kind: Option<&str>,
+    text: Option<String>,
+    num: Option<i64>,
+) -> (String, Option<String>, Option<i64>) {
+    match kind {
+        Some("dont_know") => (question, Some(super::tally::DONT_KNOW.to_owned()), None),
+        Some("prefer_not_to_say") => (question, Some(super::tally::PREFER_NOT.to_owned()), None),
+        _ => (question, text, num),
     }
 }
 
