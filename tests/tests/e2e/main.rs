@@ -2,6 +2,7 @@
 //! their own encrypted stores, faults, kills and PostgreSQL. One binary.
 
 mod auth;
+mod bindings;
 mod cli;
 mod devices;
 mod faults;
