@@ -68,6 +68,13 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// The device-facing routes, as (method, path), for the OpenAPI check.
+pub const DEVICE_ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("post", "/api/v1/enrol"),
+    ("post", "/api/v1/sync"),
+];
+
 /// Every route.
 pub fn router(state: AppState) -> Router {
     let devices = Router::new()

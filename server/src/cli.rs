@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "HARK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Send session cookies without the Secure flag: only for a plain-HTTP
+    /// office network you trust (browsers treat localhost as secure anyway).
+    #[arg(long, env = "HARK_INSECURE_COOKIES")]
+    pub insecure_cookies: bool,
 }
 
 /// `hark admin`.
@@ -100,6 +104,48 @@ pub enum AdminCommand {
     },
     /// Rebuild the projections from the stored documents.
     Rebuild,
+    /// Dashboard users.
+    User {
+        /// What to do with users.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print an area's audit log, newest first.
+    Audit {
+        /// Area name.
+        #[arg(long)]
+        area: String,
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+/// User commands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a dashboard user. The password is read from HARK_PASSWORD, or
+    /// generated and printed once.
+    Create {
+        /// The user's area.
+        #[arg(long)]
+        area: String,
+        /// Sign-in name (lowercase).
+        #[arg(long)]
+        username: String,
+        /// administrator or leader.
+        #[arg(long, default_value = "leader")]
+        role: String,
+        /// May read free-text answers (administrators always may).
+        #[arg(long)]
+        free_text: bool,
+    },
+    /// List an area's users.
+    List {
+        /// Area name.
+        #[arg(long)]
+        area: String,
+    },
 }
 
 /// Area commands.
@@ -241,12 +287,23 @@ fn serve(args: ServeArgs) -> Result<()> {
             "Enrol a device with:  hark device --store ./my-tablet enrol --server {server} --code {code}"
         );
         println!("QR-ready:             {}", admin::enrol_uri(&server, &code));
+        let password = crate::users::generate_password();
+        crate::users::create_user(
+            storage.as_ref(),
+            &area.name,
+            "admin",
+            &password,
+            crate::storage::Role::Administrator,
+            true,
+        )?;
+        println!("Dashboard:            {server}/  user 'admin', password {password} (shown once)");
     }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
         println!("hark listening on http://{}", listener.local_addr()?);
-        crate::serve(listener, AppState::new(storage), shutdown_signal()).await?;
+        let state = AppState::new(storage).with_secure_cookies(!args.insecure_cookies);
+        crate::serve(listener, state, shutdown_signal()).await?;
         Ok::<(), Error>(())
     })
 }
@@ -290,6 +347,45 @@ fn run_admin(args: AdminArgs) -> Result<()> {
             println!("QR-ready: {}", admin::enrol_uri(&server, &code));
             println!("valid for 7 days, once. Code:");
             println!("{code}");
+        }
+        AdminCommand::User {
+            command:
+                UserCommand::Create {
+                    area,
+                    username,
+                    role,
+                    free_text,
+                },
+        } => {
+            let role = crate::storage::Role::parse(&role)
+                .ok_or_else(|| Error::Invalid("role is administrator or leader".into()))?;
+            let (password, generated) = match std::env::var("HARK_PASSWORD") {
+                Ok(p) if !p.is_empty() => (p, false),
+                _ => (crate::users::generate_password(), true),
+            };
+            let user = crate::users::create_user(s, &area, &username, &password, role, free_text)?;
+            println!("created {} '{}' in '{area}'", user.role.as_str(), user.username);
+            if generated {
+                println!("password (shown once): {password}");
+            }
+        }
+        AdminCommand::User {
+            command: UserCommand::List { area },
+        } => {
+            let a = s
+                .area_by_name(&area)?
+                .ok_or_else(|| Error::NotFound(format!("area '{area}'")))?;
+            for u in s.users(&a.id)? {
+                println!("{}\t{}\tfree text: {}", u.username, u.role.as_str(), u.free_text);
+            }
+        }
+        AdminCommand::Audit { area, limit } => {
+            let a = s
+                .area_by_name(&area)?
+                .ok_or_else(|| Error::NotFound(format!("area '{area}'")))?;
+            for e in s.audit_log(&a.id, i64::MAX, limit)? {
+                println!("{}\t{}\t{}\t{}", e.at, e.actor, e.action, e.detail);
+            }
         }
         AdminCommand::Revoke { device } => {
             if s.revoke_device(&device)? {

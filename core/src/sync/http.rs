@@ -16,6 +16,7 @@ const SERVER: &str = "server.url";
 const TOKEN: &str = "server.token";
 const AREA: &str = "server.area";
 const DEVICE: &str = "server.device_id";
+const NOTES: &str = "server.notes";
 /// Sync state is kept under this peer name.
 pub const SERVER_PEER: &str = "server";
 const MAX_RESPONSE: u64 = 512 * 1024 * 1024;
@@ -160,15 +161,71 @@ impl Transport for HttpTransport {
     }
 }
 
-/// Syncs with the server this device is enrolled with.
-pub fn sync_with_server(store: &Store, progress: &dyn Progress) -> Result<SyncReport, SyncError> {
-    let (server, enrolment) = enrolment(store)?.ok_or_else(|| {
+fn enrolled(store: &Store) -> Result<(String, Enrolment), SyncError> {
+    enrolment(store)?.ok_or_else(|| {
         SyncError::Refused("this device is not enrolled: enrol it with a code first".into())
-    })?;
-    sync(
+    })
+}
+
+/// Syncs with the server this device is enrolled with, then fetches the
+/// area's "you said, we did" notes (see [`notes`]).
+pub fn sync_with_server(store: &Store, progress: &dyn Progress) -> Result<SyncReport, SyncError> {
+    let (server, enrolment) = enrolled(store)?;
+    let report = sync(
         store,
         SERVER_PEER,
         &HttpTransport::new(&server, &enrolment.token),
         progress,
-    )
+    )?;
+    fetch_notes(store)?;
+    Ok(report)
+}
+
+/// A "you said, we did" note from the area's leaders, shown to families.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// Stable id.
+    pub id: String,
+    /// Theme (`feeling_safe`, `diagnosis`, ...).
+    pub theme: String,
+    /// What families said.
+    pub you_said: String,
+    /// What was done.
+    pub we_did: String,
+    /// Last change, ms since the epoch.
+    pub updated_at: i64,
+}
+
+/// Fetches the area's notes from the server and keeps them in the store
+/// (replacing the previous set), for events without signal.
+pub fn fetch_notes(store: &Store) -> Result<Vec<Note>, SyncError> {
+    let (server, enrolment) = enrolled(store)?;
+    let mut resp = agent()
+        .get(format!("{}/api/v1/device/notes", server.trim_end_matches('/')))
+        .header("authorization", format!("Bearer {}", enrolment.token))
+        .call()
+        .map_err(|e| SyncError::Network(e.to_string()))?;
+    let status = resp.status().as_u16();
+    let bytes = resp
+        .body_mut()
+        .with_config()
+        .limit(8 * 1024 * 1024)
+        .read_to_vec()
+        .map_err(|e| SyncError::Network(e.to_string()))?;
+    if status != 200 {
+        return Err(refused(status, &bytes));
+    }
+    let notes: Vec<Note> =
+        serde_json::from_slice(&bytes).map_err(|e| SyncError::Corrupt(e.to_string()))?;
+    let json = serde_json::to_string(&notes).map_err(|e| SyncError::Corrupt(e.to_string()))?;
+    store.set_setting(NOTES, &json)?;
+    Ok(notes)
+}
+
+/// The notes kept from the last sync, newest first.
+pub fn notes(store: &Store) -> Result<Vec<Note>, SyncError> {
+    match store.setting(NOTES)? {
+        Some(json) => serde_json::from_str(&json).map_err(|e| SyncError::Corrupt(e.to_string())),
+        None => Ok(Vec::new()),
+    }
 }

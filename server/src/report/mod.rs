@@ -268,20 +268,16 @@ pub fn plan(area_id: &str, query: &ReportQuery, versions: &[Form]) -> Result<Pla
         }
     }
     excluded.sort_by(|a, b| a.version.cmp(&b.version));
-    let months = match (&query.from, &query.to) {
-        (None, None) => None,
-        (from, to) => Some((
-            from.clone().unwrap_or_else(|| "0000-01".into()),
-            to.clone().unwrap_or_else(|| "9999-12".into()),
-        )),
-    };
     Ok(Plan {
         tallies: TallyQuery {
             area_id: area_id.to_owned(),
             question: query.question.clone(),
             versions: included,
             dims: dims.clone(),
-            months,
+            // Always every month: `from` and `to` only choose the columns
+            // shown, so every report over the same dimensions is a slice
+            // of one cube, suppressed one way.
+            months: None,
         },
         query: query.clone(),
         latest,
@@ -358,27 +354,20 @@ fn face_weights(o: &str) -> Option<(f64, bool)> {
 pub fn build(plan: &Plan, rows: &[TallyRow]) -> Result<Report, ReportError> {
     let q = &plan.query;
     let question = &plan.question;
-    // Period axis: every month in range (data's range if none given).
+    // Period axis: every month from the first recorded to the last,
+    // whatever range was asked for (see `plan`).
     let data_months: Vec<i64> = rows.iter().filter_map(|r| month_index(&r.month)).collect();
-    let first = q
-        .from
-        .as_deref()
-        .and_then(month_index)
-        .or_else(|| data_months.iter().min().copied());
-    let last = q
-        .to
-        .as_deref()
-        .and_then(month_index)
-        .or_else(|| data_months.iter().max().copied());
-    let months: Vec<i64> = match (first, last) {
-        (Some(a), Some(b)) if a <= b => (a..=b).collect(),
+    let months: Vec<i64> = match (data_months.iter().min(), data_months.iter().max()) {
+        (Some(&a), Some(&b)) => (a..=b).collect(),
         _ => Vec::new(),
     };
     if months.len() > MAX_MONTHS {
         return Err(ReportError::Bad(format!(
-            "at most {MAX_MONTHS} months in one report"
+            "at most {MAX_MONTHS} months of data in one report"
         )));
     }
+    let from = q.from.as_deref().and_then(month_index).unwrap_or(i64::MIN);
+    let to = q.to.as_deref().and_then(month_index).unwrap_or(i64::MAX);
     let mut quarters: Vec<String> = months.iter().map(|&m| quarter_of(m)).collect();
     quarters.dedup();
     let n_months = months.len();
@@ -409,18 +398,22 @@ pub fn build(plan: &Plan, rows: &[TallyRow]) -> Result<Report, ReportError> {
         dimension: None,
     };
 
-    // Dimension axes: the values seen, plus any filter value.
+    // Dimension axes: the values seen. A filter on a value never seen
+    // matches nobody: the report is all zeros, and the cube (and so every
+    // other report's suppression) is left exactly as it is.
     let mut dim_values: Vec<Vec<String>> = vec![BTreeSet::new(); plan.dims.len()]
         .into_iter()
         .enumerate()
         .map(|(i, mut set): (usize, BTreeSet<String>)| {
             set.extend(rows.iter().filter_map(|r| r.dims.get(i).cloned()));
-            if let Some((_, v)) = q.filters.get(i) {
-                set.insert(v.clone());
-            }
             set.into_iter().collect()
         })
         .collect();
+    let nobody = q
+        .filters
+        .iter()
+        .enumerate()
+        .any(|(i, (_, v))| !dim_values[i].contains(v));
     if plan.dims.contains(&Dim::Version) {
         let i = plan.dims.iter().position(|d| *d == Dim::Version).unwrap_or(0);
         dim_values[i].sort_by(|a, b| {
@@ -515,11 +508,13 @@ pub fn build(plan: &Plan, rows: &[TallyRow]) -> Result<Report, ReportError> {
         Granularity::Month => months
             .iter()
             .enumerate()
+            .filter(|(_, m)| (from..=to).contains(*m))
             .map(|(i, &m)| (i, month_name(m)))
             .collect(),
         Granularity::Quarter => quarters
             .iter()
             .enumerate()
+            .filter(|(_, name)| months.iter().any(|&m| quarter_of(m) == **name && (from..=to).contains(&m)))
             .map(|(i, name)| (n_months + i, name.clone()))
             .collect(),
     };
@@ -552,6 +547,9 @@ pub fn build(plan: &Plan, rows: &[TallyRow]) -> Result<Report, ReportError> {
                         coord[1 + a] = dim_values[a].len();
                     }
                     let at = |o: usize| {
+                        if nobody {
+                            return (0, Hidden::No);
+                        }
                         let mut c = coord.clone();
                         let last = c.len() - 1;
                         c[last] = o;

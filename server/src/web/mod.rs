@@ -927,3 +927,67 @@ async fn dimensions(
     .await?;
     Ok(Json(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The OpenAPI document describes exactly the routes the server has.
+    #[test]
+    fn the_openapi_document_describes_every_endpoint() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("valid JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let described: BTreeSet<(String, String)> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .iter()
+            .flat_map(|(path, ops)| {
+                ops.as_object()
+                    .expect("operations")
+                    .keys()
+                    .map(move |m| (m.clone(), path.clone()))
+            })
+            .collect();
+        let mut served: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+            .collect();
+        for (m, p) in crate::app::DEVICE_ROUTES {
+            served.insert(((*m).to_owned(), (*p).to_owned()));
+        }
+        assert_eq!(described, served);
+        for (path, ops) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in ops.as_object().expect("operations") {
+                assert!(op["summary"].is_string(), "{method} {path} has a summary");
+                assert!(op["responses"].is_object(), "{method} {path} has responses");
+            }
+        }
+    }
+
+    #[test]
+    fn report_queries_are_parsed_and_checked() {
+        let p = |s: &str| -> Vec<(String, String)> {
+            s.split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        };
+        let q = parse_report(&p("form=f&question=q&period=quarter&split=setting&need=autism&from=2026-01"))
+            .expect("valid");
+        assert_eq!(q.granularity, Granularity::Quarter);
+        assert_eq!(q.split, Some(Dim::Setting));
+        assert_eq!(q.filters, vec![(Dim::Need, "autism".to_owned())]);
+        assert_eq!(q.from.as_deref(), Some("2026-01"));
+        for bad in [
+            "form=f",
+            "form=f&question=q&colour=red",
+            "form=f&question=q&split=child",
+            "form=f&question=q&period=week",
+            "form=f&question=q&need=a&need=b",
+        ] {
+            assert!(parse_report(&p(bad)).is_err(), "{bad}");
+        }
+    }
+}

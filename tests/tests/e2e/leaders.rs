@@ -1,0 +1,534 @@
+//! The leaders' view end to end: devices capture and sync, leaders sign in
+//! and read reports, exports and notes; small groups stay hidden however
+//! the reports are combined; roles, areas and the audit log hold.
+
+use std::collections::{BTreeMap, HashMap};
+
+use hark_core::{Answer, Consent, ResponseContext};
+use hark_server::storage::Role;
+use hark_tests::{TestDevice, TestServer};
+use serde_json::{Value, json};
+
+/// A signed-in browser, as far as the API is concerned.
+pub(crate) struct Web {
+    agent: ureq::Agent,
+    url: String,
+    cookie: Option<String>,
+}
+
+impl Web {
+    pub(crate) fn new(url: &str) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self {
+            agent,
+            url: url.to_owned(),
+            cookie: None,
+        }
+    }
+
+    /// Signs in; returns the status.
+    pub(crate) fn sign_in(&mut self, user: &str, password: &str) -> u16 {
+        let mut res = self
+            .agent
+            .post(&format!("{}/api/v1/session", self.url))
+            .header("Content-Type", "application/json")
+            .send(json!({"username": user, "password": password}).to_string())
+            .expect("request");
+        if let Some(c) = res.headers().get("set-cookie") {
+            let c = c.to_str().expect("ascii");
+            assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Secure"), "{c}");
+            self.cookie = c.split(';').next().map(str::to_owned);
+        }
+        let _ = res.body_mut().read_to_string();
+        res.status().as_u16()
+    }
+
+    pub(crate) fn get(&self, path: &str) -> (u16, String) {
+        let mut req = self.agent.get(&format!("{}{path}", self.url));
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c);
+        }
+        let mut res = req.call().expect("request");
+        let body = res.body_mut().read_to_string().unwrap_or_default();
+        (res.status().as_u16(), body)
+    }
+
+    pub(crate) fn json(&self, path: &str) -> Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).expect("JSON")
+    }
+
+    pub(crate) fn post(&self, path: &str, body: &Value) -> (u16, String) {
+        let mut req = self
+            .agent
+            .post(&format!("{}{path}", self.url))
+            .header("Content-Type", "application/json");
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c);
+        }
+        let mut res = req.send(body.to_string()).expect("request");
+        let body = res.body_mut().read_to_string().unwrap_or_default();
+        (res.status().as_u16(), body)
+    }
+
+    pub(crate) fn delete(&self, path: &str) -> u16 {
+        let mut req = self.agent.delete(&format!("{}{path}", self.url));
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c);
+        }
+        req.call().expect("request").status().as_u16()
+    }
+}
+
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+
+pub(crate) fn user(server: &TestServer, area: &str, name: &str, role: Role) {
+    hark_server::users::create_user(server.storage.as_ref(), area, name, PASSWORD, role, false)
+        .expect("user");
+}
+
+/// One submitted satisfaction response with a chosen context and FFT answer.
+pub(crate) fn satisfaction(
+    d: &TestDevice,
+    month: &str,
+    setting: &str,
+    age_phase: &str,
+    fft: &str,
+) -> String {
+    let form = d
+        .store
+        .latest_form("service-satisfaction")
+        .expect("forms")
+        .expect("installed");
+    let captured = time::OffsetDateTime::parse(
+        &format!("{month}-15T12:00:00Z"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("date");
+    let ctx = ResponseContext {
+        area: d.area.clone(),
+        setting: Some(setting.into()),
+        age_phase: Some(age_phase.into()),
+        captured_at: i64::try_from(captured.unix_timestamp_nanos() / 1_000_000).expect("ms"),
+        ..Default::default()
+    };
+    let id = d
+        .store
+        .start_response(&form.id, &ctx, Consent::adult())
+        .expect("start");
+    d.store
+        .answer(&id, "fft", Answer::Choice(fft.into()))
+        .expect("answer");
+    d.store.submit(&id).expect("submit");
+    id
+}
+
+/// Clinic, home and a special school where only three families answered.
+pub(crate) fn seed(d: &TestDevice) {
+    let options = ["very_good", "good", "neither", "poor", "very_poor"];
+    for i in 0..24 {
+        let month = ["2026-01", "2026-02", "2026-03", "2026-04"][i % 4];
+        let phase = ["primary", "secondary"][i % 2];
+        satisfaction(d, month, "clinic", phase, options[(i * 7) % 5]);
+    }
+    for i in 0..14 {
+        let month = ["2026-01", "2026-02", "2026-04"][i % 3];
+        satisfaction(d, month, "home", "early_years", options[i % 3]);
+    }
+    satisfaction(d, "2026-02", "special_school", "secondary", "very_poor");
+    satisfaction(d, "2026-02", "special_school", "secondary", "poor");
+    satisfaction(d, "2026-03", "special_school", "secondary", "very_good");
+    d.sync().expect("sync");
+}
+
+/// A key for a cell, the same in every report it appears in.
+type Key = (String, BTreeMap<String, String>, String);
+
+/// What a reader collecting every report knows: shown values, hidden
+/// cells, and the sums that hold between them.
+#[derive(Default)]
+struct Reader {
+    cells: HashMap<Key, Option<u64>>,
+    lines: Vec<(Vec<Key>, Key)>,
+}
+
+impl Reader {
+    fn learn(&mut self, key: Key, n: Option<u64>) {
+        let known = self.cells.entry(key).or_insert(None);
+        if n.is_some() {
+            *known = n;
+        }
+    }
+
+    /// Reads one report (the JSON a leader gets). `ranged`: it shows only
+    /// some months (its "all" still covers every month recorded).
+    fn read(&mut self, r: &Value, ranged: bool) {
+        let filters: BTreeMap<String, String> = r["filters"]
+            .as_object()
+            .expect("filters")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().expect("value").to_owned()))
+            .collect();
+        let split = r["split"].as_str().map(str::to_owned);
+        let options: Vec<String> = r["options"]
+            .as_array()
+            .expect("options")
+            .iter()
+            .map(|o| o["id"].as_str().expect("id").to_owned())
+            .collect();
+        let all = "all".to_owned();
+        let periods: Vec<String> = r["periods"]
+            .as_array()
+            .expect("periods")
+            .iter()
+            .map(|p| p.as_str().expect("period").replace("all", &all))
+            .collect();
+        let groups = r["groups"].as_array().expect("groups");
+        let dims_of = |g: &Value| {
+            let mut d = filters.clone();
+            if let (Some(s), Some(k)) = (&split, g["key"].as_str())
+                && k != "*"
+            {
+                d.insert(s.clone(), k.to_owned());
+            }
+            d
+        };
+        for g in groups {
+            let dims = dims_of(g);
+            for cell in g["cells"].as_array().expect("cells") {
+                let period = cell["period"].as_str().expect("period").replace("all", &all);
+                let answered = (period.clone(), dims.clone(), "answered".to_owned());
+                self.learn(answered.clone(), cell["answered"]["n"].as_u64());
+                let mut members = Vec::new();
+                for (o, c) in options.iter().zip(cell["options"].as_array().expect("options")) {
+                    let key = (period.clone(), dims.clone(), o.clone());
+                    self.learn(key.clone(), c["n"].as_u64());
+                    members.push(key);
+                }
+                self.lines.push((members, answered));
+            }
+            // Periods add up to "all" (months, or quarters).
+            for o in options
+                .iter()
+                .chain(std::iter::once(&"answered".to_owned()))
+                .filter(|_| !ranged)
+            {
+                let members = periods[..periods.len() - 1]
+                    .iter()
+                    .map(|p| (p.clone(), dims.clone(), o.clone()))
+                    .collect();
+                self.lines.push((members, (all.clone(), dims.clone(), o.clone())));
+            }
+        }
+        // Groups add up to everyone.
+        if let Some(s) = &split {
+            for p in &periods {
+                for o in options.iter().chain(std::iter::once(&"answered".to_owned())) {
+                    let members = groups
+                        .iter()
+                        .filter(|g| g["key"] != "*")
+                        .map(|g| (p.clone(), dims_of(g), o.clone()))
+                        .collect();
+                    let _ = s;
+                    self.lines.push((members, (p.clone(), filters.clone(), o.clone())));
+                }
+            }
+        }
+    }
+
+    /// Quarters are months added up, wherever both were read.
+    fn add_quarter_lines(&mut self) {
+        let keys: Vec<Key> = self.cells.keys().cloned().collect();
+        for (period, dims, option) in &keys {
+            if let Some((year, q)) = period.split_once("-Q") {
+                let q: u32 = q.parse().expect("quarter");
+                let months: Vec<Key> = (1..=3)
+                    .map(|m| (format!("{year}-{:02}", (q - 1) * 3 + m), dims.clone(), option.clone()))
+                    .collect();
+                if months.iter().all(|m| self.cells.contains_key(m)) {
+                    self.lines.push((months, (period.clone(), dims.clone(), option.clone())));
+                }
+            }
+        }
+    }
+
+    /// Solves every sum with one unknown, again and again; returns any
+    /// small number (1 to 4) that comes out.
+    fn attack(&mut self) -> Option<(Key, u64)> {
+        self.add_quarter_lines();
+        loop {
+            let mut progress = false;
+            for (members, total) in &self.lines {
+                let all: Vec<&Key> = members.iter().chain(std::iter::once(total)).collect();
+                if all.iter().any(|k| !self.cells.contains_key(*k)) {
+                    continue;
+                }
+                let unknown: Vec<&Key> = all.iter().copied().filter(|k| self.cells[*k].is_none()).collect();
+                if unknown.len() != 1 {
+                    continue;
+                }
+                let sum: u64 = members.iter().filter_map(|k| self.cells[k]).sum();
+                let value = if unknown[0] == total {
+                    sum
+                } else {
+                    self.cells[total].unwrap_or(0) - sum
+                };
+                if (1..5).contains(&value) {
+                    return Some((unknown[0].clone(), value));
+                }
+                let key = unknown[0].clone();
+                self.cells.insert(key, Some(value));
+                progress = true;
+                break;
+            }
+            if !progress {
+                return None;
+            }
+        }
+    }
+}
+
+/// Scenario 5: the special school's three families cannot be singled out
+/// through any report shape or export, alone or combined.
+#[test]
+fn no_combination_of_reports_or_exports_singles_out_a_child() {
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    user(&server, "hartlepool", "priya", Role::Leader);
+    let d = TestDevice::enrol(&server, "hartlepool");
+    seed(&d);
+    assert_eq!(server.count("hartlepool", Some("service-satisfaction")), 41);
+    let mut web = Web::new(&server.url);
+    assert_eq!(web.sign_in("priya", PASSWORD), 200);
+
+    let base = "form=service-satisfaction&question=fft";
+    let shapes = [
+        "",
+        "&period=quarter",
+        "&split=setting",
+        "&split=setting&period=quarter",
+        "&split=age_phase",
+        "&split=age_phase&period=quarter",
+        "&setting=special_school",
+        "&setting=special_school&period=quarter",
+        "&setting=clinic&split=age_phase",
+        "&setting=special_school&split=age_phase",
+        "&age_phase=secondary&split=setting",
+        "&age_phase=secondary&split=setting&period=quarter",
+        "&age_phase=secondary",
+        "&split=version",
+        "&from=2026-02&to=2026-03&split=setting",
+    ];
+    let mut reader = Reader::default();
+    for shape in shapes {
+        let report = web.json(&format!("/api/v1/reports?{base}{shape}"));
+        // The CSV export carries exactly the JSON's numbers.
+        let (status, csv) = web.get(&format!("/api/v1/reports.csv?{base}{shape}"));
+        assert_eq!(status, 200);
+        let mut from_csv = Vec::new();
+        let mut rdr = csv::Reader::from_reader(csv.as_bytes());
+        for rec in rdr.records() {
+            let rec = rec.expect("CSV row");
+            if !rec[5].starts_with("fft_") {
+                from_csv.push((rec[3].to_owned(), rec[4].to_owned(), rec[5].to_owned(), rec[7].to_owned()));
+            }
+        }
+        let mut from_json = Vec::new();
+        for g in report["groups"].as_array().expect("groups") {
+            for c in g["cells"].as_array().expect("cells") {
+                let n = |v: &Value| v["n"].as_u64().map(|n| n.to_string()).unwrap_or_default();
+                let key = g["key"].as_str().expect("key").to_owned();
+                let period = c["period"].as_str().expect("period").to_owned();
+                from_json.push((key.clone(), period.clone(), "answered".to_owned(), n(&c["answered"])));
+                for (o, v) in report["options"].as_array().expect("o").iter().zip(c["options"].as_array().expect("o")) {
+                    from_json.push((key.clone(), period.clone(), o["id"].as_str().expect("id").to_owned(), n(v)));
+                }
+            }
+        }
+        assert_eq!(from_csv, from_json, "CSV and JSON agree for '{shape}'");
+        // Nothing small is ever shown.
+        for (_, _, _, n) in &from_json {
+            if let Ok(n) = n.parse::<u64>() {
+                assert!(n == 0 || n >= 5, "a count of {n} shown in '{shape}'");
+            }
+        }
+        reader.read(&report, shape.contains("from="));
+    }
+    // The special school reads "fewer than 5".
+    let school = web.json(&format!("/api/v1/reports?{base}&setting=special_school"));
+    assert_eq!(school["groups"][0]["cells"].as_array().expect("cells").last().expect("all")["answered"]["hidden"], "fewer than 5");
+    // And no sum across all those reports gives a small number away.
+    assert_eq!(reader.attack(), None);
+    // Everyone is counted: 41 shown for the whole range.
+    let everyone = web.json(&format!("/api/v1/reports?{base}"));
+    assert_eq!(everyone["groups"][0]["cells"].as_array().expect("cells").last().expect("all")["answered"]["n"], 41);
+}
+
+#[test]
+fn sign_in_sessions_and_roles() {
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    user(&server, "hartlepool", "priya", Role::Leader);
+    user(&server, "hartlepool", "sam", Role::Administrator);
+    let mut web = Web::new(&server.url);
+    assert_eq!(web.get("/api/v1/me").0, 401, "not signed in");
+    assert_eq!(web.sign_in("priya", "wrong password!!"), 401);
+    assert_eq!(web.sign_in("nobody", PASSWORD), 401);
+    assert_eq!(web.get("/api/v1/reports?form=local-offer&question=found_needed").0, 401);
+    assert_eq!(web.sign_in("priya", PASSWORD), 200);
+    let me = web.json("/api/v1/me");
+    assert_eq!(me["role"], "leader");
+    assert_eq!(me["area"], "hartlepool");
+    // A leader reads reports but not the audit log, users or row-level data.
+    assert_eq!(web.get("/api/v1/reports?form=local-offer&question=found_needed").0, 200);
+    assert_eq!(web.get("/api/v1/audit").0, 403);
+    assert_eq!(web.get("/api/v1/users").0, 403);
+    assert_eq!(web.get("/api/v1/export/responses.csv?form=local-offer").0, 403);
+    assert_eq!(web.get("/api/v1/text?form=local-offer&question=missing_info").0, 403);
+    let (status, body) = web.post(
+        "/api/v1/users",
+        &json!({"username": "eve", "password": PASSWORD, "role": "administrator"}),
+    );
+    assert_eq!(status, 403, "{body}");
+    // Bad report queries get a clear error.
+    let (status, body) = web.get("/api/v1/reports?form=local-offer&question=nope");
+    assert_eq!(status, 400);
+    assert!(body.contains("has no question 'nope'"), "{body}");
+    let (status, body) = web.get("/api/v1/reports?form=nope&question=x");
+    assert_eq!(status, 400);
+    assert!(body.contains("unknown form"), "{body}");
+    // Signing out ends the session on the server, not just in the browser.
+    let cookie = web.cookie.clone();
+    assert_eq!(web.delete("/api/v1/session"), 204);
+    web.cookie = cookie;
+    assert_eq!(web.get("/api/v1/me").0, 401, "the old cookie is dead");
+
+    // The administrator creates a leader and reads the audit log.
+    let mut admin = Web::new(&server.url);
+    assert_eq!(admin.sign_in("sam", PASSWORD), 200);
+    let (status, body) = admin.post(
+        "/api/v1/users",
+        &json!({"username": "kim", "password": "short", "role": "leader"}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("at least 12"), "{body}");
+    let (status, _) = admin.post(
+        "/api/v1/users",
+        &json!({"username": "kim", "password": PASSWORD, "role": "leader"}),
+    );
+    assert_eq!(status, 201);
+    let (status, body) = admin.post(
+        "/api/v1/users",
+        &json!({"username": "kim", "password": PASSWORD, "role": "leader"}),
+    );
+    assert_eq!(status, 400, "{body}");
+    let mut kim = Web::new(&server.url);
+    assert_eq!(kim.sign_in("kim", PASSWORD), 200);
+    let audit = admin.json("/api/v1/audit");
+    let actions: Vec<(String, String)> = audit
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| (e["actor"].as_str().expect("actor").to_owned(), e["action"].as_str().expect("action").to_owned()))
+        .collect();
+    for want in [
+        ("priya", "session.start"),
+        ("priya", "report.read"),
+        ("sam", "user.create"),
+        ("kim", "session.start"),
+    ] {
+        assert!(
+            actions.iter().any(|(a, b)| a == want.0 && b == want.1),
+            "{want:?} in {actions:?}"
+        );
+    }
+}
+
+/// Scenario 6: no Hartlepool user sees a single Middlesbrough figure.
+#[test]
+fn a_leader_sees_only_their_own_area() {
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    server.area("middlesbrough");
+    user(&server, "hartlepool", "priya", Role::Leader);
+    user(&server, "middlesbrough", "mo", Role::Administrator);
+    let m = TestDevice::enrol(&server, "middlesbrough");
+    for i in 0..12 {
+        satisfaction(&m, "2026-05", "clinic", "primary", ["good", "very_good"][i % 2]);
+    }
+    m.sync().expect("sync");
+    let mut mo = Web::new(&server.url);
+    assert_eq!(mo.sign_in("mo", PASSWORD), 200);
+    let theirs = mo.json("/api/v1/reports?form=service-satisfaction&question=fft");
+    assert_eq!(theirs["groups"][0]["cells"][1]["answered"]["n"], 12);
+    let mut priya = Web::new(&server.url);
+    assert_eq!(priya.sign_in("priya", PASSWORD), 200);
+    let ours = priya.json("/api/v1/reports?form=service-satisfaction&question=fft");
+    assert_eq!(ours["periods"], json!(["all"]), "no months of data here");
+    assert_eq!(ours["groups"][0]["cells"][0]["answered"]["n"], 0);
+    let dims = priya.json("/api/v1/dimensions?form=service-satisfaction");
+    assert_eq!(dims["setting"], json!([]), "not even Middlesbrough's setting names");
+    // Middlesbrough's administrator exports only Middlesbrough's rows.
+    let (status, csv) = mo.get("/api/v1/export/responses.csv?form=service-satisfaction");
+    assert_eq!(status, 200);
+    assert_eq!(csv.lines().count(), 13, "a header and 12 responses");
+    assert!(!csv.contains(&m.store.device_id().to_owned()), "no device ids");
+    let audit = mo.json("/api/v1/audit");
+    assert!(audit.as_array().expect("entries").iter().all(|e| e["actor"] != "priya"));
+}
+
+/// The row-level export streams every response once, with the answers in
+/// their columns and free text only for those allowed it.
+#[test]
+fn the_row_level_export_has_every_response_once() {
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    user(&server, "hartlepool", "sam", Role::Administrator);
+    let d = TestDevice::enrol(&server, "hartlepool");
+    let ids = d.capture_bulk("local-offer", 700, 3);
+    d.sync().expect("sync");
+    let mut admin = Web::new(&server.url);
+    assert_eq!(admin.sign_in("sam", PASSWORD), 200);
+    let (status, body) = admin.get("/api/v1/export/responses.csv?form=local-offer");
+    assert_eq!(status, 200);
+    let mut rdr = csv::Reader::from_reader(body.as_bytes());
+    let header = rdr.headers().expect("header").clone();
+    assert_eq!(&header[0], "form");
+    assert!(header.iter().any(|h| h == "found_needed"));
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), ids.len());
+    let col = header.iter().position(|h| h == "heard_local_offer").expect("column");
+    assert!(rows.iter().all(|r| ["yes", "no", "not_sure", "~dont_know", "~prefer_not_to_say", ""].contains(&&r[col])));
+    let audit = admin.json("/api/v1/audit");
+    assert_eq!(audit[0]["action"], "responses.export");
+}
+
+/// Scenario 5: a "you said, we did" note reaches the tablets.
+#[test]
+fn a_note_written_by_a_leader_reaches_the_devices() {
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    user(&server, "hartlepool", "priya", Role::Leader);
+    let d = TestDevice::enrol(&server, "hartlepool");
+    let mut web = Web::new(&server.url);
+    assert_eq!(web.sign_in("priya", PASSWORD), 200);
+    let (status, body) = web.post(
+        "/api/v1/notes",
+        &json!({"theme": "diagnosis", "you_said": "The wait was too long", "we_did": "We added two clinics"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = web.post("/api/v1/notes", &json!({"theme": "diagnosis", "you_said": "", "we_did": "x"}));
+    assert_eq!(status, 400, "both halves are needed");
+    let (status, _) = web.post("/api/v1/notes", &json!({"theme": "weather", "you_said": "a", "we_did": "b"}));
+    assert_eq!(status, 400, "unknown theme");
+    let notes = hark_core::sync::http::fetch_notes(&d.store).expect("device fetches notes");
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].we_did, "We added two clinics");
+    assert_eq!(notes[0].theme, "diagnosis");
+    // Kept on the device for the next event, offline.
+    assert_eq!(hark_core::sync::http::notes(&d.store).expect("stored").len(), 1);
+}
