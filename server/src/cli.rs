@@ -364,7 +364,11 @@ fn run_admin(args: AdminArgs) -> Result<()> {
                 _ => (crate::users::generate_password(), true),
             };
             let user = crate::users::create_user(s, &area, &username, &password, role, free_text)?;
-            println!("created {} '{}' in '{area}'", user.role.as_str(), user.username);
+            println!(
+                "created {} '{}' in '{area}'",
+                user.role.as_str(),
+                user.username
+            );
             if generated {
                 println!("password (shown once): {password}");
             }
@@ -376,7 +380,12 @@ fn run_admin(args: AdminArgs) -> Result<()> {
                 .area_by_name(&area)?
                 .ok_or_else(|| Error::NotFound(format!("area '{area}'")))?;
             for u in s.users(&a.id)? {
-                println!("{}\t{}\tfree text: {}", u.username, u.role.as_str(), u.free_text);
+                println!(
+                    "{}\t{}\tfree text: {}",
+                    u.username,
+                    u.role.as_str(),
+                    u.free_text
+                );
             }
         }
         AdminCommand::Audit { area, limit } => {

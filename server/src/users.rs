@@ -1,8 +1,8 @@
 //! Dashboard users: argon2id password hashes, creation with checks, and
 //! sign-in. Sessions are random tokens stored only as SHA-256 hashes.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 use crate::admin::{hash_secret, random_bytes};
 use crate::error::{Error, Result};
@@ -26,8 +26,11 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 /// Checks a password against a stored hash.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A hash that no password matches, checked when the user is unknown so
@@ -96,7 +99,9 @@ pub fn sign_in(
     now: i64,
 ) -> Result<Option<(User, String)>> {
     let user = storage.user_by_name(username)?;
-    let hash = user.as_ref().map_or_else(|| decoy_hash(), |u| u.password_hash.as_str());
+    let hash = user
+        .as_ref()
+        .map_or_else(|| decoy_hash(), |u| u.password_hash.as_str());
     if !verify_password(password, hash) {
         return Ok(None);
     }
@@ -119,7 +124,11 @@ mod tests {
         assert!(verify_password("correct horse battery", &h));
         assert!(!verify_password("correct horse batterx", &h));
         assert!(!verify_password("correct horse battery", "not a hash"));
-        assert_ne!(h, hash_password("correct horse battery").expect("hash"), "salted");
+        assert_ne!(
+            h,
+            hash_password("correct horse battery").expect("hash"),
+            "salted"
+        );
     }
 
     #[test]

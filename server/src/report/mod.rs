@@ -308,7 +308,10 @@ type Weights = fn(&str) -> Option<(f64, bool)>;
 fn measures_for(option_ids: &[String]) -> Vec<(&'static str, &'static str, Weights)> {
     let has = |id: &str| option_ids.iter().any(|o| o == id);
     let mut out: Vec<(&'static str, &'static str, Weights)> = Vec::new();
-    if ["very_good", "good", "poor", "very_poor"].iter().all(|o| has(o)) {
+    if ["very_good", "good", "poor", "very_poor"]
+        .iter()
+        .all(|o| has(o))
+    {
         // NHS England's Friends and Family Test: shares of every response,
         // "don't know" included.
         out.push(("fft_positive", "% positive", |o| match o {
@@ -415,7 +418,11 @@ pub fn build(plan: &Plan, rows: &[TallyRow]) -> Result<Report, ReportError> {
         .enumerate()
         .any(|(i, (_, v))| !dim_values[i].contains(v));
     if plan.dims.contains(&Dim::Version) {
-        let i = plan.dims.iter().position(|d| *d == Dim::Version).unwrap_or(0);
+        let i = plan
+            .dims
+            .iter()
+            .position(|d| *d == Dim::Version)
+            .unwrap_or(0);
         dim_values[i].sort_by(|a, b| {
             match (semver::Version::parse(a), semver::Version::parse(b)) {
                 (Ok(x), Ok(y)) => x.cmp(&y),
@@ -449,7 +456,9 @@ pub fn build(plan: &Plan, rows: &[TallyRow]) -> Result<Report, ReportError> {
     let answered = option_ids.len();
     let single = !matches!(
         question.kind,
-        QuestionKind::MultipleChoice { .. } | QuestionKind::FreeText { .. } | QuestionKind::Date { .. }
+        QuestionKind::MultipleChoice { .. }
+            | QuestionKind::FreeText { .. }
+            | QuestionKind::Date { .. }
     );
     let option_axis = Axis {
         len: answered + 1,
@@ -480,9 +489,11 @@ pub fn build(plan: &Plan, rows: &[TallyRow]) -> Result<Report, ReportError> {
         };
         let mut coord = vec![p];
         for (i, v) in r.dims.iter().enumerate() {
-            coord.push(dim_values[i].binary_search(v).unwrap_or_else(|_| {
-                dim_values[i].iter().position(|x| x == v).unwrap_or(0)
-            }));
+            coord.push(
+                dim_values[i]
+                    .binary_search(v)
+                    .unwrap_or_else(|_| dim_values[i].iter().position(|x| x == v).unwrap_or(0)),
+            );
         }
         let o = if r.value == ANSWERED {
             answered
@@ -514,7 +525,11 @@ pub fn build(plan: &Plan, rows: &[TallyRow]) -> Result<Report, ReportError> {
         Granularity::Quarter => quarters
             .iter()
             .enumerate()
-            .filter(|(_, name)| months.iter().any(|&m| quarter_of(m) == **name && (from..=to).contains(&m)))
+            .filter(|(_, name)| {
+                months
+                    .iter()
+                    .any(|&m| quarter_of(m) == **name && (from..=to).contains(&m))
+            })
             .map(|(i, name)| (n_months + i, name.clone()))
             .collect(),
     };
@@ -618,7 +633,12 @@ pub fn build(plan: &Plan, rows: &[TallyRow]) -> Result<Report, ReportError> {
         granularity: q.granularity,
         split: q.split,
         filters: q.filters.iter().cloned().collect(),
-        versions: plan.tallies.versions.iter().map(|(_, v)| v.clone()).collect(),
+        versions: plan
+            .tallies
+            .versions
+            .iter()
+            .map(|(_, v)| v.clone())
+            .collect(),
         excluded_versions: plan.excluded.clone(),
         threshold: THRESHOLD,
         options,

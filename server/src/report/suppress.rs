@@ -224,14 +224,24 @@ impl Cube {
                     if hidden != 1 {
                         continue;
                     }
-                    // The smallest shown non-zero member, else a zero one
-                    // (hiding a zero hides how the rest splits), never one
-                    // whose value a one-member line gives away anyway.
+                    // Prefer the member whose hiding leaves the fewest other
+                    // lines with a single hidden cell (so hidden cells line
+                    // up and protect each other instead of cascading), then
+                    // a non-zero one (hiding a zero hides little), then the
+                    // smallest; never one whose value a one-member line
+                    // gives away anyway.
                     let pick = members
                         .iter()
                         .copied()
                         .filter(|&i| self.hidden[i] == Hidden::No && !self.pinned(i))
-                        .min_by_key(|&i| (self.counts[i] == 0, self.counts[i], i))
+                        .min_by_key(|&i| {
+                            (
+                                self.new_singletons(i),
+                                self.counts[i] == 0,
+                                self.counts[i],
+                                i,
+                            )
+                        })
                         .or_else(|| {
                             // The total, if it is in this sub-cube.
                             (subcube[t] == mask
@@ -247,6 +257,34 @@ impl Cube {
             }
         }
         changed
+    }
+
+    /// How many lines through cell `i` have no hidden cell yet (hiding `i`
+    /// would leave each with exactly one, to be protected in turn).
+    fn new_singletons(&self, i: usize) -> usize {
+        let coord = self.coord(i);
+        let mut n = 0;
+        for (a, axis) in self.axes.iter().enumerate() {
+            for line in &axis.lines {
+                let on = coord[a] == line.total || line.members.contains(&coord[a]);
+                if !on {
+                    continue;
+                }
+                let mut c = coord.clone();
+                let any_hidden =
+                    line.members
+                        .iter()
+                        .chain(std::iter::once(&line.total))
+                        .any(|&m| {
+                            c[a] = m;
+                            self.hidden[self.index(&c)] != Hidden::No
+                        });
+                if !any_hidden {
+                    n += 1;
+                }
+            }
+        }
+        n
     }
 
     /// Whether cell `i` is the only member of a dimension's line whose
@@ -353,10 +391,15 @@ mod tests {
     /// makes.)
     fn worked_out(cube: &Cube) -> Option<Vec<usize>> {
         let lines = cube.lines();
-        let mut known: std::collections::HashMap<Vec<usize>, u64> = std::collections::HashMap::new();
+        let mut known: std::collections::HashMap<Vec<usize>, u64> =
+            std::collections::HashMap::new();
         let value = |known: &std::collections::HashMap<Vec<usize>, u64>, c: &Vec<usize>| {
             let (n, h) = cube.get(c);
-            if h == Hidden::No { Some(n) } else { known.get(c).copied() }
+            if h == Hidden::No {
+                Some(n)
+            } else {
+                known.get(c).copied()
+            }
         };
         loop {
             let mut progress = false;

@@ -24,7 +24,12 @@ fn fft(month: &str, dims: &[&str], answers: &[(&str, i64)]) -> Vec<TallyRow> {
         .iter()
         .map(|(o, n)| row(month, dims, o, *n))
         .collect();
-    rows.push(row(month, dims, ANSWERED, answers.iter().map(|(_, n)| n).sum()));
+    rows.push(row(
+        month,
+        dims,
+        ANSWERED,
+        answers.iter().map(|(_, n)| n).sum(),
+    ));
     rows
 }
 
@@ -52,7 +57,14 @@ fn counts_shares_and_the_friends_and_family_test() {
     let rows = fft(
         "2026-01",
         &[],
-        &[("very_good", 10), ("good", 6), ("neither", 5), ("poor", 0), ("very_poor", 0), (DONT_KNOW, 0)],
+        &[
+            ("very_good", 10),
+            ("good", 6),
+            ("neither", 5),
+            ("poor", 0),
+            ("very_poor", 0),
+            (DONT_KNOW, 0),
+        ],
     );
     let r = report(&query(None, &[]), &rows);
     assert_eq!(r.periods, vec!["2026-01", "all"]);
@@ -61,18 +73,38 @@ fn counts_shares_and_the_friends_and_family_test() {
     assert_eq!(all.options[0].n, Some(10));
     let share = all.options[0].share.expect("shown");
     assert!((share - 10.0 / 21.0).abs() < 1e-9);
-    let pos = all.measures.iter().find(|m| m.id == "fft_positive").expect("fft");
+    let pos = all
+        .measures
+        .iter()
+        .find(|m| m.id == "fft_positive")
+        .expect("fft");
     assert_eq!(pos.value, Some(76.2), "16 of 21");
-    let neg = all.measures.iter().find(|m| m.id == "fft_negative").expect("fft");
+    let neg = all
+        .measures
+        .iter()
+        .find(|m| m.id == "fft_negative")
+        .expect("fft");
     assert_eq!(neg.value, Some(0.0));
 }
 
 #[test]
 fn a_small_school_reads_fewer_than_5_and_cannot_be_worked_out_from_everyone() {
     // Three respondents at the special school; everyone's totals shown.
-    let mut rows = fft("2026-01", &["special_school"], &[("very_good", 1), ("poor", 2)]);
-    rows.extend(fft("2026-01", &["clinic"], &[("very_good", 12), ("good", 9), ("poor", 6)]));
-    rows.extend(fft("2026-01", &["home"], &[("very_good", 7), ("good", 8), ("poor", 5)]));
+    let mut rows = fft(
+        "2026-01",
+        &["special_school"],
+        &[("very_good", 1), ("poor", 2)],
+    );
+    rows.extend(fft(
+        "2026-01",
+        &["clinic"],
+        &[("very_good", 12), ("good", 9), ("poor", 6)],
+    ));
+    rows.extend(fft(
+        "2026-01",
+        &["home"],
+        &[("very_good", 7), ("good", 8), ("poor", 5)],
+    ));
     let r = report(&query(Some(Dim::Setting), &[]), &rows);
     let special = group(&r, "special_school");
     for cell in &special.cells {
@@ -98,18 +130,37 @@ fn a_small_school_reads_fewer_than_5_and_cannot_be_worked_out_from_everyone() {
         .iter()
         .filter(|g| g.key != "*" && g.cells[1].answered.n.is_none())
         .count();
-    assert!(hidden_totals >= 2, "the school's total is not everyone minus the rest");
+    assert!(
+        hidden_totals >= 2,
+        "the school's total is not everyone minus the rest"
+    );
 }
 
 #[test]
 fn a_filter_shows_exactly_what_the_split_shows_for_that_value() {
-    let mut rows = fft("2026-01", &["special_school"], &[("very_good", 1), ("poor", 2)]);
-    rows.extend(fft("2026-02", &["clinic"], &[("very_good", 12), ("good", 3), ("poor", 6)]));
-    rows.extend(fft("2026-02", &["home"], &[("very_good", 7), ("good", 8), ("poor", 5)]));
+    let mut rows = fft(
+        "2026-01",
+        &["special_school"],
+        &[("very_good", 1), ("poor", 2)],
+    );
+    rows.extend(fft(
+        "2026-02",
+        &["clinic"],
+        &[("very_good", 12), ("good", 3), ("poor", 6)],
+    ));
+    rows.extend(fft(
+        "2026-02",
+        &["home"],
+        &[("very_good", 7), ("good", 8), ("poor", 5)],
+    ));
     let split = report(&query(Some(Dim::Setting), &[]), &rows);
     for setting in ["special_school", "clinic", "home"] {
         let filtered = report(&query(None, &[(Dim::Setting, setting)]), &rows);
-        assert_eq!(group(&filtered, "*").cells, group(&split, setting).cells, "{setting}");
+        assert_eq!(
+            group(&filtered, "*").cells,
+            group(&split, setting).cells,
+            "{setting}"
+        );
     }
 }
 
@@ -129,9 +180,15 @@ fn quarters_and_months_agree_and_protect_each_other() {
     assert_eq!(qs[0].answered.n, Some(18));
     assert_eq!(m[0].answered.hidden, Some("fewer than 5"));
     // Q1 is shown, so January = Q1 - February - March must not be possible.
-    let shown_feb_mar = [&m[1], &m[2]].iter().filter(|c| c.answered.n.is_some()).count();
+    let shown_feb_mar = [&m[1], &m[2]]
+        .iter()
+        .filter(|c| c.answered.n.is_some())
+        .count();
     assert!(shown_feb_mar < 2);
-    assert_eq!(m.last().expect("all").answered.n, qs.last().expect("all").answered.n);
+    assert_eq!(
+        m.last().expect("all").answered.n,
+        qs.last().expect("all").answered.n
+    );
 }
 
 #[test]
@@ -165,8 +222,14 @@ fn bad_queries_are_refused_with_a_reason() {
     let forms = [satisfaction()];
     let mut q = query(None, &[]);
     q.question = "nope".into();
-    assert!(matches!(plan("a", &q, &forms), Err(ReportError::UnknownQuestion { .. })));
-    assert!(matches!(plan("a", &q, &[]), Err(ReportError::UnknownForm(_))));
+    assert!(matches!(
+        plan("a", &q, &forms),
+        Err(ReportError::UnknownQuestion { .. })
+    ));
+    assert!(matches!(
+        plan("a", &q, &[]),
+        Err(ReportError::UnknownForm(_))
+    ));
     let mut q = query(None, &[]);
     q.from = Some("2026-13".into());
     assert!(matches!(plan("a", &q, &forms), Err(ReportError::Bad(_))));
@@ -174,7 +237,11 @@ fn bad_queries_are_refused_with_a_reason() {
     assert!(matches!(plan("a", &q, &forms), Err(ReportError::Bad(_))));
     let q = query(
         Some(Dim::Need),
-        &[(Dim::Setting, "home"), (Dim::AgePhase, "primary"), (Dim::Pathway, "autism")],
+        &[
+            (Dim::Setting, "home"),
+            (Dim::AgePhase, "primary"),
+            (Dim::Pathway, "autism"),
+        ],
     );
     assert!(matches!(plan("a", &q, &forms), Err(ReportError::Bad(_))));
 }
@@ -183,15 +250,27 @@ fn bad_queries_are_refused_with_a_reason() {
 fn a_score_is_hidden_when_it_would_reveal_a_hidden_cell() {
     // very_good 3 and poor 2 are hidden together: % positive would give
     // very_good exactly, so it is hidden; % negative likewise.
-    let rows = fft("2026-01", &[], &[("very_good", 3), ("good", 10), ("neither", 9), ("poor", 2)]);
+    let rows = fft(
+        "2026-01",
+        &[],
+        &[("very_good", 3), ("good", 10), ("neither", 9), ("poor", 2)],
+    );
     let r = report(&query(None, &[]), &rows);
     let cell = &group(&r, "*").cells[1];
     assert_eq!(cell.options[0].n, None);
     assert!(cell.measures.iter().all(|m| m.value.is_none()));
     // Both hidden cells positive: % positive follows from what is shown.
-    let rows = fft("2026-01", &[], &[("very_good", 3), ("good", 2), ("neither", 9), ("poor", 10)]);
+    let rows = fft(
+        "2026-01",
+        &[],
+        &[("very_good", 3), ("good", 2), ("neither", 9), ("poor", 10)],
+    );
     let r = report(&query(None, &[]), &rows);
     let cell = &group(&r, "*").cells[1];
-    let pos = cell.measures.iter().find(|m| m.id == "fft_positive").expect("fft");
+    let pos = cell
+        .measures
+        .iter()
+        .find(|m| m.id == "fft_positive")
+        .expect("fft");
     assert_eq!(pos.value, Some(20.8), "5 of 24");
 }

@@ -55,7 +55,8 @@ const DOC_LOCK_BUCKETS: u64 = 64;
 /// `schema_migrations`. Text compares bytewise (`COLLATE "C"`), as in
 /// SQLite, whatever the database's default collation (and every text column
 /// has the same collation, so joins need no `COLLATE` clause).
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE counters (name TEXT COLLATE "C" PRIMARY KEY, value BIGINT NOT NULL);
 INSERT INTO counters (name, value) VALUES ('seq', 0);
 CREATE TABLE areas (
@@ -90,7 +91,8 @@ CREATE INDEX responses_area_form ON responses (area_id, form_id, status);
 CREATE TABLE answers (
     response_id TEXT COLLATE "C" NOT NULL, question TEXT COLLATE "C" NOT NULL, kind TEXT COLLATE "C" NOT NULL,
     value_text TEXT COLLATE "C", value_num BIGINT, PRIMARY KEY (response_id, question));
-"#, r#"
+"#,
+    r#"
 CREATE TABLE tallies (
     area_id TEXT COLLATE "C" NOT NULL, form_id TEXT COLLATE "C" NOT NULL, question TEXT COLLATE "C" NOT NULL,
     month TEXT COLLATE "C" NOT NULL, form_version TEXT COLLATE "C" NOT NULL, setting TEXT COLLATE "C" NOT NULL,
@@ -112,7 +114,8 @@ CREATE TABLE notes (
     theme TEXT COLLATE "C" NOT NULL, you_said TEXT COLLATE "C" NOT NULL, we_did TEXT COLLATE "C" NOT NULL,
     author TEXT COLLATE "C" NOT NULL, updated_at BIGINT NOT NULL);
 CREATE INDEX notes_area ON notes (area_id, updated_at);
-"#];
+"#,
+];
 
 /// PostgreSQL-backed storage: a pool of connections to one database.
 pub struct PostgresStorage {
@@ -284,7 +287,9 @@ fn write_tallies(
     if delta.is_empty() {
         return Ok(());
     }
-    let col = |f: fn(&super::TallyKey) -> &str| -> Vec<&str> { delta.iter().map(|(k, _)| f(k)).collect() };
+    let col = |f: fn(&super::TallyKey) -> &str| -> Vec<&str> {
+        delta.iter().map(|(k, _)| f(k)).collect()
+    };
     let forms = col(|k| &k.form_id);
     let questions = col(|k| &k.question);
     let months = col(|k| &k.month);
@@ -312,7 +317,10 @@ fn write_tallies(
 
 /// Takes the sequence counter's row lock (see [`write_tallies`]).
 fn lock_writers(tx: &mut Transaction<'_>) -> Result<()> {
-    tx.execute("SELECT value FROM counters WHERE name = 'seq' FOR UPDATE", &[])?;
+    tx.execute(
+        "SELECT value FROM counters WHERE name = 'seq' FOR UPDATE",
+        &[],
+    )?;
     Ok(())
 }
 
@@ -775,8 +783,10 @@ impl Storage for PostgresStorage {
     fn tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>> {
         let (sql, params) = super::tally::tallies_sql(query, &|i| format!("${i}"));
         let mut conn = self.conn()?;
-        let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn postgres::types::ToSql + Sync)).collect();
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+            .collect();
         let k = query.dims.len();
         conn.query(&sql, &params)?
             .iter()
@@ -793,11 +803,12 @@ impl Storage for PostgresStorage {
     }
 
     fn free_text(&self, query: &TallyQuery, filter_values: &[String]) -> Result<Vec<String>> {
-        let (sql, params) =
-            super::tally::free_text_sql(query, filter_values, &|i| format!("${i}"));
+        let (sql, params) = super::tally::free_text_sql(query, filter_values, &|i| format!("${i}"));
         let mut conn = self.conn()?;
-        let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn postgres::types::ToSql + Sync)).collect();
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+            .collect();
         conn.query(&sql, &params)?
             .iter()
             .map(|r| Ok(r.try_get(0)?))

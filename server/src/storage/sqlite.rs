@@ -707,8 +707,7 @@ impl Storage for SqliteStorage {
     }
 
     fn free_text(&self, query: &TallyQuery, filter_values: &[String]) -> Result<Vec<String>> {
-        let (sql, params) =
-            super::tally::free_text_sql(query, filter_values, &|i| format!("?{i}"));
+        let (sql, params) = super::tally::free_text_sql(query, filter_values, &|i| format!("?{i}"));
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| r.get(0))?;
@@ -782,7 +781,12 @@ impl Storage for SqliteStorage {
                 if let (Some(question), Some((_, rec))) = (question, current.as_mut())
                     && (with_text || kind.as_deref() != Some("text"))
                 {
-                    rec.answers.push(export_answer(question, kind.as_deref(), r.get(11)?, r.get(12)?));
+                    rec.answers.push(export_answer(
+                        question,
+                        kind.as_deref(),
+                        r.get(11)?,
+                        r.get(12)?,
+                    ));
                 }
             }
             if let Some((_, done)) = current.take() {
@@ -832,7 +836,9 @@ impl Storage for SqliteStorage {
     fn user_by_name(&self, username: &str) -> Result<Option<User>> {
         let conn = self.lock();
         Ok(conn
-            .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"))?
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE username = ?1"
+            ))?
             .query_row([username], user_row)
             .optional()?)
     }
@@ -864,10 +870,7 @@ impl Storage for SqliteStorage {
 
     fn create_session(&self, token_hash: &[u8], user_id: &str, expires_at: i64) -> Result<()> {
         let conn = self.lock();
-        conn.execute(
-            "DELETE FROM sessions WHERE expires_at <= ?1",
-            [now_ms()],
-        )?;
+        conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now_ms()])?;
         conn.execute(
             "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
             params![token_hash, user_id, expires_at],

@@ -18,7 +18,9 @@ pub const DONT_KNOW: &str = "~dont_know";
 pub const PREFER_NOT: &str = "~prefer_not_to_say";
 
 /// A reporting dimension stored with each tally.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Dim {
     /// Setting (school, clinic, home, event).
@@ -350,7 +352,9 @@ mod tests {
         assert!(erased.iter().all(|(_, n)| *n == -1));
         old.status = "draft".into();
         assert!(
-            tally_delta(Some(&new), Some(&old)).iter().all(|(_, n)| *n == -1),
+            tally_delta(Some(&new), Some(&old))
+                .iter()
+                .all(|(_, n)| *n == -1),
             "reopened: no longer counted"
         );
     }

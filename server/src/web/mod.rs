@@ -112,7 +112,10 @@ async fn app_css() -> Response {
 
 async fn openapi() -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         OPENAPI,
     )
         .into_response()
@@ -132,7 +135,10 @@ impl AuthUser {
         if self.user.role == role || self.user.role == Role::Administrator {
             Ok(())
         } else {
-            Err(ApiError::Denied(format!("only for the {} role", role.as_str())))
+            Err(ApiError::Denied(format!(
+                "only for the {} role",
+                role.as_str()
+            )))
         }
     }
 }
@@ -304,7 +310,10 @@ struct QuestionSummary {
 }
 
 #[tracing::instrument(skip_all, fields(user = %who.user.username))]
-async fn forms(State(state): State<AppState>, who: AuthUser) -> Result<Json<Vec<FormSummary>>, ApiError> {
+async fn forms(
+    State(state): State<AppState>,
+    who: AuthUser,
+) -> Result<Json<Vec<FormSummary>>, ApiError> {
     let storage = state.storage.clone();
     let area_id = who.area.id.clone();
     let forms = blocking(move || area_forms(storage.as_ref(), &area_id)).await?;
@@ -313,7 +322,11 @@ async fn forms(State(state): State<AppState>, who: AuthUser) -> Result<Json<Vec<
             .into_values()
             .filter_map(|versions| {
                 let latest = versions.last()?.clone();
-                let lang = latest.languages.first().cloned().unwrap_or_else(|| "en".into());
+                let lang = latest
+                    .languages
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "en".into());
                 Some(FormSummary {
                     id: latest.id.clone(),
                     title: latest.title.get(&lang, &lang).to_owned(),
@@ -366,9 +379,10 @@ fn parse_report(params: &[(String, String)]) -> Result<ReportQuery, ApiError> {
             }
             "split" if v.is_empty() => {}
             "split" => {
-                q.split = Some(Dim::parse(v).ok_or_else(|| {
-                    ApiError::BadRequest(format!("cannot split by '{v}'"))
-                })?);
+                q.split = Some(
+                    Dim::parse(v)
+                        .ok_or_else(|| ApiError::BadRequest(format!("cannot split by '{v}'")))?,
+                );
             }
             "from" if !v.is_empty() => q.from = Some(v.clone()),
             "to" if !v.is_empty() => q.to = Some(v.clone()),
@@ -383,7 +397,9 @@ fn parse_report(params: &[(String, String)]) -> Result<ReportQuery, ApiError> {
         }
     }
     if q.form.is_empty() || q.question.is_empty() {
-        return Err(ApiError::BadRequest("form and question are required".into()));
+        return Err(ApiError::BadRequest(
+            "form and question are required".into(),
+        ));
     }
     Ok(q)
 }
@@ -426,7 +442,9 @@ async fn report_json(
     who: AuthUser,
     Query(params): Params,
 ) -> Result<Json<Report>, ApiError> {
-    Ok(Json(report_for(&state, &who, &params, "report.read").await?))
+    Ok(Json(
+        report_for(&state, &who, &params, "report.read").await?,
+    ))
 }
 
 fn csv_line(fields: &[String]) -> Bytes {
@@ -440,8 +458,11 @@ fn csv_line(fields: &[String]) -> Bytes {
 fn report_rows(r: &Report) -> Vec<Bytes> {
     let split = r.split.map_or("everyone", Dim::as_str);
     let mut out = vec![csv_line(
-        &["form", "question", "split", "group", "period", "option", "label", "count", "share", "note"]
-            .map(str::to_owned),
+        &[
+            "form", "question", "split", "group", "period", "option", "label", "count", "share",
+            "note",
+        ]
+        .map(str::to_owned),
     )];
     let fmt = |c: &report::Count| {
         (
@@ -491,7 +512,11 @@ fn report_rows(r: &Report) -> Vec<Bytes> {
                     m.label.to_owned(),
                     m.value.map(|v| v.to_string()).unwrap_or_default(),
                     String::new(),
-                    if m.value.is_none() { "suppressed".into() } else { String::new() },
+                    if m.value.is_none() {
+                        "suppressed".into()
+                    } else {
+                        String::new()
+                    },
                 ]));
             }
         }
@@ -503,7 +528,10 @@ fn csv_response(name: &str, body: Body) -> Response {
     let disposition = format!("attachment; filename=\"{name}\"");
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 HeaderValue::from_str(&disposition)
@@ -560,16 +588,26 @@ async fn free_text(
     let answers = blocking(move || {
         let r = make_report(storage.as_ref(), &who.area.id, &q)?;
         if r.kind != "free_text" {
-            return Err(Error::Invalid(format!("'{}' is not a free-text question", q.question)));
+            return Err(Error::Invalid(format!(
+                "'{}' is not a free-text question",
+                q.question
+            )));
         }
         let everyone = r.groups.last().and_then(|g| g.cells.last());
-        if everyone.and_then(|c| c.answered.n).is_none_or(|n| n < report::suppress::THRESHOLD) {
+        if everyone
+            .and_then(|c| c.answered.n)
+            .is_none_or(|n| n < report::suppress::THRESHOLD)
+        {
             return Err(Error::Invalid(
                 "fewer than 5 people answered with these filters; widen them".into(),
             ));
         }
         let forms = area_forms(storage.as_ref(), &who.area.id)?;
-        let plan = report::plan(&who.area.id, &q, forms.get(&q.form).map_or(&[][..], Vec::as_slice))?;
+        let plan = report::plan(
+            &who.area.id,
+            &q,
+            forms.get(&q.form).map_or(&[][..], Vec::as_slice),
+        )?;
         let values: Vec<String> = q.filters.iter().map(|(_, v)| v.clone()).collect();
         let answers = storage.free_text(&plan.tallies, &values)?;
         audit(storage.as_ref(), &who, "text.read", detail)?;
@@ -665,9 +703,18 @@ async fn export_responses(
             buf: Vec::with_capacity(CHUNK),
             tx,
         });
-        let mut header: Vec<String> = ["form", "version", "month", "setting", "age_phase", "need", "pathway", "kiosk"]
-            .map(str::to_owned)
-            .to_vec();
+        let mut header: Vec<String> = [
+            "form",
+            "version",
+            "month",
+            "setting",
+            "age_phase",
+            "need",
+            "pathway",
+            "kiosk",
+        ]
+        .map(str::to_owned)
+        .to_vec();
         header.extend(questions.iter().cloned());
         let column: BTreeMap<&str, usize> = questions
             .iter()
@@ -675,33 +722,42 @@ async fn export_responses(
             .map(|(i, q)| (q.as_str(), i))
             .collect();
         let result = w.write_record(&header).map_err(Error::from).and_then(|()| {
-            storage.export_responses(&area_id, std::slice::from_ref(&form), with_text, &mut |rec| {
-                let mut row = vec![
-                    rec.form_id,
-                    rec.form_version,
-                    rec.month,
-                    rec.setting.unwrap_or_default(),
-                    rec.age_phase.unwrap_or_default(),
-                    rec.need.unwrap_or_default(),
-                    rec.pathway.unwrap_or_default(),
-                    rec.kiosk.to_string(),
-                ];
-                let mut answers = vec![String::new(); column.len()];
-                for (q, text, num) in rec.answers {
-                    if let Some(&i) = column.get(q.as_str()) {
-                        answers[i] = text.or_else(|| num.map(|n| n.to_string())).unwrap_or_default();
+            storage.export_responses(
+                &area_id,
+                std::slice::from_ref(&form),
+                with_text,
+                &mut |rec| {
+                    let mut row = vec![
+                        rec.form_id,
+                        rec.form_version,
+                        rec.month,
+                        rec.setting.unwrap_or_default(),
+                        rec.age_phase.unwrap_or_default(),
+                        rec.need.unwrap_or_default(),
+                        rec.pathway.unwrap_or_default(),
+                        rec.kiosk.to_string(),
+                    ];
+                    let mut answers = vec![String::new(); column.len()];
+                    for (q, text, num) in rec.answers {
+                        if let Some(&i) = column.get(q.as_str()) {
+                            answers[i] = text
+                                .or_else(|| num.map(|n| n.to_string()))
+                                .unwrap_or_default();
+                        }
                     }
-                }
-                row.extend(answers);
-                w.write_record(&row).map_err(Error::from)
-            })
+                    row.extend(answers);
+                    w.write_record(&row).map_err(Error::from)
+                },
+            )
         });
         let result = result.and_then(|()| w.flush().map_err(Error::from));
         if let Err(e) = result {
             tracing::warn!(error = %e, "export stopped");
         }
     });
-    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|c| c.map(Ok::<_, Infallible>)));
+    let stream = futures_util::stream::poll_fn(move |cx| {
+        rx.poll_recv(cx).map(|c| c.map(Ok::<_, Infallible>))
+    });
     Ok(csv_response(&name, Body::from_stream(stream)))
 }
 
@@ -713,7 +769,10 @@ struct UserSummary {
 }
 
 #[tracing::instrument(skip_all, fields(user = %who.user.username))]
-async fn list_users(State(state): State<AppState>, who: AuthUser) -> Result<Json<Vec<UserSummary>>, ApiError> {
+async fn list_users(
+    State(state): State<AppState>,
+    who: AuthUser,
+) -> Result<Json<Vec<UserSummary>>, ApiError> {
     who.require(Role::Administrator)?;
     let storage = state.storage.clone();
     let area_id = who.area.id.clone();
@@ -795,14 +854,21 @@ async fn audit_log(
     let storage = state.storage.clone();
     let area_id = who.area.id.clone();
     let entries = blocking(move || {
-        storage.audit_log(&area_id, p.before.unwrap_or(i64::MAX), p.limit.unwrap_or(100).min(1000))
+        storage.audit_log(
+            &area_id,
+            p.before.unwrap_or(i64::MAX),
+            p.limit.unwrap_or(100).min(1000),
+        )
     })
     .await?;
     Ok(Json(entries))
 }
 
 #[tracing::instrument(skip_all, fields(user = %who.user.username))]
-async fn list_notes(State(state): State<AppState>, who: AuthUser) -> Result<Json<Vec<Note>>, ApiError> {
+async fn list_notes(
+    State(state): State<AppState>,
+    who: AuthUser,
+) -> Result<Json<Vec<Note>>, ApiError> {
     let storage = state.storage.clone();
     let area_id = who.area.id.clone();
     Ok(Json(blocking(move || storage.notes(&area_id)).await?))
@@ -828,12 +894,19 @@ async fn put_note(
 ) -> Result<Json<Note>, ApiError> {
     who.require(Role::Leader)?;
     let body: NoteBody = json_body(&body, "{\"theme\", \"you_said\", \"we_did\"}")?;
-    let (you_said, we_did) = (body.you_said.trim().to_owned(), body.we_did.trim().to_owned());
+    let (you_said, we_did) = (
+        body.you_said.trim().to_owned(),
+        body.we_did.trim().to_owned(),
+    );
     if you_said.is_empty() || we_did.is_empty() {
-        return Err(ApiError::BadRequest("both 'you said' and 'we did' are needed".into()));
+        return Err(ApiError::BadRequest(
+            "both 'you said' and 'we did' are needed".into(),
+        ));
     }
     if you_said.chars().count() > MAX_NOTE || we_did.chars().count() > MAX_NOTE {
-        return Err(ApiError::BadRequest(format!("at most {MAX_NOTE} characters each")));
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_NOTE} characters each"
+        )));
     }
     let theme = serde_json::to_value(body.theme)
         .ok()
@@ -874,13 +947,20 @@ async fn delete_note(
         Ok(found)
     })
     .await?;
-    if found { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 /// "You said, we did" notes for a device's area, shown to families at the
 /// next event.
 #[tracing::instrument(skip_all, fields(device = %auth.device.id))]
-async fn device_notes(State(state): State<AppState>, auth: AuthDevice) -> Result<Json<Vec<Note>>, ApiError> {
+async fn device_notes(
+    State(state): State<AppState>,
+    auth: AuthDevice,
+) -> Result<Json<Vec<Note>>, ApiError> {
     let storage = state.storage.clone();
     Ok(Json(blocking(move || storage.notes(&auth.area.id)).await?))
 }
@@ -917,7 +997,10 @@ async fn dimensions(
                 dims: vec![dim],
                 months: None,
             })?;
-            let mut values: Vec<String> = rows.into_iter().filter_map(|r| r.dims.into_iter().next()).collect();
+            let mut values: Vec<String> = rows
+                .into_iter()
+                .filter_map(|r| r.dims.into_iter().next())
+                .collect();
             values.sort();
             values.dedup();
             out.insert(dim, values);
@@ -974,8 +1057,10 @@ mod tests {
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect()
         };
-        let q = parse_report(&p("form=f&question=q&period=quarter&split=setting&need=autism&from=2026-01"))
-            .expect("valid");
+        let q = parse_report(&p(
+            "form=f&question=q&period=quarter&split=setting&need=autism&from=2026-01",
+        ))
+        .expect("valid");
         assert_eq!(q.granularity, Granularity::Quarter);
         assert_eq!(q.split, Some(Dim::Setting));
         assert_eq!(q.filters, vec![(Dim::Need, "autism".to_owned())]);

@@ -105,9 +105,13 @@ async function refresh() {
   draw();
 }
 
+let plotFor = "";
+
 function fillPlotChoices(r) {
   const select = $("plot");
-  const keep = select.value;
+  // Keep the reader's choice while they stay on one question.
+  const keep = plotFor === r.form + "/" + r.question ? select.value : "";
+  plotFor = r.form + "/" + r.question;
   const choices = [];
   const measures = r.groups[0] ? r.groups[0].cells[0] ? r.groups[0].cells[0].measures : [] : [];
   for (const m of measures) choices.push(new Option(m.label, "m:" + m.id));
