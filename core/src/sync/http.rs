@@ -201,7 +201,10 @@ pub struct Note {
 pub fn fetch_notes(store: &Store) -> Result<Vec<Note>, SyncError> {
     let (server, enrolment) = enrolled(store)?;
     let mut resp = agent()
-        .get(format!("{}/api/v1/device/notes", server.trim_end_matches('/')))
+        .get(format!(
+            "{}/api/v1/device/notes",
+            server.trim_end_matches('/')
+        ))
         .header("authorization", format!("Bearer {}", enrolment.token))
         .call()
         .map_err(|e| SyncError::Network(e.to_string()))?;

@@ -39,7 +39,10 @@ impl Web {
             .expect("request");
         if let Some(c) = res.headers().get("set-cookie") {
             let c = c.to_str().expect("ascii");
-            assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Secure"), "{c}");
+            assert!(
+                c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Secure"),
+                "{c}"
+            );
             self.cookie = c.split(';').next().map(str::to_owned);
         }
         let _ = res.body_mut().read_to_string();
@@ -200,11 +203,17 @@ impl Reader {
         for g in groups {
             let dims = dims_of(g);
             for cell in g["cells"].as_array().expect("cells") {
-                let period = cell["period"].as_str().expect("period").replace("all", &all);
+                let period = cell["period"]
+                    .as_str()
+                    .expect("period")
+                    .replace("all", &all);
                 let answered = (period.clone(), dims.clone(), "answered".to_owned());
                 self.learn(answered.clone(), cell["answered"]["n"].as_u64());
                 let mut members = Vec::new();
-                for (o, c) in options.iter().zip(cell["options"].as_array().expect("options")) {
+                for (o, c) in options
+                    .iter()
+                    .zip(cell["options"].as_array().expect("options"))
+                {
                     let key = (period.clone(), dims.clone(), o.clone());
                     self.learn(key.clone(), c["n"].as_u64());
                     members.push(key);
@@ -221,20 +230,25 @@ impl Reader {
                     .iter()
                     .map(|p| (p.clone(), dims.clone(), o.clone()))
                     .collect();
-                self.lines.push((members, (all.clone(), dims.clone(), o.clone())));
+                self.lines
+                    .push((members, (all.clone(), dims.clone(), o.clone())));
             }
         }
         // Groups add up to everyone.
         if let Some(s) = &split {
             for p in &periods {
-                for o in options.iter().chain(std::iter::once(&"answered".to_owned())) {
+                for o in options
+                    .iter()
+                    .chain(std::iter::once(&"answered".to_owned()))
+                {
                     let members = groups
                         .iter()
                         .filter(|g| g["key"] != "*")
                         .map(|g| (p.clone(), dims_of(g), o.clone()))
                         .collect();
                     let _ = s;
-                    self.lines.push((members, (p.clone(), filters.clone(), o.clone())));
+                    self.lines
+                        .push((members, (p.clone(), filters.clone(), o.clone())));
                 }
             }
         }
@@ -247,10 +261,17 @@ impl Reader {
             if let Some((year, q)) = period.split_once("-Q") {
                 let q: u32 = q.parse().expect("quarter");
                 let months: Vec<Key> = (1..=3)
-                    .map(|m| (format!("{year}-{:02}", (q - 1) * 3 + m), dims.clone(), option.clone()))
+                    .map(|m| {
+                        (
+                            format!("{year}-{:02}", (q - 1) * 3 + m),
+                            dims.clone(),
+                            option.clone(),
+                        )
+                    })
                     .collect();
                 if months.iter().all(|m| self.cells.contains_key(m)) {
-                    self.lines.push((months, (period.clone(), dims.clone(), option.clone())));
+                    self.lines
+                        .push((months, (period.clone(), dims.clone(), option.clone())));
                 }
             }
         }
@@ -267,7 +288,11 @@ impl Reader {
                 if all.iter().any(|k| !self.cells.contains_key(*k)) {
                     continue;
                 }
-                let unknown: Vec<&Key> = all.iter().copied().filter(|k| self.cells[*k].is_none()).collect();
+                let unknown: Vec<&Key> = all
+                    .iter()
+                    .copied()
+                    .filter(|k| self.cells[*k].is_none())
+                    .collect();
                 if unknown.len() != 1 {
                     continue;
                 }
@@ -334,7 +359,12 @@ fn no_combination_of_reports_or_exports_singles_out_a_child() {
         for rec in rdr.records() {
             let rec = rec.expect("CSV row");
             if !rec[5].starts_with("fft_") {
-                from_csv.push((rec[3].to_owned(), rec[4].to_owned(), rec[5].to_owned(), rec[7].to_owned()));
+                from_csv.push((
+                    rec[3].to_owned(),
+                    rec[4].to_owned(),
+                    rec[5].to_owned(),
+                    rec[7].to_owned(),
+                ));
             }
         }
         let mut from_json = Vec::new();
@@ -343,9 +373,24 @@ fn no_combination_of_reports_or_exports_singles_out_a_child() {
                 let n = |v: &Value| v["n"].as_u64().map(|n| n.to_string()).unwrap_or_default();
                 let key = g["key"].as_str().expect("key").to_owned();
                 let period = c["period"].as_str().expect("period").to_owned();
-                from_json.push((key.clone(), period.clone(), "answered".to_owned(), n(&c["answered"])));
-                for (o, v) in report["options"].as_array().expect("o").iter().zip(c["options"].as_array().expect("o")) {
-                    from_json.push((key.clone(), period.clone(), o["id"].as_str().expect("id").to_owned(), n(v)));
+                from_json.push((
+                    key.clone(),
+                    period.clone(),
+                    "answered".to_owned(),
+                    n(&c["answered"]),
+                ));
+                for (o, v) in report["options"]
+                    .as_array()
+                    .expect("o")
+                    .iter()
+                    .zip(c["options"].as_array().expect("o"))
+                {
+                    from_json.push((
+                        key.clone(),
+                        period.clone(),
+                        o["id"].as_str().expect("id").to_owned(),
+                        n(v),
+                    ));
                 }
             }
         }
@@ -360,12 +405,26 @@ fn no_combination_of_reports_or_exports_singles_out_a_child() {
     }
     // The special school reads "fewer than 5".
     let school = web.json(&format!("/api/v1/reports?{base}&setting=special_school"));
-    assert_eq!(school["groups"][0]["cells"].as_array().expect("cells").last().expect("all")["answered"]["hidden"], "fewer than 5");
+    assert_eq!(
+        school["groups"][0]["cells"]
+            .as_array()
+            .expect("cells")
+            .last()
+            .expect("all")["answered"]["hidden"],
+        "fewer than 5"
+    );
     // And no sum across all those reports gives a small number away.
     assert_eq!(reader.attack(), None);
     // Everyone is counted: 41 shown for the whole range.
     let everyone = web.json(&format!("/api/v1/reports?{base}"));
-    assert_eq!(everyone["groups"][0]["cells"].as_array().expect("cells").last().expect("all")["answered"]["n"], 41);
+    assert_eq!(
+        everyone["groups"][0]["cells"]
+            .as_array()
+            .expect("cells")
+            .last()
+            .expect("all")["answered"]["n"],
+        41
+    );
 }
 
 #[test]
@@ -378,17 +437,32 @@ fn sign_in_sessions_and_roles() {
     assert_eq!(web.get("/api/v1/me").0, 401, "not signed in");
     assert_eq!(web.sign_in("priya", "wrong password!!"), 401);
     assert_eq!(web.sign_in("nobody", PASSWORD), 401);
-    assert_eq!(web.get("/api/v1/reports?form=local-offer&question=found_needed").0, 401);
+    assert_eq!(
+        web.get("/api/v1/reports?form=local-offer&question=found_needed")
+            .0,
+        401
+    );
     assert_eq!(web.sign_in("priya", PASSWORD), 200);
     let me = web.json("/api/v1/me");
     assert_eq!(me["role"], "leader");
     assert_eq!(me["area"], "hartlepool");
     // A leader reads reports but not the audit log, users or row-level data.
-    assert_eq!(web.get("/api/v1/reports?form=local-offer&question=found_needed").0, 200);
+    assert_eq!(
+        web.get("/api/v1/reports?form=local-offer&question=found_needed")
+            .0,
+        200
+    );
     assert_eq!(web.get("/api/v1/audit").0, 403);
     assert_eq!(web.get("/api/v1/users").0, 403);
-    assert_eq!(web.get("/api/v1/export/responses.csv?form=local-offer").0, 403);
-    assert_eq!(web.get("/api/v1/text?form=local-offer&question=missing_info").0, 403);
+    assert_eq!(
+        web.get("/api/v1/export/responses.csv?form=local-offer").0,
+        403
+    );
+    assert_eq!(
+        web.get("/api/v1/text?form=local-offer&question=missing_info")
+            .0,
+        403
+    );
     let (status, body) = web.post(
         "/api/v1/users",
         &json!({"username": "eve", "password": PASSWORD, "role": "administrator"}),
@@ -433,7 +507,12 @@ fn sign_in_sessions_and_roles() {
         .as_array()
         .expect("entries")
         .iter()
-        .map(|e| (e["actor"].as_str().expect("actor").to_owned(), e["action"].as_str().expect("action").to_owned()))
+        .map(|e| {
+            (
+                e["actor"].as_str().expect("actor").to_owned(),
+                e["action"].as_str().expect("action").to_owned(),
+            )
+        })
         .collect();
     for want in [
         ("priya", "session.start"),
@@ -458,7 +537,13 @@ fn a_leader_sees_only_their_own_area() {
     user(&server, "middlesbrough", "mo", Role::Administrator);
     let m = TestDevice::enrol(&server, "middlesbrough");
     for i in 0..12 {
-        satisfaction(&m, "2026-05", "clinic", "primary", ["good", "very_good"][i % 2]);
+        satisfaction(
+            &m,
+            "2026-05",
+            "clinic",
+            "primary",
+            ["good", "very_good"][i % 2],
+        );
     }
     m.sync().expect("sync");
     let mut mo = Web::new(&server.url);
@@ -471,14 +556,27 @@ fn a_leader_sees_only_their_own_area() {
     assert_eq!(ours["periods"], json!(["all"]), "no months of data here");
     assert_eq!(ours["groups"][0]["cells"][0]["answered"]["n"], 0);
     let dims = priya.json("/api/v1/dimensions?form=service-satisfaction");
-    assert_eq!(dims["setting"], json!([]), "not even Middlesbrough's setting names");
+    assert_eq!(
+        dims["setting"],
+        json!([]),
+        "not even Middlesbrough's setting names"
+    );
     // Middlesbrough's administrator exports only Middlesbrough's rows.
     let (status, csv) = mo.get("/api/v1/export/responses.csv?form=service-satisfaction");
     assert_eq!(status, 200);
     assert_eq!(csv.lines().count(), 13, "a header and 12 responses");
-    assert!(!csv.contains(&m.store.device_id().to_owned()), "no device ids");
+    assert!(
+        !csv.contains(&m.store.device_id().to_owned()),
+        "no device ids"
+    );
     let audit = mo.json("/api/v1/audit");
-    assert!(audit.as_array().expect("entries").iter().all(|e| e["actor"] != "priya"));
+    assert!(
+        audit
+            .as_array()
+            .expect("entries")
+            .iter()
+            .all(|e| e["actor"] != "priya")
+    );
 }
 
 /// The row-level export streams every response once, with the answers in
@@ -501,8 +599,21 @@ fn the_row_level_export_has_every_response_once() {
     assert!(header.iter().any(|h| h == "found_needed"));
     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.expect("row")).collect();
     assert_eq!(rows.len(), ids.len());
-    let col = header.iter().position(|h| h == "heard_local_offer").expect("column");
-    assert!(rows.iter().all(|r| ["yes", "no", "not_sure", "~dont_know", "~prefer_not_to_say", ""].contains(&&r[col])));
+    let col = header
+        .iter()
+        .position(|h| h == "heard_local_offer")
+        .expect("column");
+    assert!(rows.iter().all(|r| {
+        [
+            "yes",
+            "no",
+            "not_sure",
+            "~dont_know",
+            "~prefer_not_to_say",
+            "",
+        ]
+        .contains(&&r[col])
+    }));
     let audit = admin.json("/api/v1/audit");
     assert_eq!(audit[0]["action"], "responses.export");
 }
@@ -521,14 +632,25 @@ fn a_note_written_by_a_leader_reaches_the_devices() {
         &json!({"theme": "diagnosis", "you_said": "The wait was too long", "we_did": "We added two clinics"}),
     );
     assert_eq!(status, 200, "{body}");
-    let (status, _) = web.post("/api/v1/notes", &json!({"theme": "diagnosis", "you_said": "", "we_did": "x"}));
+    let (status, _) = web.post(
+        "/api/v1/notes",
+        &json!({"theme": "diagnosis", "you_said": "", "we_did": "x"}),
+    );
     assert_eq!(status, 400, "both halves are needed");
-    let (status, _) = web.post("/api/v1/notes", &json!({"theme": "weather", "you_said": "a", "we_did": "b"}));
+    let (status, _) = web.post(
+        "/api/v1/notes",
+        &json!({"theme": "weather", "you_said": "a", "we_did": "b"}),
+    );
     assert_eq!(status, 400, "unknown theme");
     let notes = hark_core::sync::http::fetch_notes(&d.store).expect("device fetches notes");
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].we_did, "We added two clinics");
     assert_eq!(notes[0].theme, "diagnosis");
     // Kept on the device for the next event, offline.
-    assert_eq!(hark_core::sync::http::notes(&d.store).expect("stored").len(), 1);
+    assert_eq!(
+        hark_core::sync::http::notes(&d.store)
+            .expect("stored")
+            .len(),
+        1
+    );
 }

@@ -4,8 +4,10 @@
 mod auth;
 mod bindings;
 mod cli;
+mod dashboard;
 mod devices;
 mod faults;
+mod leaders;
 mod processes;
 
 /// Runs `hark serve` when this binary is started as a child server (see
