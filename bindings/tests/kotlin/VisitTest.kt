@@ -67,6 +67,11 @@ fun fill(store: HarkStore, id: String, home: Int) {
 }
 
 fun main() {
+    // Just the benchmark (against a release library): HARK_BENCH_STORE=/tmp/bench.db.
+    System.getenv("HARK_BENCH_STORE")?.let {
+        println("answer through Kotlin: ${benchAnswer(it)}")
+        return
+    }
     val dir = File(env("HARK_TEST_STORE_DIR"))
     val server = env("HARK_TEST_SERVER")
     val codes = env("HARK_TEST_CODES").split(",")
@@ -140,7 +145,10 @@ fun main() {
     println("kotlin visit: ok")
 }
 
-/** Median time of one `answer` call on a file store, over 504 calls. */
+/**
+ * Median time of one `answer` call on a file store, over 504 calls: the same loop as
+ * bindings/tests/python/bench_answer.py and bindings/examples/answer_bench.rs.
+ */
 fun benchAnswer(path: String): String {
     val store = HarkStore.openWithKey(path, ByteArray(32) { it.toByte() })
     store.installBuiltinForms()
