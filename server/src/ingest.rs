@@ -147,22 +147,7 @@ pub fn project(response: &ResponseDoc) -> Result<Projection> {
     let answers = response
         .answers()?
         .into_iter()
-        .map(|(question, answer)| {
-            let kind = answer.kind().to_owned();
-            let (value_text, value_num) = match answer {
-                Answer::Scale(n) => (None, Some(i64::from(n))),
-                Answer::Number(n) => (None, Some(n)),
-                Answer::Choice(s) | Answer::Text(s) | Answer::Date(s) => (Some(s), None),
-                Answer::Choices(v) => (Some(v.join(",")), None),
-                Answer::DontKnow | Answer::PreferNotToSay => (None, None),
-            };
-            AnswerRow {
-                question,
-                kind,
-                value_text,
-                value_num,
-            }
-        })
+        .map(|(question, answer)| answer_row(question, answer))
         .collect();
     let c = header.context;
     Ok(Projection {
@@ -180,6 +165,24 @@ pub fn project(response: &ResponseDoc) -> Result<Projection> {
         flags: i64::try_from(header.flags.len()).unwrap_or(i64::MAX),
         answers,
     })
+}
+
+/// One answer as a projected row.
+pub fn answer_row(question: String, answer: Answer) -> AnswerRow {
+    let kind = answer.kind().to_owned();
+    let (value_text, value_num) = match answer {
+        Answer::Scale(n) => (None, Some(i64::from(n))),
+        Answer::Number(n) => (None, Some(n)),
+        Answer::Choice(s) | Answer::Text(s) | Answer::Date(s) => (Some(s), None),
+        Answer::Choices(v) => (Some(v.join(",")), None),
+        Answer::DontKnow | Answer::PreferNotToSay => (None, None),
+    };
+    AnswerRow {
+        question,
+        kind,
+        value_text,
+        value_num,
+    }
 }
 
 /// `YYYY-MM` of a time in ms since the epoch (UTC).

@@ -18,8 +18,11 @@ use crate::storage::tally::{ANSWERED, DONT_KNOW, PREFER_NOT};
 use crate::storage::{Dim, TallyQuery, TallyRow};
 use suppress::{Axis, Cube, Hidden, Line, THRESHOLD};
 
-/// Most dimensions one report may split and filter by together.
-pub const MAX_DIMS: usize = 3;
+/// Most of setting, age phase, need and pathway one report may split and
+/// filter by together (the form version comes on top). Finer cuts would
+/// mostly read "fewer than 5" anyway, and the tallies keep rollups of up
+/// to two (see [`crate::storage::tally`]).
+pub const MAX_DIMS: usize = 2;
 /// Most months one report may span.
 pub const MAX_MONTHS: usize = 120;
 
@@ -244,9 +247,9 @@ pub fn plan(area_id: &str, query: &ReportQuery, versions: &[Form]) -> Result<Pla
         }
         dims.push(s);
     }
-    if dims.len() > MAX_DIMS {
+    if dims.iter().filter(|d| **d != Dim::Version).count() > MAX_DIMS {
         return Err(ReportError::Bad(format!(
-            "at most {MAX_DIMS} splits and filters together"
+            "at most {MAX_DIMS} of setting, age phase, need and pathway together"
         )));
     }
     let want = signature(&question);

@@ -85,6 +85,29 @@ pub struct Cube {
     hidden: Vec<Hidden>,
 }
 
+/// Every line instance of a cube, flattened for speed: members of
+/// instance `k` are `members[start[k]..start[k + 1]]`.
+struct Lines {
+    start: Vec<usize>,
+    members: Vec<usize>,
+    total: Vec<usize>,
+    /// The instance runs along a dimension axis.
+    dimension: Vec<bool>,
+    /// Instances through each cell (as member or total), CSR.
+    adj_start: Vec<usize>,
+    adj: Vec<usize>,
+}
+
+impl Lines {
+    fn members(&self, k: usize) -> &[usize] {
+        &self.members[self.start[k]..self.start[k + 1]]
+    }
+
+    fn through(&self, cell: usize) -> &[usize] {
+        &self.adj[self.adj_start[cell]..self.adj_start[cell + 1]]
+    }
+}
+
 impl Cube {
     /// An empty cube over `axes`.
     pub fn new(axes: Vec<Axis>) -> Self {
@@ -122,6 +145,15 @@ impl Cube {
             .collect()
     }
 
+    fn at(&self, cell: usize, axis: usize) -> usize {
+        (cell / self.strides[axis]) % self.axes[axis].len
+    }
+
+    /// `cell` moved to position `to` on `axis`.
+    fn moved(&self, cell: usize, axis: usize, to: usize) -> usize {
+        cell - self.at(cell, axis) * self.strides[axis] + to * self.strides[axis]
+    }
+
     /// Adds `n` to a data cell.
     pub fn add(&mut self, coord: &[usize], n: u64) {
         let i = self.index(coord);
@@ -139,89 +171,126 @@ impl Cube {
         for a in 0..self.axes.len() {
             let lines = self.axes[a].lines.clone();
             for line in lines.iter().filter(|l| l.derived) {
-                for i in 0..self.counts.len() {
-                    let coord = self.coord(i);
-                    if coord[a] != line.total {
+                for t in 0..self.counts.len() {
+                    if self.at(t, a) != line.total {
                         continue;
                     }
-                    let mut c = coord.clone();
-                    let mut sum = 0;
-                    for &m in &line.members {
-                        c[a] = m;
-                        sum += self.counts[self.index(&c)];
-                    }
-                    self.counts[i] = sum;
+                    let sum = line
+                        .members
+                        .iter()
+                        .map(|&m| self.counts[self.moved(t, a, m)])
+                        .sum();
+                    self.counts[t] = sum;
                 }
             }
         }
     }
 
-    /// The sub-cube a coordinate belongs to: a bit per dimension axis whose
+    /// The sub-cube a cell belongs to: a bit per dimension axis whose
     /// coordinate is not its total.
-    fn subcube(&self, coord: &[usize]) -> u32 {
+    fn subcube(&self, cell: usize) -> u32 {
         let mut mask = 0;
-        for (bit, (a, c)) in self
+        for (bit, (a, axis)) in self
             .axes
             .iter()
-            .zip(coord)
-            .filter(|(a, _)| a.dimension.is_some())
+            .enumerate()
+            .filter(|(_, axis)| axis.dimension.is_some())
             .enumerate()
         {
-            if a.dimension != Some(*c) {
+            if axis.dimension != Some(self.at(cell, a)) {
                 mask |= 1 << bit;
             }
         }
         mask
     }
 
+    fn line_instances(&self) -> Lines {
+        let mut lines = Lines {
+            start: vec![0],
+            members: Vec::new(),
+            total: Vec::new(),
+            dimension: Vec::new(),
+            adj_start: Vec::new(),
+            adj: Vec::new(),
+        };
+        for (a, axis) in self.axes.iter().enumerate() {
+            for line in &axis.lines {
+                for t in 0..self.counts.len() {
+                    if self.at(t, a) != line.total {
+                        continue;
+                    }
+                    lines
+                        .members
+                        .extend(line.members.iter().map(|&m| self.moved(t, a, m)));
+                    lines.start.push(lines.members.len());
+                    lines.total.push(t);
+                    lines.dimension.push(axis.dimension.is_some());
+                }
+            }
+        }
+        let mut degree = vec![0usize; self.counts.len() + 1];
+        for k in 0..lines.total.len() {
+            degree[lines.total[k]] += 1;
+            for &m in lines.members(k) {
+                degree[m] += 1;
+            }
+        }
+        let mut start = Vec::with_capacity(degree.len());
+        let mut sum = 0;
+        for d in &degree {
+            start.push(sum);
+            sum += d;
+        }
+        let mut fill = start.clone();
+        let mut adj = vec![0; sum];
+        for k in 0..lines.total.len() {
+            let cells: Vec<usize> = lines
+                .members(k)
+                .iter()
+                .copied()
+                .chain([lines.total[k]])
+                .collect();
+            for c in cells {
+                adj[fill[c]] = k;
+                fill[c] += 1;
+            }
+        }
+        lines.adj_start = start;
+        lines.adj = adj;
+        lines
+    }
+
     /// Applies primary and secondary suppression (see the module header).
     pub fn suppress(&mut self) {
+        let lines = self.line_instances();
+        let n_lines = lines.total.len();
+        let mut hidden_in = vec![0usize; n_lines];
         let dims = self.axes.iter().filter(|a| a.dimension.is_some()).count();
         let mut masks: Vec<u32> = (0..(1u32 << dims)).collect();
         masks.sort_by_key(|m| (m.count_ones(), *m));
-        let subcube: Vec<u32> = (0..self.counts.len())
-            .map(|i| self.subcube(&self.coord(i)))
-            .collect();
+        let subcube: Vec<u32> = (0..self.counts.len()).map(|i| self.subcube(i)).collect();
+        let mut by_mask: Vec<Vec<usize>> = vec![Vec::new(); masks.len()];
+        for k in 0..n_lines {
+            if let Some(&m) = lines.members(k).first() {
+                by_mask[subcube[m] as usize].push(k);
+            }
+        }
+        let hide = |cube: &mut Self, cell: usize, why: Hidden, hidden_in: &mut Vec<usize>| {
+            cube.hidden[cell] = why;
+            for &k in lines.through(cell) {
+                hidden_in[k] += 1;
+            }
+        };
         for mask in masks {
-            for ((hidden, n), sub) in self.hidden.iter_mut().zip(&self.counts).zip(&subcube) {
-                if *sub == mask && (1..THRESHOLD).contains(n) {
-                    *hidden = Hidden::Small;
+            for i in 0..self.counts.len() {
+                if subcube[i] == mask && (1..THRESHOLD).contains(&self.counts[i]) {
+                    hide(self, i, Hidden::Small, &mut hidden_in);
                 }
             }
-            while self.secondary_pass(mask, &subcube) {}
-        }
-    }
-
-    /// One pass over every line whose members lie in sub-cube `mask`.
-    /// Returns whether it hid anything.
-    fn secondary_pass(&mut self, mask: u32, subcube: &[u32]) -> bool {
-        let mut changed = false;
-        for a in 0..self.axes.len() {
-            let lines = self.axes[a].lines.clone();
-            for line in &lines {
-                for t in 0..self.counts.len() {
-                    let coord = self.coord(t);
-                    if coord[a] != line.total {
-                        continue;
-                    }
-                    let mut c = coord.clone();
-                    let members: Vec<usize> = line
-                        .members
-                        .iter()
-                        .map(|&m| {
-                            c[a] = m;
-                            self.index(&c)
-                        })
-                        .collect();
-                    if members.first().is_none_or(|&m| subcube[m] != mask) {
-                        continue;
-                    }
-                    let hidden = members
-                        .iter()
-                        .chain(std::iter::once(&t))
-                        .filter(|&&i| self.hidden[i] != Hidden::No)
-                        .count();
-                    if hidden != 1 {
+            loop {
+                let mut changed = false;
+                for &k in &by_mask[mask as usize] {
+                    if hidden_in[k] != 1 {
                         continue;
                     }
                     // Prefer the member whose hiding leaves the fewest other
@@ -229,104 +298,58 @@ impl Cube {
                     // up and protect each other instead of cascading), then
                     // a non-zero one (hiding a zero hides little), then the
                     // smallest; never one whose value a one-member line
-                    // gives away anyway.
-                    let pick = members
+                    // gives away anyway; the total only when no member can
+                    // go and it lies in this sub-cube.
+                    let singletons = |c: usize| {
+                        lines
+                            .through(c)
+                            .iter()
+                            .filter(|&&j| hidden_in[j] == 0)
+                            .count()
+                    };
+                    let pinned = |c: usize| {
+                        lines.through(c).iter().any(|&j| {
+                            lines.dimension[j]
+                                && lines.members(j) == [c]
+                                && self.hidden[lines.total[j]] == Hidden::No
+                        })
+                    };
+                    let t = lines.total[k];
+                    let pick = lines
+                        .members(k)
                         .iter()
                         .copied()
-                        .filter(|&i| self.hidden[i] == Hidden::No && !self.pinned(i))
-                        .min_by_key(|&i| {
-                            (
-                                self.new_singletons(i),
-                                self.counts[i] == 0,
-                                self.counts[i],
-                                i,
-                            )
-                        })
+                        .filter(|&c| self.hidden[c] == Hidden::No && !pinned(c))
+                        .min_by_key(|&c| (singletons(c), self.counts[c] == 0, self.counts[c], c))
                         .or_else(|| {
-                            // The total, if it is in this sub-cube.
                             (subcube[t] == mask
                                 && self.hidden[t] == Hidden::No
                                 && self.counts[t] > 0)
                                 .then_some(t)
                         });
-                    if let Some(i) = pick {
-                        self.hidden[i] = Hidden::Secondary;
+                    if let Some(c) = pick {
+                        hide(self, c, Hidden::Secondary, &mut hidden_in);
                         changed = true;
                     }
                 }
-            }
-        }
-        changed
-    }
-
-    /// How many lines through cell `i` have no hidden cell yet (hiding `i`
-    /// would leave each with exactly one, to be protected in turn).
-    fn new_singletons(&self, i: usize) -> usize {
-        let coord = self.coord(i);
-        let mut n = 0;
-        for (a, axis) in self.axes.iter().enumerate() {
-            for line in &axis.lines {
-                let on = coord[a] == line.total || line.members.contains(&coord[a]);
-                if !on {
-                    continue;
-                }
-                let mut c = coord.clone();
-                let any_hidden =
-                    line.members
-                        .iter()
-                        .chain(std::iter::once(&line.total))
-                        .any(|&m| {
-                            c[a] = m;
-                            self.hidden[self.index(&c)] != Hidden::No
-                        });
-                if !any_hidden {
-                    n += 1;
+                if !changed {
+                    break;
                 }
             }
         }
-        n
-    }
-
-    /// Whether cell `i` is the only member of a dimension's line whose
-    /// total (in a lower sub-cube) is shown: hiding it would hide nothing.
-    fn pinned(&self, i: usize) -> bool {
-        let coord = self.coord(i);
-        self.axes.iter().enumerate().any(|(a, axis)| {
-            axis.dimension.is_some()
-                && axis.lines.iter().any(|l| {
-                    l.members == [coord[a]] && {
-                        let mut t = coord.clone();
-                        t[a] = l.total;
-                        self.hidden[self.index(&t)] == Hidden::No
-                    }
-                })
-        })
     }
 
     /// Every line instance as (member cells, total cell), for checks.
     pub fn lines(&self) -> Vec<(Vec<Vec<usize>>, Vec<usize>)> {
-        let mut out = Vec::new();
-        for (a, axis) in self.axes.iter().enumerate() {
-            for line in &axis.lines {
-                for t in 0..self.counts.len() {
-                    let coord = self.coord(t);
-                    if coord[a] != line.total {
-                        continue;
-                    }
-                    let members = line
-                        .members
-                        .iter()
-                        .map(|&m| {
-                            let mut c = coord.clone();
-                            c[a] = m;
-                            c
-                        })
-                        .collect();
-                    out.push((members, coord));
-                }
-            }
-        }
-        out
+        let lines = self.line_instances();
+        (0..lines.total.len())
+            .map(|k| {
+                (
+                    lines.members(k).iter().map(|&m| self.coord(m)).collect(),
+                    self.coord(lines.total[k]),
+                )
+            })
+            .collect()
     }
 }
 

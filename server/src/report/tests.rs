@@ -237,13 +237,17 @@ fn bad_queries_are_refused_with_a_reason() {
     assert!(matches!(plan("a", &q, &forms), Err(ReportError::Bad(_))));
     let q = query(
         Some(Dim::Need),
-        &[
-            (Dim::Setting, "home"),
-            (Dim::AgePhase, "primary"),
-            (Dim::Pathway, "autism"),
-        ],
+        &[(Dim::Setting, "home"), (Dim::AgePhase, "primary")],
     );
-    assert!(matches!(plan("a", &q, &forms), Err(ReportError::Bad(_))));
+    assert!(
+        matches!(plan("a", &q, &forms), Err(ReportError::Bad(_))),
+        "three of setting, age phase, need and pathway"
+    );
+    let q = query(
+        Some(Dim::Version),
+        &[(Dim::Setting, "home"), (Dim::Need, "autism")],
+    );
+    assert!(plan("a", &q, &forms).is_ok(), "two, and the version");
 }
 
 #[test]

@@ -27,9 +27,10 @@ use r2d2_postgres::PostgresConnectionManager;
 use sha2::{Digest, Sha256};
 
 use super::sqlite::{heads_bytes, heads_from, kind_from, kind_str, now_ms};
+use super::tally::Deltas;
 use super::{
     AnswerRow, Area, AuditEntry, Device, DocBytes, ExportRecord, MergeFn, Merged, Note, Pending,
-    PendingBatch, Projection, Role, Storage, StoredDoc, TallyQuery, TallyRow, User, tally_delta,
+    PendingBatch, Projection, Role, Storage, StoredDoc, TallyQuery, TallyRow, User,
 };
 use crate::error::{Error, Result};
 
@@ -274,48 +275,43 @@ fn stored_projection(tx: &mut Transaction<'_>, id: &str) -> Result<Option<Projec
     Ok(Some(p))
 }
 
-/// Applies a projection change to the tallies in one statement. Callers
-/// hold the sequence counter's row lock, so concurrent writers cannot
-/// deadlock on tally rows.
-fn write_tallies(
-    tx: &mut Transaction<'_>,
-    area_id: &str,
-    old: Option<&Projection>,
-    new: Option<&Projection>,
-) -> Result<()> {
-    let delta = tally_delta(old, new);
-    if delta.is_empty() {
-        return Ok(());
+/// Writes a transaction's tally changes, a few thousand rows per
+/// statement. Callers hold the sequence counter's row lock, so concurrent
+/// writers cannot deadlock on tally rows.
+fn flush_tallies(tx: &mut Transaction<'_>, deltas: &Deltas) -> Result<()> {
+    let all = deltas.rows();
+    for chunk in all.chunks(5000) {
+        let col = |f: fn(&super::TallyKey) -> &str| -> Vec<&str> {
+            chunk.iter().map(|(_, k, _)| f(k)).collect()
+        };
+        let areas: Vec<&str> = chunk.iter().map(|(a, _, _)| *a).collect();
+        let forms = col(|k| &k.form_id);
+        let questions = col(|k| &k.question);
+        let months = col(|k| &k.month);
+        let versions = col(|k| &k.form_version);
+        let settings = col(|k| &k.setting);
+        let phases = col(|k| &k.age_phase);
+        let needs = col(|k| &k.need);
+        let pathways = col(|k| &k.pathway);
+        let values = col(|k| &k.value);
+        let ns: Vec<i64> = chunk.iter().map(|(_, _, n)| *n).collect();
+        tx.execute(
+            "INSERT INTO tallies (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value, n)
+             SELECT ar, f, q, m, v, s, a, nd, p, val, n
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                         $8::text[], $9::text[], $10::text[], $11::bigint[]) AS t (ar, f, q, m, v, s, a, nd, p, val, n)
+             ON CONFLICT (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value)
+             DO UPDATE SET n = tallies.n + excluded.n",
+            &[
+                &areas, &forms, &questions, &months, &versions, &settings, &phases, &needs,
+                &pathways, &values, &ns,
+            ],
+        )?;
     }
-    let col = |f: fn(&super::TallyKey) -> &str| -> Vec<&str> {
-        delta.iter().map(|(k, _)| f(k)).collect()
-    };
-    let forms = col(|k| &k.form_id);
-    let questions = col(|k| &k.question);
-    let months = col(|k| &k.month);
-    let versions = col(|k| &k.form_version);
-    let settings = col(|k| &k.setting);
-    let phases = col(|k| &k.age_phase);
-    let needs = col(|k| &k.need);
-    let pathways = col(|k| &k.pathway);
-    let values = col(|k| &k.value);
-    let ns: Vec<i64> = delta.iter().map(|(_, n)| *n).collect();
-    tx.execute(
-        "INSERT INTO tallies (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value, n)
-         SELECT $1, f, q, m, v, s, a, nd, p, val, n
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                     $9::text[], $10::text[], $11::bigint[]) AS t (f, q, m, v, s, a, nd, p, val, n)
-         ON CONFLICT (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value)
-         DO UPDATE SET n = tallies.n + excluded.n",
-        &[
-            &area_id, &forms, &questions, &months, &versions, &settings, &phases, &needs, &pathways,
-            &values, &ns,
-        ],
-    )?;
     Ok(())
 }
 
-/// Takes the sequence counter's row lock (see [`write_tallies`]).
+/// Takes the sequence counter's row lock (see [`flush_tallies`]).
 fn lock_writers(tx: &mut Transaction<'_>) -> Result<()> {
     tx.execute(
         "SELECT value FROM counters WHERE name = 'seq' FOR UPDATE",
@@ -329,9 +325,10 @@ fn write_projection(
     id: &str,
     area_id: &str,
     p: Option<&Projection>,
+    deltas: &mut Deltas,
 ) -> Result<()> {
     let old = stored_projection(tx, id)?;
-    write_tallies(tx, area_id, old.as_ref(), p)?;
+    deltas.add(area_id, old.as_ref(), p);
     tx.execute("DELETE FROM answers WHERE response_id = $1", &[&id])?;
     let Some(p) = p else {
         tx.execute("DELETE FROM responses WHERE id = $1", &[&id])?;
@@ -526,6 +523,7 @@ impl Storage for PostgresStorage {
         let mut tx = conn.transaction()?;
         lock_docs(&mut tx, ids)?;
         let mut out = Vec::with_capacity(ids.len());
+        let mut deltas = Deltas::new();
         for id in ids {
             if tx
                 .query_opt("SELECT 1 FROM erasures WHERE doc_id = $1", &[id])?
@@ -566,7 +564,13 @@ impl Storage for PostgresStorage {
                     }
                 }
                 if w.bytes != DocBytes::Unchanged {
-                    write_projection(&mut tx, &w.id, &w.area_id, w.projection.as_ref())?;
+                    write_projection(
+                        &mut tx,
+                        &w.id,
+                        &w.area_id,
+                        w.projection.as_ref(),
+                        &mut deltas,
+                    )?;
                 }
                 tx.execute(
                     "INSERT INTO device_docs (device_id, doc_id, heads) VALUES ($1, $2, $3)
@@ -576,6 +580,7 @@ impl Storage for PostgresStorage {
             }
             out.push(merged);
         }
+        flush_tallies(&mut tx, &deltas)?;
         tx.commit()?;
         Ok(out)
     }
@@ -584,6 +589,7 @@ impl Storage for PostgresStorage {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
         lock_docs(&mut tx, ids)?;
+        let mut deltas = Deltas::new();
         for id in ids {
             // Only responses of the caller's area: never forms, never
             // another area's documents.
@@ -605,12 +611,13 @@ impl Storage for PostgresStorage {
             tx.execute("DELETE FROM doc_changes WHERE doc_id = $1", &[id])?;
             tx.execute("DELETE FROM docs WHERE id = $1", &[id])?;
             tx.execute("DELETE FROM device_docs WHERE doc_id = $1", &[id])?;
-            write_projection(&mut tx, id, area_id, None)?;
+            write_projection(&mut tx, id, area_id, None, &mut deltas)?;
             tx.execute(
                 "INSERT INTO erasures (doc_id, area_id, seq) VALUES ($1, $2, $3) ON CONFLICT (doc_id) DO NOTHING",
                 &[id, &area_id, &seq],
             )?;
         }
+        flush_tallies(&mut tx, &deltas)?;
         tx.commit()?;
         Ok(())
     }
@@ -750,7 +757,9 @@ impl Storage for PostgresStorage {
         let mut tx = conn.transaction()?;
         lock_docs(&mut tx, &[id.to_owned()])?;
         lock_writers(&mut tx)?;
-        write_projection(&mut tx, id, area_id, projection)?;
+        let mut deltas = Deltas::new();
+        write_projection(&mut tx, id, area_id, projection, &mut deltas)?;
+        flush_tallies(&mut tx, &deltas)?;
         tx.commit()?;
         Ok(())
     }
@@ -889,9 +898,11 @@ impl Storage for PostgresStorage {
         let ids: Vec<String> = batch.iter().map(|(id, _, _)| id.clone()).collect();
         lock_docs(&mut tx, &ids)?;
         lock_writers(&mut tx)?;
+        let mut deltas = Deltas::new();
         for (id, area_id, p) in batch {
-            write_projection(&mut tx, id, area_id, Some(p))?;
+            write_projection(&mut tx, id, area_id, Some(p), &mut deltas)?;
         }
+        flush_tallies(&mut tx, &deltas)?;
         tx.commit()?;
         Ok(())
     }

@@ -8,15 +8,15 @@ use automerge::ChangeHash;
 use hark_core::sync::DocKind;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
+use super::tally::Deltas;
 use super::{
     AnswerRow, Area, AuditEntry, Device, DocBytes, ExportRecord, MergeFn, Merged, Note, Pending,
-    PendingBatch, Projection, Role, Storage, StoredDoc, TallyKey, TallyQuery, TallyRow, User,
-    tally_delta,
+    PendingBatch, Projection, Role, Storage, StoredDoc, TallyQuery, TallyRow, User,
 };
 use crate::error::{Error, Result};
 
 /// Numbered migrations; `user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     "
 CREATE TABLE counters (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
 INSERT INTO counters (name, value) VALUES ('seq', 0);
@@ -224,13 +224,14 @@ fn stored_projection(tx: &Transaction<'_>, id: &str) -> Result<Option<Projection
     Ok(Some(p))
 }
 
-fn add_tallies(tx: &Transaction<'_>, area_id: &str, delta: &[(TallyKey, i64)]) -> Result<()> {
+/// Writes a transaction's tally changes (see [`super::tally::Deltas`]).
+fn flush_tallies(tx: &Transaction<'_>, deltas: &Deltas) -> Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO tallies (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value, n)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT DO UPDATE SET n = n + excluded.n",
     )?;
-    for (k, by) in delta {
+    for (area_id, k, by) in deltas.rows() {
         stmt.execute(params![
             area_id,
             k.form_id,
@@ -253,9 +254,10 @@ fn write_projection(
     id: &str,
     area_id: &str,
     p: Option<&Projection>,
+    deltas: &mut Deltas,
 ) -> Result<()> {
     let old = stored_projection(tx, id)?;
-    add_tallies(tx, area_id, &tally_delta(old.as_ref(), p))?;
+    deltas.add(area_id, old.as_ref(), p);
     tx.prepare_cached("DELETE FROM answers WHERE response_id = ?1")?
         .execute([id])?;
     let Some(p) = p else {
@@ -448,6 +450,7 @@ impl Storage for SqliteStorage {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(ids.len());
+        let mut deltas = Deltas::new();
         for id in ids {
             let erased = tx
                 .prepare_cached("SELECT 1 FROM erasures WHERE doc_id = ?1")?
@@ -490,7 +493,7 @@ impl Storage for SqliteStorage {
                     }
                 }
                 if w.bytes != DocBytes::Unchanged {
-                    write_projection(&tx, &w.id, &w.area_id, w.projection.as_ref())?;
+                    write_projection(&tx, &w.id, &w.area_id, w.projection.as_ref(), &mut deltas)?;
                 }
                 tx.prepare_cached(
                     "INSERT INTO device_docs (device_id, doc_id, heads) VALUES (?1, ?2, ?3)
@@ -500,6 +503,7 @@ impl Storage for SqliteStorage {
             }
             out.push(merged);
         }
+        flush_tallies(&tx, &deltas)?;
         tx.commit()?;
         Ok(out)
     }
@@ -507,6 +511,7 @@ impl Storage for SqliteStorage {
     fn erase(&self, area_id: &str, ids: &[String]) -> Result<()> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut deltas = Deltas::new();
         for id in ids {
             // Only responses of the caller's area: never forms, never
             // another area's documents.
@@ -526,13 +531,14 @@ impl Storage for SqliteStorage {
             tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
             tx.execute("DELETE FROM docs WHERE id = ?1", [id])?;
             tx.execute("DELETE FROM device_docs WHERE doc_id = ?1", [id])?;
-            write_projection(&tx, id, area_id, None)?;
+            write_projection(&tx, id, area_id, None, &mut deltas)?;
             tx.execute(
                 "INSERT INTO erasures (doc_id, area_id, seq) VALUES (?1, ?2, ?3)
                  ON CONFLICT (doc_id) DO NOTHING",
                 params![id, area_id, seq],
             )?;
         }
+        flush_tallies(&tx, &deltas)?;
         tx.commit()?;
         Ok(())
     }
@@ -661,7 +667,9 @@ impl Storage for SqliteStorage {
     ) -> Result<()> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        write_projection(&tx, id, area_id, projection)?;
+        let mut deltas = Deltas::new();
+        write_projection(&tx, id, area_id, projection, &mut deltas)?;
+        flush_tallies(&tx, &deltas)?;
         tx.commit()?;
         Ok(())
     }
@@ -801,9 +809,11 @@ impl Storage for SqliteStorage {
     fn put_projections(&self, batch: &[(String, String, Projection)]) -> Result<()> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut deltas = Deltas::new();
         for (id, area_id, p) in batch {
-            write_projection(&tx, id, area_id, Some(p))?;
+            write_projection(&tx, id, area_id, Some(p), &mut deltas)?;
         }
+        flush_tallies(&tx, &deltas)?;
         tx.commit()?;
         Ok(())
     }
@@ -999,4 +1009,42 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         role: Role::parse(&role).unwrap_or(Role::Leader),
         free_text: r.get(5)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(path: &Path) -> Vec<String> {
+        let conn = Connection::open(path).expect("open");
+        let mut stmt = conn
+            .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            .expect("prepare");
+        stmt.query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    /// A database made by every earlier version, upgraded, has exactly the
+    /// schema of a fresh one.
+    #[test]
+    fn upgraded_equals_fresh() {
+        let dir = tempfile::tempdir().expect("dir");
+        let fresh = dir.path().join("fresh.db");
+        drop(SqliteStorage::open(&fresh).expect("fresh"));
+        for version in 1..MIGRATIONS.len() {
+            let old = dir.path().join(format!("v{version}.db"));
+            {
+                let conn = Connection::open(&old).expect("open");
+                for m in &MIGRATIONS[..version] {
+                    conn.execute_batch(m).expect("old migration");
+                }
+                conn.pragma_update(None, "user_version", version as i64)
+                    .expect("version");
+            }
+            drop(SqliteStorage::open(&old).expect("upgrade"));
+            assert_eq!(schema(&old), schema(&fresh), "from version {version}");
+        }
+    }
 }

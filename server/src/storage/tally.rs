@@ -5,6 +5,15 @@
 //! the same transaction as the projection they derive from, so a report
 //! never disagrees with the responses stored; this module says which cells
 //! a projection touches (pure).
+//!
+//! Rollups: each count is kept with every set of at most two of setting,
+//! age phase, need and pathway (the others written [`ALL`]): 11 rows. A
+//! report splits and filters by at most two of them, so it reads only its
+//! rollup: a few thousand rows even with millions of responses. Writers add
+//! up a whole transaction's changes first ([`Deltas`]), so a batch of
+//! responses touches each rollup row once.
+
+use std::collections::HashMap;
 
 use super::Projection;
 
@@ -12,6 +21,8 @@ use super::Projection;
 pub const ANSWERED: &str = "";
 /// The question id whose marker counts submitted responses of a form.
 pub const RESPONSES: &str = "";
+/// A dimension summed over, in a rollup row.
+pub const ALL: &str = "*";
 /// Value recorded for a "don't know" answer.
 pub const DONT_KNOW: &str = "~dont_know";
 /// Value recorded for a "don't want to say" answer.
@@ -103,15 +114,21 @@ pub fn tally_keys(p: &Projection) -> Vec<TallyKey> {
     if p.status != "submitted" {
         return Vec::new();
     }
+    // A recorded value spelled like the rollup marker must not pass for it.
+    let dim = |v: &Option<String>| match v.as_deref() {
+        Some(ALL) => "~*".to_owned(),
+        Some(v) => v.to_owned(),
+        None => String::new(),
+    };
     let key = |question: &str, value: &str| TallyKey {
         form_id: p.form_id.clone(),
         question: question.to_owned(),
         month: p.month.clone(),
         form_version: p.form_version.clone(),
-        setting: p.setting.clone().unwrap_or_default(),
-        age_phase: p.age_phase.clone().unwrap_or_default(),
-        need: p.need.clone().unwrap_or_default(),
-        pathway: p.pathway.clone().unwrap_or_default(),
+        setting: dim(&p.setting),
+        age_phase: dim(&p.age_phase),
+        need: dim(&p.need),
+        pathway: dim(&p.pathway),
         value: value.to_owned(),
     };
     let mut keys = vec![key(RESPONSES, ANSWERED)];
@@ -147,6 +164,96 @@ pub fn tally_delta(old: Option<&Projection>, new: Option<&Projection>) -> Vec<(T
     }
     delta.into_iter().filter(|(_, n)| *n != 0).collect()
 }
+
+/// Net tally changes of a transaction, rollups included, by area. Strings
+/// are interned: a batch of thousands of responses adds up hundreds of
+/// thousands of increments before anything is written.
+#[derive(Debug, Default)]
+pub struct Deltas {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+    counts: HashMap<[u32; 10], i64>,
+}
+
+impl Deltas {
+    /// No changes yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(s.to_owned());
+        self.ids.insert(s.to_owned(), id);
+        id
+    }
+
+    /// Adds a response's change from `old` to `new`.
+    pub fn add(&mut self, area_id: &str, old: Option<&Projection>, new: Option<&Projection>) {
+        let area = self.id(area_id);
+        let all = self.id(ALL);
+        for (k, n) in tally_delta(old, new) {
+            let full = [
+                area,
+                self.id(&k.form_id),
+                self.id(&k.question),
+                self.id(&k.month),
+                self.id(&k.form_version),
+                self.id(&k.setting),
+                self.id(&k.age_phase),
+                self.id(&k.need),
+                self.id(&k.pathway),
+                self.id(&k.value),
+            ];
+            for mask in ROLLUPS {
+                let mut key = full;
+                for bit in 0..4 {
+                    if mask & (1 << bit) == 0 {
+                        key[5 + bit] = all;
+                    }
+                }
+                *self.counts.entry(key).or_default() += n;
+            }
+        }
+    }
+
+    /// The non-zero changes: (area, key, change).
+    pub fn rows(&self) -> Vec<(&str, TallyKey, i64)> {
+        let name = |i: u32| self.names[i as usize].as_str();
+        let mut rows: Vec<(&str, TallyKey, i64)> = self
+            .counts
+            .iter()
+            .filter(|(_, n)| **n != 0)
+            .map(|(k, n)| {
+                (
+                    name(k[0]),
+                    TallyKey {
+                        form_id: name(k[1]).to_owned(),
+                        question: name(k[2]).to_owned(),
+                        month: name(k[3]).to_owned(),
+                        form_version: name(k[4]).to_owned(),
+                        setting: name(k[5]).to_owned(),
+                        age_phase: name(k[6]).to_owned(),
+                        need: name(k[7]).to_owned(),
+                        pathway: name(k[8]).to_owned(),
+                        value: name(k[9]).to_owned(),
+                    },
+                    *n,
+                )
+            })
+            .collect();
+        // A fixed order: concurrent writers touch rows in the same order.
+        rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        rows
+    }
+}
+
+/// Which of setting, age phase, need, pathway (bits 0 to 3) each rollup
+/// keeps: none, each one, each pair.
+const ROLLUPS: [u8; 11] = [0, 1, 2, 4, 8, 3, 5, 9, 6, 10, 12];
 
 /// What to read from the tallies.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -217,6 +324,12 @@ pub(crate) fn tallies_sql(q: &TallyQuery, ph: &dyn Fn(usize) -> String) -> (Stri
         ph(1),
         ph(2)
     );
+    // The rollup that holds exactly the dimensions asked for (at most two
+    // besides the version: see `report::plan`).
+    for d in [Dim::Setting, Dim::AgePhase, Dim::Need, Dim::Pathway] {
+        let op = if q.dims.contains(&d) { "<>" } else { "=" };
+        sql += &format!(" AND {} {op} '{ALL}'", d.column());
+    }
     if let Some((from, to)) = &q.months {
         params.push(from.clone());
         params.push(to.clone());
@@ -357,6 +470,39 @@ mod tests {
                 .all(|(_, n)| *n == -1),
             "reopened: no longer counted"
         );
+    }
+
+    #[test]
+    fn each_count_is_kept_in_every_rollup_of_up_to_two_dimensions() {
+        let p = Projection {
+            form_id: "f".into(),
+            status: "submitted".into(),
+            month: "2026-03".into(),
+            setting: Some("home".into()),
+            need: Some("*".into()),
+            ..Projection::default()
+        };
+        let mut deltas = Deltas::new();
+        deltas.add("a", None, Some(&p));
+        let rows = deltas.rows();
+        assert_eq!(rows.len(), 11, "the responses marker: 1 + 4 + 6");
+        let all = |k: &TallyKey| {
+            [&k.setting, &k.age_phase, &k.need, &k.pathway]
+                .iter()
+                .filter(|v| v.as_str() == ALL)
+                .count()
+        };
+        let mut by_level = [0; 5];
+        for (_, k, _) in &rows {
+            by_level[all(k)] += 1;
+        }
+        assert_eq!(by_level, [0, 0, 6, 4, 1]);
+        assert!(
+            rows.iter().any(|(_, k, _)| k.need == "~*"),
+            "a recorded '*' is not a rollup"
+        );
+        deltas.add("a", Some(&p), None);
+        assert!(deltas.rows().is_empty(), "an erasure undoes it exactly");
     }
 
     #[test]

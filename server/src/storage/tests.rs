@@ -6,7 +6,7 @@
 //! authentication; the CI script starts it). The PostgreSQL tests fail, and
 //! do not skip, when it is not.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Barrier, Condvar, Mutex, PoisonError};
@@ -1022,6 +1022,288 @@ macro_rules! storage_conformance {
                     "the sequence carries on"
                 );
             }
+
+            #[test]
+            fn users_sessions_and_the_audit_log() {
+                let s = $make;
+                let h = admin::create_area(&*s, "hartlepool").expect("create");
+                let m = admin::create_area(&*s, "middlesbrough").expect("create");
+                let user = User {
+                    id: "u1".into(),
+                    area_id: h.id.clone(),
+                    username: "priya".into(),
+                    password_hash: "$argon2id$x".into(),
+                    role: Role::Leader,
+                    free_text: false,
+                };
+                s.create_user(&user).expect("create user");
+                let clash = User {
+                    id: "u2".into(),
+                    area_id: m.id.clone(),
+                    ..user.clone()
+                };
+                assert!(
+                    matches!(s.create_user(&clash), Err(Error::Exists(_))),
+                    "names are unique across areas"
+                );
+                assert_eq!(
+                    s.user_by_name("priya").expect("by name"),
+                    Some(user.clone())
+                );
+                assert_eq!(s.users(&h.id).expect("users"), vec![user.clone()]);
+                assert_eq!(s.users(&m.id).expect("users"), vec![]);
+
+                let now = 1_800_000_000_000;
+                s.create_session(b"token-hash", "u1", now + 1000)
+                    .expect("session");
+                assert_eq!(
+                    s.session_user(b"token-hash", now).expect("lookup"),
+                    Some(user.clone())
+                );
+                assert_eq!(
+                    s.session_user(b"token-hash", now + 1000).expect("lookup"),
+                    None,
+                    "expired"
+                );
+                assert_eq!(s.session_user(b"other", now).expect("lookup"), None);
+                assert!(s.set_password("priya", "$argon2id$y").expect("password"));
+                assert_eq!(
+                    s.session_user(b"token-hash", now).expect("lookup"),
+                    None,
+                    "a new password ends sessions"
+                );
+                assert!(!s.set_password("nobody", "x").expect("password"));
+                s.create_session(b"second", "u1", now + 1000)
+                    .expect("session");
+                s.delete_session(b"second").expect("sign out");
+                assert_eq!(s.session_user(b"second", now).expect("lookup"), None);
+
+                for (area, action) in [
+                    (&h, "report.read"),
+                    (&m, "report.read"),
+                    (&h, "report.export"),
+                ] {
+                    s.audit(&AuditEntry {
+                        seq: 0,
+                        at: now,
+                        area_id: area.id.clone(),
+                        actor: "priya".into(),
+                        action: action.into(),
+                        detail: "form=x".into(),
+                    })
+                    .expect("audit");
+                }
+                let log = s.audit_log(&h.id, i64::MAX, 10).expect("log");
+                let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+                assert_eq!(
+                    actions,
+                    vec!["report.export", "report.read"],
+                    "newest first, this area only"
+                );
+                let older = s.audit_log(&h.id, log[0].seq, 10).expect("log");
+                assert_eq!(older.len(), 1, "paged by seq");
+            }
+
+            #[test]
+            fn notes_belong_to_their_area() {
+                let s = $make;
+                let h = admin::create_area(&*s, "hartlepool").expect("create");
+                let m = admin::create_area(&*s, "middlesbrough").expect("create");
+                let note = Note {
+                    id: "n1".into(),
+                    area_id: h.id.clone(),
+                    theme: "diagnosis".into(),
+                    you_said: "too long".into(),
+                    we_did: "two clinics".into(),
+                    author: "priya".into(),
+                    updated_at: 1,
+                };
+                s.put_note(&note).expect("put");
+                let edited = Note {
+                    we_did: "three clinics".into(),
+                    updated_at: 2,
+                    ..note.clone()
+                };
+                s.put_note(&edited).expect("edit");
+                let hijack = Note {
+                    area_id: m.id.clone(),
+                    we_did: "nothing".into(),
+                    ..note.clone()
+                };
+                s.put_note(&hijack).expect("no error, no change");
+                assert_eq!(s.notes(&h.id).expect("notes"), vec![edited.clone()]);
+                assert_eq!(s.notes(&m.id).expect("notes"), vec![]);
+                assert!(
+                    !s.delete_note(&m.id, "n1").expect("delete"),
+                    "not another area's"
+                );
+                assert!(s.delete_note(&h.id, "n1").expect("delete"));
+                assert_eq!(s.notes(&h.id).expect("notes"), vec![]);
+            }
+
+            #[test]
+            fn tallies_always_equal_a_recount_of_the_projections() {
+                let s = $make;
+                let area = admin::create_area(&*s, "hartlepool").expect("create");
+                let form = builtin_form("service-satisfaction").expect("form");
+                let mut next = hark_core::form::seeded(9);
+                let settings = ["clinic", "home", "school"];
+                let mut make = |i: usize, status: &str| Projection {
+                    form_id: form.id.clone(),
+                    form_version: form.version.to_string(),
+                    status: status.into(),
+                    setting: Some(settings[i % 3].into()),
+                    age_phase: (i % 2 == 0).then(|| "primary".to_owned()),
+                    month: format!("2026-0{}", 1 + i % 3),
+                    answers: plausible_answers(&form, &mut next)
+                        .into_iter()
+                        .map(|(q, a)| crate::ingest::answer_row(q, a))
+                        .collect(),
+                    ..Projection::default()
+                };
+                let batch: Vec<(String, String, Projection)> = (0..60)
+                    .map(|i| {
+                        (
+                            format!("r{i}"),
+                            area.id.clone(),
+                            make(i, if i % 7 == 0 { "draft" } else { "submitted" }),
+                        )
+                    })
+                    .collect();
+                s.put_projections(&batch).expect("write");
+                // Changes, reopenings and erasures, one at a time.
+                for i in (0..60).step_by(5) {
+                    s.put_projection(&format!("r{i}"), &area.id, Some(&make(i + 1, "submitted")))
+                        .expect("change");
+                }
+                for i in (2..60).step_by(9) {
+                    s.put_projection(&format!("r{i}"), &area.id, Some(&make(i, "draft")))
+                        .expect("reopen");
+                }
+                for i in (3..60).step_by(11) {
+                    s.put_projection(&format!("r{i}"), &area.id, None)
+                        .expect("erase");
+                }
+                // Recount "fft" by setting from the stored answers.
+                let mut recount: BTreeMap<(String, String), i64> = BTreeMap::new();
+                for (_, q, text, _) in s.answers(&area.id, &form.id).expect("answers") {
+                    if q != "fft" {
+                        continue;
+                    }
+                    // A "don't know" or "don't want to say" has no text.
+                    let Some(value) = text else { continue };
+                    *recount.entry((String::new(), value)).or_default() += 1;
+                }
+                let rows = s
+                    .tallies(&TallyQuery {
+                        area_id: area.id.clone(),
+                        question: "fft".into(),
+                        versions: vec![(form.id.clone(), form.version.to_string())],
+                        dims: vec![],
+                        months: None,
+                    })
+                    .expect("tallies");
+                let mut tallied: BTreeMap<(String, String), i64> = BTreeMap::new();
+                for r in &rows {
+                    if !r.value.is_empty() && !r.value.starts_with('~') {
+                        *tallied.entry((String::new(), r.value.clone())).or_default() += r.n;
+                    }
+                }
+                assert_eq!(tallied, recount);
+                // And split by setting, the groups add up to the whole.
+                let by_setting = s
+                    .tallies(&TallyQuery {
+                        area_id: area.id.clone(),
+                        question: "fft".into(),
+                        versions: vec![(form.id.clone(), form.version.to_string())],
+                        dims: vec![Dim::Setting],
+                        months: None,
+                    })
+                    .expect("tallies");
+                let total = |rows: &[TallyRow]| {
+                    rows.iter()
+                        .filter(|r| r.value.is_empty())
+                        .map(|r| r.n)
+                        .sum::<i64>()
+                };
+                assert_eq!(total(&by_setting), total(&rows));
+                assert_eq!(
+                    total(&rows),
+                    s.count_submitted(&area.id, Some(&form.id)).expect("count"),
+                    "every submitted response answered fft (it is required) once"
+                );
+            }
+
+            #[test]
+            fn the_export_streams_each_submitted_response_once() {
+                let s = $make;
+                let area = admin::create_area(&*s, "hartlepool").expect("create");
+                let other = admin::create_area(&*s, "middlesbrough").expect("create");
+                let p = |status: &str, text: &str| Projection {
+                    form_id: "f".into(),
+                    form_version: "1.0.0".into(),
+                    status: status.into(),
+                    month: "2026-01".into(),
+                    answers: vec![
+                        AnswerRow {
+                            question: "a".into(),
+                            kind: "scale".into(),
+                            value_text: None,
+                            value_num: Some(3),
+                        },
+                        AnswerRow {
+                            question: "b".into(),
+                            kind: "text".into(),
+                            value_text: Some(text.into()),
+                            value_num: None,
+                        },
+                        AnswerRow {
+                            question: "c".into(),
+                            kind: "dont_know".into(),
+                            value_text: None,
+                            value_num: None,
+                        },
+                    ],
+                    ..Projection::default()
+                };
+                let mut batch: Vec<(String, String, Projection)> = (0..2500)
+                    .map(|i| (format!("r{i:05}"), area.id.clone(), p("submitted", "words")))
+                    .collect();
+                batch.push(("draft".into(), area.id.clone(), p("draft", "x")));
+                batch.push(("theirs".into(), other.id.clone(), p("submitted", "x")));
+                s.put_projections(&batch).expect("write");
+                let mut seen = Vec::new();
+                s.export_responses(&area.id, &["f".to_owned()], false, &mut |r| {
+                    seen.push(r);
+                    Ok(())
+                })
+                .expect("export");
+                assert_eq!(seen.len(), 2500);
+                assert!(
+                    seen.iter().all(|r| r.answers
+                        == vec![
+                            ("a".to_owned(), None, Some(3)),
+                            ("c".to_owned(), Some("~dont_know".to_owned()), None),
+                        ]),
+                    "no free text unless asked for"
+                );
+                let mut with_text = 0;
+                s.export_responses(&area.id, &["f".to_owned()], true, &mut |r| {
+                    with_text +=
+                        usize::from(r.answers.iter().any(|a| a.1.as_deref() == Some("words")));
+                    Ok(())
+                })
+                .expect("export");
+                assert_eq!(with_text, 2500);
+                // A consumer that stops (the client went away) stops it.
+                let mut n = 0;
+                let err = s.export_responses(&area.id, &["f".to_owned()], false, &mut |_| {
+                    n += 1;
+                    if n == 10 { Err(Error::Join) } else { Ok(()) }
+                });
+                assert!(err.is_err());
+                assert_eq!(n, 10);
+            }
         }
     };
 }
@@ -1065,7 +1347,7 @@ mod postgres_only {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        assert_eq!(versions, vec![1]);
+        assert_eq!(versions, vec![1, 2], "each migration once");
         drop(client);
         // Every process sees the same data.
         let area = storages[0].create_area("hartlepool").expect("create");
