@@ -71,6 +71,26 @@ mod tests {
     }
 
     #[test]
+    fn asked_follows_skip_logic() {
+        use crate::answer::Answer;
+        let form = builtin_form("feeling-safe-child").expect("form");
+        let asks_clubs = |goes: Option<&str>| {
+            let answers: std::collections::BTreeMap<String, Answer> = goes
+                .map(|g| ("goes_clubs".to_owned(), Answer::Choice(g.to_owned())))
+                .into_iter()
+                .collect();
+            form.asked(&answers).contains(&"safe_clubs")
+        };
+        assert!(!asks_clubs(None));
+        assert!(!asks_clubs(Some("no")));
+        assert!(asks_clubs(Some("yes")));
+        assert_eq!(
+            form.asked(&Default::default()).len(),
+            form.questions.len() - 1
+        );
+    }
+
+    #[test]
     fn builtin_ids_are_unique() {
         let forms = builtin_forms().expect("valid");
         let mut ids: Vec<_> = forms.iter().map(|f| f.id.clone()).collect();

@@ -410,4 +410,22 @@ impl Form {
     pub fn position(&self, id: &str) -> Option<usize> {
         self.questions.iter().position(|q| q.id == id)
     }
+
+    /// The ids of the questions asked given `answers` (skip logic), in
+    /// order: a question is asked when it has no `relevant` condition or the
+    /// condition holds on the answers to the questions asked before it (the
+    /// same rule as `ResponseDoc::effective_answers`). What an app shows.
+    pub fn asked(&self, answers: &BTreeMap<String, crate::answer::Answer>) -> Vec<&str> {
+        let mut kept = BTreeMap::new();
+        let mut asked = Vec::new();
+        for q in &self.questions {
+            if q.relevant.as_ref().is_none_or(|c| c.holds(&kept)) {
+                asked.push(q.id.as_str());
+                if let Some(a) = answers.get(&q.id) {
+                    kept.insert(q.id.clone(), a.clone());
+                }
+            }
+        }
+        asked
+    }
 }
