@@ -211,6 +211,19 @@ impl HarkStore {
         Ok(self.inner.response(&response)?.into())
     }
 
+    /// The questions to show now, in order, given the response's answers
+    /// (skip logic). After each answer, `Outcome.cleared` names the answers
+    /// that skip logic dropped.
+    pub fn asked_questions(&self, response: String) -> Result<Vec<String>> {
+        let view = self.inner.response(&response)?;
+        let form = self.inner.form(&view.header.form)?;
+        Ok(form
+            .asked(&view.answers)
+            .into_iter()
+            .map(str::to_owned)
+            .collect())
+    }
+
     /// Responses matching `filter`, newest capture first.
     pub fn list(&self, filter: ResponseFilter) -> Result<Vec<ResponseHeader>> {
         Ok(self

@@ -635,6 +635,13 @@ public protocol HarkStoreProtocol: AnyObject, Sendable {
     func answer(response: String, question: String, answer: Answer) throws  -> Outcome
     
     /**
+     * The questions to show now, in order, given the response's answers
+     * (skip logic). After each answer, `Outcome.cleared` names the answers
+     * that skip logic dropped.
+     */
+    func askedQuestions(response: String) throws  -> [String]
+    
+    /**
      * Clears an answer (and later answers that depended on it), durably.
      */
     func clearAnswer(response: String, question: String) throws  -> Outcome
@@ -853,6 +860,21 @@ open func answer(response: String, question: String, answer: Answer)throws  -> O
         FfiConverterString.lower(response),
         FfiConverterString.lower(question),
         FfiConverterTypeAnswer_lower(answer),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The questions to show now, in order, given the response's answers
+     * (skip logic). After each answer, `Outcome.cleared` names the answers
+     * that skip logic dropped.
+     */
+open func askedQuestions(response: String)throws  -> [String]  {
+    return try  FfiConverterSequenceString.lift(try rustCallWithError(FfiConverterTypeHarkError_lift) {
+        uniffiCallStatus in
+    uniffi_hark_ffi_fn_method_harkstore_asked_questions(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(response),uniffiCallStatus
     )
 })
 }
@@ -5491,6 +5513,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hark_ffi_checksum_method_harkstore_answer() != 33720) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hark_ffi_checksum_method_harkstore_asked_questions() != 30358) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hark_ffi_checksum_method_harkstore_clear_answer() != 51785) {

@@ -98,7 +98,9 @@ fun main() {
     store.setUser("fw-0017")
     val context = ResponseContext(area = enrolment.area, setting = "home", occasion = "visit-7")
     val id = store.startResponse(FORM, context, childConsent())
+    ensure("safe_clubs" !in store.askedQuestions(id)) { "safe_clubs is asked before goes_clubs" }
     fill(store, id, home = 1)
+    ensure(store.askedQuestions(id) == form.questions.map { it.id }) { "asked: ${store.askedQuestions(id)}" }
 
     // Bad input is refused with the right error, and changes nothing.
     val outOfRange = expect<HarkException.InvalidAnswer> { store.answer(id, "safe_home", scale(6)) }

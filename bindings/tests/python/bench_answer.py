@@ -1,7 +1,7 @@
 """Median time of one `answer` call through the Python bindings, on an
 encrypted file store (WAL, synchronous=FULL), over 504 calls: the same loop
-as benchAnswer() in bindings/tests/kotlin/VisitTest.kt, comparable with the
-answer p50 of `cargo bench -p hark-core --bench store`.
+as benchAnswer() in bindings/tests/kotlin/VisitTest.kt and
+bindings/examples/answer_bench.rs (the same call made from Rust).
 
     cargo build --release -p hark-ffi
     cargo run -p uniffi-bindgen -- generate --no-format \

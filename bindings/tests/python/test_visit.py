@@ -88,11 +88,15 @@ def test_full_visit_raises_the_flag_with_its_guidance(tmp_path, child_context):
 
 def test_skip_logic_clears_answers_no_longer_asked(store, child_context):
     rid = store.start_response(FORM, child_context, hark_ffi.child_consent())
+    all_ids = [q.id for q in store.latest_form(FORM).questions]
+    assert store.asked_questions(rid) == [q for q in all_ids if q != "safe_clubs"]
     store.answer(rid, "goes_clubs", Answer.CHOICE(option="yes"))
+    assert store.asked_questions(rid) == all_ids
     store.answer(rid, "safe_clubs", Answer.SCALE(point=3))
     outcome = store.answer(rid, "goes_clubs", Answer.CHOICE(option="no"))
     assert outcome.cleared == ["safe_clubs"]
     assert "safe_clubs" not in store.response(rid).answers
+    assert "safe_clubs" not in store.asked_questions(rid)
     assert store.clear_answer(rid, "goes_clubs").cleared == []
 
 

@@ -31,9 +31,29 @@ fn target_dir() -> PathBuf {
     }
 }
 
+/// `cargo` in the workspace, without the variables cargo set for this test
+/// process (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`...): build scripts track some
+/// of them, and inheriting them would rebuild half the dependency tree.
 fn cargo() -> Command {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.current_dir(root());
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ]
+            .contains(&name.as_ref())
+        {
+            c.env_remove(name.as_ref());
+        }
+    }
     c
 }
 
