@@ -751,6 +751,33 @@ impl From<hark_core::KioskReset> for KioskReset {
     }
 }
 
+/// A "you said, we did" note from the area's leaders, to show families.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct FamilyNote {
+    /// Stable id.
+    pub id: String,
+    /// Theme (`feeling_safe`, `diagnosis`, `satisfaction`, ...).
+    pub theme: String,
+    /// What families said.
+    pub you_said: String,
+    /// What was done about it.
+    pub we_did: String,
+    /// Last change, ms since the epoch.
+    pub updated_at: i64,
+}
+
+impl From<hark_core::sync::http::Note> for FamilyNote {
+    fn from(n: hark_core::sync::http::Note) -> Self {
+        Self {
+            id: n.id,
+            theme: n.theme,
+            you_said: n.you_said,
+            we_did: n.we_did,
+            updated_at: n.updated_at,
+        }
+    }
+}
+
 /// This device's enrolment (the secret token stays inside the store).
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct Enrolment {

@@ -10,7 +10,7 @@ use hark_core::sync::{bundle, http};
 
 use crate::error::{HarkError, Result};
 use crate::model::{
-    Answer, BundleImport, Consent, Enrolment, Outcome, ResponseContext, ResponseFilter,
+    Answer, BundleImport, Consent, Enrolment, FamilyNote, Outcome, ResponseContext, ResponseFilter,
     ResponseHeader, ResponseView, SafeguardingFlag, SurveyForm, SyncReport,
 };
 
@@ -259,8 +259,17 @@ impl HarkStore {
         Ok(http::enrolment(&self.inner)?.map(|(server, e)| Enrolment::new(server, e)))
     }
 
-    /// Syncs with the server this device is enrolled with. Progress is
-    /// reported from a background thread.
+    /// The area's "you said, we did" notes, newest first, as fetched by the
+    /// last sync (kept for events without signal).
+    pub fn notes(&self) -> Result<Vec<FamilyNote>> {
+        Ok(http::notes(&self.inner)?
+            .into_iter()
+            .map(FamilyNote::from)
+            .collect())
+    }
+
+    /// Syncs with the server this device is enrolled with (and fetches the
+    /// area's notes). Progress is reported from a background thread.
     pub async fn sync(&self, progress: Option<Arc<dyn SyncProgress>>) -> Result<SyncReport> {
         let store = self.inner.clone();
         tokio::task::spawn_blocking(move || {

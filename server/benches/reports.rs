@@ -83,12 +83,26 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(1_000_000);
+    // HARK_BENCH_DB=PATH keeps the generated database there and reuses it
+    // on the next run (the write figure is then left out).
     let dir = tempfile::tempdir().expect("dir");
-    let storage: Arc<dyn Storage> =
-        Arc::new(SqliteStorage::open(&dir.path().join("hark.db")).expect("sqlite"));
-    let area = hark_server::admin::create_area(storage.as_ref(), "bench").expect("area");
+    let path = std::env::var_os("HARK_BENCH_DB")
+        .map_or_else(|| dir.path().join("hark.db"), std::path::PathBuf::from);
+    let reuse = path.exists();
+    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&path).expect("sqlite"));
+    println!("| measure | value |\n|---|---|");
+    if reuse {
+        println!("reusing {}", path.display());
+    } else {
+        generate(storage.as_ref(), n);
+    }
+    serve_and_measure(storage, n, &path);
+}
+
+fn generate(storage: &dyn Storage, n: usize) {
+    let area = hark_server::admin::create_area(storage, "bench").expect("area");
     hark_server::users::create_user(
-        storage.as_ref(),
+        storage,
         "bench",
         "admin",
         "bench password 123",
@@ -136,7 +150,13 @@ fn main() {
     }
     storage.put_projections(&batch).expect("write");
     let write_s = started.elapsed().as_secs_f64();
+    println!(
+        "| {n} responses written (projections + tallies, batches of 10,000) | {write_s:.1} s ({:.0}/s, {answers_total} answers) |",
+        n as f64 / write_s
+    );
+}
 
+fn serve_and_measure(storage: Arc<dyn Storage>, n: usize, path: &std::path::Path) {
     // Serve it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
@@ -169,10 +189,7 @@ fn main() {
         .to_owned();
     let _ = res.body_mut().read_to_string();
 
-    let mut rows = vec![format!(
-        "| {n} responses written (projections + tallies, batches of 10,000) | {write_s:.1} s ({:.0}/s, {answers_total} answers) |",
-        n as f64 / write_s
-    )];
+    let mut rows = Vec::new();
     for (name, query) in [
         ("trend: FFT by month, split by setting", "split=setting"),
         (
@@ -252,9 +269,8 @@ fn main() {
             before / 1024
         ));
     }
-    let size = std::fs::metadata(dir.path().join("hark.db")).map_or(0, |m| m.len());
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
     rows.push(format!("| database size | {} MB |", size / 1_000_000));
-    println!("| measure | value |\n|---|---|");
     for r in rows {
         println!("{r}");
     }

@@ -93,8 +93,8 @@ pub fn count(storage: &dyn Storage, area_name: &str, form: Option<&str>) -> Resu
     storage.count_submitted(&area.id, form)
 }
 
-/// Rebuilds every projection from the stored documents. Returns how many
-/// responses were projected.
+/// Rebuilds every projection from the stored documents, then recounts the
+/// tallies from them. Returns how many responses were projected.
 pub fn rebuild(storage: &dyn Storage) -> Result<usize> {
     let mut after = String::new();
     let mut n = 0;
@@ -115,5 +115,6 @@ pub fn rebuild(storage: &dyn Storage) -> Result<usize> {
         }
         after = last;
     }
+    storage.rebuild_tallies()?;
     Ok(n)
 }

@@ -54,6 +54,10 @@ def test_enrol_capture_sync_with_progress(server, tmp_path):
     assert progress.calls[-1] == (SENT + 1, SENT + 1)
     assert threading.get_ident() not in progress.threads, "progress ran on the caller's thread"
 
+    # The sync brought the area's "you said, we did" note, kept for events
+    # without signal.
+    assert [(n.theme, n.we_did) for n in store.notes()] == [("diagnosis", "We added two clinics")]
+
     # Nothing new: one small round trip, nothing sent.
     again = asyncio.run(store.sync(None))
     assert again.sent == 0 and again.round_trips == 1

@@ -132,7 +132,7 @@ pub enum SyncError {
     #[error("the server refused this device's credentials (revoked or unknown)")]
     Unauthorized,
     /// The peer answered with an error.
-    #[error("the server refused the sync: {0}")]
+    #[error("the server refused: {0}")]
     Refused(String),
     /// Network failure; the next sync resumes.
     #[error("could not reach the server: {0}")]

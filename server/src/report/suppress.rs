@@ -282,10 +282,15 @@ impl Cube {
             }
         };
         for mask in masks {
-            for i in 0..self.counts.len() {
-                if subcube[i] == mask && (1..THRESHOLD).contains(&self.counts[i]) {
-                    hide(self, i, Hidden::Small, &mut hidden_in);
-                }
+            let small: Vec<usize> = subcube
+                .iter()
+                .zip(&self.counts)
+                .enumerate()
+                .filter(|(_, (sub, n))| **sub == mask && (1..THRESHOLD).contains(*n))
+                .map(|(i, _)| i)
+                .collect();
+            for i in small {
+                hide(self, i, Hidden::Small, &mut hidden_in);
             }
             loop {
                 let mut changed = false;

@@ -266,7 +266,8 @@ pub trait Storage: Send + Sync + 'static {
     /// alphabetical order so their order says nothing about who wrote them.
     fn free_text(&self, query: &TallyQuery, filter_values: &[String]) -> Result<Vec<String>>;
     /// Streams every submitted response of `forms` in an area, one record
-    /// at a time, in id order, without holding them all in memory. Text
+    /// at a time (in no particular order), without holding them all in
+    /// memory. Text
     /// answers are left out unless `with_text`. `each` returning an error
     /// stops the stream.
     fn export_responses(
@@ -276,6 +277,10 @@ pub trait Storage: Send + Sync + 'static {
         with_text: bool,
         each: &mut dyn FnMut(ExportRecord) -> Result<()>,
     ) -> Result<()>;
+    /// Recounts every tally from the stored projections, in one
+    /// transaction (after an upgrade from a schema without tallies, and in
+    /// `hark admin rebuild`).
+    fn rebuild_tallies(&self) -> Result<()>;
     /// Writes many projections in one transaction (rebuilds, benchmarks).
     fn put_projections(&self, batch: &[(String, String, Projection)]) -> Result<()>;
 
@@ -391,6 +396,65 @@ pub struct Note {
     pub updated_at: i64,
 }
 
+/// A projection's answers packed into one string, stored with the response
+/// so a row-level export reads one row per response: question, kind and
+/// value separated by U+001F, answers by U+001E. Free text (the only value
+/// that may hold those characters) is hex-encoded.
+pub fn pack_answers(answers: &[AnswerRow]) -> String {
+    let mut out = String::new();
+    for (i, a) in answers.iter().enumerate() {
+        if i > 0 {
+            out.push('\u{1e}');
+        }
+        out.push_str(&a.question);
+        out.push('\u{1f}');
+        out.push_str(&a.kind);
+        out.push('\u{1f}');
+        match (&a.value_text, a.value_num) {
+            (Some(t), _) if a.kind == "text" => out.push_str(&hex::encode(t)),
+            (Some(t), _) => out.push_str(t),
+            (None, Some(n)) => out.push_str(&n.to_string()),
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// Reverses [`pack_answers`] for an export: free text left out unless
+/// `with_text`; "don't know" and "don't want to say" spelled out.
+pub fn unpack_answers(
+    packed: &str,
+    with_text: bool,
+) -> Result<Vec<ExportAnswer>> {
+    let mut out = Vec::new();
+    for a in packed.split('\u{1e}').filter(|a| !a.is_empty()) {
+        let mut parts = a.splitn(3, '\u{1f}');
+        let (Some(q), Some(kind), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(crate::error::Error::Invalid(
+                "stored answer is malformed".into(),
+            ));
+        };
+        let q = q.to_owned();
+        out.push(match kind {
+            "text" if !with_text => continue,
+            "text" => {
+                let bytes = hex::decode(value)
+                    .map_err(|_| crate::error::Error::Invalid("stored text is malformed".into()))?;
+                (q, Some(String::from_utf8_lossy(&bytes).into_owned()), None)
+            }
+            "dont_know" => (q, Some(tally::DONT_KNOW.to_owned()), None),
+            "prefer_not_to_say" => (q, Some(tally::PREFER_NOT.to_owned()), None),
+            "scale" | "number" => (q, None, value.parse().ok()),
+            _ if value.is_empty() => (q, None, None),
+            _ => (q, Some(value.to_owned()), None),
+        });
+    }
+    Ok(out)
+}
+
+/// An exported answer: question, text value, numeric value.
+pub type ExportAnswer = (String, Option<String>, Option<i64>);
+
 /// One response in a row-level export.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExportRecord {
@@ -410,6 +474,6 @@ pub struct ExportRecord {
     pub pathway: Option<String>,
     /// Captured at a kiosk.
     pub kiosk: bool,
-    /// Answers: question, text value, numeric value.
-    pub answers: Vec<(String, Option<String>, Option<i64>)>,
+    /// Answers.
+    pub answers: Vec<ExportAnswer>,
 }

@@ -94,6 +94,7 @@ CREATE TABLE answers (
     value_text TEXT COLLATE "C", value_num BIGINT, PRIMARY KEY (response_id, question));
 "#,
     r#"
+ALTER TABLE responses ADD COLUMN packed TEXT COLLATE "C" NOT NULL DEFAULT '';
 CREATE TABLE tallies (
     area_id TEXT COLLATE "C" NOT NULL, form_id TEXT COLLATE "C" NOT NULL, question TEXT COLLATE "C" NOT NULL,
     month TEXT COLLATE "C" NOT NULL, form_version TEXT COLLATE "C" NOT NULL, setting TEXT COLLATE "C" NOT NULL,
@@ -311,6 +312,34 @@ fn flush_tallies(tx: &mut Transaction<'_>, deltas: &Deltas) -> Result<()> {
     Ok(())
 }
 
+/// Recounts the tallies from the projections, a thousand responses at a
+/// time.
+fn rebuild_tallies(tx: &mut Transaction<'_>) -> Result<()> {
+    tx.execute("DELETE FROM tallies", &[])?;
+    let mut after = String::new();
+    loop {
+        let ids: Vec<(String, String)> = tx
+            .query(
+                "SELECT id, area_id FROM responses WHERE id > $1 AND status = 'submitted' ORDER BY id LIMIT 1000",
+                &[&after],
+            )?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_>>()?;
+        let Some((last, _)) = ids.last().cloned() else {
+            return Ok(());
+        };
+        let mut deltas = Deltas::new();
+        for (id, area_id) in &ids {
+            if let Some(p) = stored_projection(tx, id)? {
+                deltas.add(area_id, None, Some(&p));
+            }
+        }
+        flush_tallies(tx, &deltas)?;
+        after = last;
+    }
+}
+
 /// Takes the sequence counter's row lock (see [`flush_tallies`]).
 fn lock_writers(tx: &mut Transaction<'_>) -> Result<()> {
     tx.execute(
@@ -336,13 +365,13 @@ fn write_projection(
     };
     tx.execute(
         "INSERT INTO responses (id, area_id, form_id, form_version, status, setting, age_phase, need, pathway,
-             kiosk, captured_at, submitted_at, month, flags)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             kiosk, captured_at, submitted_at, month, flags, packed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (id) DO UPDATE SET form_id = excluded.form_id, form_version = excluded.form_version,
              status = excluded.status, setting = excluded.setting, age_phase = excluded.age_phase,
              need = excluded.need, pathway = excluded.pathway, kiosk = excluded.kiosk,
              captured_at = excluded.captured_at, submitted_at = excluded.submitted_at,
-             month = excluded.month, flags = excluded.flags",
+             month = excluded.month, flags = excluded.flags, packed = excluded.packed",
         &[
             &id,
             &area_id,
@@ -358,6 +387,7 @@ fn write_projection(
             &p.submitted_at,
             &p.month,
             &p.flags,
+            &super::pack_answers(&p.answers),
         ],
     )?;
     if !p.answers.is_empty() {
@@ -403,6 +433,37 @@ impl Storage for PostgresStorage {
                 tx.batch_execute(m)?;
                 tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&v])?;
             }
+        }
+        if version == 1 {
+            // Migration 2 added packed answers and the tallies: fill both
+            // from what is there already.
+            let ids: Vec<String> = tx
+                .query("SELECT id FROM responses", &[])?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            for id in ids {
+                let answers: Vec<AnswerRow> = tx
+                    .query(
+                        "SELECT question, kind, value_text, value_num FROM answers WHERE response_id = $1 ORDER BY question",
+                        &[&id],
+                    )?
+                    .iter()
+                    .map(|r| {
+                        Ok(AnswerRow {
+                            question: r.try_get(0)?,
+                            kind: r.try_get(1)?,
+                            value_text: r.try_get(2)?,
+                            value_num: r.try_get(3)?,
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                tx.execute(
+                    "UPDATE responses SET packed = $2 WHERE id = $1",
+                    &[&id, &super::pack_answers(&answers)],
+                )?;
+            }
+            rebuild_tallies(&mut tx)?;
         }
         tx.commit()?;
         Ok(())
@@ -835,59 +896,41 @@ impl Storage for PostgresStorage {
         let mut tx = snapshot(&mut conn)?;
         let forms: Vec<&str> = forms.iter().map(String::as_str).collect();
         // A portal fetches the rows in slices: memory stays flat however
-        // many responses there are.
+        // many responses there are. One row per response, answers packed.
         let portal = tx.bind(
-            "SELECT r.id, r.form_id, r.form_version, r.month, r.setting, r.age_phase, r.need, r.pathway, r.kiosk,
-                    a.question, a.kind, a.value_text, a.value_num
-             FROM responses r LEFT JOIN answers a ON a.response_id = r.id
-             WHERE r.area_id = $1 AND r.status = 'submitted' AND r.form_id = ANY($2)
-             ORDER BY r.id, a.question",
+            "SELECT form_id, form_version, month, setting, age_phase, need, pathway, kiosk, packed
+             FROM responses WHERE area_id = $1 AND status = 'submitted' AND form_id = ANY($2)",
             &[&area_id, &forms],
         )?;
-        let mut current: Option<(String, ExportRecord)> = None;
         loop {
             let rows = tx.query_portal(&portal, 5000)?;
             if rows.is_empty() {
                 break;
             }
             for r in &rows {
-                let id: String = r.try_get(0)?;
-                if current.as_ref().is_none_or(|(c, _)| *c != id) {
-                    if let Some((_, done)) = current.take() {
-                        each(done)?;
-                    }
-                    current = Some((
-                        id,
-                        ExportRecord {
-                            form_id: r.try_get(1)?,
-                            form_version: r.try_get(2)?,
-                            month: r.try_get(3)?,
-                            setting: r.try_get(4)?,
-                            age_phase: r.try_get(5)?,
-                            need: r.try_get(6)?,
-                            pathway: r.try_get(7)?,
-                            kiosk: r.try_get(8)?,
-                            answers: Vec::new(),
-                        },
-                    ));
-                }
-                let question: Option<String> = r.try_get(9)?;
-                let kind: Option<String> = r.try_get(10)?;
-                if let (Some(question), Some((_, rec))) = (question, current.as_mut())
-                    && (with_text || kind.as_deref() != Some("text"))
-                {
-                    rec.answers.push(super::sqlite::export_answer(
-                        question,
-                        kind.as_deref(),
-                        r.try_get(11)?,
-                        r.try_get(12)?,
-                    ));
-                }
+                let packed: &str = r.try_get(8)?;
+                each(ExportRecord {
+                    form_id: r.try_get(0)?,
+                    form_version: r.try_get(1)?,
+                    month: r.try_get(2)?,
+                    setting: r.try_get(3)?,
+                    age_phase: r.try_get(4)?,
+                    need: r.try_get(5)?,
+                    pathway: r.try_get(6)?,
+                    kiosk: r.try_get(7)?,
+                    answers: super::unpack_answers(packed, with_text)?,
+                })?;
             }
         }
-        if let Some((_, done)) = current.take() {
-            each(done)?;
-        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn rebuild_tallies(&self) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        lock_writers(&mut tx)?;
+        rebuild_tallies(&mut tx)?;
         tx.commit()?;
         Ok(())
     }

@@ -46,6 +46,7 @@ CREATE TABLE answers (
     PRIMARY KEY (response_id, question)) WITHOUT ROWID;
 ",
     "
+ALTER TABLE responses ADD COLUMN packed TEXT NOT NULL DEFAULT '';
 CREATE TABLE tallies (
     area_id TEXT NOT NULL, form_id TEXT NOT NULL, question TEXT NOT NULL, month TEXT NOT NULL,
     form_version TEXT NOT NULL, setting TEXT NOT NULL, age_phase TEXT NOT NULL, need TEXT NOT NULL,
@@ -224,6 +225,58 @@ fn stored_projection(tx: &Transaction<'_>, id: &str) -> Result<Option<Projection
     Ok(Some(p))
 }
 
+/// Packs the answers of responses projected before they were packed.
+fn backfill_packed(tx: &Transaction<'_>) -> Result<()> {
+    let ids: Vec<String> = tx
+        .prepare("SELECT id FROM responses")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut read = tx.prepare_cached(
+        "SELECT question, kind, value_text, value_num FROM answers WHERE response_id = ?1 ORDER BY question",
+    )?;
+    let mut write = tx.prepare_cached("UPDATE responses SET packed = ?2 WHERE id = ?1")?;
+    for id in ids {
+        let answers: Vec<AnswerRow> = read
+            .query_map([&id], |r| {
+                Ok(AnswerRow {
+                    question: r.get(0)?,
+                    kind: r.get(1)?,
+                    value_text: r.get(2)?,
+                    value_num: r.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        write.execute(params![id, super::pack_answers(&answers)])?;
+    }
+    Ok(())
+}
+
+/// Recounts the tallies from the projections, a thousand responses at a
+/// time.
+fn rebuild_tallies(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute("DELETE FROM tallies", [])?;
+    let mut after = String::new();
+    loop {
+        let ids: Vec<(String, String)> = tx
+            .prepare_cached(
+                "SELECT id, area_id FROM responses WHERE id > ?1 AND status = 'submitted' ORDER BY id LIMIT 1000",
+            )?
+            .query_map([&after], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let Some((last, _)) = ids.last().cloned() else {
+            return Ok(());
+        };
+        let mut deltas = Deltas::new();
+        for (id, area_id) in &ids {
+            if let Some(p) = stored_projection(tx, id)? {
+                deltas.add(area_id, None, Some(&p));
+            }
+        }
+        flush_tallies(tx, &deltas)?;
+        after = last;
+    }
+}
+
 /// Writes a transaction's tally changes (see [`super::tally::Deltas`]).
 fn flush_tallies(tx: &Transaction<'_>, deltas: &Deltas) -> Result<()> {
     let mut stmt = tx.prepare_cached(
@@ -267,13 +320,13 @@ fn write_projection(
     };
     tx.prepare_cached(
         "INSERT INTO responses (id, area_id, form_id, form_version, status, setting, age_phase, need, pathway,
-             kiosk, captured_at, submitted_at, month, flags)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             kiosk, captured_at, submitted_at, month, flags, packed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT (id) DO UPDATE SET form_id = excluded.form_id, form_version = excluded.form_version,
              status = excluded.status, setting = excluded.setting, age_phase = excluded.age_phase,
              need = excluded.need, pathway = excluded.pathway, kiosk = excluded.kiosk,
              captured_at = excluded.captured_at, submitted_at = excluded.submitted_at,
-             month = excluded.month, flags = excluded.flags",
+             month = excluded.month, flags = excluded.flags, packed = excluded.packed",
     )?
     .execute(params![
         id,
@@ -289,7 +342,8 @@ fn write_projection(
         p.captured_at,
         p.submitted_at,
         p.month,
-        p.flags
+        p.flags,
+        super::pack_answers(&p.answers)
     ])?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO answers (response_id, question, kind, value_text, value_num) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -322,6 +376,12 @@ impl Storage for SqliteStorage {
                 "user_version",
                 i64::try_from(i + 1).unwrap_or(i64::MAX),
             )?;
+        }
+        if version == 1 {
+            // Migration 2 added packed answers and the tallies: fill both
+            // from what is there already.
+            backfill_packed(&tx)?;
+            rebuild_tallies(&tx)?;
         }
         tx.commit()?;
         Ok(())
@@ -747,13 +807,16 @@ impl Storage for SqliteStorage {
             }
         };
         let placeholders: Vec<String> = (0..forms.len()).map(|i| format!("?{}", i + 2)).collect();
+        // One row per response with its answers packed (see
+        // `pack_answers`): a plain scan, no join, no sort.
         let sql = format!(
-            "SELECT r.id, r.form_id, r.form_version, r.month, r.setting, r.age_phase, r.need, r.pathway, r.kiosk,
-                    a.question, a.kind, a.value_text, a.value_num
-             FROM responses r LEFT JOIN answers a ON a.response_id = r.id
-             WHERE r.area_id = ?1 AND r.status = 'submitted' AND r.form_id IN ({})
-             ORDER BY r.id, a.question",
-            if forms.is_empty() { "NULL".to_owned() } else { placeholders.join(", ") }
+            "SELECT form_id, form_version, month, setting, age_phase, need, pathway, kiosk, packed
+             FROM responses WHERE area_id = ?1 AND status = 'submitted' AND form_id IN ({})",
+            if forms.is_empty() {
+                "NULL".to_owned()
+            } else {
+                placeholders.join(", ")
+            }
         );
         // One read transaction: the export is one consistent snapshot.
         conn.execute_batch("BEGIN")?;
@@ -762,48 +825,33 @@ impl Storage for SqliteStorage {
             let mut params: Vec<&str> = vec![area_id];
             params.extend(forms.iter().map(String::as_str));
             let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-            let mut current: Option<(String, ExportRecord)> = None;
             while let Some(r) = rows.next()? {
-                let id: String = r.get(0)?;
-                if current.as_ref().is_none_or(|(c, _)| *c != id) {
-                    if let Some((_, done)) = current.take() {
-                        each(done)?;
-                    }
-                    current = Some((
-                        id,
-                        ExportRecord {
-                            form_id: r.get(1)?,
-                            form_version: r.get(2)?,
-                            month: r.get(3)?,
-                            setting: r.get(4)?,
-                            age_phase: r.get(5)?,
-                            need: r.get(6)?,
-                            pathway: r.get(7)?,
-                            kiosk: r.get(8)?,
-                            answers: Vec::new(),
-                        },
-                    ));
-                }
-                let question: Option<String> = r.get(9)?;
-                let kind: Option<String> = r.get(10)?;
-                if let (Some(question), Some((_, rec))) = (question, current.as_mut())
-                    && (with_text || kind.as_deref() != Some("text"))
-                {
-                    rec.answers.push(export_answer(
-                        question,
-                        kind.as_deref(),
-                        r.get(11)?,
-                        r.get(12)?,
-                    ));
-                }
-            }
-            if let Some((_, done)) = current.take() {
-                each(done)?;
+                let packed = r.get_ref(8)?.as_str().map_err(rusqlite::Error::from)?;
+                let answers = super::unpack_answers(packed, with_text)?;
+                each(ExportRecord {
+                    form_id: r.get(0)?,
+                    form_version: r.get(1)?,
+                    month: r.get(2)?,
+                    setting: r.get(3)?,
+                    age_phase: r.get(4)?,
+                    need: r.get(5)?,
+                    pathway: r.get(6)?,
+                    kiosk: r.get(7)?,
+                    answers,
+                })?;
             }
             Ok(())
         })();
         conn.execute_batch("COMMIT")?;
         result
+    }
+
+    fn rebuild_tallies(&self) -> Result<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        rebuild_tallies(&tx)?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn put_projections(&self, batch: &[(String, String, Projection)]) -> Result<()> {
@@ -983,20 +1031,6 @@ impl Storage for SqliteStorage {
     }
 }
 
-/// An exported answer: "don't know" and "don't want to say" spelled out.
-pub(crate) fn export_answer(
-    question: String,
-    kind: Option<&str>,
-    text: Option<String>,
-    num: Option<i64>,
-) -> (String, Option<String>, Option<i64>) {
-    match kind {
-        Some("dont_know") => (question, Some(super::tally::DONT_KNOW.to_owned()), None),
-        Some("prefer_not_to_say") => (question, Some(super::tally::PREFER_NOT.to_owned()), None),
-        _ => (question, text, num),
-    }
-}
-
 const USER_COLUMNS: &str = "id, area_id, username, password_hash, role, free_text";
 
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
@@ -1046,5 +1080,49 @@ mod tests {
             drop(SqliteStorage::open(&old).expect("upgrade"));
             assert_eq!(schema(&old), schema(&fresh), "from version {version}");
         }
+    }
+
+    /// Responses stored before the tallies existed are counted on upgrade.
+    #[test]
+    fn an_upgrade_counts_existing_responses_into_the_tallies() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(MIGRATIONS[0]).expect("v1");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("version");
+            conn.execute_batch(
+                "INSERT INTO areas VALUES ('a1', 'hartlepool', 0);
+                 INSERT INTO responses VALUES ('r1', 'a1', 'f', '1.0.0', 'submitted', 'home', NULL, NULL, NULL, 0, 0, 0, '2026-01', 0);
+                 INSERT INTO answers VALUES ('r1', 'q', 'choice', 'yes', NULL);
+                 INSERT INTO responses VALUES ('r2', 'a1', 'f', '1.0.0', 'draft', 'home', NULL, NULL, NULL, 0, 0, 0, '2026-01', 0);
+                 INSERT INTO answers VALUES ('r2', 'q', 'choice', 'no', NULL);",
+            )
+            .expect("v1 data");
+        }
+        let s = SqliteStorage::open(&path).expect("upgrade");
+        let rows = s
+            .tallies(&TallyQuery {
+                area_id: "a1".into(),
+                question: "q".into(),
+                versions: vec![("f".into(), "1.0.0".into())],
+                dims: vec![super::super::Dim::Setting],
+                months: None,
+            })
+            .expect("tallies");
+        let mut got: Vec<(String, String, i64)> = rows
+            .into_iter()
+            .map(|r| (r.dims[0].clone(), r.value, r.n))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("home".to_owned(), String::new(), 1),
+                ("home".to_owned(), "yes".to_owned(), 1)
+            ],
+            "the submitted response, not the draft"
+        );
     }
 }

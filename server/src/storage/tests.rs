@@ -1452,3 +1452,56 @@ mod postgres_only {
         }
     }
 }
+
+/// Packed answers come back as they went in, whatever the free text holds.
+#[test]
+fn packed_answers_round_trip() {
+    let row = |q: &str, kind: &str, t: Option<&str>, n: Option<i64>| AnswerRow {
+        question: q.into(),
+        kind: kind.into(),
+        value_text: t.map(Into::into),
+        value_num: n,
+    };
+    let answers = vec![
+        row("a", "scale", None, Some(4)),
+        row("b", "choices", Some("x,y"), None),
+        row(
+            "c",
+            "text",
+            Some("weird \u{1e}\u{1f} text, \"quoted\"\nnewline"),
+            None,
+        ),
+        row("d", "dont_know", None, None),
+        row("e", "prefer_not_to_say", None, None),
+        row("f", "number", None, Some(-3)),
+        row("g", "date", Some("2026-01-02"), None),
+    ];
+    let packed = pack_answers(&answers);
+    let want = |with_text: bool| {
+        let mut v = vec![
+            ("a".to_owned(), None, Some(4)),
+            ("b".to_owned(), Some("x,y".to_owned()), None),
+        ];
+        if with_text {
+            v.push((
+                "c".to_owned(),
+                Some("weird \u{1e}\u{1f} text, \"quoted\"\nnewline".to_owned()),
+                None,
+            ));
+        }
+        v.extend([
+            ("d".to_owned(), Some("~dont_know".to_owned()), None),
+            ("e".to_owned(), Some("~prefer_not_to_say".to_owned()), None),
+            ("f".to_owned(), None, Some(-3)),
+            ("g".to_owned(), Some("2026-01-02".to_owned()), None),
+        ]);
+        v
+    };
+    assert_eq!(unpack_answers(&packed, true).expect("unpack"), want(true));
+    assert_eq!(unpack_answers(&packed, false).expect("unpack"), want(false));
+    assert_eq!(unpack_answers("", true).expect("empty"), vec![]);
+    assert!(
+        unpack_answers("q\u{1f}text\u{1f}zz", true).is_err(),
+        "bad hex"
+    );
+}

@@ -228,9 +228,18 @@ fn session_cookie(state: &AppState, value: &str, max_age: time::Duration) -> Hea
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// Password checks running at once: each argon2id check takes 19 MiB and
+/// tens of milliseconds, so a flood of sign-ins queues instead of
+/// exhausting memory.
+static SIGN_IN_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 #[tracing::instrument(skip_all)]
 async fn sign_in(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let body: SignInBody = json_body(&body, "{\"username\": \"…\", \"password\": \"…\"}")?;
+    let _slot = SIGN_IN_SLOTS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Internal(Box::new(Error::Join)))?;
     let storage = state.storage.clone();
     let signed = blocking(move || {
         let Some((user, token)) =
@@ -722,31 +731,41 @@ async fn export_responses(
             .map(|(i, q)| (q.as_str(), i))
             .collect();
         let result = w.write_record(&header).map_err(Error::from).and_then(|()| {
+            let mut cells: Vec<String> = vec![String::new(); column.len()];
             storage.export_responses(
                 &area_id,
                 std::slice::from_ref(&form),
                 with_text,
                 &mut |rec| {
-                    let mut row = vec![
-                        rec.form_id,
-                        rec.form_version,
-                        rec.month,
-                        rec.setting.unwrap_or_default(),
-                        rec.age_phase.unwrap_or_default(),
-                        rec.need.unwrap_or_default(),
-                        rec.pathway.unwrap_or_default(),
-                        rec.kiosk.to_string(),
-                    ];
-                    let mut answers = vec![String::new(); column.len()];
+                    for cell in &mut cells {
+                        cell.clear();
+                    }
                     for (q, text, num) in rec.answers {
                         if let Some(&i) = column.get(q.as_str()) {
-                            answers[i] = text
-                                .or_else(|| num.map(|n| n.to_string()))
-                                .unwrap_or_default();
+                            match (text, num) {
+                                (Some(t), _) => cells[i] = t,
+                                (None, Some(n)) => cells[i] = n.to_string(),
+                                (None, None) => {}
+                            }
                         }
                     }
-                    row.extend(answers);
-                    w.write_record(&row).map_err(Error::from)
+                    let fixed = [
+                        rec.form_id.as_str(),
+                        rec.form_version.as_str(),
+                        rec.month.as_str(),
+                        rec.setting.as_deref().unwrap_or_default(),
+                        rec.age_phase.as_deref().unwrap_or_default(),
+                        rec.need.as_deref().unwrap_or_default(),
+                        rec.pathway.as_deref().unwrap_or_default(),
+                        if rec.kiosk { "true" } else { "false" },
+                    ];
+                    w.write_record(
+                        fixed
+                            .iter()
+                            .copied()
+                            .chain(cells.iter().map(String::as_str)),
+                    )
+                    .map_err(Error::from)
                 },
             )
         });

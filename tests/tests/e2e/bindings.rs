@@ -141,6 +141,25 @@ fn python_bindings_pass_their_suite() {
     std::fs::copy(lib, dir.path().join(lib.file_name().expect("name"))).expect("copy library");
     let area = "python-suite";
     let (server, codes) = server(area, 3);
+    // A leader's "you said, we did" note, which a sync brings to the tablet.
+    let area_id = server
+        .storage
+        .area_by_name(area)
+        .expect("area")
+        .expect("exists")
+        .id;
+    server
+        .storage
+        .put_note(&hark_server::storage::Note {
+            id: "n1".into(),
+            area_id,
+            theme: "diagnosis".into(),
+            you_said: "The wait was too long".into(),
+            we_did: "We added two clinics".into(),
+            author: "priya".into(),
+            updated_at: 1,
+        })
+        .expect("note");
     let out = run(
         "pytest bindings/tests/python",
         Command::new(&python)
