@@ -422,10 +422,7 @@ pub fn pack_answers(answers: &[AnswerRow]) -> String {
 
 /// Reverses [`pack_answers`] for an export: free text left out unless
 /// `with_text`; "don't know" and "don't want to say" spelled out.
-pub fn unpack_answers(
-    packed: &str,
-    with_text: bool,
-) -> Result<Vec<ExportAnswer>> {
+pub fn unpack_answers(packed: &str, with_text: bool) -> Result<Vec<ExportAnswer>> {
     let mut out = Vec::new();
     for a in packed.split('\u{1e}').filter(|a| !a.is_empty()) {
         let mut parts = a.splitn(3, '\u{1f}');
