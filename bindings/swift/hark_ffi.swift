@@ -709,6 +709,12 @@ public protocol HarkStoreProtocol: AnyObject, Sendable {
     func list(filter: ResponseFilter) throws  -> [ResponseHeader]
     
     /**
+     * The area's "you said, we did" notes, newest first, as fetched by the
+     * last sync (kept for events without signal).
+     */
+    func notes() throws  -> [FamilyNote]
+    
+    /**
      * Reopens a submitted response for editing, durably.
      */
     func reopen(response: String) throws 
@@ -747,8 +753,8 @@ public protocol HarkStoreProtocol: AnyObject, Sendable {
     func submit(response: String) throws  -> [SafeguardingFlag]
     
     /**
-     * Syncs with the server this device is enrolled with. Progress is
-     * reported from a background thread.
+     * Syncs with the server this device is enrolled with (and fetches the
+     * area's notes). Progress is reported from a background thread.
      */
     func sync(progress: SyncProgress?) async throws  -> SyncReport
     
@@ -1045,6 +1051,19 @@ open func list(filter: ResponseFilter)throws  -> [ResponseHeader]  {
 }
     
     /**
+     * The area's "you said, we did" notes, newest first, as fetched by the
+     * last sync (kept for events without signal).
+     */
+open func notes()throws  -> [FamilyNote]  {
+    return try  FfiConverterSequenceTypeFamilyNote.lift(try rustCallWithError(FfiConverterTypeHarkError_lift) {
+        uniffiCallStatus in
+    uniffi_hark_ffi_fn_method_harkstore_notes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Reopens a submitted response for editing, durably.
      */
 open func reopen(response: String)throws   {try rustCallWithError(FfiConverterTypeHarkError_lift) {
@@ -1139,8 +1158,8 @@ open func submit(response: String)throws  -> [SafeguardingFlag]  {
 }
     
     /**
-     * Syncs with the server this device is enrolled with. Progress is
-     * reported from a background thread.
+     * Syncs with the server this device is enrolled with (and fetches the
+     * area's notes). Progress is reported from a background thread.
      */
 open func sync(progress: SyncProgress?)async throws  -> SyncReport  {
     return
@@ -2254,6 +2273,105 @@ public func FfiConverterTypeEnrolment_lift(_ buf: RustBuffer) throws -> Enrolmen
 #endif
 public func FfiConverterTypeEnrolment_lower(_ value: Enrolment) -> RustBuffer {
     return FfiConverterTypeEnrolment.lower(value)
+}
+
+
+/**
+ * A "you said, we did" note from the area's leaders, to show families.
+ */
+public struct FamilyNote: Equatable, Hashable {
+    /**
+     * Stable id.
+     */
+    public var id: String
+    /**
+     * Theme (`feeling_safe`, `diagnosis`, `satisfaction`, ...).
+     */
+    public var theme: String
+    /**
+     * What families said.
+     */
+    public var youSaid: String
+    /**
+     * What was done about it.
+     */
+    public var weDid: String
+    /**
+     * Last change, ms since the epoch.
+     */
+    public var updatedAt: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Stable id.
+         */id: String, 
+        /**
+         * Theme (`feeling_safe`, `diagnosis`, `satisfaction`, ...).
+         */theme: String, 
+        /**
+         * What families said.
+         */youSaid: String, 
+        /**
+         * What was done about it.
+         */weDid: String, 
+        /**
+         * Last change, ms since the epoch.
+         */updatedAt: Int64) {
+        self.id = id
+        self.theme = theme
+        self.youSaid = youSaid
+        self.weDid = weDid
+        self.updatedAt = updatedAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FamilyNote: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFamilyNote: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FamilyNote {
+        return
+            try FamilyNote(
+                id: FfiConverterString.read(from: &buf), 
+                theme: FfiConverterString.read(from: &buf), 
+                youSaid: FfiConverterString.read(from: &buf), 
+                weDid: FfiConverterString.read(from: &buf), 
+                updatedAt: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FamilyNote, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.theme, into: &buf)
+        FfiConverterString.write(value.youSaid, into: &buf)
+        FfiConverterString.write(value.weDid, into: &buf)
+        FfiConverterInt64.write(value.updatedAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFamilyNote_lift(_ buf: RustBuffer) throws -> FamilyNote {
+    return try FfiConverterTypeFamilyNote.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFamilyNote_lower(_ value: FamilyNote) -> RustBuffer {
+    return FfiConverterTypeFamilyNote.lower(value)
 }
 
 
@@ -5165,6 +5283,31 @@ fileprivate struct FfiConverterSequenceTypeConflict: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeFamilyNote: FfiConverterRustBuffer {
+    typealias SwiftType = [FamilyNote]
+
+    public static func write(_ value: [FamilyNote], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFamilyNote.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FamilyNote] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FamilyNote]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFamilyNote.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeQuestion: FfiConverterRustBuffer {
     typealias SwiftType = [Question]
 
@@ -5554,6 +5697,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hark_ffi_checksum_method_harkstore_list() != 19445) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hark_ffi_checksum_method_harkstore_notes() != 25316) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hark_ffi_checksum_method_harkstore_reopen() != 9539) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5575,7 +5721,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hark_ffi_checksum_method_harkstore_submit() != 12564) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hark_ffi_checksum_method_harkstore_sync() != 21136) {
+    if (uniffi_hark_ffi_checksum_method_harkstore_sync() != 64730) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hark_ffi_checksum_method_keystore_load_key() != 28021) {

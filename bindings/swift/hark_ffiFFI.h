@@ -409,6 +409,11 @@ RustBuffer uniffi_hark_ffi_fn_method_harkstore_latest_form(uint64_t ptr, RustBuf
 RustBuffer uniffi_hark_ffi_fn_method_harkstore_list(uint64_t ptr, RustBuffer filter, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_HARKSTORE_NOTES
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_HARKSTORE_NOTES
+RustBuffer uniffi_hark_ffi_fn_method_harkstore_notes(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_HARKSTORE_REOPEN
 #define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_HARKSTORE_REOPEN
 void uniffi_hark_ffi_fn_method_harkstore_reopen(uint64_t ptr, RustBuffer response, RustCallStatus *_Nonnull out_status
@@ -877,6 +882,12 @@ uint16_t uniffi_hark_ffi_checksum_method_harkstore_latest_form(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_HARKSTORE_LIST
 #define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_HARKSTORE_LIST
 uint16_t uniffi_hark_ffi_checksum_method_harkstore_list(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_HARKSTORE_NOTES
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_HARKSTORE_NOTES
+uint16_t uniffi_hark_ffi_checksum_method_harkstore_notes(void
     
 );
 #endif
