@@ -261,19 +261,27 @@ fn stored_projection(tx: &mut Transaction<'_>, id: &str) -> Result<Option<Projec
         ..Projection::default()
     };
     if p.status == "submitted" {
-        for r in tx.query(
-            "SELECT question, kind, value_text, value_num FROM answers WHERE response_id = $1",
-            &[&id],
-        )? {
-            p.answers.push(AnswerRow {
-                question: r.try_get(0)?,
-                kind: r.try_get(1)?,
-                value_text: r.try_get(2)?,
-                value_num: r.try_get(3)?,
-            });
-        }
+        p.answers = stored_answers(tx, id)?;
     }
     Ok(Some(p))
+}
+
+/// The projected answers of a response, by question.
+fn stored_answers(tx: &mut Transaction<'_>, id: &str) -> Result<Vec<AnswerRow>> {
+    tx.query(
+        "SELECT question, kind, value_text, value_num FROM answers WHERE response_id = $1 ORDER BY question",
+        &[&id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(AnswerRow {
+            question: r.try_get(0)?,
+            kind: r.try_get(1)?,
+            value_text: r.try_get(2)?,
+            value_num: r.try_get(3)?,
+        })
+    })
+    .collect()
 }
 
 /// Writes a transaction's tally changes, a few thousand rows per
@@ -443,21 +451,7 @@ impl Storage for PostgresStorage {
                 .map(|r| r.try_get(0))
                 .collect::<Result<_, _>>()?;
             for id in ids {
-                let answers: Vec<AnswerRow> = tx
-                    .query(
-                        "SELECT question, kind, value_text, value_num FROM answers WHERE response_id = $1 ORDER BY question",
-                        &[&id],
-                    )?
-                    .iter()
-                    .map(|r| {
-                        Ok(AnswerRow {
-                            question: r.try_get(0)?,
-                            kind: r.try_get(1)?,
-                            value_text: r.try_get(2)?,
-                            value_num: r.try_get(3)?,
-                        })
-                    })
-                    .collect::<Result<_>>()?;
+                let answers = stored_answers(&mut tx, &id)?;
                 tx.execute(
                     "UPDATE responses SET packed = $2 WHERE id = $1",
                     &[&id, &super::pack_answers(&answers)],

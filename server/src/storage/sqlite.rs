@@ -208,21 +208,25 @@ fn stored_projection(tx: &Transaction<'_>, id: &str) -> Result<Option<Projection
         return Ok(None);
     };
     if p.status == "submitted" {
-        let mut stmt = tx.prepare_cached(
-            "SELECT question, kind, value_text, value_num FROM answers WHERE response_id = ?1",
-        )?;
-        p.answers = stmt
-            .query_map([id], |r| {
-                Ok(AnswerRow {
-                    question: r.get(0)?,
-                    kind: r.get(1)?,
-                    value_text: r.get(2)?,
-                    value_num: r.get(3)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+        p.answers = stored_answers(tx, id)?;
     }
     Ok(Some(p))
+}
+
+/// The projected answers of a response, by question.
+fn stored_answers(tx: &Transaction<'_>, id: &str) -> Result<Vec<AnswerRow>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT question, kind, value_text, value_num FROM answers WHERE response_id = ?1 ORDER BY question",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(AnswerRow {
+            question: r.get(0)?,
+            kind: r.get(1)?,
+            value_text: r.get(2)?,
+            value_num: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Packs the answers of responses projected before they were packed.
@@ -231,21 +235,9 @@ fn backfill_packed(tx: &Transaction<'_>) -> Result<()> {
         .prepare("SELECT id FROM responses")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    let mut read = tx.prepare_cached(
-        "SELECT question, kind, value_text, value_num FROM answers WHERE response_id = ?1 ORDER BY question",
-    )?;
     let mut write = tx.prepare_cached("UPDATE responses SET packed = ?2 WHERE id = ?1")?;
     for id in ids {
-        let answers: Vec<AnswerRow> = read
-            .query_map([&id], |r| {
-                Ok(AnswerRow {
-                    question: r.get(0)?,
-                    kind: r.get(1)?,
-                    value_text: r.get(2)?,
-                    value_num: r.get(3)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+        let answers = stored_answers(tx, &id)?;
         write.execute(params![id, super::pack_answers(&answers)])?;
     }
     Ok(())

@@ -482,51 +482,31 @@ fn report_rows(r: &Report) -> Vec<Bytes> {
     };
     for g in &r.groups {
         for cell in &g.cells {
+            // One line: option id, label, count, share, note.
+            let mut line =
+                |option: &str, label: &str, (n, share, note): (String, String, String)| {
+                    out.push(csv_line(&[
+                        r.form.clone(),
+                        r.question.clone(),
+                        split.to_owned(),
+                        g.key.clone(),
+                        cell.period.clone(),
+                        option.to_owned(),
+                        label.to_owned(),
+                        n,
+                        share,
+                        note,
+                    ]));
+                };
             let (n, _, note) = fmt(&cell.answered);
-            out.push(csv_line(&[
-                r.form.clone(),
-                r.question.clone(),
-                split.to_owned(),
-                g.key.clone(),
-                cell.period.clone(),
-                "answered".into(),
-                "answered".into(),
-                n,
-                String::new(),
-                note,
-            ]));
+            line("answered", "answered", (n, String::new(), note));
             for (o, c) in r.options.iter().zip(&cell.options) {
-                let (n, share, note) = fmt(c);
-                out.push(csv_line(&[
-                    r.form.clone(),
-                    r.question.clone(),
-                    split.to_owned(),
-                    g.key.clone(),
-                    cell.period.clone(),
-                    o.id.clone(),
-                    o.label.clone(),
-                    n,
-                    share,
-                    note,
-                ]));
+                line(&o.id, &o.label, fmt(c));
             }
             for m in &cell.measures {
-                out.push(csv_line(&[
-                    r.form.clone(),
-                    r.question.clone(),
-                    split.to_owned(),
-                    g.key.clone(),
-                    cell.period.clone(),
-                    m.id.to_owned(),
-                    m.label.to_owned(),
-                    m.value.map(|v| v.to_string()).unwrap_or_default(),
-                    String::new(),
-                    if m.value.is_none() {
-                        "suppressed".into()
-                    } else {
-                        String::new()
-                    },
-                ]));
+                let value = m.value.map(|v| v.to_string()).unwrap_or_default();
+                let note = if m.value.is_none() { "suppressed" } else { "" };
+                line(m.id, m.label, (value, String::new(), note.to_owned()));
             }
         }
     }
