@@ -3,6 +3,7 @@
 //! transports, and throwaway PostgreSQL databases.
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -415,4 +416,44 @@ impl Drop for PgDb {
             let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {}", self.name));
         }
     }
+}
+
+/// The workspace's root directory.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_owned()
+}
+
+/// A tool the browser or binding tests need: `$var` if set, else where
+/// `scripts/test-tools` installs it (`default`, relative to the workspace
+/// unless absolute). If it is missing, runs `scripts/test-tools` once (it
+/// installs into `target/tools`, and Debian packages when root) and looks
+/// again; panics, naming the script, if it is still missing.
+pub fn test_tool(var: &str, default: &str) -> PathBuf {
+    static INSTALLED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let path = std::env::var_os(var).map_or_else(|| workspace_root().join(default), PathBuf::from);
+    if path.exists() {
+        return path;
+    }
+    let mut installed = INSTALLED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !*installed {
+        let status = std::process::Command::new(workspace_root().join("scripts/test-tools"))
+            .current_dir(workspace_root())
+            .status();
+        *installed = true;
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "scripts/test-tools failed installing what the tests need"
+        );
+    }
+    assert!(
+        path.exists(),
+        "{} not found ({var}); scripts/test-tools installs it",
+        path.display()
+    );
+    path
 }

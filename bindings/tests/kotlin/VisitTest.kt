@@ -1,7 +1,7 @@
 // A practitioner's visit through the generated Kotlin bindings, on the JVM.
 //
 // Compiled with the generated hark_ffi.kt and run by the Rust driver
-// (tests/tests/e2e/bindings.rs, through scripts/test) with
+// (tests/tests/e2e/bindings.rs, run by cargo test) with
 // -Djna.library.path=<dir of libhark_ffi.so> and:
 //   HARK_TEST_SERVER, HARK_TEST_AREA, HARK_TEST_CODES  a hark server and fresh codes;
 //   HARK_TEST_STORE_DIR                                 where the stores go.
@@ -35,7 +35,7 @@ class Progress : SyncProgress {
     }
 }
 
-fun env(name: String): String = System.getenv(name) ?: error("$name is unset: run through scripts/test")
+fun env(name: String): String = System.getenv(name) ?: error("$name is unset: run through cargo test")
 
 fun ensure(condition: Boolean, what: () -> String) {
     if (!condition) throw AssertionError(what())

@@ -5,15 +5,16 @@
 //! against a server started here, and checks that the checked-in Swift
 //! bindings are what the generator makes today.
 //!
-//! The foreign tools come from `scripts/test` (HARK_TEST_PYTHON,
-//! HARK_TEST_KOTLIN_HOME, HARK_TEST_JNA); a test whose tool is missing fails
-//! and says so.
+//! The foreign tools are found by `hark_tests::test_tool` (HARK_TEST_PYTHON,
+//! HARK_TEST_KOTLIN_HOME, HARK_TEST_JNA, or where `scripts/test-tools`
+//! installs them, running it when they are missing); a test whose tool
+//! cannot be had fails and says so.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use hark_tests::TestServer;
+use hark_tests::{TestServer, test_tool};
 
 const FORM: &str = "feeling-safe-child";
 
@@ -73,19 +74,6 @@ fn run(what: &str, cmd: &mut Command) -> Output {
     out
 }
 
-/// The tool a `scripts/test` variable points at; fails clearly without it.
-fn tool(var: &str, what: &str) -> PathBuf {
-    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-        panic!("{var} is not set: run the tests with scripts/test, which installs {what}")
-    });
-    assert!(
-        path.exists(),
-        "{var}={} does not exist: run scripts/test, which installs {what}",
-        path.display()
-    );
-    path
-}
-
 /// The debug `libhark_ffi`, built once per test process.
 fn library() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
@@ -133,7 +121,7 @@ fn print_output(out: &Output) {
 
 #[test]
 fn python_bindings_pass_their_suite() {
-    let python = tool("HARK_TEST_PYTHON", "a venv with pytest");
+    let python = test_tool("HARK_TEST_PYTHON", "target/tools/venv/bin/python");
     let dir = tempfile::tempdir().expect("dir");
     generate("python", dir.path());
     // The Python module loads the library from its own directory.
@@ -179,15 +167,18 @@ fn python_bindings_pass_their_suite() {
 
 #[test]
 fn kotlin_bindings_run_a_visit_on_the_jvm() {
-    let home = tool("HARK_TEST_KOTLIN_HOME", "kotlinc 2.x (npm kotlin-compiler)");
-    let jna = tool("HARK_TEST_JNA", "JNA (Debian libjna-java)");
+    let home = test_tool(
+        "HARK_TEST_KOTLIN_HOME",
+        "target/tools/kotlin/node_modules/kotlin-compiler",
+    );
+    let jna = test_tool("HARK_TEST_JNA", "/usr/share/java/jna.jar");
     let kotlinc = home.join("bin").join("kotlinc");
     let coroutines = home.join("lib").join("kotlinx-coroutines-core-jvm.jar");
     let stdlib = home.join("lib").join("kotlin-stdlib.jar");
     for jar in [&kotlinc, &coroutines, &stdlib] {
         assert!(
             jar.exists(),
-            "{} is missing: run scripts/test, which installs kotlinc 2.x with coroutines",
+            "{} is missing: scripts/test-tools installs kotlinc 2.x with coroutines",
             jar.display()
         );
     }

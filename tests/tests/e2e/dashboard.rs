@@ -1,39 +1,22 @@
 //! The dashboard in a real browser: headless Chromium (Debian's), driven by
-//! playwright-core (`tests/browser/dashboard.cjs`). `scripts/test` installs
-//! both; this test fails, and does not skip, when they are missing.
+//! playwright-core (`tests/browser/dashboard.cjs`). `scripts/test-tools`
+//! installs both (it runs by itself when they are missing); this test
+//! fails, and does not skip, when they cannot be had.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use hark_server::storage::Role;
-use hark_tests::{TestDevice, TestServer};
+use hark_tests::{TestDevice, TestServer, test_tool, workspace_root};
 
 use crate::leaders::{PASSWORD, seed, user};
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace")
-        .to_owned()
-}
-
-fn tool(var: &str, default: PathBuf) -> PathBuf {
-    let path = std::env::var_os(var).map_or(default, PathBuf::from);
-    assert!(
-        path.exists(),
-        "{} not found ({var}); run scripts/test, which installs it",
-        path.display()
-    );
-    path
-}
-
 #[test]
 fn a_leader_uses_the_dashboard_in_a_browser() {
-    let root = workspace();
-    let chromium = tool("HARK_TEST_CHROMIUM", PathBuf::from("/usr/bin/chromium"));
-    let modules = tool(
+    let root = workspace_root();
+    let chromium = test_tool("HARK_TEST_CHROMIUM", "/usr/bin/chromium");
+    let modules = test_tool(
         "HARK_TEST_NODE_MODULES",
-        root.join("target/tools/browser/node_modules"),
+        "target/tools/browser/node_modules",
     );
     let server = TestServer::sqlite();
     server.area("hartlepool");
