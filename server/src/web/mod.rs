@@ -122,7 +122,7 @@ async fn openapi() -> Response {
 }
 
 /// A signed-in dashboard user and their area.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct AuthUser {
     /// The user.
     pub user: User,
@@ -413,12 +413,17 @@ fn parse_report(params: &[(String, String)]) -> Result<ReportQuery, ApiError> {
     Ok(q)
 }
 
-fn make_report(storage: &dyn Storage, area_id: &str, q: &ReportQuery) -> Result<Report> {
+/// The plan of a report over the area's versions of its form.
+fn plan_report(storage: &dyn Storage, area_id: &str, q: &ReportQuery) -> Result<report::Plan> {
     let forms = area_forms(storage, area_id)?;
     let versions = forms
         .get(&q.form)
         .ok_or_else(|| report::ReportError::UnknownForm(q.form.clone()))?;
-    let plan = report::plan(area_id, q, versions)?;
+    Ok(report::plan(area_id, q, versions)?)
+}
+
+fn make_report(storage: &dyn Storage, area_id: &str, q: &ReportQuery) -> Result<Report> {
+    let plan = plan_report(storage, area_id, q)?;
     let rows = storage.tallies(&plan.tallies)?;
     Ok(report::build(&plan, &rows)?)
 }
@@ -433,10 +438,7 @@ async fn report_for(
     let storage = state.storage.clone();
     let area_id = who.area.id.clone();
     let detail = query_string(params);
-    let who = AuthUser {
-        user: who.user.clone(),
-        area: who.area.clone(),
-    };
+    let who = who.clone();
     blocking(move || {
         let r = make_report(storage.as_ref(), &area_id, &q)?;
         audit(storage.as_ref(), &who, action, detail)?;
@@ -570,12 +572,10 @@ async fn free_text(
     }
     let storage = state.storage.clone();
     let detail = query_string(&params);
-    let who = AuthUser {
-        user: who.user.clone(),
-        area: who.area.clone(),
-    };
+    let who = who.clone();
     let answers = blocking(move || {
-        let r = make_report(storage.as_ref(), &who.area.id, &q)?;
+        let plan = plan_report(storage.as_ref(), &who.area.id, &q)?;
+        let r = report::build(&plan, &storage.tallies(&plan.tallies)?)?;
         if r.kind != "free_text" {
             return Err(Error::Invalid(format!(
                 "'{}' is not a free-text question",
@@ -591,12 +591,6 @@ async fn free_text(
                 "fewer than 5 people answered with these filters; widen them".into(),
             ));
         }
-        let forms = area_forms(storage.as_ref(), &who.area.id)?;
-        let plan = report::plan(
-            &who.area.id,
-            &q,
-            forms.get(&q.form).map_or(&[][..], Vec::as_slice),
-        )?;
         let values: Vec<String> = q.filters.iter().map(|(_, v)| v.clone()).collect();
         let answers = storage.free_text(&plan.tallies, &values)?;
         audit(storage.as_ref(), &who, "text.read", detail)?;
@@ -659,10 +653,7 @@ async fn export_responses(
         let area_id = area_id.clone();
         let form = form.clone();
         let detail = query_string(&params);
-        let who = AuthUser {
-            user: who.user.clone(),
-            area: who.area.clone(),
-        };
+        let who = who.clone();
         blocking(move || {
             let forms = area_forms(storage.as_ref(), &area_id)?;
             let versions = forms

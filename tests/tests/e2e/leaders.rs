@@ -654,3 +654,50 @@ fn a_note_written_by_a_leader_reaches_the_devices() {
         1
     );
 }
+
+/// Free text goes to users allowed it, sorted, and only for groups of 5 or
+/// more.
+#[test]
+fn free_text_for_those_allowed_and_only_for_groups_of_five_or_more() {
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    user(&server, "hartlepool", "sam", Role::Administrator);
+    let d = TestDevice::enrol(&server, "hartlepool");
+    d.capture_bulk("service-satisfaction", 40, 5);
+    d.sync().expect("sync");
+    let area_id = server
+        .storage
+        .area_by_name("hartlepool")
+        .expect("area")
+        .expect("exists")
+        .id;
+    let mut written: Vec<String> = server
+        .storage
+        .answers(&area_id, "service-satisfaction")
+        .expect("answers")
+        .into_iter()
+        .filter(|(_, q, _, _)| q == "fft_why")
+        .filter_map(|(_, _, text, _)| text)
+        .collect();
+    written.sort();
+    assert!(written.len() >= 5, "the generator wrote some reasons");
+    let mut admin = Web::new(&server.url);
+    assert_eq!(admin.sign_in("sam", PASSWORD), 200);
+    let got = admin.json("/api/v1/text?form=service-satisfaction&question=fft_why");
+    let got: Vec<String> = got["answers"]
+        .as_array()
+        .expect("answers")
+        .iter()
+        .map(|a| a.as_str().expect("text").to_owned())
+        .collect();
+    assert_eq!(got, written, "every reason, in alphabetical order");
+    let (status, body) =
+        admin.get("/api/v1/text?form=service-satisfaction&question=fft_why&setting=home");
+    assert_eq!(status, 400, "nobody at home answered: {body}");
+    assert!(body.contains("fewer than 5"), "{body}");
+    let (status, body) = admin.get("/api/v1/text?form=service-satisfaction&question=fft");
+    assert_eq!(status, 400);
+    assert!(body.contains("not a free-text question"), "{body}");
+    let audit = admin.json("/api/v1/audit");
+    assert_eq!(audit[0]["action"], "text.read");
+}
