@@ -486,17 +486,19 @@ pub fn build(plan: &Plan, rows: &[TallyRow]) -> Result<Report, ReportError> {
         .enumerate()
         .map(|(i, &m)| (month_name(m), i))
         .collect();
+    // Each dimension value's position on its axis (versions are in semver
+    // order, not string order, so not a binary search).
+    let dim_pos: Vec<BTreeMap<&str, usize>> = dim_values
+        .iter()
+        .map(|v| v.iter().enumerate().map(|(i, x)| (x.as_str(), i)).collect())
+        .collect();
     for r in rows {
         let Some(&p) = month_pos.get(&r.month) else {
             continue;
         };
         let mut coord = vec![p];
         for (i, v) in r.dims.iter().enumerate() {
-            coord.push(
-                dim_values[i]
-                    .binary_search(v)
-                    .unwrap_or_else(|_| dim_values[i].iter().position(|x| x == v).unwrap_or(0)),
-            );
+            coord.push(dim_pos[i].get(v.as_str()).copied().unwrap_or(0));
         }
         let o = if r.value == ANSWERED {
             answered

@@ -301,6 +301,22 @@ fn area_forms(storage: &dyn Storage, area_id: &str) -> Result<BTreeMap<String, V
     Ok(out)
 }
 
+/// Every version of one form of an area, oldest first.
+fn form_versions(storage: &dyn Storage, area_id: &str, form: &str) -> Result<Vec<Form>> {
+    area_forms(storage, area_id)?
+        .remove(form)
+        .ok_or_else(|| report::ReportError::UnknownForm(form.to_owned()).into())
+}
+
+/// A required query parameter.
+fn required(params: &[(String, String)], name: &str) -> Result<String, ApiError> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| ApiError::BadRequest(format!("{name} is required")))
+}
+
 #[derive(Serialize)]
 struct FormSummary {
     id: String,
@@ -415,11 +431,8 @@ fn parse_report(params: &[(String, String)]) -> Result<ReportQuery, ApiError> {
 
 /// The plan of a report over the area's versions of its form.
 fn plan_report(storage: &dyn Storage, area_id: &str, q: &ReportQuery) -> Result<report::Plan> {
-    let forms = area_forms(storage, area_id)?;
-    let versions = forms
-        .get(&q.form)
-        .ok_or_else(|| report::ReportError::UnknownForm(q.form.clone()))?;
-    Ok(report::plan(area_id, q, versions)?)
+    let versions = form_versions(storage, area_id, &q.form)?;
+    Ok(report::plan(area_id, q, &versions)?)
 }
 
 fn make_report(storage: &dyn Storage, area_id: &str, q: &ReportQuery) -> Result<Report> {
@@ -573,6 +586,7 @@ async fn free_text(
     let storage = state.storage.clone();
     let detail = query_string(&params);
     let who = who.clone();
+    let question = q.question.clone();
     let answers = blocking(move || {
         let plan = plan_report(storage.as_ref(), &who.area.id, &q)?;
         let r = report::build(&plan, &storage.tallies(&plan.tallies)?)?;
@@ -597,11 +611,6 @@ async fn free_text(
         Ok(answers)
     })
     .await?;
-    let question = params
-        .iter()
-        .find(|(k, _)| k == "question")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
     Ok(Json(FreeText { question, answers }))
 }
 
@@ -640,11 +649,7 @@ async fn export_responses(
     Query(params): Params,
 ) -> Result<Response, ApiError> {
     who.require(Role::Administrator)?;
-    let form = params
-        .iter()
-        .find(|(k, _)| k == "form")
-        .map(|(_, v)| v.clone())
-        .ok_or_else(|| ApiError::BadRequest("form is required".into()))?;
+    let form = required(&params, "form")?;
     let storage = state.storage.clone();
     let area_id = who.area.id.clone();
     let with_text = who.user.free_text;
@@ -655,14 +660,11 @@ async fn export_responses(
         let detail = query_string(&params);
         let who = who.clone();
         blocking(move || {
-            let forms = area_forms(storage.as_ref(), &area_id)?;
-            let versions = forms
-                .get(&form)
-                .ok_or_else(|| report::ReportError::UnknownForm(form.clone()))?;
+            let versions = form_versions(storage.as_ref(), &area_id, &form)?;
             // Columns: every question of every version, in order of first
             // appearance; free text only for users allowed it.
             let mut questions: Vec<String> = Vec::new();
-            for f in versions {
+            for f in &versions {
                 for q in &f.questions {
                     let text = matches!(q.kind, hark_core::form::QuestionKind::FreeText { .. });
                     if (with_text || !text) && !questions.contains(&q.id) {
@@ -963,18 +965,11 @@ async fn dimensions(
     who: AuthUser,
     Query(params): Params,
 ) -> Result<Json<BTreeMap<Dim, Vec<String>>>, ApiError> {
-    let form = params
-        .iter()
-        .find(|(k, _)| k == "form")
-        .map(|(_, v)| v.clone())
-        .ok_or_else(|| ApiError::BadRequest("form is required".into()))?;
+    let form = required(&params, "form")?;
     let storage = state.storage.clone();
     let area_id = who.area.id.clone();
     let out = blocking(move || {
-        let forms = area_forms(storage.as_ref(), &area_id)?;
-        let versions = forms
-            .get(&form)
-            .ok_or_else(|| report::ReportError::UnknownForm(form.clone()))?;
+        let versions = form_versions(storage.as_ref(), &area_id, &form)?;
         let mut out = BTreeMap::new();
         for dim in Dim::ALL {
             let rows = storage.tallies(&TallyQuery {

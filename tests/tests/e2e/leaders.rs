@@ -235,7 +235,7 @@ impl Reader {
             }
         }
         // Groups add up to everyone.
-        if let Some(s) = &split {
+        if split.is_some() {
             for p in &periods {
                 for o in options
                     .iter()
@@ -246,7 +246,6 @@ impl Reader {
                         .filter(|g| g["key"] != "*")
                         .map(|g| (p.clone(), dims_of(g), o.clone()))
                         .collect();
-                    let _ = s;
                     self.lines
                         .push((members, (p.clone(), filters.clone(), o.clone())));
                 }
