@@ -197,7 +197,7 @@ fn answer_problem(e: AnswerError) -> (String, AnswerProblem) {
     use AnswerProblem as P;
     match e {
         A::UnknownQuestion { question } => (question, P::UnknownQuestion),
-        A::WrongKind { question, .. } => (question, P::WrongKind),
+        A::WrongKind { question, .. } | A::Unreadable { question } => (question, P::WrongKind),
         A::OutOfRange { question, .. } => (question, P::OutOfRange),
         A::UnknownOption { question, .. } => (question, P::UnknownOption),
         A::SelectionCount { question, .. } => (question, P::SelectionCount),

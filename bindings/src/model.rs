@@ -856,8 +856,8 @@ pub struct BundleImport {
     pub conflicts: Vec<Conflict>,
 }
 
-impl From<hark_core::store::Applied> for BundleImport {
-    fn from(a: hark_core::store::Applied) -> Self {
+impl From<hark_core::store::replica::Applied> for BundleImport {
+    fn from(a: hark_core::store::replica::Applied) -> Self {
         Self {
             applied: count(a.applied),
             ignored_erased: count(a.ignored_erased),

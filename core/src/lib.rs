@@ -1,16 +1,22 @@
 //! hark-core: the shared core that runs on every tablet and phone.
 //!
-//! - [`form`]: survey definitions, their validation and the built-in forms;
-//! - [`answer`]: answers and the rules that check them (pure);
+//! - [`doc`]: the document format every replica shares (form documents,
+//!   heads at rest, document kinds, the clock);
+//! - [`form`]: survey definitions, their validation, skip logic, the rule
+//!   that checks an answer, and the built-in forms;
+//! - [`answer`]: answers as data (pure);
 //! - [`response`]: a response as one Automerge document (pure domain logic);
-//! - [`store`]: the encrypted, durable local store (SQLite) and the change
-//!   cursor sync reads;
+//! - [`store`]: the encrypted, durable local store (SQLite) and, in
+//!   [`store::replica`], what replication needs from it in its own terms;
+//! - [`sync`]: the protocol: wire types, codec, the pure plan, the device
+//!   session, the hub side, HTTP and bundles;
 //! - [`kiosk`]: anonymous capture at events.
 //!
 //! Domain logic ([`form`], [`answer`], [`response`]) does no I/O and reads no
 //! clock: the store supplies time and persistence.
 
 pub mod answer;
+pub mod doc;
 pub mod error;
 pub mod form;
 pub mod kiosk;

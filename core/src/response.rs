@@ -28,9 +28,9 @@ use automerge::transaction::Transactable;
 use automerge::{Author, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use serde::{Deserialize, Serialize};
 
-use crate::answer::{Answer, AnswerError, check_answer};
+use crate::answer::{Answer, AnswerError};
 use crate::error::{Error, Result, SubmitProblem};
-use crate::form::{FlagLevel, Form, FormRef, Text};
+use crate::form::{Audience, FlagLevel, Form, FormRef, Text};
 
 const SCHEMA: &str = "response/1";
 
@@ -122,6 +122,16 @@ impl Consent {
         Self {
             consent: Permission::Given,
             assent: Permission::Given,
+        }
+    }
+
+    /// Every permission a form for `audience` asks for, given: a child's
+    /// assent with a parent's consent, or an adult's own consent.
+    pub fn given_for(audience: Audience) -> Self {
+        if audience.is_child() {
+            Self::child()
+        } else {
+            Self::adult()
         }
     }
 
@@ -359,19 +369,11 @@ impl ResponseDoc {
         Ok(out)
     }
 
-    /// The answers that count: those whose question is relevant given the
-    /// others (a merge can bring in an answer that skip logic now skips).
+    /// The answers that count: those whose question skip logic asks given
+    /// the others (a merge can bring in an answer that skip logic now
+    /// skips). See [`Form::walk`].
     pub fn effective_answers(&self, form: &Form) -> Result<BTreeMap<String, Answer>> {
-        let all = self.answers()?;
-        let mut kept = BTreeMap::new();
-        for q in &form.questions {
-            if let Some(a) = all.get(&q.id)
-                && q.relevant.as_ref().is_none_or(|c| c.holds(&kept))
-            {
-                kept.insert(q.id.clone(), a.clone());
-            }
-        }
-        Ok(kept)
+        Ok(form.walk(&self.answers()?).kept)
     }
 
     /// Questions answered concurrently on different devices.
@@ -433,18 +435,18 @@ impl ResponseDoc {
             .ok_or_else(|| AnswerError::UnknownQuestion {
                 question: question.to_owned(),
             })?;
-        let mut answers = self.effective_answers(form)?;
-        if let Some(cond) = &q.relevant
-            && !cond.holds(&answers)
-        {
+        let all = self.answers()?;
+        let walk = form.walk(&all);
+        if !walk.is_asked(question) {
             return Err(AnswerError::NotRelevant {
                 question: question.to_owned(),
             }
             .into());
         }
-        let answer = check_answer(q, answer)?;
+        let answer = q.check(answer)?;
+        let mut answers = walk.kept;
         answers.insert(question.to_owned(), answer.clone());
-        let cleared = irrelevant(form, &answers, &self.answers()?);
+        let cleared = cleared_by(form, &answers, &all);
         let obj = self.obj("answers")?;
         let result = (|| -> Result<()> {
             put_answer(&mut self.doc, &obj, question, &answer, now_ms)?;
@@ -473,7 +475,7 @@ impl ResponseDoc {
         }
         let mut remaining = all.clone();
         remaining.remove(question);
-        let cleared = irrelevant(form, &remaining, &all);
+        let cleared = cleared_by(form, &remaining, &all);
         let obj = self.obj("answers")?;
         let result = (|| -> Result<()> {
             self.doc.delete(&obj, question)?;
@@ -506,34 +508,34 @@ impl ResponseDoc {
     pub fn submit(&mut self, form: &Form, now_ms: i64) -> Result<Vec<RaisedFlag>> {
         self.check_form(form)?;
         self.ensure_draft()?;
-        let effective = self.effective_answers(form)?;
+        let all = self.answers()?;
+        let walk = form.walk(&all);
         let mut problems = Vec::new();
         if !self.consent().permits(form) {
             problems.push(SubmitProblem::NoConsent);
         }
-        for q in &form.questions {
-            let relevant = q.relevant.as_ref().is_none_or(|c| c.holds(&effective));
-            if q.required && relevant && !effective.contains_key(&q.id) {
-                problems.push(SubmitProblem::MissingRequired(q.id.clone()));
-            }
-        }
+        problems.extend(
+            walk.missing_required()
+                .into_iter()
+                .map(|q| SubmitProblem::MissingRequired(q.to_owned())),
+        );
         if !problems.is_empty() {
             return Err(Error::Incomplete(problems));
         }
         let raised: Vec<RaisedFlag> = form
             .safeguarding
             .iter()
-            .filter(|t| t.when.holds(&effective))
+            .filter(|t| t.when.holds(&walk.kept))
             .map(|t| RaisedFlag {
                 trigger: t.id.clone(),
                 level: t.level,
                 guidance: t.guidance.clone(),
             })
             .collect();
-        let stale: Vec<String> = self
-            .answers()?
+        // Answers that do not count: skipped, or to no question of the form.
+        let stale: Vec<String> = all
             .into_keys()
-            .filter(|k| !effective.contains_key(k))
+            .filter(|k| !walk.kept.contains_key(k))
             .collect();
         let answers = self.obj("answers")?;
         let flags = self.obj("flags")?;
@@ -729,23 +731,17 @@ impl ResponseDoc {
 }
 
 /// Answered questions in `before` that skip logic no longer asks given `now`.
-fn irrelevant(
+fn cleared_by(
     form: &Form,
     now: &BTreeMap<String, Answer>,
     before: &BTreeMap<String, Answer>,
 ) -> Vec<String> {
-    let mut kept = BTreeMap::new();
-    let mut cleared = Vec::new();
-    for q in &form.questions {
-        if let Some(a) = now.get(&q.id) {
-            if q.relevant.as_ref().is_none_or(|c| c.holds(&kept)) {
-                kept.insert(q.id.clone(), a.clone());
-            } else if before.contains_key(&q.id) {
-                cleared.push(q.id.clone());
-            }
-        }
-    }
-    cleared
+    form.walk(now)
+        .skipped
+        .into_iter()
+        .filter(|q| before.contains_key(*q))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn str_at(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<String> {

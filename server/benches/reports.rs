@@ -21,9 +21,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hark_core::form::{builtin_form, plausible_answers, seeded};
-use hark_server::ingest::answer_row;
+use hark_core::response::Status;
+use hark_server::model::Role;
+use hark_server::projection::{Projection, answer_row};
+use hark_server::storage::Storage;
 use hark_server::storage::sqlite::SqliteStorage;
-use hark_server::storage::{Projection, Role, Storage};
 
 const SETTINGS: [&str; 12] = [
     "clinic_north",
@@ -129,7 +131,7 @@ fn generate(storage: &dyn Storage, n: usize) {
         let p = Projection {
             form_id: form.id.clone(),
             form_version: form.version.to_string(),
-            status: "submitted".into(),
+            status: Status::Submitted,
             setting: Some(SETTINGS[(r >> 8) as usize % SETTINGS.len()].into()),
             age_phase: Some(PHASES[(r >> 16) as usize % PHASES.len()].into()),
             need: ((r >> 24) % 10 < 6).then(|| NEEDS[(r >> 28) as usize % NEEDS.len()].into()),

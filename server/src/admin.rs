@@ -1,13 +1,15 @@
 //! Administration: areas, enrolment codes, devices, counts and rebuilds.
 //! Used by the `hark admin` commands, the first-start demo, and tests.
 
+use hark_core::doc::{DocKind, form_doc};
 use hark_core::form::builtin_forms;
-use hark_core::sync::DocKind;
+use hark_core::response::ResponseDoc;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::ingest::project;
-use crate::storage::{Area, Storage};
+use crate::model::Area;
+use crate::projection::project;
+use crate::storage::Storage;
 
 /// How long an enrolment code stays valid.
 pub const CODE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -50,8 +52,7 @@ pub fn create_area(storage: &dyn Storage, name: &str) -> Result<Area> {
 pub fn install_builtin_forms(storage: &dyn Storage, area: &Area) -> Result<usize> {
     let mut n = 0;
     for form in builtin_forms().map_err(hark_core::Error::from)? {
-        let (mut heads, bytes) = hark_core::store::form_doc(&form)?;
-        heads.sort();
+        let (heads, bytes) = form_doc(&form)?;
         let id = format!("form:{}:{}@{}", area.id, form.id, form.version);
         if storage.put_form(&area.id, &id, &form.id, &heads, &bytes)? {
             n += 1;
@@ -105,7 +106,7 @@ pub fn rebuild(storage: &dyn Storage) -> Result<usize> {
         };
         for id in ids {
             if let Some(doc) = storage.load(&id)? {
-                let projection = hark_core::ResponseDoc::load(&doc.bytes, "server")
+                let projection = ResponseDoc::load(&doc.bytes, "server")
                     .ok()
                     .map(|r| project(&r))
                     .transpose()?;

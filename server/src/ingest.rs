@@ -1,16 +1,75 @@
-//! Merging what devices send into the server's documents, and the
-//! projections derived from them. Pure functions over bytes: the storage
-//! layer calls [`merge_upload`] inside its transaction.
+//! Merging what a device sends into the server's copy of a document, and
+//! deciding what to write: pure over bytes. Storage loads the stored copy
+//! inside its transaction and hands it to [`merge_upload`] (through the
+//! exchange in `sync.rs`); whatever this decides is written in that same
+//! transaction, with the projection it carries.
 
 use automerge::{AutoCommit, ChangeHash};
-use hark_core::sync::{DocData, DocKind};
-use hark_core::{Answer, ResponseDoc};
+use hark_core::doc::{DocKind, same_heads};
+use hark_core::response::ResponseDoc;
+use hark_core::sync::{DocData, heads_from_wire};
 
 use crate::error::Result;
-use crate::storage::{AnswerRow, DocBytes, DocWrite, Merged, Projection, StoredDoc};
+use crate::projection::{Projection, project};
 
-/// Change chunks kept per document before compaction into a snapshot.
-pub const COMPACT_AFTER: i64 = 32;
+/// Change chunks the server keeps per document before compacting it into
+/// a snapshot (it loads whole documents only to merge, so more than a
+/// device keeps).
+pub const SERVER_CHUNKS_BEFORE_SNAPSHOT: i64 = 32;
+
+/// A stored document as loaded for merging.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredDoc {
+    /// The area it belongs to.
+    pub area_id: String,
+    /// Response or form.
+    pub kind: DocKind,
+    /// Snapshot followed by change chunks: what `Automerge::load` reads.
+    pub bytes: Vec<u8>,
+    /// Number of change chunks after the snapshot.
+    pub n_changes: i64,
+}
+
+/// How a merged document is written back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DocBytes {
+    /// Replace with a compacted snapshot (and drop the change chunks).
+    Snapshot(Vec<u8>),
+    /// Append one change chunk.
+    Append(Vec<u8>),
+    /// Nothing new (a replay): touch nothing but the device's record.
+    Unchanged,
+}
+
+/// What a merge decided to write for one document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DocWrite {
+    /// Document id.
+    pub id: String,
+    /// The area it belongs to.
+    pub area_id: String,
+    /// Response or form.
+    pub kind: DocKind,
+    /// Form id (for forms and responses).
+    pub form_id: String,
+    /// Heads after the merge.
+    pub heads: Vec<ChangeHash>,
+    /// Bytes to write.
+    pub bytes: DocBytes,
+    /// Projection to replace (responses only).
+    pub projection: Option<Projection>,
+}
+
+/// The outcome of merging one document.
+#[derive(Debug)]
+pub enum Merged {
+    /// Write this, and acknowledge the heads.
+    Write(Box<DocWrite>),
+    /// The base is unknown here: ask for the whole document.
+    NeedWhole,
+    /// Refused, with a reason safe to show.
+    Rejected(String),
+}
 
 /// Changes the device lacks after a merge: what to send back at once.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,19 +78,6 @@ pub struct Extra {
     pub base: Vec<ChangeHash>,
     /// Changes after them.
     pub bytes: Vec<u8>,
-}
-
-fn hashes(base: &[serde_bytes::ByteBuf]) -> Option<Vec<ChangeHash>> {
-    base.iter()
-        .map(|h| ChangeHash::try_from(h.as_slice()).ok())
-        .collect()
-}
-
-fn same(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
-    let (mut a, mut b) = (a.to_vec(), b.to_vec());
-    a.sort();
-    b.sort();
-    a == b
 }
 
 /// Merges one uploaded document into the stored copy (if any).
@@ -47,7 +93,7 @@ pub fn merge_upload(
     if upload.kind != DocKind::Response {
         return Ok((Merged::Rejected("devices cannot change forms".into()), None));
     }
-    let Some(base) = hashes(&upload.base) else {
+    let Some(base) = heads_from_wire(&upload.base) else {
         return Ok((Merged::Rejected("malformed change hash".into()), None));
     };
     let reject = |why: &str| Ok((Merged::Rejected(why.to_owned()), None));
@@ -85,7 +131,9 @@ pub fn merge_upload(
             let after = response.heads();
             // What the device lacks: the server held changes beyond its base.
             let device_has = incoming_heads.clone().unwrap_or_else(|| base.clone());
-            let extra = if !base.is_empty() && same(&before, &base) || same(&after, &device_has) {
+            let extra = if !base.is_empty() && same_heads(&before, &base)
+                || same_heads(&after, &device_has)
+            {
                 None
             } else {
                 Some(Extra {
@@ -93,9 +141,9 @@ pub fn merge_upload(
                     base: device_has,
                 })
             };
-            let bytes = if same(&after, &before) {
+            let bytes = if same_heads(&after, &before) {
                 DocBytes::Unchanged
-            } else if s.n_changes + 1 >= COMPACT_AFTER {
+            } else if s.n_changes + 1 >= SERVER_CHUNKS_BEFORE_SNAPSHOT {
                 DocBytes::Snapshot(response.save())
             } else {
                 DocBytes::Append(response.doc_mut().save_after(&before))
@@ -139,66 +187,4 @@ fn written(
         bytes,
         projection: Some(project(response)?),
     })))
-}
-
-/// The relational projection of a response.
-pub fn project(response: &ResponseDoc) -> Result<Projection> {
-    let header = response.header()?;
-    let answers = response
-        .answers()?
-        .into_iter()
-        .map(|(question, answer)| answer_row(question, answer))
-        .collect();
-    let c = header.context;
-    Ok(Projection {
-        form_id: header.form.id,
-        form_version: header.form.version.to_string(),
-        status: header.status.as_str().to_owned(),
-        setting: c.setting,
-        age_phase: c.age_phase,
-        need: c.need,
-        pathway: c.pathway,
-        kiosk: c.kiosk,
-        captured_at: c.captured_at,
-        submitted_at: header.submitted_at,
-        month: month_of(c.captured_at),
-        flags: i64::try_from(header.flags.len()).unwrap_or(i64::MAX),
-        answers,
-    })
-}
-
-/// One answer as a projected row.
-pub fn answer_row(question: String, answer: Answer) -> AnswerRow {
-    let kind = answer.kind().to_owned();
-    let (value_text, value_num) = match answer {
-        Answer::Scale(n) => (None, Some(i64::from(n))),
-        Answer::Number(n) => (None, Some(n)),
-        Answer::Choice(s) | Answer::Text(s) | Answer::Date(s) => (Some(s), None),
-        Answer::Choices(v) => (Some(v.join(",")), None),
-        Answer::DontKnow | Answer::PreferNotToSay => (None, None),
-    };
-    AnswerRow {
-        question,
-        kind,
-        value_text,
-        value_num,
-    }
-}
-
-/// `YYYY-MM` of a time in ms since the epoch (UTC).
-pub fn month_of(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .map(|t| format!("{:04}-{:02}", t.year(), u8::from(t.month())))
-        .unwrap_or_else(|_| "unknown".to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn months_are_utc() {
-        assert_eq!(month_of(0), "1970-01");
-        assert_eq!(month_of(1_700_000_000_000), "2023-11");
-    }
 }

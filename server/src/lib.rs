@@ -1,27 +1,39 @@
 //! hark-server: the axum server, its storage, and the `hark` command line.
 //!
-//! - [`app`]: routes, authentication, `router(state)` and `serve(..)`;
-//! - [`sync`]: one sync exchange on the server side;
-//! - [`ingest`]: merging uploads and projecting responses (pure);
-//! - [`storage`]: the storage trait, SQLite and PostgreSQL;
-//! - [`admin`]: areas, enrolment codes, counts, rebuilds;
-//! - [`config`]: opening storage from a `--db` URL;
-//! - [`report`]: leaders' reports and small-number suppression (pure);
-//! - [`users`]: dashboard users, passwords, sign-in;
-//! - [`web`]: the dashboard and the leaders' API;
-//! - [`cli`]: the `hark` commands.
+//! Domain (pure, no I/O): [`model`] (records), [`projection`] (a
+//! response's rows), [`export`] (packed answers and export records), [`tally`] (the counts reports read), [`ingest`]
+//! (merging an upload), [`report`] (reports and small-number suppression).
+//!
+//! I/O: [`storage`] (capability traits, SQLite and PostgreSQL), [`sync`]
+//! (one exchange), [`admin`] and [`users`] (operations over storage),
+//! [`config`] (opening storage from a URL).
+//!
+//! HTTP: [`app`] (the route table, `router(state)`, `serve(..)`),
+//! [`state`], [`auth`] (device tokens and session cookies), [`devices`]
+//! (the device routes), [`web`] (the leaders' routes and dashboard),
+//! [`error`] (the one mapping from internal to public errors).
+//!
+//! [`cli`]: the `hark` commands.
 
 pub mod admin;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod devices;
 pub mod error;
+pub mod export;
 pub mod ingest;
+pub mod model;
+pub mod projection;
 pub mod report;
+pub mod state;
 pub mod storage;
 pub mod sync;
+pub mod tally;
 pub mod users;
 pub mod web;
 
-pub use app::{AppState, router, serve};
+pub use app::{router, serve};
 pub use error::{Error, Result};
+pub use state::AppState;

@@ -4,13 +4,14 @@
 use std::collections::{HashMap, VecDeque};
 
 use automerge::AutoCommit;
-use hark_core::store::wire_heads;
-use hark_core::sync::{Ack, DocData, Rejected, SyncRequest, SyncResponse};
+use hark_core::doc::DocKind;
+use hark_core::sync::{Ack, DocData, Rejected, SyncRequest, SyncResponse, wire_heads};
 use serde_bytes::ByteBuf;
 
 use crate::error::Result;
-use crate::ingest::{Extra, merge_upload};
-use crate::storage::{Area, Device, Merged, Storage};
+use crate::ingest::{Extra, Merged, merge_upload};
+use crate::model::{Area, Device};
+use crate::storage::Storage;
 
 /// Documents sent to a device per exchange.
 pub const DOWNLOAD_LIMIT: usize = 500;
@@ -65,7 +66,7 @@ pub fn handle(
     for (id, extra) in extras {
         response.docs.push(DocData {
             id,
-            kind: hark_core::sync::DocKind::Response,
+            kind: DocKind::Response,
             base: wire_heads(&extra.base),
             bytes: ByteBuf::from(extra.bytes),
             flagged: false,

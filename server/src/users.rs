@@ -6,7 +6,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 
 use crate::admin::{hash_secret, random_bytes};
 use crate::error::{Error, Result};
-use crate::storage::{Role, Storage, User};
+use crate::model::{Role, User};
+use crate::storage::Storage;
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD: usize = 12;

@@ -8,8 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use hark_core::doc::{DocKind, now_ms};
 use hark_core::form::{plausible_answers, seeded};
-use hark_core::store::now_ms;
+use hark_core::store::replica::Incoming;
 use hark_core::sync::client::{SyncReport, Transport};
 use hark_core::sync::http::{self, HttpTransport, SERVER_PEER};
 use hark_core::sync::{SyncError, SyncRequest, SyncResponse};
@@ -227,11 +228,7 @@ impl TestDevice {
             setting: Some("clinic".into()),
             ..Default::default()
         };
-        let consent = if f.audience.is_child() {
-            Consent::child()
-        } else {
-            Consent::adult()
-        };
+        let consent = Consent::given_for(f.audience);
         (f, ctx, consent)
     }
 
@@ -271,17 +268,16 @@ impl TestDevice {
                 doc.answer(&f, &q, a, now_ms()).expect("answer");
             }
             doc.submit(&f, now_ms()).expect("submit");
-            docs.push(hark_core::sync::DocData {
+            docs.push(Incoming {
                 id: id.clone(),
-                kind: hark_core::sync::DocKind::Response,
+                kind: DocKind::Response,
                 base: Vec::new(),
-                bytes: doc.save().into(),
-                flagged: false,
+                bytes: doc.save(),
             });
             ids.push(id);
         }
         for chunk in docs.chunks(500) {
-            self.store.apply_incoming(chunk).expect("store");
+            self.store.apply(chunk).expect("store");
         }
         ids
     }

@@ -1,7 +1,8 @@
 //! The forms an area can use on day one, shipped inside the library and
 //! validated like any other form. Their JSON lives in `core/forms/`.
 
-use super::{Form, FormError};
+use super::model::Form;
+use super::validate::FormError;
 
 /// The JSON source of each built-in form, by file name.
 const SOURCES: &[(&str, &str)] = &[
@@ -114,7 +115,7 @@ mod tests {
                     q.id
                 );
             }
-            if form.theme == super::super::Theme::FeelingSafe {
+            if form.theme == super::super::model::Theme::FeelingSafe {
                 assert!(
                     !form.safeguarding.is_empty(),
                     "{} raises no safeguarding flag",

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::answer::{Answer, AnswerLookup};
+use crate::answer::{Answer, AnswerLookup, DONT_KNOW, PREFER_NOT_TO_SAY};
 
 /// A value a condition compares an answer with: an option id, a text, or a
 /// number (face-scale point or whole number).
@@ -122,8 +122,8 @@ fn matches_value(answer: &Answer, value: &CondValue) -> bool {
         (Answer::Number(n), CondValue::Int(v)) => n == v,
         (Answer::Choice(s) | Answer::Text(s) | Answer::Date(s), CondValue::Str(v)) => s == v,
         (Answer::Choices(picked), CondValue::Str(v)) => picked.iter().any(|p| p == v),
-        (Answer::DontKnow, CondValue::Str(v)) => v == super::DONT_KNOW,
-        (Answer::PreferNotToSay, CondValue::Str(v)) => v == super::PREFER_NOT_TO_SAY,
+        (Answer::DontKnow, CondValue::Str(v)) => v == DONT_KNOW,
+        (Answer::PreferNotToSay, CondValue::Str(v)) => v == PREFER_NOT_TO_SAY,
         _ => false,
     }
 }

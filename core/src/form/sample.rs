@@ -2,8 +2,8 @@
 //! random number per question (from any source), the answer a respondent
 //! might give. Always valid for the question; never a real person's data.
 
-use super::{Form, Question, QuestionKind};
-use crate::answer::{Answer, AnswerLookup};
+use super::model::{Form, Question, QuestionKind};
+use crate::answer::Answer;
 
 /// A valid answer to `question` chosen by `r`, or `None` to leave it
 /// unanswered (only for optional questions, about one time in five).
@@ -89,19 +89,11 @@ pub fn seeded(seed: u64) -> impl FnMut() -> u64 {
 /// Plausible answers to every relevant question of `form`, in order, each
 /// chosen by the next number from `next`. Skip logic is respected.
 pub fn plausible_answers(form: &Form, mut next: impl FnMut() -> u64) -> Vec<(String, Answer)> {
-    let mut given = std::collections::BTreeMap::new();
-    let mut out = Vec::new();
-    for q in &form.questions {
-        if q.relevant.as_ref().is_some_and(|c| !c.holds(&given)) {
-            continue;
-        }
-        if let Some(a) = plausible_answer(q, next()) {
-            given.insert(q.id.clone(), a.clone());
-            out.push((q.id.clone(), a));
-        }
-    }
-    debug_assert!(out.iter().all(|(q, _)| given.answer(q).is_some()));
-    out
+    let walk = form.fill(|q| plausible_answer(q, next()));
+    walk.asked
+        .iter()
+        .filter_map(|q| Some((q.id.clone(), walk.kept.get(&q.id)?.clone())))
+        .collect()
 }
 
 #[cfg(test)]

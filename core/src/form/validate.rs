@@ -4,8 +4,9 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use super::condition::CondValue;
-use super::{ChoiceOption, Condition, DONT_KNOW, Form, PREFER_NOT_TO_SAY, QuestionKind, Text};
+use super::condition::{CondValue, Condition};
+use super::model::{ChoiceOption, Form, QuestionKind, Text};
+use crate::answer::{DONT_KNOW, PREFER_NOT_TO_SAY, parse_date};
 
 /// A form that cannot be used, with where and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -116,6 +117,13 @@ fn valid_id(id: &str) -> bool {
 }
 
 impl Form {
+    /// Parses and validates a form written as JSON.
+    pub fn from_json(json: &str) -> Result<Self, FormError> {
+        let form: Form = serde_json::from_str(json).map_err(|e| FormError::parse(json, &e))?;
+        form.validate()?;
+        Ok(form)
+    }
+
     /// Checks every rule of the form format. See [`FormProblem`].
     pub fn validate(&self) -> Result<(), FormError> {
         let err = |question: Option<&str>, problem| FormError {
@@ -205,7 +213,7 @@ impl Form {
                 QuestionKind::Date { min, max } => {
                     let parse = |d: &Option<String>| match d {
                         None => Ok(None),
-                        Some(s) => crate::answer::parse_date(s).map(Some).ok_or_else(|| {
+                        Some(s) => parse_date(s).map(Some).ok_or_else(|| {
                             err(
                                 at,
                                 FormProblem::BadBounds(format!("'{s}' is not YYYY-MM-DD")),
@@ -301,7 +309,7 @@ impl Form {
                     | QuestionKind::MultipleChoice { .. }
                     | QuestionKind::YesNo => q.kind.option_ids().contains(&s.as_str()),
                     QuestionKind::FreeText { .. } => true,
-                    QuestionKind::Date { .. } => crate::answer::parse_date(s).is_some(),
+                    QuestionKind::Date { .. } => parse_date(s).is_some(),
                     QuestionKind::FaceScale { .. } | QuestionKind::Number { .. } => false,
                 },
                 Some(CondValue::Int(n)) => match &q.kind {

@@ -7,7 +7,8 @@
 //! - Every document, change chunk and list header is sealed with the host's
 //!   key ([`crypto`]); only ids, form ids, heads and counters are in the clear.
 //!   A wrong key is detected before anything is written.
-//! - Each edit appends its Automerge change chunk; after [`COMPACT_AFTER`]
+//! - Each edit appends its Automerge change chunk; after
+//!   [`DEVICE_CHUNKS_BEFORE_SNAPSHOT`]
 //!   chunks the document is rewritten as one snapshot.
 //! - Every write bumps a store-wide sequence number (`seq`), the change
 //!   cursor the sync client reads with [`Store::changed_since`].
@@ -15,23 +16,21 @@
 //!   truncates the WAL, so its bytes are gone from the file.
 
 mod crypto;
+pub mod replica;
 pub mod schema;
-mod sync;
 
 pub use crypto::StoreKey;
-pub use sync::{Applied, form_from_doc, wire_heads};
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ChangeHash, ROOT};
+use automerge::ChangeHash;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use crate::answer::Answer;
+use crate::doc::{DocKind, decode_heads, encode_heads, form_doc_id, form_from_doc, now_ms};
 use crate::error::{Error, Result};
 use crate::form::{Form, FormRef};
 use crate::response::{
@@ -39,8 +38,10 @@ use crate::response::{
 };
 use crypto::Cipher;
 
-/// Change chunks kept per document before it is compacted into a snapshot.
-pub const COMPACT_AFTER: i64 = 24;
+/// Change chunks a device keeps per document before compacting it into a
+/// snapshot (each chunk is sealed and opened on its own, so fewer than the
+/// server keeps).
+pub const DEVICE_CHUNKS_BEFORE_SNAPSHOT: i64 = 24;
 /// Documents kept loaded in memory.
 const CACHE_SIZE: usize = 64;
 const KEY_CHECK: &[u8] = b"hark store key check v1";
@@ -74,8 +75,8 @@ pub struct ResponseFilter {
 pub struct DocChange {
     /// Document id (`form:…` for forms).
     pub id: String,
-    /// `response` or `form`.
-    pub kind: String,
+    /// Response or form.
+    pub kind: DocKind,
     /// Current heads.
     pub heads: Vec<ChangeHash>,
     /// The store sequence number of its last change.
@@ -105,40 +106,8 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-fn heads_to_bytes(heads: &[ChangeHash]) -> Vec<u8> {
-    heads.iter().flat_map(|h| h.0).collect()
-}
-
-fn heads_from_bytes(bytes: &[u8]) -> Vec<ChangeHash> {
-    bytes
-        .chunks_exact(32)
-        .filter_map(|c| ChangeHash::try_from(c).ok())
-        .collect()
-}
-
 fn place(table: &str, id: &str, n: i64) -> Vec<u8> {
     format!("hark/1|{table}|{id}|{n}").into_bytes()
-}
-
-/// A form as a (read-only) Automerge document: its heads and bytes.
-pub fn form_doc(form: &Form) -> Result<(Vec<ChangeHash>, Vec<u8>)> {
-    let mut doc = AutoCommit::new();
-    doc.put(ROOT, "hark", "form/1")?;
-    doc.put(ROOT, "form_id", form.id.as_str())?;
-    doc.put(ROOT, "form_version", form.version.to_string())?;
-    doc.put(ROOT, "json", form.to_json())?;
-    Ok((doc.get_heads(), doc.save()))
-}
-
-pub(crate) fn form_doc_id(form: &FormRef) -> String {
-    format!("form:{}@{}", form.id, form.version)
 }
 
 impl Store {
@@ -304,7 +273,7 @@ impl Store {
         let Some(bytes) = self.read_document(&inner.conn, &id)? else {
             return Ok(None);
         };
-        let form = Arc::new(sync::form_from_doc(&bytes)?);
+        let form = Arc::new(form_from_doc(&bytes)?);
         inner.forms.insert(r.clone(), form.clone());
         Ok(Some(form))
     }
@@ -485,10 +454,10 @@ impl Store {
             .optional()?
             .ok_or_else(|| Error::NotFound(id.clone()))?
         };
-        let compact = new || n_changes + 1 >= COMPACT_AFTER;
+        let compact = new || n_changes + 1 >= DEVICE_CHUNKS_BEFORE_SNAPSHOT;
         let chunk = if compact { doc.save() } else { incremental };
         let header = doc.header()?;
-        let heads = heads_to_bytes(&doc.heads());
+        let heads = encode_heads(&doc.heads());
         let header_blob = self.cipher.seal(
             &place("header", &id, 0),
             &serde_json::to_vec(&header).unwrap_or_default(),
@@ -674,10 +643,11 @@ impl Store {
             "SELECT id, kind, heads, seq FROM documents WHERE seq > ?1 ORDER BY seq",
         )?;
         let rows = stmt.query_map([cursor], |r| {
+            let kind: String = r.get(1)?;
             Ok(DocChange {
                 id: r.get(0)?,
-                kind: r.get(1)?,
-                heads: heads_from_bytes(&r.get::<_, Vec<u8>>(2)?),
+                kind: DocKind::parse(&kind).unwrap_or(DocKind::Response),
+                heads: decode_heads(&r.get::<_, Vec<u8>>(2)?),
                 seq: r.get(3)?,
             })
         })?;
@@ -703,7 +673,7 @@ impl Store {
                 r.get(0)
             })
             .optional()?;
-        Ok(heads.map(|h| heads_from_bytes(&h)))
+        Ok(heads.map(|h| decode_heads(&h)))
     }
 
     /// The whole document, as Automerge bytes (for sync and bundles).
@@ -711,21 +681,6 @@ impl Store {
         let inner = self.lock();
         self.read_document(&inner.conn, id)?
             .ok_or_else(|| Error::NotFound(id.to_owned()))
-    }
-
-    /// Merges another copy of a response (whole document, or changes that
-    /// apply on top of what this store holds) into the store, durably.
-    /// Erased responses stay erased. Returns the conflicts now present.
-    pub fn import_response(&self, bytes: &[u8]) -> Result<Vec<Conflict>> {
-        let doc = ResponseDoc::load(bytes, &format!("device:{}", self.device_id))?;
-        let data = crate::sync::DocData {
-            id: doc.id().to_owned(),
-            kind: crate::sync::DocKind::Response,
-            base: Vec::new(),
-            bytes: bytes.to_vec().into(),
-            flagged: false,
-        };
-        Ok(self.apply_incoming(std::slice::from_ref(&data))?.conflicts)
     }
 }
 

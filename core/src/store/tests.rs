@@ -232,7 +232,7 @@ fn the_change_cursor_lists_only_what_changed() {
         store.heads(&a).expect("heads")
     );
     let all = store.changed_since(0).expect("all");
-    assert_eq!(all.iter().filter(|c| c.kind == "form").count(), 1);
+    assert_eq!(all.iter().filter(|c| c.kind == DocKind::Form).count(), 1);
     assert!(all.iter().any(|c| c.id == b));
     // A refused answer changes nothing, the cursor included.
     let cursor = store.cursor().expect("cursor");
@@ -248,7 +248,7 @@ fn many_edits_compact_into_a_snapshot_that_loads() {
     let id = store
         .start_response("sample", &ctx(), Consent::child())
         .expect("start");
-    for i in 0..(COMPACT_AFTER * 2 + 5) {
+    for i in 0..(DEVICE_CHUNKS_BEFORE_SNAPSHOT * 2 + 5) {
         store
             .answer(&id, "age", Answer::Number(4 + i % 20))
             .expect("answer");
@@ -258,12 +258,15 @@ fn many_edits_compact_into_a_snapshot_that_loads() {
         .conn
         .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
         .expect("count");
-    assert!(n < COMPACT_AFTER, "{n} chunks left uncompacted");
+    assert!(
+        n < DEVICE_CHUNKS_BEFORE_SNAPSHOT,
+        "{n} chunks left uncompacted"
+    );
     drop(store);
     let store = Store::open(&dir.path().join("hark.db"), &key).expect("open");
     assert_eq!(
         store.response(&id).expect("view").answers["age"],
-        Answer::Number(4 + (COMPACT_AFTER * 2 + 4) % 20)
+        Answer::Number(4 + (DEVICE_CHUNKS_BEFORE_SNAPSHOT * 2 + 4) % 20)
     );
 }
 
@@ -395,7 +398,7 @@ fn a_restored_backup_and_the_original_both_keep_working_and_merge() {
             .changed_since(0)
             .expect("changes")
             .iter()
-            .filter(|c| c.kind == "response")
+            .filter(|c| c.kind == DocKind::Response)
         {
             old.import_response(&restored.export_document(&c.id).expect("export"))
                 .expect("import");
@@ -404,7 +407,7 @@ fn a_restored_backup_and_the_original_both_keep_working_and_merge() {
             .changed_since(0)
             .expect("changes")
             .iter()
-            .filter(|c| c.kind == "response")
+            .filter(|c| c.kind == DocKind::Response)
         {
             restored
                 .import_response(&old.export_document(&c.id).expect("export"))

@@ -4,19 +4,18 @@
 //! bundle is a [`SyncRequest`] in the wire format, so the server ingests it
 //! through the same path.
 
-use super::{SyncError, SyncRequest, codec};
-use crate::store::{Applied, Store};
+use super::codec;
+use super::wire::{DocData, SyncError, SyncRequest, incoming};
+use crate::doc::DocKind;
+use crate::store::Store;
+use crate::store::replica::Applied;
 
 /// Writes every response held (whole) and every erasure into a bundle.
 pub fn export_bundle(store: &Store) -> Result<Vec<u8>, SyncError> {
     let staged = store.stage("bundle:export")?;
     let mut docs = Vec::new();
-    for d in staged
-        .docs
-        .iter()
-        .filter(|d| d.kind == super::DocKind::Response)
-    {
-        let mut data = store.whole_doc_data(&d.id)?;
+    for d in staged.docs.iter().filter(|d| d.kind == DocKind::Response) {
+        let mut data = DocData::whole(store, &d.id)?;
         data.flagged = d.flagged;
         docs.push(data);
     }
@@ -39,7 +38,7 @@ pub fn import_bundle(store: &Store, bytes: &[u8]) -> Result<Applied, SyncError> 
             "a bundle holds whole documents only".into(),
         ));
     }
-    let applied = store.apply_incoming(&request.docs)?;
+    let applied = store.apply(&incoming(&request.docs)?)?;
     for id in &request.erased {
         store.erase_response(id)?;
     }

@@ -8,7 +8,9 @@
 //! only when the whole session completes.
 
 use super::plan::{self, PlannedDoc};
-use super::{Rejected, SyncError, SyncRequest, SyncResponse};
+use super::wire::{
+    DocData, Rejected, SyncError, SyncRequest, SyncResponse, heads_from_wire, incoming,
+};
 use crate::store::Store;
 
 /// Documents per request.
@@ -73,8 +75,11 @@ pub fn sync(
         let batch: Vec<PlannedDoc> = batches.next().unwrap_or_default();
         let docs = batch
             .iter()
-            .map(|d| store.doc_data(d))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|d| {
+                let out = store.outgoing(&d.id, &d.base)?;
+                Ok(DocData::from_outgoing(&d.id, d.kind, out, d.flagged))
+            })
+            .collect::<Result<Vec<_>, crate::error::Error>>()?;
         let request = SyncRequest {
             cursor,
             docs,
@@ -88,7 +93,7 @@ pub fn sync(
             let docs = response
                 .need_whole
                 .iter()
-                .map(|id| store.whole_doc_data(id))
+                .map(|id| DocData::whole(store, id))
                 .collect::<Result<Vec<_>, _>>()?;
             let retry = SyncRequest {
                 cursor,
@@ -146,7 +151,7 @@ fn apply(
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
     if !response.docs.is_empty() {
-        let applied = store.apply_incoming(&response.docs)?;
+        let applied = store.apply(&incoming(&response.docs)?)?;
         report.received += applied.applied;
         report.conflicts += applied.conflicts.len();
         if !applied.want_whole.is_empty() {
@@ -163,21 +168,13 @@ fn apply(
         }
     }
     report.sent += response.acks.len();
-    store.record_acks(peer, &response.acks)?;
+    let acks = response
+        .acks
+        .iter()
+        .map(|a| Some((a.id.clone(), heads_from_wire(&a.heads)?)))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| SyncError::Corrupt("malformed change hash in an acknowledgement".into()))?;
+    store.record_acks(peer, &acks)?;
     report.rejected.extend(response.rejected.iter().cloned());
     Ok(())
-}
-
-/// A transport straight into another store in the same process: the hub
-/// side of device-to-device sync, and tests.
-#[derive(Debug)]
-pub struct LocalPeer<'a>(pub &'a Store);
-
-impl Transport for LocalPeer<'_> {
-    fn exchange(&self, request: &SyncRequest) -> Result<SyncResponse, SyncError> {
-        // Through the codec, exactly as over a wire.
-        let request: SyncRequest = super::decode(&super::encode(request))?;
-        let response = self.0.serve_sync(&request)?;
-        super::decode(&super::encode(&response))
-    }
 }

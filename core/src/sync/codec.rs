@@ -11,7 +11,7 @@ use flate2::write::GzEncoder;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Envelope, PROTOCOL, SyncError};
+use super::wire::{Envelope, PROTOCOL, SyncError};
 
 /// Largest decompressed message accepted (a bundle of a whole event fits).
 pub const MAX_DECODED: u64 = 512 * 1024 * 1024;
@@ -65,7 +65,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, SyncError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::{DocData, DocKind, SyncRequest};
+    use crate::doc::DocKind;
+    use crate::sync::wire::{DocData, SyncRequest};
 
     fn sample() -> SyncRequest {
         SyncRequest {

@@ -8,8 +8,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::client::{Progress, SyncReport, Transport, sync};
+use super::codec;
 use super::codec::MEDIA_TYPE;
-use super::{SyncError, SyncRequest, SyncResponse, codec};
+use super::wire::{SyncError, SyncRequest, SyncResponse};
 use crate::store::Store;
 
 const SERVER: &str = "server.url";

@@ -3,45 +3,15 @@
 
 use automerge::ChangeHash;
 
-use super::DocKind;
-
-/// A document that changed locally since the last acknowledged sync.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StagedDoc {
-    /// Document id.
-    pub id: String,
-    /// Kind.
-    pub kind: DocKind,
-    /// Local sequence number of its last change.
-    pub seq: i64,
-    /// Current heads.
-    pub heads: Vec<ChangeHash>,
-    /// The heads the peer last acknowledged, if it ever did.
-    pub acked: Option<Vec<ChangeHash>>,
-    /// Carries a safeguarding flag.
-    pub flagged: bool,
-}
-
-/// Everything a sync with one peer starts from.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Staged {
-    /// Documents changed since the last completed sync with this peer.
-    pub docs: Vec<StagedDoc>,
-    /// Responses erased since then.
-    pub erased: Vec<String>,
-    /// The highest local sequence number staged: the local cursor to record
-    /// once the sync completes.
-    pub upto: i64,
-    /// The peer's cursor last acknowledged.
-    pub peer_cursor: i64,
-}
+use crate::doc::{DocKind, same_heads};
+use crate::store::replica::{Staged, StagedDoc};
 
 /// One document to send: its changes since `base` (whole if empty).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlannedDoc {
     /// Document id.
     pub id: String,
-    /// Kind.
+    /// Response or form.
     pub kind: DocKind,
     /// Heads the peer already has (send what follows them).
     pub base: Vec<ChangeHash>,
@@ -86,14 +56,6 @@ pub fn plan(staged: &Staged, batch_size: usize) -> Plan {
             .collect(),
         erased: staged.erased.clone(),
     }
-}
-
-fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
-    let mut a = a.to_vec();
-    let mut b = b.to_vec();
-    a.sort();
-    b.sort();
-    a == b
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-use super::client::LocalPeer;
+use super::hub::LocalPeer;
 use super::*;
 use crate::store::{ResponseFilter, Store, StoreKey};
 use crate::test_support::sample_form;
@@ -50,7 +50,8 @@ fn device_to_hub_then_a_no_op_resync_is_one_small_round_trip() {
     let staged = device.stage("hub").expect("stage");
     let planned = plan::plan(&staged, 100);
     assert_eq!(planned.batches.iter().flatten().count(), 1);
-    let data = device.doc_data(&planned.batches[0][0]).expect("data");
+    let first = &planned.batches[0][0];
+    let data = device.outgoing(&first.id, &first.base).expect("data");
     assert!(
         !data.base.is_empty(),
         "sent as changes after the acknowledged heads"

@@ -3,6 +3,8 @@
 use hark_core::form::builtin_form;
 
 use super::*;
+use crate::tally::{Dim, TallyRow, VALUE_ANSWERED, VALUE_DONT_KNOW};
+use hark_core::form::{Form, QuestionKind};
 
 fn satisfaction() -> Form {
     builtin_form("service-satisfaction").expect("built in")
@@ -27,7 +29,7 @@ fn fft(month: &str, dims: &[&str], answers: &[(&str, i64)]) -> Vec<TallyRow> {
     rows.push(row(
         month,
         dims,
-        ANSWERED,
+        VALUE_ANSWERED,
         answers.iter().map(|(_, n)| n).sum(),
     ));
     rows
@@ -63,7 +65,7 @@ fn counts_shares_and_the_friends_and_family_test() {
             ("neither", 5),
             ("poor", 0),
             ("very_poor", 0),
-            (DONT_KNOW, 0),
+            (VALUE_DONT_KNOW, 0),
         ],
     );
     let r = report(&query(None, &[]), &rows);

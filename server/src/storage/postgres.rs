@@ -1,6 +1,7 @@
 //! PostgreSQL storage: for larger deployments and for several server
 //! processes sharing one database. Behaves exactly like the SQLite storage
-//! (the conformance suite in `tests.rs` runs against both).
+//! (the conformance suites in `tests.rs` run against both). SQL and row
+//! mapping only: the algorithms are `documents.rs`'s.
 //!
 //! Concurrency between server processes:
 //!
@@ -19,20 +20,24 @@
 //!   read-only `REPEATABLE READ` transaction, so they see one snapshot.
 
 use automerge::ChangeHash;
-use hark_core::sync::DocKind;
+use hark_core::doc::{DocKind, decode_heads, encode_heads, now_ms};
 use postgres::error::SqlState;
+use postgres::types::ToSql;
 use postgres::{GenericClient, IsolationLevel, NoTls, Transaction};
 use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 use sha2::{Digest, Sha256};
 
-use super::sqlite::{heads_bytes, heads_from, kind_from, kind_str, now_ms};
-use super::tally::Deltas;
-use super::{
-    AnswerRow, Area, AuditEntry, Device, DocBytes, ExportRecord, MergeFn, Merged, Note, Pending,
-    PendingBatch, Projection, Role, Storage, StoredDoc, TallyQuery, TallyRow, User,
-};
+use super::backend::{Backend, DocRow, DocTx, SchemaTx};
+use super::query::{free_text_sql, tallies_sql};
+use super::rows::{self, Row};
+use super::{Accounts, AnswerCell, AuditLog, Notes, Reads, Storage, Tenancy};
 use crate::error::{Error, Result};
+use crate::export::{ExportRecord, pack_answers};
+use crate::ingest::StoredDoc;
+use crate::model::{Area, AuditEntry, Device, Note, User};
+use crate::projection::{AnswerRow, Projection};
+use crate::tally::{TallyKey, TallyQuery, TallyRow};
 
 type Manager = PostgresConnectionManager<NoTls>;
 
@@ -51,6 +56,9 @@ const MIGRATION_LOCK: i32 = -1;
 /// connection by default). Sharing a bucket costs little: writers are
 /// serialised by the sequence counter anyway.
 const DOC_LOCK_BUCKETS: u64 = 64;
+
+/// Tally rows per `INSERT … SELECT FROM unnest(…)` statement.
+const TALLY_CHUNK: usize = 5000;
 
 /// Numbered migrations: migration `i` (from 0) is version `i + 1` in
 /// `schema_migrations`. Text compares bytewise (`COLLATE "C"`), as in
@@ -158,24 +166,17 @@ impl PostgresStorage {
     fn conn(&self) -> Result<PooledConnection<Manager>> {
         Ok(self.pool.get()?)
     }
-}
 
-/// Starts a read-only transaction that sees one snapshot throughout.
-fn snapshot(conn: &mut PooledConnection<Manager>) -> Result<Transaction<'_>> {
-    Ok(conn
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()?)
-}
-
-fn next_seq(tx: &mut Transaction<'_>) -> Result<i64> {
-    Ok(tx
-        .query_one(
-            "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value",
-            &[],
-        )?
-        .try_get(0)?)
+    fn transaction<T>(&self, f: impl FnOnce(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let mut tx = PgTx {
+            tx: conn.transaction()?,
+            locking: true,
+        };
+        let out = f(&mut tx)?;
+        tx.tx.commit()?;
+        Ok(out)
+    }
 }
 
 /// The lock bucket of a document id: a stable hash, the same in every
@@ -187,327 +188,529 @@ fn doc_lock_bucket(id: &str) -> i32 {
     i32::try_from(u64::from_be_bytes(first) % DOC_LOCK_BUCKETS).unwrap_or(0)
 }
 
-/// Takes the transaction-level advisory lock of every id's bucket, in bucket
-/// order (the same order in every transaction, and before the sequence
-/// counter's row lock, so two transactions cannot deadlock).
-fn lock_docs(tx: &mut Transaction<'_>, ids: &[String]) -> Result<()> {
-    let mut buckets: Vec<i32> = ids.iter().map(|id| doc_lock_bucket(id)).collect();
-    buckets.sort_unstable();
-    buckets.dedup();
-    for bucket in buckets {
-        tx.execute(
-            "SELECT pg_advisory_xact_lock($1, $2)",
-            &[&LOCK_CLASS, &bucket],
-        )?;
-    }
-    Ok(())
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn area_row(row: &postgres::Row) -> Result<Area> {
-    Ok(Area {
-        id: row.try_get(0)?,
-        name: row.try_get(1)?,
-    })
-}
-
-fn load_doc(c: &mut impl GenericClient, id: &str, for_update: bool) -> Result<Option<StoredDoc>> {
-    let sql = if for_update {
-        "SELECT area_id, kind, snapshot, n_changes FROM docs WHERE id = $1 FOR UPDATE"
+/// A unique-constraint failure as `Exists(what)`.
+fn exists(e: postgres::Error, what: String) -> Error {
+    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        Error::Exists(what)
     } else {
-        "SELECT area_id, kind, snapshot, n_changes FROM docs WHERE id = $1"
-    };
-    let Some(row) = c.query_opt(sql, &[&id])? else {
-        return Ok(None);
-    };
-    let area_id: String = row.try_get(0)?;
-    let kind: String = row.try_get(1)?;
-    let mut bytes: Vec<u8> = row.try_get(2)?;
-    let n_changes: i64 = row.try_get(3)?;
-    if n_changes > 0 {
-        for r in c.query(
-            "SELECT bytes FROM doc_changes WHERE doc_id = $1 ORDER BY n",
-            &[&id],
-        )? {
-            bytes.extend_from_slice(r.try_get::<_, &[u8]>(0)?);
-        }
+        e.into()
     }
-    Ok(Some(StoredDoc {
-        area_id,
-        kind: kind_from(&kind),
-        bytes,
-        n_changes,
-    }))
 }
 
-/// The projection stored for a response (for its tallies), if any.
-fn stored_projection(tx: &mut Transaction<'_>, id: &str) -> Result<Option<Projection>> {
-    let Some(r) = tx.query_opt(
-        "SELECT form_id, form_version, status, setting, age_phase, need, pathway, month
-         FROM responses WHERE id = $1",
-        &[&id],
-    )?
-    else {
-        return Ok(None);
-    };
-    let mut p = Projection {
-        form_id: r.try_get(0)?,
-        form_version: r.try_get(1)?,
-        status: r.try_get(2)?,
-        setting: r.try_get(3)?,
-        age_phase: r.try_get(4)?,
-        need: r.try_get(5)?,
-        pathway: r.try_get(6)?,
-        month: r.try_get(7)?,
-        ..Projection::default()
-    };
-    if p.status == "submitted" {
-        p.answers = stored_answers(tx, id)?;
+/// Every row of a query, mapped.
+fn all<T>(
+    c: &mut impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    f: impl Fn(&postgres::Row) -> Result<T>,
+) -> Result<Vec<T>> {
+    c.query(sql, params)?.iter().map(f).collect()
+}
+
+/// The first row of a query, mapped.
+fn first<T>(
+    c: &mut impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    f: impl Fn(&postgres::Row) -> Result<T>,
+) -> Result<Option<T>> {
+    c.query_opt(sql, params)?.as_ref().map(f).transpose()
+}
+
+/// One transaction. In a write transaction (`locking`) documents read are
+/// locked `FOR UPDATE`.
+pub struct PgTx<'t> {
+    tx: Transaction<'t>,
+    locking: bool,
+}
+
+impl std::fmt::Debug for PgTx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgTx")
+            .field("locking", &self.locking)
+            .finish()
     }
-    Ok(Some(p))
 }
 
-/// The projected answers of a response, by question.
-fn stored_answers(tx: &mut Transaction<'_>, id: &str) -> Result<Vec<AnswerRow>> {
-    tx.query(
-        "SELECT question, kind, value_text, value_num FROM answers WHERE response_id = $1 ORDER BY question",
-        &[&id],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(AnswerRow {
-            question: r.try_get(0)?,
-            kind: r.try_get(1)?,
-            value_text: r.try_get(2)?,
-            value_num: r.try_get(3)?,
-        })
-    })
-    .collect()
-}
-
-/// Writes a transaction's tally changes, a few thousand rows per
-/// statement. Callers hold the sequence counter's row lock, so concurrent
-/// writers cannot deadlock on tally rows.
-fn flush_tallies(tx: &mut Transaction<'_>, deltas: &Deltas) -> Result<()> {
-    let all = deltas.rows();
-    for chunk in all.chunks(5000) {
-        let col = |f: fn(&super::TallyKey) -> &str| -> Vec<&str> {
-            chunk.iter().map(|(_, k, _)| f(k)).collect()
-        };
-        let areas: Vec<&str> = chunk.iter().map(|(a, _, _)| *a).collect();
-        let forms = col(|k| &k.form_id);
-        let questions = col(|k| &k.question);
-        let months = col(|k| &k.month);
-        let versions = col(|k| &k.form_version);
-        let settings = col(|k| &k.setting);
-        let phases = col(|k| &k.age_phase);
-        let needs = col(|k| &k.need);
-        let pathways = col(|k| &k.pathway);
-        let values = col(|k| &k.value);
-        let ns: Vec<i64> = chunk.iter().map(|(_, _, n)| *n).collect();
-        tx.execute(
-            "INSERT INTO tallies (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value, n)
-             SELECT ar, f, q, m, v, s, a, nd, p, val, n
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                         $8::text[], $9::text[], $10::text[], $11::bigint[]) AS t (ar, f, q, m, v, s, a, nd, p, val, n)
-             ON CONFLICT (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value)
-             DO UPDATE SET n = tallies.n + excluded.n",
-            &[
-                &areas, &forms, &questions, &months, &versions, &settings, &phases, &needs,
-                &pathways, &values, &ns,
-            ],
-        )?;
+impl PgTx<'_> {
+    fn for_update(&self) -> &'static str {
+        if self.locking { " FOR UPDATE" } else { "" }
     }
-    Ok(())
 }
 
-/// Recounts the tallies from the projections, a thousand responses at a
-/// time.
-fn rebuild_tallies(tx: &mut Transaction<'_>) -> Result<()> {
-    tx.execute("DELETE FROM tallies", &[])?;
-    let mut after = String::new();
-    loop {
-        let ids: Vec<(String, String)> = tx
-            .query(
-                "SELECT id, area_id FROM responses WHERE id > $1 AND status = 'submitted' ORDER BY id LIMIT 1000",
-                &[&after],
-            )?
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<_>>()?;
-        let Some((last, _)) = ids.last().cloned() else {
-            return Ok(());
-        };
-        let mut deltas = Deltas::new();
-        for (id, area_id) in &ids {
-            if let Some(p) = stored_projection(tx, id)? {
-                deltas.add(area_id, None, Some(&p));
+impl Backend for PostgresStorage {
+    type Tx<'t> = PgTx<'t>;
+
+    const MIGRATIONS: &'static [&'static str] = MIGRATIONS;
+
+    fn write<T>(&self, lock: &[String], f: impl FnOnce(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
+        self.transaction(|tx| {
+            // The advisory lock of every id's bucket, in bucket order (the
+            // same order in every transaction, and before the sequence
+            // counter's row lock, so two transactions cannot deadlock).
+            let mut buckets: Vec<i32> = lock.iter().map(|id| doc_lock_bucket(id)).collect();
+            buckets.sort_unstable();
+            buckets.dedup();
+            for bucket in buckets {
+                tx.tx.execute(
+                    "SELECT pg_advisory_xact_lock($1, $2)",
+                    &[&LOCK_CLASS, &bucket],
+                )?;
             }
-        }
-        flush_tallies(tx, &deltas)?;
-        after = last;
+            f(tx)
+        })
     }
-}
 
-/// Takes the sequence counter's row lock (see [`flush_tallies`]).
-fn lock_writers(tx: &mut Transaction<'_>) -> Result<()> {
-    tx.execute(
-        "SELECT value FROM counters WHERE name = 'seq' FOR UPDATE",
-        &[],
-    )?;
-    Ok(())
-}
-
-fn write_projection(
-    tx: &mut Transaction<'_>,
-    id: &str,
-    area_id: &str,
-    p: Option<&Projection>,
-    deltas: &mut Deltas,
-) -> Result<()> {
-    let old = stored_projection(tx, id)?;
-    deltas.add(area_id, old.as_ref(), p);
-    tx.execute("DELETE FROM answers WHERE response_id = $1", &[&id])?;
-    let Some(p) = p else {
-        tx.execute("DELETE FROM responses WHERE id = $1", &[&id])?;
-        return Ok(());
-    };
-    tx.execute(
-        "INSERT INTO responses (id, area_id, form_id, form_version, status, setting, age_phase, need, pathway,
-             kiosk, captured_at, submitted_at, month, flags, packed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-         ON CONFLICT (id) DO UPDATE SET form_id = excluded.form_id, form_version = excluded.form_version,
-             status = excluded.status, setting = excluded.setting, age_phase = excluded.age_phase,
-             need = excluded.need, pathway = excluded.pathway, kiosk = excluded.kiosk,
-             captured_at = excluded.captured_at, submitted_at = excluded.submitted_at,
-             month = excluded.month, flags = excluded.flags, packed = excluded.packed",
-        &[
-            &id,
-            &area_id,
-            &p.form_id,
-            &p.form_version,
-            &p.status,
-            &p.setting,
-            &p.age_phase,
-            &p.need,
-            &p.pathway,
-            &p.kiosk,
-            &p.captured_at,
-            &p.submitted_at,
-            &p.month,
-            &p.flags,
-            &super::pack_answers(&p.answers),
-        ],
-    )?;
-    if !p.answers.is_empty() {
-        // All answers in one statement.
-        let questions: Vec<&str> = p.answers.iter().map(|a| a.question.as_str()).collect();
-        let kinds: Vec<&str> = p.answers.iter().map(|a| a.kind.as_str()).collect();
-        let texts: Vec<Option<&str>> = p.answers.iter().map(|a| a.value_text.as_deref()).collect();
-        let nums: Vec<Option<i64>> = p.answers.iter().map(|a| a.value_num).collect();
-        tx.execute(
-            "INSERT INTO answers (response_id, question, kind, value_text, value_num)
-             SELECT $1, q, k, t, n FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS a (q, k, t, n)",
-            &[&id, &questions, &kinds, &texts, &nums],
-        )?;
-    }
-    Ok(())
-}
-
-impl Storage for PostgresStorage {
-    fn migrate(&self) -> Result<()> {
+    fn read<T>(&self, f: impl FnOnce(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock($1, $2)",
-            &[&LOCK_CLASS, &MIGRATION_LOCK],
-        )?;
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)",
-        )?;
-        let version: i64 = tx
+        let mut tx = PgTx {
+            tx: conn
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?,
+            locking: false,
+        };
+        let out = f(&mut tx)?;
+        tx.tx.commit()?;
+        Ok(out)
+    }
+
+    fn migration<T>(&self, f: impl FnOnce(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
+        self.transaction(|tx| {
+            tx.tx.execute(
+                "SELECT pg_advisory_xact_lock($1, $2)",
+                &[&LOCK_CLASS, &MIGRATION_LOCK],
+            )?;
+            tx.tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)",
+            )?;
+            f(tx)
+        })
+    }
+}
+
+impl SchemaTx for PgTx<'_> {
+    fn schema_version(&mut self) -> Result<usize> {
+        let v: i64 = self
+            .tx
             .query_one(
                 "SELECT coalesce(max(version), 0) FROM schema_migrations",
                 &[],
             )?
             .try_get(0)?;
-        let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
-        if version > known {
-            return Err(Error::Config(format!(
-                "database schema {version} is newer than this hark"
-            )));
-        }
-        for (v, m) in (1..).zip(MIGRATIONS.iter()) {
-            if v > version {
-                tx.batch_execute(m)?;
-                tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&v])?;
-            }
-        }
-        if version == 1 {
-            // Migration 2 added packed answers and the tallies: fill both
-            // from what is there already.
-            let ids: Vec<String> = tx
-                .query("SELECT id FROM responses", &[])?
-                .iter()
-                .map(|r| r.try_get(0))
-                .collect::<Result<_, _>>()?;
-            for id in ids {
-                let answers = stored_answers(&mut tx, &id)?;
-                tx.execute(
-                    "UPDATE responses SET packed = $2 WHERE id = $1",
-                    &[&id, &super::pack_answers(&answers)],
-                )?;
-            }
-            rebuild_tallies(&mut tx)?;
-        }
-        tx.commit()?;
+        Ok(usize::try_from(v).unwrap_or(0))
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.tx.batch_execute(sql)?)
+    }
+
+    fn set_schema_version(&mut self, version: usize) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1)",
+            &[&limit(version)],
+        )?;
+        Ok(())
+    }
+}
+
+impl DocTx for PgTx<'_> {
+    fn next_seq(&mut self) -> Result<i64> {
+        Ok(self
+            .tx
+            .query_one(
+                "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value",
+                &[],
+            )?
+            .try_get(0)?)
+    }
+
+    fn current_seq(&mut self) -> Result<i64> {
+        Ok(self
+            .tx
+            .query_one("SELECT value FROM counters WHERE name = 'seq'", &[])?
+            .try_get(0)?)
+    }
+
+    fn lock_writers(&mut self) -> Result<()> {
+        self.tx.execute(
+            "SELECT value FROM counters WHERE name = 'seq' FOR UPDATE",
+            &[],
+        )?;
         Ok(())
     }
 
+    fn is_erased(&mut self, id: &str) -> Result<bool> {
+        Ok(self
+            .tx
+            .query_opt("SELECT 1 FROM erasures WHERE doc_id = $1", &[&id])?
+            .is_some())
+    }
+
+    fn load_doc(&mut self, id: &str) -> Result<Option<StoredDoc>> {
+        let sql = format!(
+            "SELECT area_id, kind, snapshot, n_changes FROM docs WHERE id = $1{}",
+            self.for_update()
+        );
+        let head = first(&mut self.tx, &sql, &[&id], |r| {
+            Ok((r.text(0)?, r.text(1)?, r.blob(2)?, r.int(3)?))
+        })?;
+        let Some((area_id, kind, mut bytes, n_changes)) = head else {
+            return Ok(None);
+        };
+        if n_changes > 0 {
+            for r in self.tx.query(
+                "SELECT bytes FROM doc_changes WHERE doc_id = $1 ORDER BY n",
+                &[&id],
+            )? {
+                bytes.extend_from_slice(r.try_get::<_, &[u8]>(0)?);
+            }
+        }
+        Ok(Some(StoredDoc {
+            area_id,
+            kind: rows::kind(&kind)?,
+            bytes,
+            n_changes,
+        }))
+    }
+
+    fn doc_owner(&mut self, id: &str) -> Result<Option<(String, DocKind)>> {
+        let sql = format!(
+            "SELECT area_id, kind FROM docs WHERE id = $1{}",
+            self.for_update()
+        );
+        let owner = first(&mut self.tx, &sql, &[&id], |r| Ok((r.text(0)?, r.text(1)?)))?;
+        owner.map(|(a, k)| Ok((a, rows::kind(&k)?))).transpose()
+    }
+
+    fn put_snapshot(&mut self, d: &DocRow<'_>) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM doc_changes WHERE doc_id = $1", &[&d.id])?;
+        self.tx.execute(
+            "INSERT INTO docs (id, area_id, kind, form_id, seq, heads, snapshot, n_changes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0)
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, heads = excluded.heads,
+                 snapshot = excluded.snapshot, n_changes = 0",
+            &[
+                &d.id,
+                &d.area_id,
+                &d.kind.as_str(),
+                &d.form_id,
+                &d.seq,
+                &encode_heads(d.heads),
+                &d.bytes,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn insert_doc(&mut self, d: &DocRow<'_>) -> Result<bool> {
+        Ok(self.tx.execute(
+            "INSERT INTO docs (id, area_id, kind, form_id, seq, heads, snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (id) DO NOTHING",
+            &[&d.id, &d.area_id, &d.kind.as_str(), &d.form_id, &d.seq, &encode_heads(d.heads), &d.bytes],
+        )? > 0)
+    }
+
+    fn doc_exists(&mut self, id: &str) -> Result<bool> {
+        Ok(self
+            .tx
+            .query_opt("SELECT 1 FROM docs WHERE id = $1", &[&id])?
+            .is_some())
+    }
+
+    fn append_change(
+        &mut self,
+        id: &str,
+        seq: i64,
+        heads: &[ChangeHash],
+        bytes: &[u8],
+    ) -> Result<()> {
+        let n: i64 = self
+            .tx
+            .query_one(
+                "UPDATE docs SET seq = $2, heads = $3, n_changes = n_changes + 1 WHERE id = $1 RETURNING n_changes",
+                &[&id, &seq, &encode_heads(heads)],
+            )?
+            .try_get(0)?;
+        self.tx.execute(
+            "INSERT INTO doc_changes (doc_id, n, bytes) VALUES ($1, $2, $3)",
+            &[&id, &n, &bytes],
+        )?;
+        Ok(())
+    }
+
+    fn delete_doc(&mut self, id: &str) -> Result<()> {
+        for sql in [
+            "DELETE FROM doc_changes WHERE doc_id = $1",
+            "DELETE FROM docs WHERE id = $1",
+            "DELETE FROM device_docs WHERE doc_id = $1",
+        ] {
+            self.tx.execute(sql, &[&id])?;
+        }
+        Ok(())
+    }
+
+    fn record_erasure(&mut self, id: &str, area_id: &str, seq: i64) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO erasures (doc_id, area_id, seq) VALUES ($1, $2, $3) ON CONFLICT (doc_id) DO NOTHING",
+            &[&id, &area_id, &seq],
+        )?;
+        Ok(())
+    }
+
+    fn set_device_heads(
+        &mut self,
+        device_id: &str,
+        doc_id: &str,
+        heads: &[ChangeHash],
+    ) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO device_docs (device_id, doc_id, heads) VALUES ($1, $2, $3)
+             ON CONFLICT (device_id, doc_id) DO UPDATE SET heads = excluded.heads",
+            &[&device_id, &doc_id, &encode_heads(heads)],
+        )?;
+        Ok(())
+    }
+
+    fn area_forms(&mut self, area_id: &str) -> Result<Vec<Vec<u8>>> {
+        all(
+            &mut self.tx,
+            "SELECT snapshot FROM docs WHERE area_id = $1 AND kind = 'form' ORDER BY id",
+            &[&area_id],
+            |r| r.blob(0),
+        )
+    }
+
+    fn doc_ids(&mut self, kind: DocKind, after: &str, n: usize) -> Result<Vec<String>> {
+        all(
+            &mut self.tx,
+            "SELECT id FROM docs WHERE kind = $1 AND id > $2 ORDER BY id LIMIT $3",
+            &[&kind.as_str(), &after, &limit(n)],
+            |r| r.text(0),
+        )
+    }
+
+    fn projection(&mut self, id: &str) -> Result<Option<Projection>> {
+        first(
+            &mut self.tx,
+            &format!("SELECT {} FROM responses WHERE id = $1", rows::PROJECTION),
+            &[&id],
+            rows::projection,
+        )
+    }
+
+    fn projected_answers(&mut self, id: &str) -> Result<Vec<AnswerRow>> {
+        all(
+            &mut self.tx,
+            &format!(
+                "SELECT {} FROM answers WHERE response_id = $1 ORDER BY question",
+                rows::ANSWER
+            ),
+            &[&id],
+            rows::answer_row,
+        )
+    }
+
+    fn write_projection(&mut self, id: &str, area_id: &str, p: Option<&Projection>) -> Result<()> {
+        let tx = &mut self.tx;
+        tx.execute("DELETE FROM answers WHERE response_id = $1", &[&id])?;
+        let Some(p) = p else {
+            tx.execute("DELETE FROM responses WHERE id = $1", &[&id])?;
+            return Ok(());
+        };
+        tx.execute(
+            "INSERT INTO responses (id, area_id, form_id, form_version, status, setting, age_phase, need, pathway,
+                 kiosk, captured_at, submitted_at, month, flags, packed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             ON CONFLICT (id) DO UPDATE SET form_id = excluded.form_id, form_version = excluded.form_version,
+                 status = excluded.status, setting = excluded.setting, age_phase = excluded.age_phase,
+                 need = excluded.need, pathway = excluded.pathway, kiosk = excluded.kiosk,
+                 captured_at = excluded.captured_at, submitted_at = excluded.submitted_at,
+                 month = excluded.month, flags = excluded.flags, packed = excluded.packed",
+            &[
+                &id,
+                &area_id,
+                &p.form_id,
+                &p.form_version,
+                &p.status.as_str(),
+                &p.setting,
+                &p.age_phase,
+                &p.need,
+                &p.pathway,
+                &p.kiosk,
+                &p.captured_at,
+                &p.submitted_at,
+                &p.month,
+                &p.flags,
+                &pack_answers(&p.answers),
+            ],
+        )?;
+        if !p.answers.is_empty() {
+            // All answers in one statement.
+            let questions: Vec<&str> = p.answers.iter().map(|a| a.question.as_str()).collect();
+            let kinds: Vec<&str> = p.answers.iter().map(|a| a.kind.as_str()).collect();
+            let texts: Vec<Option<&str>> =
+                p.answers.iter().map(|a| a.value_text.as_deref()).collect();
+            let nums: Vec<Option<i64>> = p.answers.iter().map(|a| a.value_num).collect();
+            tx.execute(
+                "INSERT INTO answers (response_id, question, kind, value_text, value_num)
+                 SELECT $1, q, k, t, n FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS a (q, k, t, n)",
+                &[&id, &questions, &kinds, &texts, &nums],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn response_ids(&mut self) -> Result<Vec<String>> {
+        all(&mut self.tx, "SELECT id FROM responses", &[], |r| r.text(0))
+    }
+
+    fn set_packed(&mut self, id: &str, packed: &str) -> Result<()> {
+        self.tx.execute(
+            "UPDATE responses SET packed = $2 WHERE id = $1",
+            &[&id, &packed],
+        )?;
+        Ok(())
+    }
+
+    fn submitted_after(&mut self, after: &str, n: usize) -> Result<Vec<(String, String)>> {
+        all(
+            &mut self.tx,
+            "SELECT id, area_id FROM responses WHERE id > $1 AND status = 'submitted' ORDER BY id LIMIT $2",
+            &[&after, &limit(n)],
+            |r| Ok((r.text(0)?, r.text(1)?)),
+        )
+    }
+
+    fn add_tallies(&mut self, rows: &[(&str, TallyKey, i64)]) -> Result<()> {
+        for chunk in rows.chunks(TALLY_CHUNK) {
+            let col = |f: fn(&TallyKey) -> &str| -> Vec<&str> {
+                chunk.iter().map(|(_, k, _)| f(k)).collect()
+            };
+            let areas: Vec<&str> = chunk.iter().map(|(a, _, _)| *a).collect();
+            let forms = col(|k| &k.form_id);
+            let questions = col(|k| &k.question);
+            let months = col(|k| &k.month);
+            let versions = col(|k| &k.form_version);
+            let settings = col(|k| &k.setting);
+            let phases = col(|k| &k.age_phase);
+            let needs = col(|k| &k.need);
+            let pathways = col(|k| &k.pathway);
+            let values = col(|k| &k.value);
+            let ns: Vec<i64> = chunk.iter().map(|(_, _, n)| *n).collect();
+            self.tx.execute(
+                "INSERT INTO tallies (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value, n)
+                 SELECT ar, f, q, m, v, s, a, nd, p, val, n
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                             $8::text[], $9::text[], $10::text[], $11::bigint[]) AS t (ar, f, q, m, v, s, a, nd, p, val, n)
+                 ON CONFLICT (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value)
+                 DO UPDATE SET n = tallies.n + excluded.n",
+                &[
+                    &areas, &forms, &questions, &months, &versions, &settings, &phases, &needs,
+                    &pathways, &values, &ns,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn clear_tallies(&mut self) -> Result<()> {
+        self.tx.execute("DELETE FROM tallies", &[])?;
+        Ok(())
+    }
+
+    fn forms_between(
+        &mut self,
+        area_id: &str,
+        after: i64,
+        upto: i64,
+        n: usize,
+    ) -> Result<Vec<(i64, String)>> {
+        all(
+            &mut self.tx,
+            "SELECT seq, id FROM docs WHERE area_id = $1 AND kind = 'form' AND seq > $2 AND seq <= $3
+             ORDER BY seq LIMIT $4",
+            &[&area_id, &after, &upto, &limit(n)],
+            |r| Ok((r.int(0)?, r.text(1)?)),
+        )
+    }
+
+    fn device_docs_between(
+        &mut self,
+        device_id: &str,
+        after: i64,
+        upto: i64,
+        n: usize,
+    ) -> Result<Vec<(i64, String, Vec<ChangeHash>)>> {
+        all(
+            &mut self.tx,
+            "SELECT d.seq, d.id, dd.heads FROM docs d JOIN device_docs dd ON dd.doc_id = d.id AND dd.device_id = $1
+             WHERE d.seq > $2 AND d.seq <= $3 AND d.heads <> dd.heads ORDER BY d.seq LIMIT $4",
+            &[&device_id, &after, &upto, &limit(n)],
+            |r| Ok((r.int(0)?, r.text(1)?, decode_heads(&r.blob(2)?))),
+        )
+    }
+
+    fn erased_between(&mut self, area_id: &str, after: i64, upto: i64) -> Result<Vec<String>> {
+        all(
+            &mut self.tx,
+            "SELECT doc_id FROM erasures WHERE area_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
+            &[&area_id, &after, &upto],
+            |r| r.text(0),
+        )
+    }
+}
+
+impl Tenancy for PostgresStorage {
     fn create_area(&self, name: &str) -> Result<Area> {
-        let mut conn = self.conn()?;
         let area = Area {
             id: uuid::Uuid::new_v4().to_string(),
             name: name.to_owned(),
         };
-        match conn.execute(
-            "INSERT INTO areas (id, name, created_at) VALUES ($1, $2, $3)",
-            &[&area.id, &area.name, &now_ms()],
-        ) {
-            Ok(_) => Ok(area),
-            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                Err(Error::Exists(format!("area '{name}'")))
-            }
-            Err(e) => Err(e.into()),
-        }
+        self.conn()?
+            .execute(
+                "INSERT INTO areas (id, name, created_at) VALUES ($1, $2, $3)",
+                &[&area.id, &area.name, &now_ms()],
+            )
+            .map_err(|e| exists(e, format!("area '{name}'")))?;
+        Ok(area)
     }
 
     fn area_by_name(&self, name: &str) -> Result<Option<Area>> {
-        let mut conn = self.conn()?;
-        conn.query_opt("SELECT id, name FROM areas WHERE name = $1", &[&name])?
-            .as_ref()
-            .map(area_row)
-            .transpose()
+        first(
+            &mut *self.conn()?,
+            &format!("SELECT {} FROM areas WHERE name = $1", rows::AREA),
+            &[&name],
+            rows::area,
+        )
     }
 
     fn area(&self, id: &str) -> Result<Option<Area>> {
-        let mut conn = self.conn()?;
-        conn.query_opt("SELECT id, name FROM areas WHERE id = $1", &[&id])?
-            .as_ref()
-            .map(area_row)
-            .transpose()
+        first(
+            &mut *self.conn()?,
+            &format!("SELECT {} FROM areas WHERE id = $1", rows::AREA),
+            &[&id],
+            rows::area,
+        )
     }
 
     fn areas(&self) -> Result<Vec<Area>> {
-        let mut conn = self.conn()?;
-        conn.query("SELECT id, name FROM areas ORDER BY name", &[])?
-            .iter()
-            .map(area_row)
-            .collect()
+        all(
+            &mut *self.conn()?,
+            &format!("SELECT {} FROM areas ORDER BY name", rows::AREA),
+            &[],
+            rows::area,
+        )
     }
 
     fn add_enrol_code(&self, area_id: &str, code_hash: &[u8], expires_at: i64) -> Result<()> {
-        let mut conn = self.conn()?;
-        conn.execute(
+        self.conn()?.execute(
             "INSERT INTO enrol_codes (code_hash, area_id, expires_at) VALUES ($1, $2, $3)",
             &[&code_hash, &area_id, &expires_at],
         )?;
@@ -520,308 +723,50 @@ impl Storage for PostgresStorage {
         now: i64,
         device: &Device,
     ) -> Result<Option<Area>> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        // A concurrent redeemer waits on the row lock, then re-checks
-        // `used_at IS NULL` against the committed row: one of them wins.
-        let Some(row) = tx.query_opt(
-            "UPDATE enrol_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2
-             RETURNING area_id, (SELECT name FROM areas WHERE areas.id = enrol_codes.area_id)",
-            &[&code_hash, &now],
-        )?
-        else {
-            return Ok(None);
-        };
-        let area = area_row(&row)?;
-        tx.execute(
-            "INSERT INTO devices (id, area_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)",
-            &[&device.id, &area.id, &device.token_hash, &device.label, &now],
-        )?;
-        tx.commit()?;
-        Ok(Some(area))
+        self.transaction(|tx| {
+            // A concurrent redeemer waits on the row lock, then re-checks
+            // `used_at IS NULL` against the committed row: one of them wins.
+            let area = first(
+                &mut tx.tx,
+                "UPDATE enrol_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2
+                 RETURNING area_id, (SELECT name FROM areas WHERE areas.id = enrol_codes.area_id)",
+                &[&code_hash, &now],
+                rows::area,
+            )?;
+            let Some(area) = area else {
+                return Ok(None);
+            };
+            tx.tx.execute(
+                "INSERT INTO devices (id, area_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&device.id, &area.id, &device.token_hash, &device.label, &now],
+            )?;
+            Ok(Some(area))
+        })
     }
 
     fn device(&self, id: &str) -> Result<Option<Device>> {
-        let mut conn = self.conn()?;
-        let Some(r) = conn.query_opt(
-            "SELECT id, area_id, token_hash, label, revoked_at IS NOT NULL FROM devices WHERE id = $1",
+        first(
+            &mut *self.conn()?,
+            &format!("SELECT {} FROM devices WHERE id = $1", rows::DEVICE),
             &[&id],
-        )?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(Device {
-            id: r.try_get(0)?,
-            area_id: r.try_get(1)?,
-            token_hash: r.try_get(2)?,
-            label: r.try_get(3)?,
-            revoked: r.try_get(4)?,
-        }))
+            rows::device,
+        )
     }
 
     fn revoke_device(&self, id: &str) -> Result<bool> {
-        let mut conn = self.conn()?;
-        // Keeps the first revocation time; matches (so counts) any existing device.
-        Ok(conn.execute(
+        // Keeps the first revocation time; matches (so counts) any existing
+        // device.
+        Ok(self.conn()?.execute(
             "UPDATE devices SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1",
             &[&id, &now_ms()],
         )? > 0)
     }
+}
 
-    fn ingest(
-        &self,
-        device: &Device,
-        ids: &[String],
-        merge: &mut MergeFn<'_>,
-    ) -> Result<Vec<Merged>> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        lock_docs(&mut tx, ids)?;
-        let mut out = Vec::with_capacity(ids.len());
-        let mut deltas = Deltas::new();
-        for id in ids {
-            if tx
-                .query_opt("SELECT 1 FROM erasures WHERE doc_id = $1", &[id])?
-                .is_some()
-            {
-                out.push(Merged::Rejected("erased".into()));
-                continue;
-            }
-            let stored = load_doc(&mut tx, id, true)?;
-            let merged = merge(id, stored)?;
-            if let Merged::Write(w) = &merged {
-                let heads = heads_bytes(&w.heads);
-                match &w.bytes {
-                    DocBytes::Unchanged => {}
-                    DocBytes::Snapshot(bytes) => {
-                        let seq = next_seq(&mut tx)?;
-                        tx.execute("DELETE FROM doc_changes WHERE doc_id = $1", &[&w.id])?;
-                        tx.execute(
-                            "INSERT INTO docs (id, area_id, kind, form_id, seq, heads, snapshot, n_changes)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, 0)
-                             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, heads = excluded.heads,
-                                 snapshot = excluded.snapshot, n_changes = 0",
-                            &[&w.id, &w.area_id, &kind_str(w.kind), &w.form_id, &seq, &heads, bytes],
-                        )?;
-                    }
-                    DocBytes::Append(bytes) => {
-                        let seq = next_seq(&mut tx)?;
-                        let n: i64 = tx
-                            .query_one(
-                                "UPDATE docs SET seq = $2, heads = $3, n_changes = n_changes + 1 WHERE id = $1 RETURNING n_changes",
-                                &[&w.id, &seq, &heads],
-                            )?
-                            .try_get(0)?;
-                        tx.execute(
-                            "INSERT INTO doc_changes (doc_id, n, bytes) VALUES ($1, $2, $3)",
-                            &[&w.id, &n, bytes],
-                        )?;
-                    }
-                }
-                if w.bytes != DocBytes::Unchanged {
-                    write_projection(
-                        &mut tx,
-                        &w.id,
-                        &w.area_id,
-                        w.projection.as_ref(),
-                        &mut deltas,
-                    )?;
-                }
-                tx.execute(
-                    "INSERT INTO device_docs (device_id, doc_id, heads) VALUES ($1, $2, $3)
-                     ON CONFLICT (device_id, doc_id) DO UPDATE SET heads = excluded.heads",
-                    &[&device.id, &w.id, &heads],
-                )?;
-            }
-            out.push(merged);
-        }
-        flush_tallies(&mut tx, &deltas)?;
-        tx.commit()?;
-        Ok(out)
-    }
-
-    fn erase(&self, area_id: &str, ids: &[String]) -> Result<()> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        lock_docs(&mut tx, ids)?;
-        let mut deltas = Deltas::new();
-        for id in ids {
-            // Only responses of the caller's area: never forms, never
-            // another area's documents.
-            let owned: Option<(String, String)> = tx
-                .query_opt(
-                    "SELECT area_id, kind FROM docs WHERE id = $1 FOR UPDATE",
-                    &[id],
-                )?
-                .map(|r| Ok::<_, postgres::Error>((r.try_get(0)?, r.try_get(1)?)))
-                .transpose()?;
-            if owned
-                .as_ref()
-                .is_some_and(|(a, k)| a != area_id || k != "response")
-                || id.starts_with("form:")
-            {
-                continue;
-            }
-            let seq = next_seq(&mut tx)?;
-            tx.execute("DELETE FROM doc_changes WHERE doc_id = $1", &[id])?;
-            tx.execute("DELETE FROM docs WHERE id = $1", &[id])?;
-            tx.execute("DELETE FROM device_docs WHERE doc_id = $1", &[id])?;
-            write_projection(&mut tx, id, area_id, None, &mut deltas)?;
-            tx.execute(
-                "INSERT INTO erasures (doc_id, area_id, seq) VALUES ($1, $2, $3) ON CONFLICT (doc_id) DO NOTHING",
-                &[id, &area_id, &seq],
-            )?;
-        }
-        flush_tallies(&mut tx, &deltas)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn pending(&self, device: &Device, cursor: i64, limit: usize) -> Result<PendingBatch> {
-        let limit = limit.max(1);
-        let mut conn = self.conn()?;
-        let mut tx = snapshot(&mut conn)?;
-        // Read first: every sequence number up to it is committed (and, in
-        // this snapshot, visible).
-        let upper: i64 = tx
-            .query_one("SELECT value FROM counters WHERE name = 'seq'", &[])?
-            .try_get(0)?;
-        let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
-        let mut rows: Vec<(i64, String, Option<Vec<u8>>)> = Vec::new();
-        for r in tx.query(
-            "SELECT seq, id FROM docs WHERE area_id = $1 AND kind = 'form' AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
-            &[&device.area_id, &cursor, &upper, &fetch],
-        )? {
-            rows.push((r.try_get(0)?, r.try_get(1)?, None));
-        }
-        for r in tx.query(
-            "SELECT d.seq, d.id, dd.heads FROM docs d JOIN device_docs dd ON dd.doc_id = d.id AND dd.device_id = $1
-             WHERE d.seq > $2 AND d.seq <= $3 AND d.heads <> dd.heads ORDER BY d.seq LIMIT $4",
-            &[&device.id, &cursor, &upper, &fetch],
-        )? {
-            rows.push((r.try_get(0)?, r.try_get(1)?, Some(r.try_get(2)?)));
-        }
-        rows.sort_by_key(|r| r.0);
-        let more = rows.len() > limit;
-        rows.truncate(limit);
-        let cursor_out = if more {
-            rows.last().map_or(upper, |r| r.0)
-        } else {
-            upper
-        };
-        let mut docs = Vec::with_capacity(rows.len());
-        for (_, id, heads) in rows {
-            if let Some(d) = load_doc(&mut tx, &id, false)? {
-                docs.push(Pending {
-                    id,
-                    kind: d.kind,
-                    bytes: d.bytes,
-                    device_heads: heads.map(|h| heads_from(&h)),
-                });
-            }
-        }
-        let erased = tx
-            .query(
-                "SELECT doc_id FROM erasures WHERE area_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
-                &[&device.area_id, &cursor, &cursor_out],
-            )?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?;
-        tx.commit()?;
-        Ok(PendingBatch {
-            docs,
-            erased,
-            cursor: cursor_out,
-            more,
-        })
-    }
-
-    fn put_form(
-        &self,
-        area_id: &str,
-        id: &str,
-        form_id: &str,
-        heads: &[ChangeHash],
-        bytes: &[u8],
-    ) -> Result<bool> {
-        let mut conn = self.conn()?;
-        if conn
-            .query_opt("SELECT 1 FROM docs WHERE id = $1", &[&id])?
-            .is_some()
-        {
-            return Ok(false);
-        }
-        let mut tx = conn.transaction()?;
-        let seq = next_seq(&mut tx)?;
-        let inserted = tx.execute(
-            "INSERT INTO docs (id, area_id, kind, form_id, seq, heads, snapshot) VALUES ($1, $2, 'form', $3, $4, $5, $6)
-             ON CONFLICT (id) DO NOTHING",
-            &[&id, &area_id, &form_id, &seq, &heads_bytes(heads), &bytes],
-        )?;
-        if inserted == 0 {
-            // Another server stored it meanwhile: roll back (the sequence
-            // number too).
-            return Ok(false);
-        }
-        tx.commit()?;
-        Ok(true)
-    }
-
-    fn load(&self, id: &str) -> Result<Option<StoredDoc>> {
-        let mut conn = self.conn()?;
-        let mut tx = snapshot(&mut conn)?;
-        let doc = load_doc(&mut tx, id, false)?;
-        tx.commit()?;
-        Ok(doc)
-    }
-
-    fn area_forms(&self, area_id: &str) -> Result<Vec<Vec<u8>>> {
-        let mut conn = self.conn()?;
-        conn.query(
-            "SELECT snapshot FROM docs WHERE area_id = $1 AND kind = 'form' ORDER BY id",
-            &[&area_id],
-        )?
-        .iter()
-        .map(|r| Ok(r.try_get(0)?))
-        .collect()
-    }
-
-    fn doc_ids(&self, kind: DocKind, after: &str, limit: usize) -> Result<Vec<String>> {
-        let mut conn = self.conn()?;
-        conn.query(
-            "SELECT id FROM docs WHERE kind = $1 AND id > $2 ORDER BY id LIMIT $3",
-            &[
-                &kind_str(kind),
-                &after,
-                &i64::try_from(limit).unwrap_or(i64::MAX),
-            ],
-        )?
-        .iter()
-        .map(|r| Ok(r.try_get(0)?))
-        .collect()
-    }
-
-    fn put_projection(
-        &self,
-        id: &str,
-        area_id: &str,
-        projection: Option<&Projection>,
-    ) -> Result<()> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        lock_docs(&mut tx, &[id.to_owned()])?;
-        lock_writers(&mut tx)?;
-        let mut deltas = Deltas::new();
-        write_projection(&mut tx, id, area_id, projection, &mut deltas)?;
-        flush_tallies(&mut tx, &deltas)?;
-        tx.commit()?;
-        Ok(())
-    }
-
+impl Reads for PostgresStorage {
     fn count_submitted(&self, area_id: &str, form_id: Option<&str>) -> Result<i64> {
-        let mut conn = self.conn()?;
-        Ok(conn
+        Ok(self
+            .conn()?
             .query_one(
                 "SELECT count(*) FROM responses
                  WHERE area_id = $1 AND status = 'submitted' AND ($2::text IS NULL OR form_id = $2::text)",
@@ -830,53 +775,33 @@ impl Storage for PostgresStorage {
             .try_get(0)?)
     }
 
-    fn answers(&self, area_id: &str, form_id: &str) -> Result<Vec<super::AnswerCell>> {
-        let mut conn = self.conn()?;
-        conn.query(
+    fn answers(&self, area_id: &str, form_id: &str) -> Result<Vec<AnswerCell>> {
+        all(
+            &mut *self.conn()?,
             "SELECT a.response_id, a.question, a.value_text, a.value_num FROM answers a
              JOIN responses r ON r.id = a.response_id
              WHERE r.area_id = $1 AND r.form_id = $2 AND r.status = 'submitted'
              ORDER BY a.response_id, a.question",
             &[&area_id, &form_id],
-        )?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-        .collect()
+            |r| Ok((r.text(0)?, r.text(1)?, r.opt_text(2)?, r.opt_int(3)?)),
+        )
     }
 
     fn tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>> {
-        let (sql, params) = super::tally::tallies_sql(query, &|i| format!("${i}"));
-        let mut conn = self.conn()?;
-        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
-        let k = query.dims.len();
-        conn.query(&sql, &params)?
-            .iter()
-            .map(|r| {
-                Ok(TallyRow {
-                    form_id: r.try_get(0)?,
-                    month: r.try_get(1)?,
-                    dims: (0..k).map(|i| r.try_get(2 + i)).collect::<Result<_, _>>()?,
-                    value: r.try_get(2 + k)?,
-                    n: r.try_get(3 + k)?,
-                })
-            })
-            .collect()
+        let (sql, params) = tallies_sql(query, &|i| format!("${i}"));
+        let params: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let dims = query.dims.len();
+        all(&mut *self.conn()?, &sql, &params, |r| {
+            rows::tally_row(r, dims)
+        })
     }
 
     fn free_text(&self, query: &TallyQuery, filter_values: &[String]) -> Result<Vec<String>> {
-        let (sql, params) = super::tally::free_text_sql(query, filter_values, &|i| format!("${i}"));
-        let mut conn = self.conn()?;
-        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
-        conn.query(&sql, &params)?
-            .iter()
-            .map(|r| Ok(r.try_get(0)?))
-            .collect()
+        let (sql, params) = free_text_sql(query, filter_values, &|i| format!("${i}"));
+        let params: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        all(&mut *self.conn()?, &sql, &params, |r| r.text(0))
     }
 
     fn export_responses(
@@ -886,122 +811,87 @@ impl Storage for PostgresStorage {
         with_text: bool,
         each: &mut dyn FnMut(ExportRecord) -> Result<()>,
     ) -> Result<()> {
-        let mut conn = self.conn()?;
-        let mut tx = snapshot(&mut conn)?;
-        let forms: Vec<&str> = forms.iter().map(String::as_str).collect();
-        // A portal fetches the rows in slices: memory stays flat however
-        // many responses there are. One row per response, answers packed.
-        let portal = tx.bind(
-            "SELECT form_id, form_version, month, setting, age_phase, need, pathway, kiosk, packed
-             FROM responses WHERE area_id = $1 AND status = 'submitted' AND form_id = ANY($2)",
-            &[&area_id, &forms],
-        )?;
-        loop {
-            let rows = tx.query_portal(&portal, 5000)?;
-            if rows.is_empty() {
-                break;
+        self.read(|tx| {
+            let forms: Vec<&str> = forms.iter().map(String::as_str).collect();
+            // A portal fetches the rows in slices: memory stays flat however
+            // many responses there are. One row per response, answers packed.
+            let portal = tx.tx.bind(
+                &format!(
+                    "SELECT {} FROM responses WHERE area_id = $1 AND status = 'submitted' AND form_id = ANY($2)",
+                    rows::EXPORT
+                ),
+                &[&area_id, &forms],
+            )?;
+            loop {
+                let rows = tx.tx.query_portal(&portal, 5000)?;
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                for r in &rows {
+                    each(rows::export_record(r, with_text)?)?;
+                }
             }
-            for r in &rows {
-                let packed: &str = r.try_get(8)?;
-                each(ExportRecord {
-                    form_id: r.try_get(0)?,
-                    form_version: r.try_get(1)?,
-                    month: r.try_get(2)?,
-                    setting: r.try_get(3)?,
-                    age_phase: r.try_get(4)?,
-                    need: r.try_get(5)?,
-                    pathway: r.try_get(6)?,
-                    kiosk: r.try_get(7)?,
-                    answers: super::unpack_answers(packed, with_text)?,
-                })?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
+        })
     }
+}
 
-    fn rebuild_tallies(&self) -> Result<()> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        lock_writers(&mut tx)?;
-        rebuild_tallies(&mut tx)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn put_projections(&self, batch: &[(String, String, Projection)]) -> Result<()> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        let ids: Vec<String> = batch.iter().map(|(id, _, _)| id.clone()).collect();
-        lock_docs(&mut tx, &ids)?;
-        lock_writers(&mut tx)?;
-        let mut deltas = Deltas::new();
-        for (id, area_id, p) in batch {
-            write_projection(&mut tx, id, area_id, Some(p), &mut deltas)?;
-        }
-        flush_tallies(&mut tx, &deltas)?;
-        tx.commit()?;
-        Ok(())
-    }
-
+impl Accounts for PostgresStorage {
     fn create_user(&self, user: &User) -> Result<()> {
-        let mut conn = self.conn()?;
-        match conn.execute(
-            "INSERT INTO users (id, area_id, username, password_hash, role, free_text, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &user.id,
-                &user.area_id,
-                &user.username,
-                &user.password_hash,
-                &user.role.as_str(),
-                &user.free_text,
-                &now_ms(),
-            ],
-        ) {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                Err(Error::Exists(format!("user '{}'", user.username)))
-            }
-            Err(e) => Err(e.into()),
-        }
+        self.conn()?
+            .execute(
+                "INSERT INTO users (id, area_id, username, password_hash, role, free_text, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &user.id,
+                    &user.area_id,
+                    &user.username,
+                    &user.password_hash,
+                    &user.role.as_str(),
+                    &user.free_text,
+                    &now_ms(),
+                ],
+            )
+            .map_err(|e| exists(e, format!("user '{}'", user.username)))?;
+        Ok(())
     }
 
     fn user_by_name(&self, username: &str) -> Result<Option<User>> {
-        let mut conn = self.conn()?;
-        conn.query_opt(
-            &format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"),
+        first(
+            &mut *self.conn()?,
+            &format!(
+                "SELECT {} FROM users WHERE username = $1",
+                rows::user_columns("")
+            ),
             &[&username],
-        )?
-        .as_ref()
-        .map(user_row)
-        .transpose()
+            rows::user,
+        )
     }
 
     fn users(&self, area_id: &str) -> Result<Vec<User>> {
-        let mut conn = self.conn()?;
-        conn.query(
-            &format!("SELECT {USER_COLUMNS} FROM users WHERE area_id = $1 ORDER BY username"),
+        all(
+            &mut *self.conn()?,
+            &format!(
+                "SELECT {} FROM users WHERE area_id = $1 ORDER BY username",
+                rows::user_columns("")
+            ),
             &[&area_id],
-        )?
-        .iter()
-        .map(user_row)
-        .collect()
+            rows::user,
+        )
     }
 
     fn set_password(&self, username: &str, password_hash: &str) -> Result<bool> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        let changed = tx.execute(
-            "UPDATE users SET password_hash = $2 WHERE username = $1",
-            &[&username, &password_hash],
-        )? > 0;
-        tx.execute(
-            "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE username = $1)",
-            &[&username],
-        )?;
-        tx.commit()?;
-        Ok(changed)
+        self.transaction(|tx| {
+            let changed = tx.tx.execute(
+                "UPDATE users SET password_hash = $2 WHERE username = $1",
+                &[&username, &password_hash],
+            )? > 0;
+            // A new password ends every session of the user.
+            tx.tx.execute(
+                "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE username = $1)",
+                &[&username],
+            )?;
+            Ok(changed)
+        })
     }
 
     fn create_session(&self, token_hash: &[u8], user_id: &str, expires_at: i64) -> Result<()> {
@@ -1015,63 +905,50 @@ impl Storage for PostgresStorage {
     }
 
     fn session_user(&self, token_hash: &[u8], now: i64) -> Result<Option<User>> {
-        let mut conn = self.conn()?;
-        let cols = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        conn.query_opt(
+        first(
+            &mut *self.conn()?,
             &format!(
-                "SELECT {cols} FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = $1 AND s.expires_at > $2"
+                "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2",
+                rows::user_columns("u.")
             ),
             &[&token_hash, &now],
-        )?
-        .as_ref()
-        .map(user_row)
-        .transpose()
+            rows::user,
+        )
     }
 
     fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
-        let mut conn = self.conn()?;
-        conn.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])?;
+        self.conn()?
+            .execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])?;
         Ok(())
     }
+}
 
+impl AuditLog for PostgresStorage {
     fn audit(&self, e: &AuditEntry) -> Result<()> {
-        let mut conn = self.conn()?;
-        conn.execute(
+        self.conn()?.execute(
             "INSERT INTO audit (at, area_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
             &[&e.at, &e.area_id, &e.actor, &e.action, &e.detail],
         )?;
         Ok(())
     }
 
-    fn audit_log(&self, area_id: &str, before: i64, limit: usize) -> Result<Vec<AuditEntry>> {
-        let mut conn = self.conn()?;
-        conn.query(
-            "SELECT seq, at, area_id, actor, action, detail FROM audit
-             WHERE area_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
-            &[&area_id, &before, &i64::try_from(limit).unwrap_or(i64::MAX)],
-        )?
-        .iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                seq: r.try_get(0)?,
-                at: r.try_get(1)?,
-                area_id: r.try_get(2)?,
-                actor: r.try_get(3)?,
-                action: r.try_get(4)?,
-                detail: r.try_get(5)?,
-            })
-        })
-        .collect()
+    fn audit_log(&self, area_id: &str, before: i64, n: usize) -> Result<Vec<AuditEntry>> {
+        all(
+            &mut *self.conn()?,
+            &format!(
+                "SELECT {} FROM audit WHERE area_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+                rows::AUDIT
+            ),
+            &[&area_id, &before, &limit(n)],
+            rows::audit_entry,
+        )
     }
+}
 
+impl Notes for PostgresStorage {
     fn put_note(&self, n: &Note) -> Result<()> {
-        let mut conn = self.conn()?;
-        conn.execute(
+        self.conn()?.execute(
             "INSERT INTO notes (id, area_id, theme, you_said, we_did, author, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (id) DO UPDATE SET theme = excluded.theme, you_said = excluded.you_said,
@@ -1083,46 +960,21 @@ impl Storage for PostgresStorage {
     }
 
     fn notes(&self, area_id: &str) -> Result<Vec<Note>> {
-        let mut conn = self.conn()?;
-        conn.query(
-            "SELECT id, area_id, theme, you_said, we_did, author, updated_at FROM notes
-             WHERE area_id = $1 ORDER BY updated_at DESC, id",
+        all(
+            &mut *self.conn()?,
+            &format!(
+                "SELECT {} FROM notes WHERE area_id = $1 ORDER BY updated_at DESC, id",
+                rows::NOTE
+            ),
             &[&area_id],
-        )?
-        .iter()
-        .map(|r| {
-            Ok(Note {
-                id: r.try_get(0)?,
-                area_id: r.try_get(1)?,
-                theme: r.try_get(2)?,
-                you_said: r.try_get(3)?,
-                we_did: r.try_get(4)?,
-                author: r.try_get(5)?,
-                updated_at: r.try_get(6)?,
-            })
-        })
-        .collect()
+            rows::note,
+        )
     }
 
     fn delete_note(&self, area_id: &str, id: &str) -> Result<bool> {
-        let mut conn = self.conn()?;
-        Ok(conn.execute(
+        Ok(self.conn()?.execute(
             "DELETE FROM notes WHERE area_id = $1 AND id = $2",
             &[&area_id, &id],
         )? > 0)
     }
-}
-
-const USER_COLUMNS: &str = "id, area_id, username, password_hash, role, free_text";
-
-fn user_row(r: &postgres::Row) -> Result<User> {
-    let role: String = r.try_get(4)?;
-    Ok(User {
-        id: r.try_get(0)?,
-        area_id: r.try_get(1)?,
-        username: r.try_get(2)?,
-        password_hash: r.try_get(3)?,
-        role: Role::parse(&role).unwrap_or(Role::Leader),
-        free_text: r.try_get(5)?,
-    })
 }

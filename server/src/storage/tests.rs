@@ -1,6 +1,7 @@
-//! The storage conformance suite: every test runs against both backends
-//! (`sqlite::…` on an in-memory database, `postgres::…` on a fresh database
-//! per test), so the two behave identically.
+//! The storage conformance suites, one macro per capability trait (and one
+//! for the schema), each run against both backends (`sqlite_…` on an
+//! in-memory or temporary database, `postgres_…` on a fresh database per
+//! test), so the two behave identically.
 //!
 //! PostgreSQL must be running at `127.0.0.1:5432` (user `postgres`, trust
 //! authentication; the CI script starts it). The PostgreSQL tests fail, and
@@ -13,18 +14,23 @@ use std::sync::{Barrier, Condvar, Mutex, PoisonError};
 
 use automerge::ChangeHash;
 use automerge::transaction::Transactable;
-use hark_core::form::{builtin_form, plausible_answers};
-use hark_core::store::wire_heads;
-use hark_core::sync::{DocData, DocKind};
-use hark_core::{Answer, Consent, Form, ResponseContext, ResponseDoc};
+use hark_core::answer::Answer;
+use hark_core::doc::{DocKind, now_ms};
+use hark_core::form::{Form, builtin_form, plausible_answers};
+use hark_core::response::{Consent, ResponseContext, ResponseDoc, Status};
+use hark_core::sync::{DocData, wire_heads};
 use serde_bytes::ByteBuf;
 
+use super::backend::Backend;
 use super::postgres::PostgresStorage;
 use super::sqlite::SqliteStorage;
 use super::*;
 use crate::admin;
 use crate::error::Error;
-use crate::ingest::{COMPACT_AFTER, merge_upload, project};
+use crate::ingest::{Merged, SERVER_CHUNKS_BEFORE_SNAPSHOT, merge_upload};
+use crate::model::{Area, AuditEntry, Device, Note, Role, User};
+use crate::projection::{AnswerRow, Projection, answer_row, project};
+use crate::tally::{Dim, TallyQuery};
 
 // ---------------------------------------------------------------------------
 // Backends
@@ -167,7 +173,7 @@ fn rng(seed: u64) -> impl FnMut() -> u64 {
 
 /// Enrols a device in `area` through a one-time code.
 fn enrol(s: &dyn Storage, area: &Area, label: &str) -> Device {
-    let now = hark_core::store::now_ms();
+    let now = now_ms();
     let code = admin::hash_secret(&format!("code-{}", uuid::Uuid::new_v4()));
     s.add_enrol_code(&area.id, &code, now + 60_000)
         .expect("add code");
@@ -321,7 +327,8 @@ fn ids(docs: &[Pending]) -> Vec<String> {
 // ---------------------------------------------------------------------------
 // The suite
 
-macro_rules! storage_conformance {
+/// Areas, enrolment codes and devices ([`Tenancy`]).
+macro_rules! tenancy_conformance {
     ($name:ident, $make:expr) => {
         mod $name {
             use super::*;
@@ -472,6 +479,18 @@ macro_rules! storage_conformance {
                 assert!(!s.revoke_device("no-such-device").expect("revoke unknown"));
                 assert_eq!(s.device("no-such-device").expect("device"), None);
             }
+        }
+    };
+}
+
+tenancy_conformance!(sqlite_tenancy, SqliteGuard::new());
+tenancy_conformance!(postgres_tenancy, PgGuard::new());
+
+/// Documents with their projections and tallies ([`Documents`]): ingest, erase, paging, forms, rebuilds.
+macro_rules! documents_conformance {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            use super::*;
 
             #[test]
             fn a_new_response_is_stored_and_projected_and_a_replay_changes_nothing() {
@@ -572,7 +591,7 @@ macro_rules! storage_conformance {
                 let mut doc = draft(&area.name, "r-1");
                 answer(&mut doc, "safe_school", Answer::Scale(1), CAPTURED + 1);
                 upload_ok(&*s, &area, &device, &whole(&mut doc));
-                let uploads = COMPACT_AFTER + 3;
+                let uploads = SERVER_CHUNKS_BEFORE_SNAPSHOT + 3;
                 let mut last = 0;
                 for i in 0..uploads {
                     let old = doc.heads();
@@ -586,12 +605,12 @@ macro_rules! storage_conformance {
                     upload_ok(&*s, &area, &device, &edit(&mut doc, &old));
                     let n = s.load("r-1").expect("load").expect("stored").n_changes;
                     assert!(
-                        n < COMPACT_AFTER,
-                        "compacted before {COMPACT_AFTER} chunks, got {n}"
+                        n < SERVER_CHUNKS_BEFORE_SNAPSHOT,
+                        "compacted before {SERVER_CHUNKS_BEFORE_SNAPSHOT} chunks, got {n}"
                     );
                 }
                 let stored = s.load("r-1").expect("load").expect("stored");
-                assert!(stored.n_changes > 0 && stored.n_changes < COMPACT_AFTER);
+                assert!(stored.n_changes > 0 && stored.n_changes < SERVER_CHUNKS_BEFORE_SNAPSHOT);
                 let mut loaded = stored_response(&*s, "r-1");
                 assert_eq!(
                     loaded.answers().expect("answers").get("safe_school"),
@@ -1022,124 +1041,18 @@ macro_rules! storage_conformance {
                     "the sequence carries on"
                 );
             }
+        }
+    };
+}
 
-            #[test]
-            fn users_sessions_and_the_audit_log() {
-                let s = $make;
-                let h = admin::create_area(&*s, "hartlepool").expect("create");
-                let m = admin::create_area(&*s, "middlesbrough").expect("create");
-                let user = User {
-                    id: "u1".into(),
-                    area_id: h.id.clone(),
-                    username: "priya".into(),
-                    password_hash: "$argon2id$x".into(),
-                    role: Role::Leader,
-                    free_text: false,
-                };
-                s.create_user(&user).expect("create user");
-                let clash = User {
-                    id: "u2".into(),
-                    area_id: m.id.clone(),
-                    ..user.clone()
-                };
-                assert!(
-                    matches!(s.create_user(&clash), Err(Error::Exists(_))),
-                    "names are unique across areas"
-                );
-                assert_eq!(
-                    s.user_by_name("priya").expect("by name"),
-                    Some(user.clone())
-                );
-                assert_eq!(s.users(&h.id).expect("users"), vec![user.clone()]);
-                assert_eq!(s.users(&m.id).expect("users"), vec![]);
+documents_conformance!(sqlite_documents, SqliteGuard::new());
+documents_conformance!(postgres_documents, PgGuard::new());
 
-                let now = 1_800_000_000_000;
-                s.create_session(b"token-hash", "u1", now + 1000)
-                    .expect("session");
-                assert_eq!(
-                    s.session_user(b"token-hash", now).expect("lookup"),
-                    Some(user.clone())
-                );
-                assert_eq!(
-                    s.session_user(b"token-hash", now + 1000).expect("lookup"),
-                    None,
-                    "expired"
-                );
-                assert_eq!(s.session_user(b"other", now).expect("lookup"), None);
-                assert!(s.set_password("priya", "$argon2id$y").expect("password"));
-                assert_eq!(
-                    s.session_user(b"token-hash", now).expect("lookup"),
-                    None,
-                    "a new password ends sessions"
-                );
-                assert!(!s.set_password("nobody", "x").expect("password"));
-                s.create_session(b"second", "u1", now + 1000)
-                    .expect("session");
-                s.delete_session(b"second").expect("sign out");
-                assert_eq!(s.session_user(b"second", now).expect("lookup"), None);
-
-                for (area, action) in [
-                    (&h, "report.read"),
-                    (&m, "report.read"),
-                    (&h, "report.export"),
-                ] {
-                    s.audit(&AuditEntry {
-                        seq: 0,
-                        at: now,
-                        area_id: area.id.clone(),
-                        actor: "priya".into(),
-                        action: action.into(),
-                        detail: "form=x".into(),
-                    })
-                    .expect("audit");
-                }
-                let log = s.audit_log(&h.id, i64::MAX, 10).expect("log");
-                let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
-                assert_eq!(
-                    actions,
-                    vec!["report.export", "report.read"],
-                    "newest first, this area only"
-                );
-                let older = s.audit_log(&h.id, log[0].seq, 10).expect("log");
-                assert_eq!(older.len(), 1, "paged by seq");
-            }
-
-            #[test]
-            fn notes_belong_to_their_area() {
-                let s = $make;
-                let h = admin::create_area(&*s, "hartlepool").expect("create");
-                let m = admin::create_area(&*s, "middlesbrough").expect("create");
-                let note = Note {
-                    id: "n1".into(),
-                    area_id: h.id.clone(),
-                    theme: "diagnosis".into(),
-                    you_said: "too long".into(),
-                    we_did: "two clinics".into(),
-                    author: "priya".into(),
-                    updated_at: 1,
-                };
-                s.put_note(&note).expect("put");
-                let edited = Note {
-                    we_did: "three clinics".into(),
-                    updated_at: 2,
-                    ..note.clone()
-                };
-                s.put_note(&edited).expect("edit");
-                let hijack = Note {
-                    area_id: m.id.clone(),
-                    we_did: "nothing".into(),
-                    ..note.clone()
-                };
-                s.put_note(&hijack).expect("no error, no change");
-                assert_eq!(s.notes(&h.id).expect("notes"), vec![edited.clone()]);
-                assert_eq!(s.notes(&m.id).expect("notes"), vec![]);
-                assert!(
-                    !s.delete_note(&m.id, "n1").expect("delete"),
-                    "not another area's"
-                );
-                assert!(s.delete_note(&h.id, "n1").expect("delete"));
-                assert_eq!(s.notes(&h.id).expect("notes"), vec![]);
-            }
+/// What reports and exports read ([`Reads`]), always equal to a recount.
+macro_rules! reads_conformance {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            use super::*;
 
             #[test]
             fn tallies_always_equal_a_recount_of_the_projections() {
@@ -1151,13 +1064,13 @@ macro_rules! storage_conformance {
                 let mut make = |i: usize, status: &str| Projection {
                     form_id: form.id.clone(),
                     form_version: form.version.to_string(),
-                    status: status.into(),
+                    status: Status::parse(status).expect("a status"),
                     setting: Some(settings[i % 3].into()),
                     age_phase: (i % 2 == 0).then(|| "primary".to_owned()),
                     month: format!("2026-0{}", 1 + i % 3),
                     answers: plausible_answers(&form, &mut next)
                         .into_iter()
-                        .map(|(q, a)| crate::ingest::answer_row(q, a))
+                        .map(|(q, a)| answer_row(q, a))
                         .collect(),
                     ..Projection::default()
                 };
@@ -1242,7 +1155,7 @@ macro_rules! storage_conformance {
                 let p = |status: &str, text: &str| Projection {
                     form_id: "f".into(),
                     form_version: "1.0.0".into(),
-                    status: status.into(),
+                    status: Status::parse(status).expect("a status"),
                     month: "2026-01".into(),
                     answers: vec![
                         AnswerRow {
@@ -1308,8 +1221,169 @@ macro_rules! storage_conformance {
     };
 }
 
-storage_conformance!(sqlite, SqliteGuard::new());
-storage_conformance!(postgres, PgGuard::new());
+reads_conformance!(sqlite_reads, SqliteGuard::new());
+reads_conformance!(postgres_reads, PgGuard::new());
+
+/// Dashboard users and sessions ([`Accounts`]).
+macro_rules! accounts_conformance {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn users_and_sessions() {
+                let s = $make;
+                let h = admin::create_area(&*s, "hartlepool").expect("create");
+                let m = admin::create_area(&*s, "middlesbrough").expect("create");
+                let user = User {
+                    id: "u1".into(),
+                    area_id: h.id.clone(),
+                    username: "priya".into(),
+                    password_hash: "$argon2id$x".into(),
+                    role: Role::Leader,
+                    free_text: false,
+                };
+                s.create_user(&user).expect("create user");
+                let clash = User {
+                    id: "u2".into(),
+                    area_id: m.id.clone(),
+                    ..user.clone()
+                };
+                assert!(
+                    matches!(s.create_user(&clash), Err(Error::Exists(_))),
+                    "names are unique across areas"
+                );
+                assert_eq!(
+                    s.user_by_name("priya").expect("by name"),
+                    Some(user.clone())
+                );
+                assert_eq!(s.users(&h.id).expect("users"), vec![user.clone()]);
+                assert_eq!(s.users(&m.id).expect("users"), vec![]);
+
+                let now = 1_800_000_000_000;
+                s.create_session(b"token-hash", "u1", now + 1000)
+                    .expect("session");
+                assert_eq!(
+                    s.session_user(b"token-hash", now).expect("lookup"),
+                    Some(user.clone())
+                );
+                assert_eq!(
+                    s.session_user(b"token-hash", now + 1000).expect("lookup"),
+                    None,
+                    "expired"
+                );
+                assert_eq!(s.session_user(b"other", now).expect("lookup"), None);
+                assert!(s.set_password("priya", "$argon2id$y").expect("password"));
+                assert_eq!(
+                    s.session_user(b"token-hash", now).expect("lookup"),
+                    None,
+                    "a new password ends sessions"
+                );
+                assert!(!s.set_password("nobody", "x").expect("password"));
+                s.create_session(b"second", "u1", now + 1000)
+                    .expect("session");
+                s.delete_session(b"second").expect("sign out");
+                assert_eq!(s.session_user(b"second", now).expect("lookup"), None);
+            }
+        }
+    };
+}
+
+accounts_conformance!(sqlite_accounts, SqliteGuard::new());
+accounts_conformance!(postgres_accounts, PgGuard::new());
+
+/// "You said, we did" notes ([`Notes`]).
+macro_rules! notes_conformance {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn notes_belong_to_their_area() {
+                let s = $make;
+                let h = admin::create_area(&*s, "hartlepool").expect("create");
+                let m = admin::create_area(&*s, "middlesbrough").expect("create");
+                let note = Note {
+                    id: "n1".into(),
+                    area_id: h.id.clone(),
+                    theme: "diagnosis".into(),
+                    you_said: "too long".into(),
+                    we_did: "two clinics".into(),
+                    author: "priya".into(),
+                    updated_at: 1,
+                };
+                s.put_note(&note).expect("put");
+                let edited = Note {
+                    we_did: "three clinics".into(),
+                    updated_at: 2,
+                    ..note.clone()
+                };
+                s.put_note(&edited).expect("edit");
+                let hijack = Note {
+                    area_id: m.id.clone(),
+                    we_did: "nothing".into(),
+                    ..note.clone()
+                };
+                s.put_note(&hijack).expect("no error, no change");
+                assert_eq!(s.notes(&h.id).expect("notes"), vec![edited.clone()]);
+                assert_eq!(s.notes(&m.id).expect("notes"), vec![]);
+                assert!(
+                    !s.delete_note(&m.id, "n1").expect("delete"),
+                    "not another area's"
+                );
+                assert!(s.delete_note(&h.id, "n1").expect("delete"));
+                assert_eq!(s.notes(&h.id).expect("notes"), vec![]);
+            }
+        }
+    };
+}
+
+notes_conformance!(sqlite_notes, SqliteGuard::new());
+notes_conformance!(postgres_notes, PgGuard::new());
+
+/// The audit log ([`AuditLog`]).
+macro_rules! audit_conformance {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn the_audit_log_is_per_area_newest_first_and_paged() {
+                let s = $make;
+                let h = admin::create_area(&*s, "hartlepool").expect("create");
+                let m = admin::create_area(&*s, "middlesbrough").expect("create");
+                let now = 1_800_000_000_000;
+                for (area, action) in [
+                    (&h, "report.read"),
+                    (&m, "report.read"),
+                    (&h, "report.export"),
+                ] {
+                    s.audit(&AuditEntry {
+                        seq: 0,
+                        at: now,
+                        area_id: area.id.clone(),
+                        actor: "priya".into(),
+                        action: action.into(),
+                        detail: "form=x".into(),
+                    })
+                    .expect("audit");
+                }
+                let log = s.audit_log(&h.id, i64::MAX, 10).expect("log");
+                let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+                assert_eq!(
+                    actions,
+                    vec!["report.export", "report.read"],
+                    "newest first, this area only"
+                );
+                let older = s.audit_log(&h.id, log[0].seq, 10).expect("log");
+                assert_eq!(older.len(), 1, "paged by seq");
+            }
+        }
+    };
+}
+
+audit_conformance!(sqlite_audit, SqliteGuard::new());
+audit_conformance!(postgres_audit, PgGuard::new());
 
 // ---------------------------------------------------------------------------
 // PostgreSQL only: several server processes on one database.
@@ -1453,55 +1527,197 @@ mod postgres_only {
     }
 }
 
-/// Packed answers come back as they went in, whatever the free text holds.
-#[test]
-fn packed_answers_round_trip() {
-    let row = |q: &str, kind: &str, t: Option<&str>, n: Option<i64>| AnswerRow {
-        question: q.into(),
-        kind: kind.into(),
-        value_text: t.map(Into::into),
-        value_num: n,
-    };
-    let answers = vec![
-        row("a", "scale", None, Some(4)),
-        row("b", "choices", Some("x,y"), None),
-        row(
-            "c",
-            "text",
-            Some("weird \u{1e}\u{1f} text, \"quoted\"\nnewline"),
-            None,
-        ),
-        row("d", "dont_know", None, None),
-        row("e", "prefer_not_to_say", None, None),
-        row("f", "number", None, Some(-3)),
-        row("g", "date", Some("2026-01-02"), None),
-    ];
-    let packed = pack_answers(&answers);
-    let want = |with_text: bool| {
-        let mut v = vec![
-            ("a".to_owned(), None, Some(4)),
-            ("b".to_owned(), Some("x,y".to_owned()), None),
-        ];
-        if with_text {
-            v.push((
-                "c".to_owned(),
-                Some("weird \u{1e}\u{1f} text, \"quoted\"\nnewline".to_owned()),
-                None,
-            ));
-        }
-        v.extend([
-            ("d".to_owned(), Some("~dont_know".to_owned()), None),
-            ("e".to_owned(), Some("~prefer_not_to_say".to_owned()), None),
-            ("f".to_owned(), None, Some(-3)),
-            ("g".to_owned(), Some("2026-01-02".to_owned()), None),
-        ]);
-        v
-    };
-    assert_eq!(unpack_answers(&packed, true).expect("unpack"), want(true));
-    assert_eq!(unpack_answers(&packed, false).expect("unpack"), want(false));
-    assert_eq!(unpack_answers("", true).expect("empty"), vec![]);
-    assert!(
-        unpack_answers("q\u{1f}text\u{1f}zz", true).is_err(),
-        "bad hex"
-    );
+// ---------------------------------------------------------------------------
+// Schema: numbered migrations, "upgraded equals fresh" for both backends.
+
+/// A database made by an earlier version of hark, to upgrade.
+trait OldDatabase: Sized {
+    /// The backend's migrations.
+    const MIGRATIONS: &'static [&'static str];
+    /// A database with the first `version` migrations applied and
+    /// recorded, then `sql` run on it; not opened by hark yet.
+    fn at_version(version: usize, sql: &str) -> Self;
+    /// Opens it with this hark (migrating it).
+    fn open(&mut self) -> Box<dyn Storage>;
+    /// Its tables, columns, indexes and constraints, comparably.
+    fn schema(&self) -> Vec<String>;
 }
+
+struct OldSqlite(tempfile::TempDir);
+
+impl OldSqlite {
+    fn path(&self) -> std::path::PathBuf {
+        self.0.path().join("hark.db")
+    }
+}
+
+impl OldDatabase for OldSqlite {
+    const MIGRATIONS: &'static [&'static str] = <SqliteStorage as Backend>::MIGRATIONS;
+
+    fn at_version(version: usize, sql: &str) -> Self {
+        let db = Self(tempfile::tempdir().expect("dir"));
+        let conn = rusqlite::Connection::open(db.path()).expect("open");
+        for m in &Self::MIGRATIONS[..version] {
+            conn.execute_batch(m).expect("old migration");
+        }
+        conn.pragma_update(None, "user_version", i64::try_from(version).expect("small"))
+            .expect("version");
+        conn.execute_batch(sql).expect("old data");
+        db
+    }
+
+    fn open(&mut self) -> Box<dyn Storage> {
+        Box::new(SqliteStorage::open(&self.path()).expect("upgrade"))
+    }
+
+    fn schema(&self) -> Vec<String> {
+        let conn = rusqlite::Connection::open(self.path()).expect("open");
+        let mut stmt = conn
+            .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            .expect("prepare");
+        stmt.query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+}
+
+struct OldPostgres(PgGuard);
+
+impl OldDatabase for OldPostgres {
+    const MIGRATIONS: &'static [&'static str] = <PostgresStorage as Backend>::MIGRATIONS;
+
+    fn at_version(version: usize, sql: &str) -> Self {
+        let guard = PgGuard::empty();
+        let mut client =
+            ::postgres::Client::connect(&guard.url(), ::postgres::NoTls).expect("connect");
+        client
+            .batch_execute("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY)")
+            .expect("versions table");
+        for (v, m) in (1i64..).zip(&Self::MIGRATIONS[..version]) {
+            client.batch_execute(m).expect("old migration");
+            client
+                .execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&v])
+                .expect("version");
+        }
+        client.batch_execute(sql).expect("old data");
+        Self(guard)
+    }
+
+    fn open(&mut self) -> Box<dyn Storage> {
+        Box::new(PostgresStorage::connect(&self.0.url()).expect("upgrade"))
+    }
+
+    fn schema(&self) -> Vec<String> {
+        let mut client =
+            ::postgres::Client::connect(&self.0.url(), ::postgres::NoTls).expect("connect");
+        let mut out: Vec<String> = client
+            .query(
+                "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable
+                     || ' ' || coalesce(column_default, '') || ' ' || coalesce(collation_name, '')
+                 FROM information_schema.columns WHERE table_schema = 'public'
+                 ORDER BY table_name, ordinal_position",
+                &[],
+            )
+            .expect("columns")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        out.extend(
+            client
+                .query(
+                    "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname",
+                    &[],
+                )
+                .expect("indexes")
+                .iter()
+                .map(|r| r.get::<_, String>(0)),
+        );
+        out.extend(
+            client
+                .query(
+                    "SELECT conrelid::regclass::text || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+                     WHERE connamespace = 'public'::regnamespace ORDER BY 1",
+                    &[],
+                )
+                .expect("constraints")
+                .iter()
+                .map(|r| r.get::<_, String>(0)),
+        );
+        out
+    }
+}
+
+/// The schema of each backend ([`OldDatabase`]).
+macro_rules! schema_conformance {
+    ($name:ident, $old:ty) => {
+        mod $name {
+            use super::*;
+
+            /// A database made by every earlier version, upgraded, has
+            /// exactly the schema of a fresh one.
+            #[test]
+            fn upgraded_equals_fresh() {
+                let last = <$old as OldDatabase>::MIGRATIONS.len();
+                let mut fresh = <$old>::at_version(0, "");
+                drop(fresh.open());
+                for version in 1..last {
+                    let mut old = <$old>::at_version(version, "");
+                    drop(old.open());
+                    assert_eq!(old.schema(), fresh.schema(), "from version {version}");
+                }
+            }
+
+            /// Responses stored before the tallies existed are counted on
+            /// upgrade, and their answers packed for exports.
+            #[test]
+            fn an_upgrade_counts_existing_responses_into_the_tallies() {
+                let mut old = <$old>::at_version(
+                    1,
+                    "INSERT INTO areas VALUES ('a1', 'hartlepool', 0);
+                     INSERT INTO responses VALUES ('r1', 'a1', 'f', '1.0.0', 'submitted', 'home', NULL, NULL, NULL, FALSE, 0, 0, '2026-01', 0);
+                     INSERT INTO answers VALUES ('r1', 'q', 'choice', 'yes', NULL);
+                     INSERT INTO responses VALUES ('r2', 'a1', 'f', '1.0.0', 'draft', 'home', NULL, NULL, NULL, FALSE, 0, 0, '2026-01', 0);
+                     INSERT INTO answers VALUES ('r2', 'q', 'choice', 'no', NULL);",
+                );
+                let s = old.open();
+                let rows = s
+                    .tallies(&TallyQuery {
+                        area_id: "a1".into(),
+                        question: "q".into(),
+                        versions: vec![("f".into(), "1.0.0".into())],
+                        dims: vec![Dim::Setting],
+                        months: None,
+                    })
+                    .expect("tallies");
+                let mut got: Vec<(String, String, i64)> = rows
+                    .into_iter()
+                    .map(|r| (r.dims[0].clone(), r.value, r.n))
+                    .collect();
+                got.sort();
+                assert_eq!(
+                    got,
+                    vec![
+                        ("home".to_owned(), String::new(), 1),
+                        ("home".to_owned(), "yes".to_owned(), 1)
+                    ],
+                    "the submitted response, not the draft"
+                );
+                let mut exported = Vec::new();
+                s.export_responses("a1", &["f".to_owned()], false, &mut |r| {
+                    exported.push(r.answers);
+                    Ok(())
+                })
+                .expect("export");
+                assert_eq!(
+                    exported,
+                    vec![vec![("q".to_owned(), Some("yes".to_owned()), None)]],
+                    "answers packed on upgrade"
+                );
+            }
+        }
+    };
+}
+
+schema_conformance!(sqlite_schema, OldSqlite);
+schema_conformance!(postgres_schema, OldPostgres);

@@ -68,7 +68,7 @@ fn a_device_of_another_area_is_refused() {
         "another area's response leaked"
     );
     // Hartlepool uploads a copy of it (e.g. a misconfigured tablet): refused.
-    let data = m.store.whole_doc_data(&ids[0]).expect("data");
+    let data = hark_core::sync::DocData::whole(&m.store, &ids[0]).expect("data");
     let upload = hark_core::sync::SyncRequest {
         docs: vec![data],
         ..Default::default()
@@ -99,7 +99,10 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let plan = hark_core::sync::plan::plan(&staged, 100);
     let docs = plan.batches[0]
         .iter()
-        .map(|p| d.store.doc_data(p).expect("data"))
+        .map(|p| {
+            let out = d.store.outgoing(&p.id, &p.base).expect("data");
+            hark_core::sync::DocData::from_outgoing(&p.id, p.kind, out, p.flagged)
+        })
         .collect();
     let body = hark_core::sync::encode(&hark_core::sync::SyncRequest {
         docs,
@@ -128,7 +131,7 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let (status, text) = post(b"{\"hello\": 1}", "application/json");
     assert_eq!(status, 400);
     assert!(text.contains("expected content type"), "{text}");
-    let big = vec![0u8; hark_server::app::MAX_SYNC_BODY + 1];
+    let big = vec![0u8; hark_server::state::MAX_SYNC_BODY + 1];
     assert_eq!(post(&big, media).0, 413);
     assert_eq!(
         server.count("hartlepool", None),

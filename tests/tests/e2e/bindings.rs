@@ -138,7 +138,7 @@ fn python_bindings_pass_their_suite() {
         .id;
     server
         .storage
-        .put_note(&hark_server::storage::Note {
+        .put_note(&hark_server::model::Note {
             id: "n1".into(),
             area_id,
             theme: "diagnosis".into(),

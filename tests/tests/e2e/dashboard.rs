@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use hark_server::storage::Role;
+use hark_server::model::Role;
 use hark_tests::{TestDevice, TestServer, test_tool, workspace_root};
 
 use crate::leaders::{PASSWORD, seed, user};

@@ -38,7 +38,7 @@ fn offline_edits_on_two_devices_converge_in_every_order() {
         .expect("fetch");
         devices[1]
             .store
-            .apply_incoming(&response.docs)
+            .apply(&hark_core::sync::incoming(&response.docs).expect("hashes"))
             .expect("apply");
         // Offline: device 0 corrects the setting; device 1 reopens and edits
         // an answer and the message; device 2 captures two of its own.
@@ -191,7 +191,7 @@ fn an_event_without_wifi_counts_every_family_once() {
         hark_core::sync::sync(
             &t.store,
             "hub",
-            &hark_core::sync::client::LocalPeer(&tablets[0].store),
+            &hark_core::sync::hub::LocalPeer(&tablets[0].store),
             &|_: usize, _: usize| {},
         )
         .expect("local");

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use hark_core::{Answer, Consent, ResponseContext};
-use hark_server::storage::Role;
+use hark_server::model::Role;
 use hark_tests::{TestDevice, TestServer};
 use serde_json::{Value, json};
 

@@ -1,6 +1,7 @@
 //! End-to-end tests: real servers on port 0, several enrolled devices with
 //! their own encrypted stores, faults, kills and PostgreSQL. One binary.
 
+mod architecture;
 mod auth;
 mod bindings;
 mod cli;

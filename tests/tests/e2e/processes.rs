@@ -12,7 +12,7 @@ fn server_killed_mid_sync_then_restarted_counts_exactly() {
     let storage = hark_server::config::open_storage(&db).expect("db");
     hark_server::admin::create_area(storage.as_ref(), "hartlepool").expect("area");
     let code =
-        hark_server::admin::enrol_code(storage.as_ref(), "hartlepool", hark_core::store::now_ms())
+        hark_server::admin::enrol_code(storage.as_ref(), "hartlepool", hark_core::doc::now_ms())
             .expect("code");
     drop(storage);
     let server = ChildServer::start(&db, "127.0.0.1:0");
@@ -61,7 +61,7 @@ fn two_servers_on_one_postgres_agree() {
     let a = ChildServer::start(&pg.url, "127.0.0.1:0");
     let b = ChildServer::start(&pg.url, "127.0.0.1:0");
     let code = |s: &dyn hark_server::storage::Storage| {
-        hark_server::admin::enrol_code(s, "hartlepool", hark_core::store::now_ms()).expect("code")
+        hark_server::admin::enrol_code(s, "hartlepool", hark_core::doc::now_ms()).expect("code")
     };
     let d1 = TestDevice::enrol_url(&a.url, &code(storage.as_ref()));
     let d2 = TestDevice::enrol_url(&b.url, &code(storage.as_ref()));

@@ -1,17 +1,75 @@
-//! The store's side of sync: staging what changed, producing the bytes to
-//! send, applying what arrives (all or nothing), and remembering what each
-//! peer acknowledged.
+//! What replication needs from the store, in the store's own terms:
+//! staging what changed since the last completed exchange with a peer,
+//! the bytes of a document after a base, applying documents that arrive
+//! (all or nothing), and remembering what each peer acknowledged.
+//!
+//! Nothing here knows the wire: `crate::sync` turns these into messages
+//! (and back), for a server, a hub tablet or a bundle file alike.
 
-use automerge::{AutoCommit, ChangeHash, ROOT, ReadDoc};
+use automerge::{AutoCommit, ChangeHash};
 use rusqlite::{OptionalExtension, params};
-use serde_bytes::ByteBuf;
 
-use super::{Store, cache_put, current_seq, heads_from_bytes, heads_to_bytes, place};
+use super::{Store, cache_put, current_seq, place};
+use crate::doc::{DocKind, decode_heads, encode_heads, form_doc, form_doc_id, form_from_doc};
 use crate::error::{Error, Result};
 use crate::form::Form;
 use crate::response::{Conflict, ResponseDoc, ResponseHeader};
-use crate::sync::plan::{PlannedDoc, Staged, StagedDoc};
-use crate::sync::{Ack, DocData, DocKind, SyncRequest, SyncResponse};
+
+/// A document that changed locally since the last completed sync with a
+/// peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagedDoc {
+    /// Document id.
+    pub id: String,
+    /// Response or form.
+    pub kind: DocKind,
+    /// Local sequence number of its last change.
+    pub seq: i64,
+    /// Current heads.
+    pub heads: Vec<ChangeHash>,
+    /// The heads the peer last acknowledged, if it ever did.
+    pub acked: Option<Vec<ChangeHash>>,
+    /// Carries a safeguarding flag.
+    pub flagged: bool,
+}
+
+/// Everything a sync with one peer starts from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Staged {
+    /// Documents changed since the last completed sync with this peer.
+    pub docs: Vec<StagedDoc>,
+    /// Responses erased since then.
+    pub erased: Vec<String>,
+    /// The highest local sequence number staged: the local cursor to record
+    /// once the sync completes.
+    pub upto: i64,
+    /// The peer's cursor last acknowledged.
+    pub peer_cursor: i64,
+}
+
+/// A document (or its changes after `base`) that arrived from a peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incoming {
+    /// Document id.
+    pub id: String,
+    /// Response or form.
+    pub kind: DocKind,
+    /// The heads `bytes` builds on; empty when `bytes` is the whole
+    /// document.
+    pub base: Vec<ChangeHash>,
+    /// Automerge bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// What to send for one document: its changes after `base`, or the whole
+/// document when `base` is empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The heads the bytes build on (empty: the whole document).
+    pub base: Vec<ChangeHash>,
+    /// Automerge bytes.
+    pub bytes: Vec<u8>,
+}
 
 /// What applying incoming documents did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -36,32 +94,6 @@ enum Ready {
         bytes: Vec<u8>,
         whole: Option<Box<ResponseDoc>>,
     },
-}
-
-fn to_hashes(base: &[ByteBuf]) -> Result<Vec<ChangeHash>> {
-    base.iter()
-        .map(|h| {
-            ChangeHash::try_from(h.as_slice())
-                .map_err(|_| Error::Malformed("bad change hash".into()))
-        })
-        .collect()
-}
-
-/// Hashes as sent on the wire.
-pub fn wire_heads(heads: &[ChangeHash]) -> Vec<ByteBuf> {
-    heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect()
-}
-
-/// Reads a form document's JSON.
-pub fn form_from_doc(bytes: &[u8]) -> Result<Form> {
-    let doc = AutoCommit::load(bytes)?;
-    match doc.get(ROOT, "json")? {
-        Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
-            automerge::ScalarValue::Str(s) => Ok(Form::from_json(s)?),
-            _ => Err(Error::Malformed("form document".into())),
-        },
-        _ => Err(Error::Malformed("form document".into())),
-    }
 }
 
 impl Store {
@@ -111,14 +143,10 @@ impl Store {
             };
             docs.push(StagedDoc {
                 id,
-                kind: if kind == "form" {
-                    DocKind::Form
-                } else {
-                    DocKind::Response
-                },
+                kind: DocKind::parse(&kind).unwrap_or(DocKind::Response),
                 seq,
-                heads: heads_from_bytes(&heads),
-                acked: acked.map(|a| heads_from_bytes(&a)),
+                heads: decode_heads(&heads),
+                acked: acked.map(|a| decode_heads(&a)),
                 flagged,
             });
         }
@@ -137,46 +165,27 @@ impl Store {
         })
     }
 
-    /// The bytes to send for a planned document: the changes after its
-    /// base, or the whole document if the base is empty or unknown here.
-    pub fn doc_data(&self, planned: &PlannedDoc) -> Result<DocData> {
-        let bytes = self.export_document(&planned.id)?;
+    /// What to send a peer that has `base` of a document: the changes
+    /// after it, or the whole document if the base is empty or unknown
+    /// here.
+    pub fn outgoing(&self, id: &str, base: &[ChangeHash]) -> Result<Outgoing> {
+        let bytes = self.export_document(id)?;
         let mut doc = AutoCommit::load(&bytes)?;
-        let base_known = !planned.base.is_empty()
-            && planned
-                .base
-                .iter()
-                .all(|h| doc.get_change_by_hash(h).is_some());
+        let base_known =
+            !base.is_empty() && base.iter().all(|h| doc.get_change_by_hash(h).is_some());
         // Whole documents travel uncompressed, so the message's gzip can
         // compress across documents (column compression per document
         // cannot see the repetition between responses to one form).
-        let (base, bytes) = if base_known {
-            (wire_heads(&planned.base), doc.save_after(&planned.base))
+        Ok(if base_known {
+            Outgoing {
+                base: base.to_vec(),
+                bytes: doc.save_after(base),
+            }
         } else {
-            (Vec::new(), doc.save_nocompress())
-        };
-        Ok(DocData {
-            id: planned.id.clone(),
-            kind: planned.kind,
-            base,
-            bytes: ByteBuf::from(bytes),
-            flagged: planned.flagged,
-        })
-    }
-
-    /// The whole document as sync data.
-    pub fn whole_doc_data(&self, id: &str) -> Result<DocData> {
-        let kind = if id.starts_with("form:") {
-            DocKind::Form
-        } else {
-            DocKind::Response
-        };
-        Ok(DocData {
-            id: id.to_owned(),
-            kind,
-            base: Vec::new(),
-            bytes: ByteBuf::from(self.export_document(id)?),
-            flagged: false,
+            Outgoing {
+                base: Vec::new(),
+                bytes: doc.save_nocompress(),
+            }
         })
     }
 
@@ -184,13 +193,13 @@ impl Store {
     /// checked first (it must load, be a hark document with the id it
     /// claims, and a valid form), and only then are all written in one
     /// transaction. Responses erased here stay erased.
-    pub fn apply_incoming(&self, docs: &[DocData]) -> Result<Applied> {
+    pub fn apply(&self, docs: &[Incoming]) -> Result<Applied> {
         let mut ready = Vec::with_capacity(docs.len());
         for d in docs {
             match d.kind {
                 DocKind::Form => ready.push(Ready::Form(form_from_doc(&d.bytes)?)),
                 DocKind::Response => {
-                    let base = to_hashes(&d.base)?;
+                    let base = d.base.clone();
                     let whole = if base.is_empty() {
                         let doc =
                             ResponseDoc::load(&d.bytes, &format!("device:{}", self.device_id))?;
@@ -207,7 +216,7 @@ impl Store {
                     ready.push(Ready::Response {
                         data_id: d.id.clone(),
                         base,
-                        bytes: d.bytes.to_vec(),
+                        bytes: d.bytes.clone(),
                         whole,
                     });
                 }
@@ -302,9 +311,9 @@ impl Store {
         Ok(out)
     }
 
-    /// Records the heads a peer acknowledged, so the next sync sends only
-    /// what follows them.
-    pub fn record_acks(&self, peer: &str, acks: &[Ack]) -> Result<()> {
+    /// Records the heads a peer acknowledged, (document id, heads), so the
+    /// next sync sends only what follows them.
+    pub fn record_acks(&self, peer: &str, acks: &[(String, Vec<ChangeHash>)]) -> Result<()> {
         let mut inner = self.lock();
         let tx = inner.conn.transaction()?;
         {
@@ -312,8 +321,8 @@ impl Store {
                 "INSERT INTO sync_docs (peer, doc_id, heads) VALUES (?1, ?2, ?3)
                  ON CONFLICT (peer, doc_id) DO UPDATE SET heads = excluded.heads",
             )?;
-            for a in acks {
-                stmt.execute(params![peer, a.id, heads_to_bytes(&to_hashes(&a.heads)?)])?;
+            for (id, heads) in acks {
+                stmt.execute(params![peer, id, encode_heads(heads)])?;
             }
         }
         tx.commit()?;
@@ -332,43 +341,23 @@ impl Store {
         Ok(())
     }
 
-    /// Answers a sync request from another device, as the hub tablet at an
-    /// event does: merges what it sends (all or nothing), passes erasures
-    /// on, and acknowledges every document with the heads held here.
-    pub fn serve_sync(&self, request: &SyncRequest) -> Result<SyncResponse> {
-        let applied = self.apply_incoming(&request.docs)?;
-        for id in &request.erased {
-            self.erase_response(id)?;
-        }
-        let mut acks = Vec::new();
-        for d in &request.docs {
-            if applied.want_whole.contains(&d.id) {
-                continue;
-            }
-            if let Some(heads) = self.heads(&d.id)? {
-                acks.push(Ack {
-                    id: d.id.clone(),
-                    heads: wire_heads(&heads),
-                });
-            }
-        }
-        let docs = request
-            .want
-            .iter()
-            .filter_map(|id| self.whole_doc_data(id).ok())
-            .collect();
-        Ok(SyncResponse {
-            cursor: 0,
-            acks,
-            need_whole: applied.want_whole,
-            docs,
-            ..SyncResponse::default()
-        })
+    /// Merges another copy of a response (whole document, or changes that
+    /// apply on top of what this store holds) into the store, durably.
+    /// Erased responses stay erased. Returns the conflicts now present.
+    pub fn import_response(&self, bytes: &[u8]) -> Result<Vec<Conflict>> {
+        let doc = ResponseDoc::load(bytes, &format!("device:{}", self.device_id))?;
+        let incoming = Incoming {
+            id: doc.id().to_owned(),
+            kind: DocKind::Response,
+            base: Vec::new(),
+            bytes: bytes.to_vec(),
+        };
+        Ok(self.apply(std::slice::from_ref(&incoming))?.conflicts)
     }
 
     pub(super) fn write_form(&self, tx: &rusqlite::Transaction<'_>, form: &Form) -> Result<()> {
         let r = form.form_ref();
-        let id = super::form_doc_id(&r);
+        let id = form_doc_id(&r);
         let exists = tx
             .query_row("SELECT 1 FROM documents WHERE id = ?1", [&id], |_| Ok(()))
             .optional()?
@@ -376,7 +365,7 @@ impl Store {
         if exists {
             return Ok(());
         }
-        let (heads, bytes) = super::form_doc(form)?;
+        let (heads, bytes) = form_doc(form)?;
         let seq = super::next_seq(tx)?;
         tx.execute(
             "INSERT INTO documents (id, kind, form_id, form_version, seq, heads, snapshot)
@@ -386,7 +375,7 @@ impl Store {
                 form.id,
                 form.version.to_string(),
                 seq,
-                heads_to_bytes(&heads),
+                encode_heads(&heads),
                 self.cipher.seal(&place("documents", &id, 0), &bytes)
             ],
         )?;

@@ -11,22 +11,28 @@
 //! report splits and filters by at most two of them, so it reads only its
 //! rollup: a few thousand rows even with millions of responses. Writers add
 //! up a whole transaction's changes first ([`Deltas`]), so a batch of
-//! responses touches each rollup row once.
+//! responses touches each rollup row once. The SQL that reads and writes
+//! tallies is the backends' (`storage/`); this module is pure.
 
 use std::collections::HashMap;
 
-use super::Projection;
+use hark_core::answer::{DONT_KNOW, PREFER_NOT_TO_SAY};
+use hark_core::response::Status;
 
-/// The value recorded for "answered this question" (every answer kind).
-pub const ANSWERED: &str = "";
-/// The question id whose marker counts submitted responses of a form.
-pub const RESPONSES: &str = "";
+use crate::projection::Projection;
+
+/// The `value` of the cell counting everyone who answered a question
+/// (whatever they answered).
+pub const VALUE_ANSWERED: &str = "";
+/// The `question` of the cells counting a form's submitted responses
+/// (one per response, whatever it answered).
+pub const QUESTION_RESPONSES: &str = "";
 /// A dimension summed over, in a rollup row.
 pub const ALL: &str = "*";
-/// Value recorded for a "don't know" answer.
-pub const DONT_KNOW: &str = "~dont_know";
-/// Value recorded for a "don't want to say" answer.
-pub const PREFER_NOT: &str = "~prefer_not_to_say";
+/// The `value` of a "don't know" answer (`~` so no option id can equal it).
+pub const VALUE_DONT_KNOW: &str = "~dont_know";
+/// The `value` of a "don't want to say" answer.
+pub const VALUE_PREFER_NOT: &str = "~prefer_not_to_say";
 
 /// A reporting dimension stored with each tally.
 #[derive(
@@ -56,17 +62,6 @@ impl Dim {
         Self::Version,
     ];
 
-    /// The column holding it (a fixed identifier, safe to put in SQL).
-    pub fn column(self) -> &'static str {
-        match self {
-            Self::Setting => "setting",
-            Self::AgePhase => "age_phase",
-            Self::Need => "need",
-            Self::Pathway => "pathway",
-            Self::Version => "form_version",
-        }
-    }
-
     /// Name in URLs and exports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -89,7 +84,7 @@ impl Dim {
 pub struct TallyKey {
     /// Form id.
     pub form_id: String,
-    /// Question id, or [`RESPONSES`].
+    /// Question id, or [`QUESTION_RESPONSES`].
     pub question: String,
     /// Month of capture, `YYYY-MM`.
     pub month: String,
@@ -103,15 +98,15 @@ pub struct TallyKey {
     pub need: String,
     /// Pathway (`""` when not recorded).
     pub pathway: String,
-    /// Option id, scale point, number, [`DONT_KNOW`], [`PREFER_NOT`] or
-    /// [`ANSWERED`].
+    /// Option id, scale point, number, [`VALUE_DONT_KNOW`],
+    /// [`VALUE_PREFER_NOT`] or [`VALUE_ANSWERED`].
     pub value: String,
 }
 
 /// The tally cells a projection adds 1 to. Drafts add nothing. Text and
 /// date answers add only to their question's "answered" marker.
 pub fn tally_keys(p: &Projection) -> Vec<TallyKey> {
-    if p.status != "submitted" {
+    if p.status != Status::Submitted {
         return Vec::new();
     }
     // A recorded value spelled like the rollup marker must not pass for it.
@@ -131,13 +126,13 @@ pub fn tally_keys(p: &Projection) -> Vec<TallyKey> {
         pathway: dim(&p.pathway),
         value: value.to_owned(),
     };
-    let mut keys = vec![key(RESPONSES, ANSWERED)];
+    let mut keys = vec![key(QUESTION_RESPONSES, VALUE_ANSWERED)];
     for a in &p.answers {
-        keys.push(key(&a.question, ANSWERED));
+        keys.push(key(&a.question, VALUE_ANSWERED));
         match (a.kind.as_str(), &a.value_text, a.value_num) {
             ("text" | "date", _, _) => {}
-            ("dont_know", _, _) => keys.push(key(&a.question, DONT_KNOW)),
-            ("prefer_not_to_say", _, _) => keys.push(key(&a.question, PREFER_NOT)),
+            (DONT_KNOW, _, _) => keys.push(key(&a.question, VALUE_DONT_KNOW)),
+            (PREFER_NOT_TO_SAY, _, _) => keys.push(key(&a.question, VALUE_PREFER_NOT)),
             ("choices", Some(v), _) => {
                 for option in v.split(',').filter(|o| !o.is_empty()) {
                     keys.push(key(&a.question, option));
@@ -258,7 +253,7 @@ const ROLLUPS: [u8; 11] = [0, 1, 2, 4, 8, 3, 5, 9, 6, 10, 12];
 /// What to read from the tallies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TallyQuery {
-    /// Area.
+    /// The area whose tallies are read.
     pub area_id: String,
     /// Question id.
     pub question: String,
@@ -285,102 +280,10 @@ pub struct TallyRow {
     pub n: i64,
 }
 
-/// A bound parameter of the SQL below, in order.
-pub(crate) type Params = Vec<String>;
-
-fn version_keys(q: &TallyQuery) -> (Vec<String>, Vec<String>) {
-    let mut forms: Vec<String> = q.versions.iter().map(|(f, _)| f.clone()).collect();
-    forms.sort();
-    forms.dedup();
-    let versions = q.versions.iter().map(|(f, v)| format!("{f}|{v}")).collect();
-    (forms, versions)
-}
-
-fn list(ph: &dyn Fn(usize) -> String, params: &mut Params, values: Vec<String>) -> String {
-    let mut out = Vec::with_capacity(values.len());
-    for v in values {
-        params.push(v);
-        out.push(ph(params.len()));
-    }
-    if out.is_empty() {
-        "NULL".to_owned()
-    } else {
-        out.join(", ")
-    }
-}
-
-/// The grouped tally query and its parameters; `ph(i)` spells the i-th
-/// (1-based) placeholder of the backend.
-pub(crate) fn tallies_sql(q: &TallyQuery, ph: &dyn Fn(usize) -> String) -> (String, Params) {
-    let mut params = vec![q.area_id.clone(), q.question.clone()];
-    let (forms, versions) = version_keys(q);
-    let forms = list(ph, &mut params, forms);
-    let versions = list(ph, &mut params, versions);
-    let dims: String = q.dims.iter().map(|d| format!("{}, ", d.column())).collect();
-    let mut sql = format!(
-        "SELECT form_id, month, {dims}value, CAST(SUM(n) AS BIGINT) FROM tallies
-         WHERE area_id = {} AND form_id IN ({forms}) AND question = {}
-         AND form_id || '|' || form_version IN ({versions})",
-        ph(1),
-        ph(2)
-    );
-    // The rollup that holds exactly the dimensions asked for (at most two
-    // besides the version: see `report::plan`).
-    for d in [Dim::Setting, Dim::AgePhase, Dim::Need, Dim::Pathway] {
-        let op = if q.dims.contains(&d) { "<>" } else { "=" };
-        sql += &format!(" AND {} {op} '{ALL}'", d.column());
-    }
-    if let Some((from, to)) = &q.months {
-        params.push(from.clone());
-        params.push(to.clone());
-        sql += &format!(
-            " AND month >= {} AND month <= {}",
-            ph(params.len() - 1),
-            ph(params.len())
-        );
-    }
-    sql += &format!(" GROUP BY form_id, month, {dims}value HAVING SUM(n) <> 0");
-    (sql, params)
-}
-
-/// The free-text query (text answers of submitted responses matching the
-/// query's dimensions paired with `values`) and its parameters.
-pub(crate) fn free_text_sql(
-    q: &TallyQuery,
-    values: &[String],
-    ph: &dyn Fn(usize) -> String,
-) -> (String, Params) {
-    let mut params = vec![q.area_id.clone(), q.question.clone()];
-    let (_, versions) = version_keys(q);
-    let versions = list(ph, &mut params, versions);
-    let mut sql = format!(
-        "SELECT a.value_text FROM answers a JOIN responses r ON r.id = a.response_id
-         WHERE r.area_id = {} AND r.status = 'submitted' AND a.question = {} AND a.kind = 'text'
-         AND r.form_id || '|' || r.form_version IN ({versions})",
-        ph(1),
-        ph(2)
-    );
-    for (d, v) in q.dims.iter().zip(values) {
-        params.push(v.clone());
-        sql += &format!(" AND coalesce(r.{}, '') = {}", d.column(), ph(params.len()));
-    }
-    if let Some((from, to)) = &q.months {
-        params.push(from.clone());
-        params.push(to.clone());
-        sql += &format!(
-            " AND r.month >= {} AND r.month <= {}",
-            ph(params.len() - 1),
-            ph(params.len())
-        );
-    }
-    sql += " ORDER BY a.value_text";
-    (sql, params)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::AnswerRow;
+    use crate::projection::AnswerRow;
 
     fn answer(question: &str, kind: &str, text: Option<&str>, num: Option<i64>) -> AnswerRow {
         AnswerRow {
@@ -396,7 +299,7 @@ mod tests {
         let p = Projection {
             form_id: "f".into(),
             form_version: "1.0.0".into(),
-            status: "submitted".into(),
+            status: Status::Submitted,
             setting: Some("school".into()),
             month: "2026-03".into(),
             answers: vec![
@@ -430,9 +333,9 @@ mod tests {
             ("why", ""),
             ("when", ""),
             ("dk", ""),
-            ("dk", DONT_KNOW),
+            ("dk", VALUE_DONT_KNOW),
             ("pn", ""),
-            ("pn", PREFER_NOT),
+            ("pn", VALUE_PREFER_NOT),
         ]
         .into_iter()
         .map(|(q, v)| (q.to_owned(), v.to_owned()))
@@ -444,7 +347,7 @@ mod tests {
     fn a_changed_answer_moves_one_count_and_leaves_the_rest() {
         let mut old = Projection {
             form_id: "f".into(),
-            status: "submitted".into(),
+            status: Status::Submitted,
             month: "2026-03".into(),
             answers: vec![
                 answer("a", "scale", None, Some(2)),
@@ -463,7 +366,7 @@ mod tests {
         let erased = tally_delta(Some(&old), None);
         assert_eq!(erased.len(), tally_keys(&old).len());
         assert!(erased.iter().all(|(_, n)| *n == -1));
-        old.status = "draft".into();
+        old.status = Status::Draft;
         assert!(
             tally_delta(Some(&new), Some(&old))
                 .iter()
@@ -476,7 +379,7 @@ mod tests {
     fn each_count_is_kept_in_every_rollup_of_up_to_two_dimensions() {
         let p = Projection {
             form_id: "f".into(),
-            status: "submitted".into(),
+            status: Status::Submitted,
             month: "2026-03".into(),
             setting: Some("home".into()),
             need: Some("*".into()),
@@ -508,7 +411,7 @@ mod tests {
     #[test]
     fn drafts_count_nowhere() {
         let p = Projection {
-            status: "draft".into(),
+            status: Status::Draft,
             answers: vec![answer("scale", "scale", None, Some(4))],
             ..Projection::default()
         };

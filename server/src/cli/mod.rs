@@ -1,0 +1,50 @@
+//! The `hark` command line, one file per command: `serve` (the server),
+//! `admin` (areas, codes, devices, users, audit, counts, rebuilds),
+//! `device` (a terminal device built on hark-core exactly as a mobile app
+//! uses it) and `simulate` (many devices syncing at once).
+
+mod admin;
+mod device;
+mod serve;
+mod simulate;
+
+pub use admin::{AdminArgs, AdminCommand, AreaCommand, UserCommand};
+pub use clap::Parser;
+use clap::Subcommand;
+pub use device::{DeviceArgs, DeviceCommand, open_device_store};
+pub use serve::ServeArgs;
+pub use simulate::SimulateArgs;
+
+use crate::error::Result;
+
+/// hark: hear children and families, offline first.
+#[derive(Debug, Parser)]
+#[command(name = "hark", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (SQLite under ./hark-data by default).
+    Serve(ServeArgs),
+    /// Administer areas, enrolment codes and devices.
+    Admin(AdminArgs),
+    /// A terminal device: capture and sync exactly as the mobile apps do.
+    Device(DeviceArgs),
+    /// Many simulated devices syncing at once; prints throughput.
+    Simulate(SimulateArgs),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Admin(args) => admin::run(args),
+        Command::Device(args) => device::run(args),
+        Command::Simulate(args) => simulate::run(args),
+    }
+}

@@ -1,0 +1,111 @@
+//! The server's records: areas (tenants) and their devices, dashboard
+//! users and their roles, audit entries, "you said, we did" notes. Plain
+//! data shared by storage, the web layer and the command line; no I/O.
+
+/// An area: a tenant (a local authority and its NHS partners).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Area {
+    /// Stable id.
+    pub id: String,
+    /// Unique name, e.g. `hartlepool`.
+    pub name: String,
+}
+
+/// An enrolled device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    /// Device id.
+    pub id: String,
+    /// The area it belongs to.
+    pub area_id: String,
+    /// SHA-256 of its secret token.
+    pub token_hash: Vec<u8>,
+    /// Label given at enrolment.
+    pub label: String,
+    /// Revoked devices are refused.
+    pub revoked: bool,
+}
+
+/// What a dashboard user may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages users, reads the audit log and row-level exports.
+    Administrator,
+    /// Reads reports and writes "you said, we did" notes.
+    Leader,
+}
+
+impl Role {
+    /// Stored and shown name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Administrator => "administrator",
+            Self::Leader => "leader",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "administrator" => Some(Self::Administrator),
+            "leader" => Some(Self::Leader),
+            _ => None,
+        }
+    }
+}
+
+/// A dashboard user (a person, never a device).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// Stable id.
+    pub id: String,
+    /// The one area the user belongs to.
+    pub area_id: String,
+    /// Sign-in name, unique across areas.
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// What the user may do.
+    pub role: Role,
+    /// May read free-text answers.
+    pub free_text: bool,
+}
+
+/// One audit-log entry.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    /// Order of entries (assigned on write; ignored when appending).
+    pub seq: i64,
+    /// When, ms since the epoch.
+    pub at: i64,
+    /// The area whose log it is in.
+    #[serde(skip)]
+    pub area_id: String,
+    /// Who (user name).
+    pub actor: String,
+    /// What, e.g. `report.read`.
+    pub action: String,
+    /// The request, e.g. the report's query string.
+    pub detail: String,
+}
+
+/// A "you said, we did" note, shown on the dashboard and on devices.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Note {
+    /// Stable id.
+    pub id: String,
+    /// The area it belongs to.
+    #[serde(skip)]
+    pub area_id: String,
+    /// Theme (`feeling_safe`, `diagnosis`, ...).
+    pub theme: String,
+    /// What families told us.
+    pub you_said: String,
+    /// What was done about it.
+    pub we_did: String,
+    /// Author's user name.
+    pub author: String,
+    /// Last change, ms since the epoch.
+    pub updated_at: i64,
+}

@@ -1,0 +1,255 @@
+//! A report's cube: period (months, then quarters, then the whole range)
+//! × the plan's dimensions × the question's values, filled from the
+//! tallies and suppressed ([`super::suppress`]) before anything is read
+//! from it. The cube depends only on the data and on which dimensions the
+//! report uses, never on the range, filter values or period asked for, so
+//! every report over the same dimensions is a slice of one suppressed
+//! table.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hark_core::form::QuestionKind;
+
+use super::plan::Plan;
+use super::suppress::{Axis, Cube, Line};
+use super::types::{MAX_MONTHS, ReportError};
+use crate::tally::{Dim, TallyRow, VALUE_ANSWERED, VALUE_DONT_KNOW, VALUE_PREFER_NOT};
+
+/// The suppressed cube of a report, with what each axis position means.
+#[derive(Debug)]
+pub(super) struct ReportCube {
+    /// Counts and their suppression.
+    pub cube: Cube,
+    /// Every month from the first recorded to the last (month indices).
+    pub months: Vec<i64>,
+    /// Their quarters, in order (`2026-Q1`).
+    pub quarters: Vec<String>,
+    /// Each dimension's values seen, in the plan's order (versions in
+    /// semver order).
+    pub dim_values: Vec<Vec<String>>,
+    /// The option axis: the form's options (or scale points), "don't know"
+    /// and "don't want to say" where offered, anything else seen.
+    pub option_ids: Vec<String>,
+    /// A filter names a value never recorded: the report is all zeros (and
+    /// the cube, so every other report's suppression, is left as it is).
+    pub nobody: bool,
+}
+
+impl ReportCube {
+    /// Fills the cube from the tallies `plan.tallies` asked for, adds up
+    /// its totals and suppresses it.
+    pub fn build(plan: &Plan, rows: &[TallyRow]) -> Result<Self, ReportError> {
+        let months = month_span(rows);
+        if months.len() > MAX_MONTHS {
+            return Err(ReportError::Bad(format!(
+                "at most {MAX_MONTHS} months of data in one report"
+            )));
+        }
+        let mut quarters: Vec<String> = months.iter().map(|&m| quarter_of(m)).collect();
+        quarters.dedup();
+        let dim_values = dimension_values(plan, rows);
+        let nobody = plan
+            .query
+            .filters
+            .iter()
+            .enumerate()
+            .any(|(i, (_, v))| !dim_values[i].contains(v));
+        let option_ids = option_ids(plan, rows);
+        let mut axes = vec![period_axis(&months, &quarters)];
+        axes.extend(dim_values.iter().map(|v| Axis::dimension(v.len())));
+        axes.push(option_axis(plan, option_ids.len()));
+        let mut this = Self {
+            cube: Cube::new(axes),
+            months,
+            quarters,
+            dim_values,
+            option_ids,
+            nobody,
+        };
+        this.fill(rows);
+        this.cube.aggregate();
+        this.cube.suppress();
+        Ok(this)
+    }
+
+    /// Position of "answered" on the option axis.
+    pub fn answered(&self) -> usize {
+        self.option_ids.len()
+    }
+
+    /// Position of the whole range on the period axis.
+    pub fn all_period(&self) -> usize {
+        self.months.len() + self.quarters.len()
+    }
+
+    fn fill(&mut self, rows: &[TallyRow]) {
+        let month_pos: BTreeMap<String, usize> = self
+            .months
+            .iter()
+            .enumerate()
+            .map(|(i, &m)| (month_name(m), i))
+            .collect();
+        // Each dimension value's position on its axis (versions are in
+        // semver order, not string order, so not a binary search).
+        let dim_pos: Vec<BTreeMap<&str, usize>> = self
+            .dim_values
+            .iter()
+            .map(|v| v.iter().enumerate().map(|(i, x)| (x.as_str(), i)).collect())
+            .collect();
+        let answered = self.answered();
+        let mut adds = Vec::with_capacity(rows.len());
+        for r in rows {
+            let Some(&p) = month_pos.get(&r.month) else {
+                continue;
+            };
+            let mut coord = vec![p];
+            for (i, v) in r.dims.iter().enumerate() {
+                coord.push(dim_pos[i].get(v.as_str()).copied().unwrap_or(0));
+            }
+            let o = if r.value == VALUE_ANSWERED {
+                answered
+            } else {
+                match self.option_ids.iter().position(|x| *x == r.value) {
+                    Some(o) => o,
+                    None => continue,
+                }
+            };
+            coord.push(o);
+            adds.push((coord, u64::try_from(r.n).unwrap_or(0)));
+        }
+        for (coord, n) in adds {
+            self.cube.add(&coord, n);
+        }
+    }
+}
+
+/// Month index (months since year 0) of `YYYY-MM`.
+pub(super) fn month_index(m: &str) -> Option<i64> {
+    let y: i64 = m.get(..4)?.parse().ok()?;
+    let mo: i64 = m.get(5..7)?.parse().ok()?;
+    Some(y * 12 + mo - 1)
+}
+
+/// `YYYY-MM` of a month index.
+pub(super) fn month_name(i: i64) -> String {
+    format!("{:04}-{:02}", i.div_euclid(12), i.rem_euclid(12) + 1)
+}
+
+/// `YYYY-Qn` of a month index.
+pub(super) fn quarter_of(i: i64) -> String {
+    format!("{:04}-Q{}", i.div_euclid(12), i.rem_euclid(12) / 3 + 1)
+}
+
+/// Every month from the first recorded to the last, whatever range was
+/// asked for (see `plan`).
+fn month_span(rows: &[TallyRow]) -> Vec<i64> {
+    let data: Vec<i64> = rows.iter().filter_map(|r| month_index(&r.month)).collect();
+    match (data.iter().min(), data.iter().max()) {
+        (Some(&a), Some(&b)) => (a..=b).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Months, then quarters (each the total of its months), then the whole
+/// range (the total of the quarters).
+fn period_axis(months: &[i64], quarters: &[String]) -> Axis {
+    let n_months = months.len();
+    let all = n_months + quarters.len();
+    let mut lines: Vec<Line> = quarters
+        .iter()
+        .enumerate()
+        .map(|(qi, name)| Line {
+            members: months
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| quarter_of(**m) == *name)
+                .map(|(i, _)| i)
+                .collect(),
+            total: n_months + qi,
+            derived: true,
+        })
+        .collect();
+    lines.push(Line {
+        members: (n_months..all).collect(),
+        total: all,
+        derived: true,
+    });
+    Axis {
+        len: all + 1,
+        lines,
+        dimension: None,
+    }
+}
+
+/// The values seen of each dimension; versions in semver order.
+fn dimension_values(plan: &Plan, rows: &[TallyRow]) -> Vec<Vec<String>> {
+    plan.dims
+        .iter()
+        .enumerate()
+        .map(|(i, dim)| {
+            let set: BTreeSet<String> =
+                rows.iter().filter_map(|r| r.dims.get(i).cloned()).collect();
+            let mut values: Vec<String> = set.into_iter().collect();
+            if *dim == Dim::Version {
+                values.sort_by(|a, b| {
+                    match (semver::Version::parse(a), semver::Version::parse(b)) {
+                        (Ok(x), Ok(y)) => x.cmp(&y),
+                        _ => a.cmp(b),
+                    }
+                });
+            }
+            values
+        })
+        .collect()
+}
+
+/// The form's options (or scale points), the extra answers it offers,
+/// anything else seen (in numeric order where numbers).
+fn option_ids(plan: &Plan, rows: &[TallyRow]) -> Vec<String> {
+    let question = &plan.question;
+    let mut ids: Vec<String> = match &question.kind {
+        QuestionKind::FaceScale { points, .. } => (1..=*points).map(|p| p.to_string()).collect(),
+        QuestionKind::FreeText { .. } | QuestionKind::Date { .. } => Vec::new(),
+        k => k.option_ids().into_iter().map(str::to_owned).collect(),
+    };
+    if question.allow_dont_know {
+        ids.push(VALUE_DONT_KNOW.to_owned());
+    }
+    if question.allow_prefer_not_to_say {
+        ids.push(VALUE_PREFER_NOT.to_owned());
+    }
+    let mut seen: Vec<String> = rows
+        .iter()
+        .map(|r| r.value.clone())
+        .filter(|v| v != VALUE_ANSWERED && !ids.contains(v))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    seen.sort_by_key(|v| v.parse::<i64>().unwrap_or(i64::MAX));
+    ids.extend(seen);
+    ids
+}
+
+/// The options, then "answered". For a one-answer question the options
+/// add up to "answered" (a line the suppression protects).
+fn option_axis(plan: &Plan, options: usize) -> Axis {
+    let single = !matches!(
+        plan.question.kind,
+        QuestionKind::MultipleChoice { .. }
+            | QuestionKind::FreeText { .. }
+            | QuestionKind::Date { .. }
+    );
+    Axis {
+        len: options + 1,
+        lines: if single && options > 0 {
+            vec![Line {
+                members: (0..options).collect(),
+                total: options,
+                derived: false,
+            }]
+        } else {
+            Vec::new()
+        },
+        dimension: None,
+    }
+}

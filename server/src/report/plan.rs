@@ -1,0 +1,131 @@
+//! Checking a query against the area's versions of its form and saying
+//! what to read: which versions share the question's shape, which
+//! dimensions the cube keeps, and the tally query.
+
+use std::collections::BTreeSet;
+
+use hark_core::form::{Form, Question, QuestionKind};
+
+use super::types::MAX_DIMS;
+use super::types::{Excluded, ReportError, ReportQuery};
+use crate::tally::{Dim, TallyQuery};
+
+/// The "shape" of a question that must not change for two versions to be
+/// reported together: kind and option ids (wording may change).
+fn signature(q: &Question) -> (String, Vec<String>, bool, bool) {
+    let mut kind = q.kind.name().to_owned();
+    if let QuestionKind::FaceScale { points, .. } = &q.kind {
+        kind = format!("{kind}{points}");
+    }
+    (
+        kind,
+        q.kind.option_ids().into_iter().map(str::to_owned).collect(),
+        q.allow_dont_know,
+        q.allow_prefer_not_to_say,
+    )
+}
+
+/// A plan for one report: what to read from the tallies.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The query, checked.
+    pub(super) query: ReportQuery,
+    /// The newest version of the form.
+    pub(super) latest: Form,
+    /// The question, as the newest version asks it.
+    pub(super) question: Question,
+    /// The cube's dimensions: the filters in order, then the split.
+    pub(super) dims: Vec<Dim>,
+    /// Versions left out, and why.
+    pub(super) excluded: Vec<Excluded>,
+    /// What to ask storage for.
+    pub tallies: TallyQuery,
+}
+
+fn valid_month(m: &str) -> bool {
+    let b = m.as_bytes();
+    b.len() == 7
+        && b[4] == b'-'
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[5..].iter().all(u8::is_ascii_digit)
+        && matches!(m[5..].parse::<u8>(), Ok(1..=12))
+}
+
+/// Checks a query against the area's versions of the form and says what to
+/// read.
+pub fn plan(area_id: &str, query: &ReportQuery, versions: &[Form]) -> Result<Plan, ReportError> {
+    let latest = versions
+        .iter()
+        .max_by(|a, b| a.version.cmp(&b.version))
+        .ok_or_else(|| ReportError::UnknownForm(query.form.clone()))?
+        .clone();
+    let question = latest
+        .questions
+        .iter()
+        .find(|q| q.id == query.question)
+        .ok_or_else(|| ReportError::UnknownQuestion {
+            form: query.form.clone(),
+            question: query.question.clone(),
+        })?
+        .clone();
+    for m in [&query.from, &query.to].into_iter().flatten() {
+        if !valid_month(m) {
+            return Err(ReportError::Bad(format!("'{m}' is not a month (YYYY-MM)")));
+        }
+    }
+    let mut dims: Vec<Dim> = query.filters.iter().map(|(d, _)| *d).collect();
+    let unique: BTreeSet<Dim> = dims.iter().copied().collect();
+    if unique.len() != dims.len() {
+        return Err(ReportError::Bad("a dimension is filtered twice".into()));
+    }
+    if let Some(s) = query.split {
+        if unique.contains(&s) {
+            return Err(ReportError::Bad(format!(
+                "cannot split by {} and filter on it",
+                s.as_str()
+            )));
+        }
+        dims.push(s);
+    }
+    if dims.iter().filter(|d| **d != Dim::Version).count() > MAX_DIMS {
+        return Err(ReportError::Bad(format!(
+            "at most {MAX_DIMS} of setting, age phase, need and pathway together"
+        )));
+    }
+    let want = signature(&question);
+    let mut included = Vec::new();
+    let mut excluded = Vec::new();
+    for f in versions {
+        match f.questions.iter().find(|q| q.id == query.question) {
+            Some(q) if signature(q) == want => {
+                included.push((f.id.clone(), f.version.to_string()));
+            }
+            Some(_) => excluded.push(Excluded {
+                version: f.version.to_string(),
+                reason: "the question was asked differently (its kind or options changed)".into(),
+            }),
+            None => excluded.push(Excluded {
+                version: f.version.to_string(),
+                reason: "the question was not asked".into(),
+            }),
+        }
+    }
+    excluded.sort_by(|a, b| a.version.cmp(&b.version));
+    Ok(Plan {
+        tallies: TallyQuery {
+            area_id: area_id.to_owned(),
+            question: query.question.clone(),
+            versions: included,
+            dims: dims.clone(),
+            // Always every month: `from` and `to` only choose the columns
+            // shown, so every report over the same dimensions is a slice
+            // of one cube, suppressed one way.
+            months: None,
+        },
+        query: query.clone(),
+        latest,
+        question,
+        dims,
+        excluded,
+    })
+}

@@ -1,0 +1,204 @@
+//! The slice of a suppressed cube that a leader asked for: the filters
+//! fixed, the split varied, the periods in range (then the whole range),
+//! each cell with its counts, shares and scores, and the labels a reader
+//! sees. Reads only what the cube shows: nothing here can unhide a cell.
+
+use hark_core::form::{Question, QuestionKind};
+
+use super::cube::{ReportCube, month_index, month_name, quarter_of};
+use super::measures::{score, scores_for};
+use super::plan::Plan;
+use super::suppress::{Hidden, THRESHOLD};
+use super::types::{Cell, Count, Granularity, Group, Measure, OptionColumn, Report};
+use crate::tally::{VALUE_DONT_KNOW, VALUE_PREFER_NOT};
+
+/// What a reader is told about a hidden cell.
+fn hidden_label(h: Hidden) -> Option<&'static str> {
+    match h {
+        Hidden::No => None,
+        Hidden::Small => Some("fewer than 5"),
+        Hidden::Secondary => Some("suppressed"),
+    }
+}
+
+/// The report the plan asked for, read from its cube.
+pub(super) fn slice(plan: &Plan, rc: &ReportCube) -> Report {
+    let q = &plan.query;
+    let question = &plan.question;
+    let lang = plan.latest.languages.first().map_or("en", String::as_str);
+    let periods = periods(plan, rc);
+    // Coordinates: period, the plan's dimensions (filters, then the split),
+    // option.
+    let split_axis = q.split.map(|_| plan.dims.len() - 1);
+    let mut base = vec![0usize; plan.dims.len() + 2];
+    for (i, (_, v)) in q.filters.iter().enumerate() {
+        base[1 + i] = rc.dim_values[i].iter().position(|x| x == v).unwrap_or(0);
+    }
+    let mut group_keys: Vec<(Option<usize>, String)> = Vec::new();
+    if let Some(a) = split_axis {
+        for (i, v) in rc.dim_values[a].iter().enumerate() {
+            group_keys.push((Some(i), v.clone()));
+        }
+    }
+    group_keys.push((None, "*".to_owned()));
+    let scores = scores_for(
+        &rc.option_ids,
+        matches!(question.kind, QuestionKind::FaceScale { .. }),
+    );
+    let groups = group_keys
+        .into_iter()
+        .map(|(gi, key)| {
+            let cells = periods
+                .iter()
+                .map(|(p, name)| {
+                    let mut coord = base.clone();
+                    coord[0] = *p;
+                    if let Some(a) = split_axis {
+                        coord[1 + a] = gi.unwrap_or(rc.dim_values[a].len());
+                    }
+                    cell(rc, &coord, name, &scores)
+                })
+                .collect();
+            Group {
+                label: group_label(&key),
+                key,
+                cells,
+            }
+        })
+        .collect();
+    Report {
+        form: plan.latest.id.clone(),
+        form_title: plan.latest.title.get(lang, lang).to_owned(),
+        audience: plan.latest.audience,
+        question: question.id.clone(),
+        question_text: question.label.get(lang, lang).to_owned(),
+        kind: question.kind.name(),
+        granularity: q.granularity,
+        split: q.split,
+        filters: q.filters.iter().cloned().collect(),
+        versions: plan
+            .tallies
+            .versions
+            .iter()
+            .map(|(_, v)| v.clone())
+            .collect(),
+        excluded_versions: plan.excluded.clone(),
+        threshold: THRESHOLD,
+        options: rc
+            .option_ids
+            .iter()
+            .map(|id| OptionColumn {
+                id: id.clone(),
+                label: option_label(question, id, lang),
+            })
+            .collect(),
+        periods: periods.into_iter().map(|(_, n)| n).collect(),
+        groups,
+    }
+}
+
+/// The periods shown, as (position on the period axis, name): the months
+/// or quarters in range, then the whole range.
+fn periods(plan: &Plan, rc: &ReportCube) -> Vec<(usize, String)> {
+    let q = &plan.query;
+    let from = q.from.as_deref().and_then(month_index).unwrap_or(i64::MIN);
+    let to = q.to.as_deref().and_then(month_index).unwrap_or(i64::MAX);
+    let in_range = |m: &i64| (from..=to).contains(m);
+    let mut out: Vec<(usize, String)> = match q.granularity {
+        Granularity::Month => rc
+            .months
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| in_range(m))
+            .map(|(i, &m)| (i, month_name(m)))
+            .collect(),
+        Granularity::Quarter => rc
+            .quarters
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| {
+                rc.months
+                    .iter()
+                    .any(|m| quarter_of(*m) == **name && in_range(m))
+            })
+            .map(|(i, name)| (rc.months.len() + i, name.clone()))
+            .collect(),
+    };
+    out.push((rc.all_period(), "all".to_owned()));
+    out
+}
+
+/// One period of one group: every option's count and share, the answered
+/// total, and the scores.
+fn cell(rc: &ReportCube, coord: &[usize], period: &str, scores: &[super::measures::Score]) -> Cell {
+    let at = |o: usize| {
+        if rc.nobody {
+            return (0, Hidden::No);
+        }
+        let mut c = coord.to_vec();
+        let last = c.len() - 1;
+        c[last] = o;
+        rc.cube.get(&c)
+    };
+    let answered = rc.answered();
+    let (total, total_hidden) = at(answered);
+    let count = |(n, h): (u64, Hidden)| Count {
+        n: (h == Hidden::No).then_some(n),
+        share: (h == Hidden::No && total_hidden == Hidden::No && total > 0)
+            .then(|| n as f64 / total as f64),
+        hidden: hidden_label(h),
+    };
+    Cell {
+        period: period.to_owned(),
+        answered: Count {
+            share: None,
+            ..count((total, total_hidden))
+        },
+        options: (0..answered).map(|o| count(at(o))).collect(),
+        measures: scores
+            .iter()
+            .map(|(id, label, weights)| Measure {
+                id,
+                label,
+                value: score(&rc.option_ids, &at, *weights),
+            })
+            .collect(),
+    }
+}
+
+fn group_label(key: &str) -> String {
+    match key {
+        "*" => "everyone".to_owned(),
+        "" => "not recorded".to_owned(),
+        k => k.replace('_', " "),
+    }
+}
+
+fn option_label(q: &Question, id: &str, lang: &str) -> String {
+    match id {
+        VALUE_DONT_KNOW => return "don't know".to_owned(),
+        VALUE_PREFER_NOT => return "don't want to say".to_owned(),
+        _ => {}
+    }
+    match &q.kind {
+        QuestionKind::FaceScale { labels, .. } => id
+            .parse::<usize>()
+            .ok()
+            .and_then(|p| labels.get(p.wrapping_sub(1)))
+            .map_or_else(|| id.to_owned(), |o| o.label.get(lang, lang).to_owned()),
+        QuestionKind::SingleChoice { options } | QuestionKind::MultipleChoice { options, .. } => {
+            options
+                .iter()
+                .find(|o| o.id == id)
+                .map_or_else(|| id.to_owned(), |o| o.label.get(lang, lang).to_owned())
+        }
+        QuestionKind::YesNo => match id {
+            "yes" => "yes",
+            "no" => "no",
+            "not_sure" => "not sure",
+            other => other,
+        }
+        .to_owned(),
+        _ => id.to_owned(),
+    }
+}

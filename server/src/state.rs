@@ -1,0 +1,63 @@
+//! What every request handler shares: the storage, the bounds on
+//! concurrent work, and the cookie policy. The server keeps nothing else
+//! between requests, so several processes can share one database.
+
+use std::sync::Arc;
+
+use crate::error::{ApiError, Error};
+use crate::storage::Storage;
+
+/// Largest sync body accepted (compressed).
+pub const MAX_SYNC_BODY: usize = 64 * 1024 * 1024;
+/// Largest JSON body accepted.
+pub const MAX_JSON_BODY: usize = 64 * 1024;
+
+/// Shared state of the HTTP server.
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage backend.
+    pub storage: Arc<dyn Storage>,
+    /// Sync exchanges decoded and merged at once. Excess requests wait
+    /// (holding only their compressed body), so memory stays flat however
+    /// many devices sync together.
+    pub sync_slots: Arc<tokio::sync::Semaphore>,
+    /// Mark session cookies `Secure` (sent over HTTPS only; browsers treat
+    /// `http://localhost` and `http://127.0.0.1` as secure too).
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    /// State over `storage`, with two sync slots per core.
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self {
+            storage,
+            sync_slots: Arc::new(tokio::sync::Semaphore::new(cores * 2)),
+            secure_cookies: true,
+        }
+    }
+
+    /// Sets whether session cookies are marked `Secure` (see the field).
+    #[must_use]
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppState")
+    }
+}
+
+/// Runs blocking work (storage, merging, hashing) on tokio's blocking
+/// pool, its error mapped to what the client is told.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::Internal(Box::new(Error::Join)))?
+        .map_err(ApiError::from)
+}

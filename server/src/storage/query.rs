@@ -1,0 +1,109 @@
+//! SQL both backends share, written once with the placeholder style as a
+//! parameter (`?1` for SQLite, `$1` for PostgreSQL): the grouped tally
+//! read and the free-text read, and the tally column of each dimension.
+
+use crate::tally::{ALL, Dim, TallyQuery};
+
+/// The column holding a dimension in `tallies` and `responses` (a fixed
+/// identifier, safe to put in SQL).
+pub(super) fn column(d: Dim) -> &'static str {
+    match d {
+        Dim::Setting => "setting",
+        Dim::AgePhase => "age_phase",
+        Dim::Need => "need",
+        Dim::Pathway => "pathway",
+        Dim::Version => "form_version",
+    }
+}
+
+/// A bound parameter of the SQL below, in order.
+pub(super) type Params = Vec<String>;
+
+fn version_keys(q: &TallyQuery) -> (Vec<String>, Vec<String>) {
+    let mut forms: Vec<String> = q.versions.iter().map(|(f, _)| f.clone()).collect();
+    forms.sort();
+    forms.dedup();
+    let versions = q.versions.iter().map(|(f, v)| format!("{f}|{v}")).collect();
+    (forms, versions)
+}
+
+fn list(ph: &dyn Fn(usize) -> String, params: &mut Params, values: Vec<String>) -> String {
+    let mut out = Vec::with_capacity(values.len());
+    for v in values {
+        params.push(v);
+        out.push(ph(params.len()));
+    }
+    if out.is_empty() {
+        "NULL".to_owned()
+    } else {
+        out.join(", ")
+    }
+}
+
+/// The grouped tally query and its parameters; `ph(i)` spells the i-th
+/// (1-based) placeholder of the backend.
+pub(super) fn tallies_sql(q: &TallyQuery, ph: &dyn Fn(usize) -> String) -> (String, Params) {
+    let mut params = vec![q.area_id.clone(), q.question.clone()];
+    let (forms, versions) = version_keys(q);
+    let forms = list(ph, &mut params, forms);
+    let versions = list(ph, &mut params, versions);
+    let dims: String = q.dims.iter().map(|d| format!("{}, ", column(*d))).collect();
+    let mut sql = format!(
+        "SELECT form_id, month, {dims}value, CAST(SUM(n) AS BIGINT) FROM tallies
+         WHERE area_id = {} AND form_id IN ({forms}) AND question = {}
+         AND form_id || '|' || form_version IN ({versions})",
+        ph(1),
+        ph(2)
+    );
+    // The rollup that holds exactly the dimensions asked for (at most two
+    // besides the version: see `report::plan`).
+    for d in [Dim::Setting, Dim::AgePhase, Dim::Need, Dim::Pathway] {
+        let op = if q.dims.contains(&d) { "<>" } else { "=" };
+        sql += &format!(" AND {} {op} '{ALL}'", column(d));
+    }
+    if let Some((from, to)) = &q.months {
+        params.push(from.clone());
+        params.push(to.clone());
+        sql += &format!(
+            " AND month >= {} AND month <= {}",
+            ph(params.len() - 1),
+            ph(params.len())
+        );
+    }
+    sql += &format!(" GROUP BY form_id, month, {dims}value HAVING SUM(n) <> 0");
+    (sql, params)
+}
+
+/// The free-text query (text answers of submitted responses matching the
+/// query's dimensions paired with `values`) and its parameters.
+pub(super) fn free_text_sql(
+    q: &TallyQuery,
+    values: &[String],
+    ph: &dyn Fn(usize) -> String,
+) -> (String, Params) {
+    let mut params = vec![q.area_id.clone(), q.question.clone()];
+    let (_, versions) = version_keys(q);
+    let versions = list(ph, &mut params, versions);
+    let mut sql = format!(
+        "SELECT a.value_text FROM answers a JOIN responses r ON r.id = a.response_id
+         WHERE r.area_id = {} AND r.status = 'submitted' AND a.question = {} AND a.kind = 'text'
+         AND r.form_id || '|' || r.form_version IN ({versions})",
+        ph(1),
+        ph(2)
+    );
+    for (d, v) in q.dims.iter().zip(values) {
+        params.push(v.clone());
+        sql += &format!(" AND coalesce(r.{}, '') = {}", column(*d), ph(params.len()));
+    }
+    if let Some((from, to)) = &q.months {
+        params.push(from.clone());
+        params.push(to.clone());
+        sql += &format!(
+            " AND r.month >= {} AND r.month <= {}",
+            ph(params.len() - 1),
+            ph(params.len())
+        );
+    }
+    sql += " ORDER BY a.value_text";
+    (sql, params)
+}
