@@ -10,7 +10,8 @@
 //!   [`store::replica`], what replication needs from it in its own terms;
 //! - [`sync`]: the protocol: wire types, codec, the pure plan, the device
 //!   session, the hub side, HTTP and bundles;
-//! - [`kiosk`]: anonymous capture at events.
+//! - [`kiosk`]: anonymous capture at events;
+//! - [`lists`]: an area's settings, age phases, needs and pathways.
 //!
 //! Domain logic ([`form`], [`answer`], [`response`]) does no I/O and reads no
 //! clock: the store supplies time and persistence.
@@ -20,6 +21,7 @@ pub mod doc;
 pub mod error;
 pub mod form;
 pub mod kiosk;
+pub mod lists;
 pub mod response;
 pub mod store;
 pub mod sync;

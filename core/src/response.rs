@@ -326,6 +326,11 @@ impl ResponseDoc {
         &self.form
     }
 
+    /// The underlying document, given back (to merge more into it).
+    pub fn into_automerge(self) -> AutoCommit {
+        self.doc
+    }
+
     /// The underlying document (for sync and storage).
     pub fn doc_mut(&mut self) -> &mut AutoCommit {
         &mut self.doc

@@ -132,6 +132,7 @@ fn generate(storage: &dyn Storage, n: usize) {
             form_id: form.id.clone(),
             form_version: form.version.to_string(),
             status: Status::Submitted,
+            counted: true,
             setting: Some(SETTINGS[(r >> 8) as usize % SETTINGS.len()].into()),
             age_phase: Some(PHASES[(r >> 16) as usize % PHASES.len()].into()),
             need: ((r >> 24) % 10 < 6).then(|| NEEDS[(r >> 28) as usize % NEEDS.len()].into()),
@@ -143,6 +144,7 @@ fn generate(storage: &dyn Storage, n: usize) {
             month: format!("{:04}-{:02}", month / 12, month % 12 + 1),
             flags: 0,
             answers,
+            problems: Vec::new(),
         };
         batch.push((format!("r{i:08}"), area.id.clone(), p));
         if batch.len() == 10_000 {

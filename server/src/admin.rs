@@ -1,15 +1,18 @@
 //! Administration: areas, enrolment codes, devices, counts and rebuilds.
 //! Used by the `hark admin` commands, the first-start demo, and tests.
 
-use hark_core::doc::{DocKind, form_doc};
+use std::collections::HashMap;
+
+use hark_core::doc::{DocKind, form_doc, now_ms};
 use hark_core::form::builtin_forms;
+use hark_core::lists::AreaLists;
 use hark_core::response::ResponseDoc;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::Area;
-use crate::projection::project;
 use crate::storage::Storage;
+use crate::validate::{AreaForms, check};
 
 /// How long an enrolment code stays valid.
 pub const CODE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -61,12 +64,17 @@ pub fn install_builtin_forms(storage: &dyn Storage, area: &Area) -> Result<usize
     Ok(n)
 }
 
+/// The area with this name, or `NotFound` naming it.
+pub fn area_named(storage: &dyn Storage, name: &str) -> Result<Area> {
+    storage
+        .area_by_name(name)?
+        .ok_or_else(|| Error::NotFound(format!("area '{name}'")))
+}
+
 /// Makes a one-time enrolment code for an area. Returns it formatted
 /// `XXXX-XXXX-XXXX` (60 random bits).
 pub fn enrol_code(storage: &dyn Storage, area_name: &str, now: i64) -> Result<String> {
-    let area = storage
-        .area_by_name(area_name)?
-        .ok_or_else(|| Error::NotFound(format!("area '{area_name}'")))?;
+    let area = area_named(storage, area_name)?;
     let raw: [u8; 12] = random_bytes();
     let chars: String = raw
         .iter()
@@ -86,11 +94,9 @@ pub fn enrol_uri(server: &str, code: &str) -> String {
     format!("hark://enrol?server={server}&code={code}")
 }
 
-/// Distinct submitted responses in an area.
+/// Distinct counted responses (submitted, with consent) in an area.
 pub fn count(storage: &dyn Storage, area_name: &str, form: Option<&str>) -> Result<i64> {
-    let area = storage
-        .area_by_name(area_name)?
-        .ok_or_else(|| Error::NotFound(format!("area '{area_name}'")))?;
+    let area = area_named(storage, area_name)?;
     storage.count_submitted(&area.id, form)
 }
 
@@ -99,18 +105,28 @@ pub fn count(storage: &dyn Storage, area_name: &str, form: Option<&str>) -> Resu
 pub fn rebuild(storage: &dyn Storage) -> Result<usize> {
     let mut after = String::new();
     let mut n = 0;
+    // Each area's forms and lists, read once.
+    let mut areas: HashMap<String, (AreaForms, AreaLists)> = HashMap::new();
+    let now = now_ms();
     loop {
-        let ids = storage.doc_ids(DocKind::Response, &after, 500)?;
-        let Some(last) = ids.last().cloned() else {
+        let keys = storage.doc_ids(DocKind::Response, &after, 500)?;
+        let Some(last) = keys.last().cloned() else {
             break;
         };
-        for id in ids {
-            if let Some(doc) = storage.load(&id)? {
+        for key in keys {
+            if let Some(doc) = storage.load(&key)? {
+                if !areas.contains_key(&doc.area_id) {
+                    let forms = AreaForms::from_docs(&storage.area_forms(&doc.area_id)?);
+                    let lists = storage.area_lists(&doc.area_id)?;
+                    areas.insert(doc.area_id.clone(), (forms, lists));
+                }
+                let (forms, lists) = &areas[&doc.area_id];
+                // The same check as on ingest; a document that fails it
+                // (stored before the check existed) is not counted.
                 let projection = ResponseDoc::load(&doc.bytes, "server")
                     .ok()
-                    .map(|r| project(&r))
-                    .transpose()?;
-                storage.put_projection(&id, &doc.area_id, projection.as_ref())?;
+                    .and_then(|r| check(&r, forms, lists, now).ok());
+                storage.put_projection(&key, &doc.area_id, projection.as_ref())?;
                 n += 1;
             }
         }

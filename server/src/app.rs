@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::Method;
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -53,6 +53,10 @@ impl Route {
         Self::new(Method::POST, path, post(h))
     }
 
+    fn put<H: Handler<T, AppState>, T: 'static>(path: &'static str, h: H) -> Self {
+        Self::new(Method::PUT, path, put(h))
+    }
+
     fn delete<H: Handler<T, AppState>, T: 'static>(path: &'static str, h: H) -> Self {
         Self::new(Method::DELETE, path, delete(h))
     }
@@ -80,6 +84,7 @@ pub fn routes() -> Vec<Route> {
         // The dashboard.
         Route::get("/", web::assets::index).page(),
         Route::get("/assets/app.js", web::assets::app_js).page(),
+        Route::get("/assets/admin.js", web::assets::admin_js).page(),
         Route::get("/assets/app.css", web::assets::app_css).page(),
         Route::get("/api/v1/openapi.json", web::assets::openapi),
         // Leaders.
@@ -98,6 +103,9 @@ pub fn routes() -> Vec<Route> {
         Route::get("/api/v1/notes", web::notes::list),
         Route::post("/api/v1/notes", web::notes::put),
         Route::delete("/api/v1/notes/{id}", web::notes::delete),
+        Route::get("/api/v1/lists", web::lists::get),
+        Route::put("/api/v1/lists/{dim}", web::lists::put),
+        Route::get("/api/v1/problems", web::problems::list),
     ]
 }
 
@@ -174,7 +182,7 @@ mod tests {
             SqliteStorage::in_memory().expect("sqlite"),
         )));
         for (method, path) in &described {
-            let uri = path.replace("{id}", "x");
+            let uri = path.replace("{id}", "x").replace("{dim}", "setting");
             let request = Request::builder()
                 .method(method.to_uppercase().as_str())
                 .uri(&uri)

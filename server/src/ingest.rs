@@ -9,8 +9,11 @@ use hark_core::doc::{DocKind, same_heads};
 use hark_core::response::ResponseDoc;
 use hark_core::sync::{DocData, heads_from_wire};
 
-use crate::error::Result;
-use crate::projection::{Projection, project};
+use hark_core::lists::AreaLists;
+
+use crate::model::Area;
+use crate::projection::Projection;
+use crate::validate::{AreaForms, check};
 
 /// Change chunks the server keeps per document before compacting it into
 /// a snapshot (it loads whole documents only to merge, so more than a
@@ -80,33 +83,57 @@ pub struct Extra {
     pub bytes: Vec<u8>,
 }
 
-/// Merges one uploaded document into the stored copy (if any).
-///
-/// `area_name` is the uploading device's area: a response must say it was
-/// captured there, and an existing document must belong to it.
+/// What a merge checks against: the uploading device's area, its forms
+/// and lists, and the server's clock.
+#[derive(Clone, Copy, Debug)]
+pub struct Ingest<'a> {
+    /// The device's area.
+    pub area: &'a Area,
+    /// The form versions the area has installed.
+    pub forms: &'a AreaForms,
+    /// The area's lists.
+    pub lists: &'a AreaLists,
+    /// Now, ms since the epoch.
+    pub now_ms: i64,
+}
+
+/// What a response is: its id, area, form and version, which never change
+/// after its first upload.
+fn identity(r: &ResponseDoc) -> (String, String, hark_core::form::FormRef) {
+    (r.id().to_owned(), r.context().area, r.form_ref().clone())
+}
+
+/// Merges one uploaded document into the stored copy (if any), checks the
+/// result against its form (`validate.rs`), and decides what to write.
+/// Anything wrong with the upload refuses this document only, with a reason
+/// the device shows.
 pub fn merge_upload(
-    area_id: &str,
-    area_name: &str,
+    ctx: &Ingest<'_>,
     upload: &DocData,
     stored: Option<StoredDoc>,
-) -> Result<(Merged, Option<Extra>)> {
+) -> (Merged, Option<Extra>) {
+    let reject = |why: &str| (Merged::Rejected(why.to_owned()), None);
     if upload.kind != DocKind::Response {
-        return Ok((Merged::Rejected("devices cannot change forms".into()), None));
+        return reject("devices cannot change forms");
     }
     let Some(base) = heads_from_wire(&upload.base) else {
-        return Ok((Merged::Rejected("malformed change hash".into()), None));
+        return reject("malformed change hash");
     };
-    let reject = |why: &str| Ok((Merged::Rejected(why.to_owned()), None));
     match stored {
-        Some(s) if s.area_id != area_id => reject("unknown document"),
+        Some(s) if s.area_id != ctx.area.id => reject("unknown document"),
         Some(s) => {
-            let mut doc = match AutoCommit::load(&s.bytes) {
+            let stored = match AutoCommit::load(&s.bytes)
+                .map_err(hark_core::Error::from)
+                .and_then(ResponseDoc::from_automerge)
+            {
                 Ok(d) => d,
                 Err(_) => return reject("stored copy unreadable"),
             };
+            let was = identity(&stored);
+            let mut doc = stored.into_automerge();
             let before = doc.get_heads();
             if !base.iter().all(|h| doc.get_change_by_hash(h).is_some()) {
-                return Ok((Merged::NeedWhole, None));
+                return (Merged::NeedWhole, None);
             }
             let incoming_heads = if base.is_empty() {
                 // A whole document: it must be the same response.
@@ -122,11 +149,18 @@ pub fn merge_upload(
                 return reject("corrupt document data");
             }
             if !doc.get_missing_deps(&[]).is_empty() {
-                return Ok((Merged::NeedWhole, None));
+                return (Merged::NeedWhole, None);
             }
             let mut response = match ResponseDoc::from_automerge(doc) {
                 Ok(r) if r.id() == upload.id => r,
                 _ => return reject("not a hark response"),
+            };
+            if identity(&response) != was {
+                return reject("a response's id, area, form and version never change");
+            }
+            let projection = match check(&response, ctx.forms, ctx.lists, ctx.now_ms) {
+                Ok(p) => p,
+                Err(why) => return (Merged::Rejected(why), None),
             };
             let after = response.heads();
             // What the device lacks: the server held changes beyond its base.
@@ -148,11 +182,11 @@ pub fn merge_upload(
             } else {
                 DocBytes::Append(response.doc_mut().save_after(&before))
             };
-            Ok((written(area_id, &response, after, bytes)?, extra))
+            (written(ctx, &response, after, bytes, projection), extra)
         }
         None => {
             if !base.is_empty() {
-                return Ok((Merged::NeedWhole, None));
+                return (Merged::NeedWhole, None);
             }
             let mut response = match ResponseDoc::load(&upload.bytes, "server") {
                 Ok(r) => r,
@@ -161,30 +195,35 @@ pub fn merge_upload(
             if response.id() != upload.id {
                 return reject("document id does not match");
             }
-            if response.context().area != area_name {
+            if response.context().area != ctx.area.name {
                 return reject("response was captured for another area");
             }
+            let projection = match check(&response, ctx.forms, ctx.lists, ctx.now_ms) {
+                Ok(p) => p,
+                Err(why) => return (Merged::Rejected(why), None),
+            };
             let heads = response.heads();
             let bytes = DocBytes::Snapshot(response.save());
-            Ok((written(area_id, &response, heads, bytes)?, None))
+            (written(ctx, &response, heads, bytes, projection), None)
         }
     }
 }
 
 /// The write for a merged response, with its projection.
 fn written(
-    area_id: &str,
+    ctx: &Ingest<'_>,
     response: &ResponseDoc,
     heads: Vec<ChangeHash>,
     bytes: DocBytes,
-) -> Result<Merged> {
-    Ok(Merged::Write(Box::new(DocWrite {
+    projection: Projection,
+) -> Merged {
+    Merged::Write(Box::new(DocWrite {
         id: response.id().to_owned(),
-        area_id: area_id.to_owned(),
+        area_id: ctx.area.id.clone(),
         kind: DocKind::Response,
         form_id: response.form_ref().id.clone(),
         heads,
         bytes,
-        projection: Some(project(response)?),
-    })))
+        projection: Some(projection),
+    }))
 }

@@ -2,7 +2,8 @@
 //!
 //! Domain (pure, no I/O): [`model`] (records), [`projection`] (a
 //! response's rows), [`export`] (packed answers and export records), [`tally`] (the counts reports read), [`ingest`]
-//! (merging an upload), [`report`] (reports and small-number suppression).
+//! (merging an upload), [`validate`] (checking a merged response against
+//! its form), [`report`] (reports and small-number suppression).
 //!
 //! I/O: [`storage`] (capability traits, SQLite and PostgreSQL), [`sync`]
 //! (one exchange), [`admin`] and [`users`] (operations over storage),
@@ -32,6 +33,7 @@ pub mod storage;
 pub mod sync;
 pub mod tally;
 pub mod users;
+pub mod validate;
 pub mod web;
 
 pub use app::{router, serve};

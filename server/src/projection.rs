@@ -1,9 +1,11 @@
-//! The relational projection of a response: one row, with its answers
-//! (the rows the tallies and exports derive from). Pure: the ingest merge
-//! produces projections, storage writes them.
+//! The relational projection of a response: one row, with the answers
+//! that count (the rows the tallies and exports derive from) and the data
+//! problems found in it. Pure: `validate.rs` makes projections, storage
+//! writes them.
 
 use hark_core::answer::Answer;
-use hark_core::response::{ResponseDoc, Status};
+use hark_core::lists::ListDim;
+use hark_core::response::Status;
 
 /// The relational projection of a response: one row, plus one per answer.
 #[derive(Clone, Debug, PartialEq)]
@@ -12,8 +14,11 @@ pub struct Projection {
     pub form_id: String,
     /// Exact form version.
     pub form_version: String,
-    /// Draft or submitted: only submitted responses are counted.
+    /// Draft or submitted.
     pub status: Status,
+    /// Counted in reports: submitted, with consent and assent as the
+    /// audience requires (see `validate.rs`).
+    pub counted: bool,
     /// Setting, where recorded.
     pub setting: Option<String>,
     /// Age phase, where recorded.
@@ -32,8 +37,11 @@ pub struct Projection {
     pub month: String,
     /// Number of safeguarding flags raised.
     pub flags: i64,
-    /// Answers: question, kind, text value, numeric value.
+    /// The answers that count (those skip logic asks), by question.
     pub answers: Vec<AnswerRow>,
+    /// What the merged document held that the form would not accept as
+    /// is, and how it was counted.
+    pub problems: Vec<Problem>,
 }
 
 impl Default for Projection {
@@ -42,6 +50,7 @@ impl Default for Projection {
             form_id: String::new(),
             form_version: String::new(),
             status: Status::Draft,
+            counted: false,
             setting: None,
             age_phase: None,
             need: None,
@@ -52,6 +61,71 @@ impl Default for Projection {
             month: String::new(),
             flags: 0,
             answers: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// Something a merged response holds that the form would not accept as
+/// is, and how it was counted.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Problem {
+    /// An answer to a question skip logic does not ask: not counted.
+    NotAsked(String),
+    /// Submitted without a required answer: counted, unanswered.
+    MissingRequired(String),
+    /// Submitted without consent or assent as the audience requires:
+    /// stored, not counted.
+    NoConsent,
+    /// A value not on the area's list: counted as "other".
+    NotOnList(ListDim),
+}
+
+impl Problem {
+    /// Stable name (stored, and shown to administrators).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotAsked(_) => "not_asked",
+            Self::MissingRequired(_) => "missing_required",
+            Self::NoConsent => "no_consent",
+            Self::NotOnList(_) => "not_on_list",
+        }
+    }
+
+    /// The question or list concerned, if any.
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            Self::NotAsked(q) | Self::MissingRequired(q) => Some(q),
+            Self::NoConsent => None,
+            Self::NotOnList(d) => Some(d.as_str()),
+        }
+    }
+
+    /// Rebuilds a problem from its stored name and subject.
+    pub fn parse(kind: &str, subject: Option<&str>) -> Option<Self> {
+        Some(match kind {
+            "not_asked" => Self::NotAsked(subject?.to_owned()),
+            "missing_required" => Self::MissingRequired(subject?.to_owned()),
+            "no_consent" => Self::NoConsent,
+            "not_on_list" => Self::NotOnList(ListDim::parse(subject?)?),
+            _ => return None,
+        })
+    }
+
+    /// What a device is told about it.
+    pub fn notice(&self) -> String {
+        match self {
+            Self::NotAsked(q) => {
+                format!("the answer to '{q}' is not counted: skip logic does not ask it")
+            }
+            Self::MissingRequired(q) => format!("counted without an answer to required '{q}'"),
+            Self::NoConsent => {
+                "stored but not counted: consent or assent is not recorded as given".to_owned()
+            }
+            Self::NotOnList(d) => format!(
+                "the {} is not on the area's list: counted as other",
+                d.as_str()
+            ),
         }
     }
 }
@@ -67,32 +141,6 @@ pub struct AnswerRow {
     pub value_text: Option<String>,
     /// Scale point or number.
     pub value_num: Option<i64>,
-}
-
-/// The relational projection of a response.
-pub fn project(response: &ResponseDoc) -> hark_core::Result<Projection> {
-    let header = response.header()?;
-    let answers = response
-        .answers()?
-        .into_iter()
-        .map(|(question, answer)| answer_row(question, answer))
-        .collect();
-    let c = header.context;
-    Ok(Projection {
-        form_id: header.form.id,
-        form_version: header.form.version.to_string(),
-        status: header.status,
-        setting: c.setting,
-        age_phase: c.age_phase,
-        need: c.need,
-        pathway: c.pathway,
-        kiosk: c.kiosk,
-        captured_at: c.captured_at,
-        submitted_at: header.submitted_at,
-        month: month_of(c.captured_at),
-        flags: i64::try_from(header.flags.len()).unwrap_or(i64::MAX),
-        answers,
-    })
 }
 
 /// One answer as a projected row.

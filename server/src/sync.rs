@@ -1,20 +1,47 @@
-//! The server side of a sync exchange: erasures, then uploads merged in one
-//! transaction (with projections), then what the device should receive.
+//! The server side of a sync exchange: erasures, then uploads merged and
+//! checked against their forms in one transaction (with projections),
+//! then what the device should receive. Work per request is bounded: at
+//! most [`MAX_DOCS`] documents, [`MAX_WANTS`] wants and [`MAX_ERASURES`]
+//! erasures are taken, and at most [`DOWNLOAD_LIMIT`] documents and
+//! erasures sent back.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use automerge::AutoCommit;
-use hark_core::doc::DocKind;
+use hark_core::doc::{DocKind, now_ms};
 use hark_core::sync::{Ack, DocData, Rejected, SyncRequest, SyncResponse, wire_heads};
 use serde_bytes::ByteBuf;
 
-use crate::error::Result;
-use crate::ingest::{Extra, Merged, merge_upload};
-use crate::model::{Area, Device};
-use crate::storage::Storage;
+use crate::error::{Error, Result};
+use crate::ingest::{Extra, Ingest, Merged, merge_upload};
+use crate::model::{Area, AuditEntry, Device};
+use crate::storage::{Storage, response_key};
+use crate::validate::AreaForms;
 
-/// Documents sent to a device per exchange.
+/// Documents and erasures sent to a device per exchange.
 pub const DOWNLOAD_LIMIT: usize = 500;
+/// Most documents a device may send in one request (its batches are 500).
+pub const MAX_DOCS: usize = 1000;
+/// Most documents a device may ask for whole in one request.
+pub const MAX_WANTS: usize = 1000;
+/// Most erasures a device may send in one request.
+pub const MAX_ERASURES: usize = 10_000;
+
+/// Refuses a request larger than the bounds, naming the bound.
+fn check_bounds(request: &SyncRequest) -> Result<()> {
+    for (n, max, what) in [
+        (request.docs.len(), MAX_DOCS, "documents"),
+        (request.want.len(), MAX_WANTS, "wanted documents"),
+        (request.erased.len(), MAX_ERASURES, "erasures"),
+    ] {
+        if n > max {
+            return Err(Error::Invalid(format!(
+                "a sync request holds at most {max} {what}, not {n}"
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// Handles one exchange for an authenticated device.
 pub fn handle(
@@ -23,12 +50,34 @@ pub fn handle(
     area: &Area,
     request: &SyncRequest,
 ) -> Result<SyncResponse> {
+    check_bounds(request)?;
     if !request.erased.is_empty() {
-        storage.erase(&area.id, &request.erased)?;
+        let erased: BTreeSet<&String> = request.erased.iter().collect();
+        let ids: Vec<String> = erased.into_iter().cloned().collect();
+        let stored = storage.erase(&area.id, &ids)?;
+        storage.audit(&AuditEntry {
+            seq: 0,
+            at: now_ms(),
+            area_id: area.id.clone(),
+            actor: format!("device:{}", device.id),
+            action: "responses.erase".into(),
+            detail: format!("{} erasures, {stored} stored responses erased", ids.len()),
+        })?;
     }
     let mut response = SyncResponse::default();
+    let lists = storage.area_lists(&area.id)?;
+    if request.lists_version != lists.version {
+        response.lists = Some(lists.clone());
+    }
     let mut extras: Vec<(String, Extra)> = Vec::new();
     if !request.docs.is_empty() {
+        let forms = AreaForms::from_docs(&storage.area_forms(&area.id)?);
+        let ctx = Ingest {
+            area,
+            forms: &forms,
+            lists: &lists,
+            now_ms: now_ms(),
+        };
         let ids: Vec<String> = request.docs.iter().map(|d| d.id.clone()).collect();
         // Storage skips erased ids, so find each upload by id (the same id
         // may come twice in one request: take them in order).
@@ -40,7 +89,7 @@ pub fn handle(
             let Some(upload) = queues.get_mut(id).and_then(VecDeque::pop_front) else {
                 return Ok(Merged::Rejected("unexpected document".into()));
             };
-            let (merged, extra) = merge_upload(&area.id, &area.name, upload, stored)?;
+            let (merged, extra) = merge_upload(&ctx, upload, stored);
             if let Some(e) = extra {
                 extras.push((upload.id.clone(), e));
             }
@@ -48,10 +97,19 @@ pub fn handle(
         })?;
         for (doc, outcome) in request.docs.iter().zip(outcomes) {
             match outcome {
-                Merged::Write(w) => response.acks.push(Ack {
-                    id: doc.id.clone(),
-                    heads: wire_heads(&w.heads),
-                }),
+                Merged::Write(w) => {
+                    let problems = w.projection.iter().flat_map(|p| &p.problems);
+                    for problem in problems {
+                        response.notices.push(Rejected {
+                            id: doc.id.clone(),
+                            reason: problem.notice(),
+                        });
+                    }
+                    response.acks.push(Ack {
+                        id: doc.id.clone(),
+                        heads: wire_heads(&w.heads),
+                    });
+                }
                 Merged::NeedWhole => response.need_whole.push(doc.id.clone()),
                 Merged::Rejected(reason) => {
                     tracing::warn!(doc = %doc.id, %reason, "document refused");
@@ -74,45 +132,34 @@ pub fn handle(
     }
     let pending = storage.pending(device, request.cursor, DOWNLOAD_LIMIT)?;
     for p in pending.docs {
-        let data = match p.device_heads {
+        // What the device lacks after the heads it acknowledged, or the
+        // whole document when those heads are not known here.
+        let changes = match &p.device_heads {
             Some(heads) if !heads.is_empty() => {
                 let mut doc = AutoCommit::load(&p.bytes)?;
-                if heads.iter().all(|h| doc.get_change_by_hash(h).is_some()) {
-                    DocData {
-                        id: p.id,
-                        kind: p.kind,
-                        base: wire_heads(&heads),
-                        bytes: ByteBuf::from(doc.save_after(&heads)),
-                        flagged: false,
-                    }
-                } else {
-                    DocData {
-                        id: p.id,
-                        kind: p.kind,
-                        base: Vec::new(),
-                        bytes: ByteBuf::from(p.bytes),
-                        flagged: false,
-                    }
-                }
+                heads
+                    .iter()
+                    .all(|h| doc.get_change_by_hash(h).is_some())
+                    .then(|| (wire_heads(heads), doc.save_after(heads)))
             }
-            _ => DocData {
-                id: p.id,
-                kind: p.kind,
-                base: Vec::new(),
-                bytes: ByteBuf::from(p.bytes),
-                flagged: false,
-            },
+            _ => None,
         };
-        response.docs.push(data);
+        let (base, bytes) = changes.unwrap_or_else(|| (Vec::new(), p.bytes));
+        response.docs.push(DocData {
+            id: p.id,
+            kind: p.kind,
+            base,
+            bytes: ByteBuf::from(bytes),
+            flagged: false,
+        });
     }
     response.erased = pending.erased;
     response.cursor = pending.cursor;
     response.more = pending.more;
-    // Wanted documents are sent whole (only from this device's area).
-    for id in &request.want {
-        if let Some(doc) = storage.load(id)?
-            && doc.area_id == area.id
-        {
+    // Wanted documents are sent whole (only this area's: the key names it).
+    let wanted: BTreeSet<&String> = request.want.iter().collect();
+    for id in wanted {
+        if let Some(doc) = storage.load(&response_key(&area.id, id))? {
             response.docs.push(DocData {
                 id: id.clone(),
                 kind: doc.kind,

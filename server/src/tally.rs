@@ -17,7 +17,6 @@
 use std::collections::HashMap;
 
 use hark_core::answer::{DONT_KNOW, PREFER_NOT_TO_SAY};
-use hark_core::response::Status;
 
 use crate::projection::Projection;
 
@@ -106,7 +105,7 @@ pub struct TallyKey {
 /// The tally cells a projection adds 1 to. Drafts add nothing. Text and
 /// date answers add only to their question's "answered" marker.
 pub fn tally_keys(p: &Projection) -> Vec<TallyKey> {
-    if p.status != Status::Submitted {
+    if !p.counted {
         return Vec::new();
     }
     // A recorded value spelled like the rollup marker must not pass for it.
@@ -284,6 +283,7 @@ pub struct TallyRow {
 mod tests {
     use super::*;
     use crate::projection::AnswerRow;
+    use hark_core::response::Status;
 
     fn answer(question: &str, kind: &str, text: Option<&str>, num: Option<i64>) -> AnswerRow {
         AnswerRow {
@@ -300,6 +300,7 @@ mod tests {
             form_id: "f".into(),
             form_version: "1.0.0".into(),
             status: Status::Submitted,
+            counted: true,
             setting: Some("school".into()),
             month: "2026-03".into(),
             answers: vec![
@@ -348,6 +349,7 @@ mod tests {
         let mut old = Projection {
             form_id: "f".into(),
             status: Status::Submitted,
+            counted: true,
             month: "2026-03".into(),
             answers: vec![
                 answer("a", "scale", None, Some(2)),
@@ -367,6 +369,7 @@ mod tests {
         assert_eq!(erased.len(), tally_keys(&old).len());
         assert!(erased.iter().all(|(_, n)| *n == -1));
         old.status = Status::Draft;
+        old.counted = false;
         assert!(
             tally_delta(Some(&new), Some(&old))
                 .iter()
@@ -380,6 +383,7 @@ mod tests {
         let p = Projection {
             form_id: "f".into(),
             status: Status::Submitted,
+            counted: true,
             month: "2026-03".into(),
             setting: Some("home".into()),
             need: Some("*".into()),

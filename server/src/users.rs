@@ -50,9 +50,7 @@ pub fn create_user(
     role: Role,
     free_text: bool,
 ) -> Result<User> {
-    let area = storage
-        .area_by_name(area_name)?
-        .ok_or_else(|| Error::NotFound(format!("area '{area_name}'")))?;
+    let area = crate::admin::area_named(storage, area_name)?;
     check_username(username)?;
     if password.chars().count() < MIN_PASSWORD {
         return Err(Error::Invalid(format!(

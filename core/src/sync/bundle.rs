@@ -24,7 +24,7 @@ pub fn export_bundle(store: &Store) -> Result<Vec<u8>, SyncError> {
         cursor: 0,
         docs,
         erased: staged.erased,
-        want: Vec::new(),
+        ..SyncRequest::default()
     }))
 }
 

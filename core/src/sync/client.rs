@@ -11,6 +11,7 @@ use super::plan::{self, PlannedDoc};
 use super::wire::{
     DocData, Rejected, SyncError, SyncRequest, SyncResponse, heads_from_wire, incoming,
 };
+use crate::lists::AreaLists;
 use crate::store::Store;
 
 /// Documents per request.
@@ -52,6 +53,22 @@ pub struct SyncReport {
     pub conflicts: usize,
     /// Request/response exchanges made.
     pub round_trips: usize,
+    /// Documents the peer stored with something to show (e.g. kept but
+    /// not counted).
+    pub notices: Vec<Rejected>,
+}
+
+/// Where the area's lists from the last sync are kept (encrypted, in the
+/// store's settings).
+const LISTS: &str = "area.lists";
+
+/// The area's lists as last received from the server, if any: the
+/// settings, age phases, needs and pathways to offer.
+pub fn area_lists(store: &Store) -> Result<Option<AreaLists>, SyncError> {
+    store
+        .setting(LISTS)?
+        .map(|json| serde_json::from_str(&json).map_err(|e| SyncError::Corrupt(e.to_string())))
+        .transpose()
 }
 
 /// Runs one sync session with `peer` (a stable name for the other side,
@@ -85,6 +102,7 @@ pub fn sync(
             docs,
             erased: std::mem::take(&mut erased),
             want: Vec::new(),
+            lists_version: area_lists(store)?.map_or(0, |l| l.version),
         };
         let mut response = exchange(transport, &request, &mut report)?;
         apply(store, peer, &mut response, &mut report)?;
@@ -176,5 +194,10 @@ fn apply(
         .ok_or_else(|| SyncError::Corrupt("malformed change hash in an acknowledgement".into()))?;
     store.record_acks(peer, &acks)?;
     report.rejected.extend(response.rejected.iter().cloned());
+    report.notices.extend(response.notices.iter().cloned());
+    if let Some(lists) = &response.lists {
+        let json = serde_json::to_string(lists).map_err(|e| SyncError::Corrupt(e.to_string()))?;
+        store.set_setting(LISTS, &json)?;
+    }
     Ok(())
 }

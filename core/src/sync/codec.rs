@@ -80,6 +80,7 @@ mod tests {
             }],
             erased: vec!["r0".into()],
             want: vec![],
+            lists_version: 3,
         }
     }
 

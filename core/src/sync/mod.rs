@@ -27,7 +27,7 @@ pub mod hub;
 pub mod plan;
 mod wire;
 
-pub use client::{Progress, SyncReport, Transport, sync};
+pub use client::{Progress, SyncReport, Transport, area_lists, sync};
 pub use codec::{decode, encode};
 pub use wire::{
     Ack, DocData, Envelope, Hash, PROTOCOL, Rejected, SyncError, SyncRequest, SyncResponse,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use crate::doc::DocKind;
+use crate::lists::AreaLists;
 use crate::store::Store;
 use crate::store::replica::{Incoming, Outgoing};
 
@@ -99,6 +100,14 @@ pub struct SyncRequest {
     pub erased: Vec<String>,
     /// Documents the device asks for whole (it lost or lacks their base).
     pub want: Vec<String>,
+    /// The version of the area's lists the device holds (0: none); the
+    /// peer sends its lists when they differ.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lists_version: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// The peer's acknowledgement of one document: its heads after merging.
@@ -136,6 +145,13 @@ pub struct SyncResponse {
     pub erased: Vec<String>,
     /// The peer has more to send: ask again with the new cursor.
     pub more: bool,
+    /// Documents stored, but with something the device should show (for
+    /// example a response kept but not counted: no consent recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<Rejected>,
+    /// The area's lists, when the device's copy is out of date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lists: Option<AreaLists>,
 }
 
 /// Envelope of every message and bundle.

@@ -3,6 +3,7 @@
 
 use clap::{Args, Subcommand};
 use hark_core::doc::now_ms;
+use hark_core::lists::{ListDim, ListItem, check_list};
 
 use crate::admin;
 use crate::config::{DEFAULT_DB, open_storage};
@@ -61,6 +62,18 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The area's reporting lists: settings, age phases, needs, pathways.
+    Lists {
+        /// What to do with the lists.
+        #[command(subcommand)]
+        command: ListsCommand,
+    },
+    /// Print the data problems found in merged responses, counted.
+    Problems {
+        /// Area name.
+        #[arg(long)]
+        area: String,
+    },
     /// Print an area's audit log, newest first.
     Audit {
         /// Area name.
@@ -69,6 +82,28 @@ pub enum AdminCommand {
         /// How many entries.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+}
+
+/// List commands.
+#[derive(Debug, Subcommand)]
+pub enum ListsCommand {
+    /// Print every list, one value a line: list, value, label.
+    Show {
+        /// Area name.
+        #[arg(long)]
+        area: String,
+    },
+    /// Replace one list; devices receive it at their next sync.
+    Set {
+        /// Area name.
+        #[arg(long)]
+        area: String,
+        /// setting, age_phase, need or pathway.
+        list: String,
+        /// The values, each `value=Label` (e.g. `clinic=Clinic`).
+        #[arg(required = true)]
+        items: Vec<String>,
     },
 }
 
@@ -162,9 +197,7 @@ pub(super) fn run(args: AdminArgs) -> Result<()> {
         AdminCommand::User {
             command: UserCommand::List { area },
         } => {
-            let a = s
-                .area_by_name(&area)?
-                .ok_or_else(|| Error::NotFound(format!("area '{area}'")))?;
+            let a = admin::area_named(s, &area)?;
             for u in s.users(&a.id)? {
                 println!(
                     "{}\t{}\tfree text: {}",
@@ -174,10 +207,57 @@ pub(super) fn run(args: AdminArgs) -> Result<()> {
                 );
             }
         }
+        AdminCommand::Lists {
+            command: ListsCommand::Show { area },
+        } => {
+            let lists = s.area_lists(&admin::area_named(s, &area)?.id)?;
+            for dim in ListDim::ALL {
+                for item in lists.list(dim) {
+                    println!("{}\t{}\t{}", dim.as_str(), item.id, item.label);
+                }
+            }
+        }
+        AdminCommand::Lists {
+            command: ListsCommand::Set { area, list, items },
+        } => {
+            let dim = ListDim::parse(&list).ok_or_else(|| {
+                Error::Invalid("the lists are setting, age_phase, need and pathway".into())
+            })?;
+            let items = items
+                .iter()
+                .map(|i| {
+                    let (id, label) = i
+                        .split_once('=')
+                        .ok_or_else(|| Error::Invalid(format!("'{i}' is not value=Label")))?;
+                    Ok(ListItem {
+                        id: id.trim().to_owned(),
+                        label: label.trim().to_owned(),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            check_list(&items).map_err(|e| Error::Invalid(e.to_string()))?;
+            let lists = s.set_area_list(&admin::area_named(s, &area)?.id, dim, &items)?;
+            println!(
+                "{} now has {} values (lists version {})",
+                dim.as_str(),
+                items.len(),
+                lists.version
+            );
+        }
+        AdminCommand::Problems { area } => {
+            for p in s.problems(&admin::area_named(s, &area)?.id)? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    p.form,
+                    p.version,
+                    p.subject.unwrap_or_default(),
+                    p.kind,
+                    p.responses
+                );
+            }
+        }
         AdminCommand::Audit { area, limit } => {
-            let a = s
-                .area_by_name(&area)?
-                .ok_or_else(|| Error::NotFound(format!("area '{area}'")))?;
+            let a = admin::area_named(s, &area)?;
             for e in s.audit_log(&a.id, i64::MAX, limit)? {
                 println!("{}\t{}\t{}\t{}", e.at, e.actor, e.action, e.detail);
             }

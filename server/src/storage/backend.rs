@@ -11,6 +11,7 @@
 
 use automerge::ChangeHash;
 use hark_core::doc::DocKind;
+use hark_core::lists::AreaLists;
 
 use crate::error::Result;
 use crate::ingest::StoredDoc;
@@ -120,7 +121,8 @@ pub trait DocTx {
     fn projection(&mut self, id: &str) -> Result<Option<Projection>>;
     /// The projected answers of a response, by question.
     fn projected_answers(&mut self, id: &str) -> Result<Vec<AnswerRow>>;
-    /// Replaces a response's projection rows (`None`: deletes them).
+    /// Replaces a response's projection rows, its answers and its data
+    /// problems (`None`: deletes them).
     fn write_projection(&mut self, id: &str, area_id: &str, p: Option<&Projection>) -> Result<()>;
     /// Ids of every projected response.
     fn response_ids(&mut self) -> Result<Vec<String>>;
@@ -152,8 +154,22 @@ pub trait DocTx {
         upto: i64,
         limit: usize,
     ) -> Result<Vec<(i64, String, Vec<ChangeHash>)>>;
-    /// Ids of an area's erasures in `(after, upto]`, in sequence order.
-    fn erased_between(&mut self, area_id: &str, after: i64, upto: i64) -> Result<Vec<String>>;
+    /// (seq, key) of an area's erasures in `(after, upto]`, in sequence
+    /// order, at most `limit`.
+    fn erasures_between(
+        &mut self,
+        area_id: &str,
+        after: i64,
+        upto: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>>;
+
+    /// The version of an area's lists (0: it keeps the defaults).
+    fn lists_version(&mut self, area_id: &str) -> Result<i64>;
+    /// An area's list values as (list, value, label), by list then position.
+    fn list_items(&mut self, area_id: &str) -> Result<Vec<(String, String, String)>>;
+    /// Replaces every list of an area and records their version.
+    fn replace_lists(&mut self, area_id: &str, lists: &AreaLists) -> Result<()>;
 }
 
 /// The statements migrations need.

@@ -14,13 +14,14 @@ use hark_core::doc::DocKind;
 use hark_core::response::Status;
 
 use super::backend::{Backend, DocRow, DocTx};
-use super::{Documents, MergeFn, Pending, PendingBatch};
+use super::{Documents, Lists, MergeFn, Pending, PendingBatch, doc_id, response_key};
 use crate::error::Result;
 use crate::export::pack_answers;
 use crate::ingest::{DocBytes, Merged, StoredDoc};
 use crate::model::Device;
 use crate::projection::Projection;
 use crate::tally::Deltas;
+use hark_core::lists::{AreaLists, ListDim, ListItem};
 
 /// Responses a rebuild recounts per step.
 const REBUILD_STEP: usize = 1000;
@@ -69,11 +70,12 @@ fn ingest(
     let mut out = Vec::with_capacity(ids.len());
     let mut deltas = Deltas::new();
     for id in ids {
-        if tx.is_erased(id)? {
+        let key = response_key(&device.area_id, id);
+        if tx.is_erased(&key)? {
             out.push(Merged::Rejected("erased".into()));
             continue;
         }
-        let stored = tx.load_doc(id)?;
+        let stored = tx.load_doc(&key)?;
         let merged = merge(id, stored)?;
         if let Merged::Write(w) = &merged {
             match &w.bytes {
@@ -81,7 +83,7 @@ fn ingest(
                 DocBytes::Snapshot(bytes) => {
                     let seq = tx.next_seq()?;
                     tx.put_snapshot(&DocRow {
-                        id: &w.id,
+                        id: &key,
                         area_id: &w.area_id,
                         kind: w.kind,
                         form_id: &w.form_id,
@@ -92,13 +94,13 @@ fn ingest(
                 }
                 DocBytes::Append(bytes) => {
                     let seq = tx.next_seq()?;
-                    tx.append_change(&w.id, seq, &w.heads, bytes)?;
+                    tx.append_change(&key, seq, &w.heads, bytes)?;
                 }
             }
             if w.bytes != DocBytes::Unchanged {
-                write_projection(tx, &w.id, &w.area_id, w.projection.as_ref(), &mut deltas)?;
+                write_projection(tx, &key, &w.area_id, w.projection.as_ref(), &mut deltas)?;
             }
-            tx.set_device_heads(&device.id, &w.id, &w.heads)?;
+            tx.set_device_heads(&device.id, &key, &w.heads)?;
         }
         out.push(merged);
     }
@@ -107,50 +109,66 @@ fn ingest(
 }
 
 /// See [`Documents::erase`].
-fn erase(tx: &mut impl DocTx, area_id: &str, ids: &[String]) -> Result<()> {
+fn erase(tx: &mut impl DocTx, area_id: &str, ids: &[String]) -> Result<usize> {
     let mut deltas = Deltas::new();
+    let mut stored = 0;
     for id in ids {
-        // Only responses of the caller's area: never forms, never another
-        // area's documents.
-        let foreign = tx
-            .doc_owner(id)?
-            .is_some_and(|(a, k)| a != area_id || k != DocKind::Response);
-        if foreign || id.starts_with("form:") {
+        // Only responses of the caller's area (their keys name it): never
+        // forms, never another area's documents.
+        let key = response_key(area_id, id);
+        let owner = tx.doc_owner(&key)?;
+        if owner
+            .as_ref()
+            .is_some_and(|(a, k)| a != area_id || *k != DocKind::Response)
+            || id.starts_with("form:")
+        {
             continue;
         }
+        stored += usize::from(owner.is_some());
         let seq = tx.next_seq()?;
-        tx.delete_doc(id)?;
-        write_projection(tx, id, area_id, None, &mut deltas)?;
-        tx.record_erasure(id, area_id, seq)?;
+        tx.delete_doc(&key)?;
+        write_projection(tx, &key, area_id, None, &mut deltas)?;
+        tx.record_erasure(&key, area_id, seq)?;
     }
-    flush_tallies(tx, &deltas)
+    flush_tallies(tx, &deltas)?;
+    Ok(stored)
 }
 
 /// See [`Documents::pending`]. Reads up to the highest committed sequence
 /// number first (every number up to it is committed, see the module header
-/// of [`super`]); forms of the area and documents the device holds at other
-/// heads are merged by sequence number; a page cut short ends at the last
-/// sequence number it holds, so the next page starts right after it and
-/// erasures travel with the page their sequence numbers fall in.
+/// of [`super`]); the area's forms, the documents the device holds at other
+/// heads and the area's erasures are merged by sequence number into one
+/// page of at most `limit`; a page cut short ends at the last sequence
+/// number it holds, so the next page starts right after it.
 fn pending(
     tx: &mut impl DocTx,
     device: &Device,
     cursor: i64,
     limit: usize,
 ) -> Result<PendingBatch> {
+    enum Item {
+        Form(String),
+        Doc(String, Vec<ChangeHash>),
+        Erased(String),
+    }
     let limit = limit.max(1);
     let upper = tx.current_seq()?;
     // One more than a page: whether more remain.
     let fetch = limit + 1;
-    let mut rows: Vec<(i64, String, Option<Vec<ChangeHash>>)> = tx
+    let mut rows: Vec<(i64, Item)> = tx
         .forms_between(&device.area_id, cursor, upper, fetch)?
         .into_iter()
-        .map(|(seq, id)| (seq, id, None))
+        .map(|(seq, key)| (seq, Item::Form(key)))
         .collect();
     rows.extend(
         tx.device_docs_between(&device.id, cursor, upper, fetch)?
             .into_iter()
-            .map(|(seq, id, heads)| (seq, id, Some(heads))),
+            .map(|(seq, key, heads)| (seq, Item::Doc(key, heads))),
+    );
+    rows.extend(
+        tx.erasures_between(&device.area_id, cursor, upper, fetch)?
+            .into_iter()
+            .map(|(seq, key)| (seq, Item::Erased(key))),
     );
     rows.sort_by_key(|r| r.0);
     let more = rows.len() > limit;
@@ -159,24 +177,30 @@ fn pending(
         Some(last) if more => last.0,
         _ => upper,
     };
-    let mut docs = Vec::with_capacity(rows.len());
-    for (_, id, device_heads) in rows {
-        if let Some(d) = tx.load_doc(&id)? {
-            docs.push(Pending {
-                id,
+    let mut batch = PendingBatch {
+        cursor: cursor_out,
+        more,
+        ..PendingBatch::default()
+    };
+    for (_, item) in rows {
+        let (key, device_heads) = match item {
+            Item::Erased(key) => {
+                batch.erased.push(doc_id(&key).to_owned());
+                continue;
+            }
+            Item::Form(key) => (key, None),
+            Item::Doc(key, heads) => (key, Some(heads)),
+        };
+        if let Some(d) = tx.load_doc(&key)? {
+            batch.docs.push(Pending {
+                id: doc_id(&key).to_owned(),
                 kind: d.kind,
                 bytes: d.bytes,
                 device_heads,
             });
         }
     }
-    let erased = tx.erased_between(&device.area_id, cursor, cursor_out)?;
-    Ok(PendingBatch {
-        docs,
-        erased,
-        cursor: cursor_out,
-        more,
-    })
+    Ok(batch)
 }
 
 /// See [`Documents::put_form`].
@@ -253,11 +277,16 @@ impl<B: Backend> Documents for B {
         ids: &[String],
         merge: &mut MergeFn<'_>,
     ) -> Result<Vec<Merged>> {
-        self.write(ids, |tx| ingest(tx, device, ids, merge))
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|id| response_key(&device.area_id, id))
+            .collect();
+        self.write(&keys, |tx| ingest(tx, device, ids, merge))
     }
 
-    fn erase(&self, area_id: &str, ids: &[String]) -> Result<()> {
-        self.write(ids, |tx| erase(tx, area_id, ids))
+    fn erase(&self, area_id: &str, ids: &[String]) -> Result<usize> {
+        let keys: Vec<String> = ids.iter().map(|id| response_key(area_id, id)).collect();
+        self.write(&keys, |tx| erase(tx, area_id, ids))
     }
 
     fn pending(&self, device: &Device, cursor: i64, limit: usize) -> Result<PendingBatch> {
@@ -314,5 +343,45 @@ impl<B: Backend> Documents for B {
 
     fn rebuild_tallies(&self) -> Result<()> {
         self.write(&[], |tx| rebuild_tallies(tx))
+    }
+}
+
+/// An area's lists: the defaults until the first change, then what is
+/// stored.
+fn area_lists(tx: &mut impl DocTx, area_id: &str) -> Result<AreaLists> {
+    let version = tx.lists_version(area_id)?;
+    if version == 0 {
+        return Ok(AreaLists::defaults());
+    }
+    let mut lists = AreaLists {
+        version,
+        settings: Vec::new(),
+        age_phases: Vec::new(),
+        needs: Vec::new(),
+        pathways: Vec::new(),
+    };
+    for (dim, id, label) in tx.list_items(area_id)? {
+        if let Some(dim) = ListDim::parse(&dim) {
+            lists.list_mut(dim).push(ListItem { id, label });
+        }
+    }
+    Ok(lists)
+}
+
+impl<B: Backend> Lists for B {
+    fn area_lists(&self, area_id: &str) -> Result<AreaLists> {
+        self.read(|tx| area_lists(tx, area_id))
+    }
+
+    fn set_area_list(&self, area_id: &str, dim: ListDim, items: &[ListItem]) -> Result<AreaLists> {
+        self.write(&[], |tx| {
+            tx.lock_writers()?;
+            let mut lists = area_lists(tx, area_id)?;
+            *lists.list_mut(dim) = items.to_vec();
+            // Above the defaults' version, so devices holding them fetch.
+            lists.version = lists.version.max(1) + 1;
+            tx.replace_lists(area_id, &lists)?;
+            Ok(lists)
+        })
     }
 }

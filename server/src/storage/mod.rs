@@ -11,12 +11,17 @@
 //! - [`Accounts`]: dashboard users and their sessions.
 //! - [`AuditLog`]: the per-area audit log.
 //! - [`Notes`]: "you said, we did" notes.
+//! - [`Lists`]: each area's settings, age phases, needs and pathways.
 //!
 //! [`Storage`] is all of them. The algorithms of [`Documents`] (ingest,
 //! erase, the paging of `pending`, projections and their tallies, rebuilds,
 //! migrations) are written once, in `documents.rs` and `migrate.rs`, over the
 //! per-backend transaction interface of `backend.rs`; a backend file holds
 //! SQL and its row mapping, nothing else.
+//!
+//! Responses are stored under a key that includes their area
+//! ([`response_key`]): an id used in one area blocks nothing in another, and
+//! no device can reach another area's documents by naming their ids.
 //!
 //! Sequence numbers come from a single counter row taken inside each writing
 //! transaction. The row lock orders committing writers, so once a reader
@@ -36,6 +41,7 @@ mod tests;
 
 use automerge::ChangeHash;
 use hark_core::doc::DocKind;
+use hark_core::lists::{AreaLists, ListDim, ListItem};
 
 use crate::error::Result;
 use crate::export::ExportRecord;
@@ -43,6 +49,37 @@ use crate::ingest::{Merged, StoredDoc};
 use crate::model::{Area, AuditEntry, Device, Note, User};
 use crate::projection::Projection;
 use crate::tally::{TallyQuery, TallyRow};
+
+/// The key a response of an area is stored under.
+pub fn response_key(area_id: &str, id: &str) -> String {
+    format!("{area_id}:{id}")
+}
+
+/// The id a device knows a stored document by: a response's key without
+/// its area, a form's key as it is.
+pub fn doc_id(key: &str) -> &str {
+    if key.starts_with("form:") {
+        return key;
+    }
+    key.split_once(':').map_or(key, |(_, id)| id)
+}
+
+/// Data problems of an area's responses, counted: (form, version, the
+/// question or list concerned, the kind of problem, responses).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ProblemCount {
+    /// Form id.
+    pub form: String,
+    /// Form version.
+    pub version: String,
+    /// The question or list concerned, if any.
+    pub subject: Option<String>,
+    /// What kind of problem (`not_asked`, `missing_required`, `no_consent`,
+    /// `not_on_list`).
+    pub kind: String,
+    /// Responses with it.
+    pub responses: i64,
+}
 
 /// A projected answer: (response id, question, text, number).
 pub type AnswerCell = (String, String, Option<String>, Option<i64>);
@@ -120,8 +157,8 @@ pub trait Documents {
     ) -> Result<Vec<Merged>>;
     /// Erases responses of `area_id` (withdrawn consent): document,
     /// projections and device records, and records the erasure. Ids of
-    /// forms or of another area's documents are skipped.
-    fn erase(&self, area_id: &str, ids: &[String]) -> Result<()>;
+    /// forms are skipped. Returns how many were stored.
+    fn erase(&self, area_id: &str, ids: &[String]) -> Result<usize>;
     /// Documents and erasures `device` should receive after `cursor`, at
     /// most `limit` documents.
     fn pending(&self, device: &Device, cursor: i64, limit: usize) -> Result<PendingBatch>;
@@ -135,8 +172,8 @@ pub trait Documents {
         heads: &[ChangeHash],
         bytes: &[u8],
     ) -> Result<bool>;
-    /// Loads one document.
-    fn load(&self, id: &str) -> Result<Option<StoredDoc>>;
+    /// Loads one document by its key ([`response_key`], or a form's id).
+    fn load(&self, key: &str) -> Result<Option<StoredDoc>>;
     /// Every form version of an area, as stored form documents.
     fn area_forms(&self, area_id: &str) -> Result<Vec<Vec<u8>>>;
     /// Ids of every document of a kind (for rebuilds), in batches.
@@ -159,7 +196,8 @@ pub trait Documents {
 
 /// What reports and exports read.
 pub trait Reads {
-    /// Distinct submitted responses in an area, optionally for one form.
+    /// Distinct counted responses (submitted, with consent) in an area,
+    /// optionally for one form.
     fn count_submitted(&self, area_id: &str, form_id: Option<&str>) -> Result<i64>;
     /// Every projected answer of submitted responses of a form in an area
     /// (tests, checks): (response id, question, text, number), by response
@@ -185,6 +223,9 @@ pub trait Reads {
         with_text: bool,
         each: &mut dyn FnMut(ExportRecord) -> Result<()>,
     ) -> Result<()>;
+    /// The area's data problems, counted per form, version, subject and
+    /// kind (never per response).
+    fn problems(&self, area_id: &str) -> Result<Vec<ProblemCount>>;
 }
 
 /// Dashboard users and their sessions.
@@ -224,10 +265,19 @@ pub trait Notes {
     fn delete_note(&self, area_id: &str, id: &str) -> Result<bool>;
 }
 
+/// Each area's reporting lists.
+pub trait Lists {
+    /// The area's lists (the defaults until an administrator changes one).
+    fn area_lists(&self, area_id: &str) -> Result<AreaLists>;
+    /// Replaces one list (already checked) and gives the area's lists with
+    /// their new version.
+    fn set_area_list(&self, area_id: &str, dim: ListDim, items: &[ListItem]) -> Result<AreaLists>;
+}
+
 /// Everything the server stores. Implementations must be safe to share
 /// between request handlers and between server processes on one database.
 pub trait Storage:
-    Tenancy + Documents + Reads + Accounts + AuditLog + Notes + Send + Sync + 'static
+    Tenancy + Documents + Lists + Reads + Accounts + AuditLog + Notes + Send + Sync + 'static
 {
     /// Brings the schema up to date (numbered migrations, see `migrate.rs`).
     fn migrate(&self) -> Result<()>;

@@ -21,6 +21,7 @@
 
 use automerge::ChangeHash;
 use hark_core::doc::{DocKind, decode_heads, encode_heads, now_ms};
+use hark_core::lists::{AreaLists, ListDim};
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{GenericClient, IsolationLevel, NoTls, Transaction};
@@ -31,7 +32,7 @@ use sha2::{Digest, Sha256};
 use super::backend::{Backend, DocRow, DocTx, SchemaTx};
 use super::query::{free_text_sql, tallies_sql};
 use super::rows::{self, Row};
-use super::{Accounts, AnswerCell, AuditLog, Notes, Reads, Storage, Tenancy};
+use super::{Accounts, AnswerCell, AuditLog, Notes, ProblemCount, Reads, Storage, Tenancy};
 use crate::error::{Error, Result};
 use crate::export::{ExportRecord, pack_answers};
 use crate::ingest::StoredDoc;
@@ -124,6 +125,28 @@ CREATE TABLE notes (
     theme TEXT COLLATE "C" NOT NULL, you_said TEXT COLLATE "C" NOT NULL, we_did TEXT COLLATE "C" NOT NULL,
     author TEXT COLLATE "C" NOT NULL, updated_at BIGINT NOT NULL);
 CREATE INDEX notes_area ON notes (area_id, updated_at);
+"#,
+    r#"
+UPDATE doc_changes SET doc_id = (SELECT d.area_id || ':' || d.id FROM docs d WHERE d.id = doc_changes.doc_id)
+    WHERE doc_id IN (SELECT id FROM docs WHERE kind = 'response');
+UPDATE device_docs SET doc_id = (SELECT d.area_id || ':' || d.id FROM docs d WHERE d.id = device_docs.doc_id)
+    WHERE doc_id IN (SELECT id FROM docs WHERE kind = 'response');
+UPDATE answers SET response_id = (SELECT r.area_id || ':' || r.id FROM responses r WHERE r.id = answers.response_id);
+UPDATE responses SET id = area_id || ':' || id;
+UPDATE erasures SET doc_id = area_id || ':' || doc_id;
+UPDATE docs SET id = area_id || ':' || id WHERE kind = 'response';
+ALTER TABLE responses ADD COLUMN counted BOOLEAN NOT NULL DEFAULT FALSE;
+UPDATE responses SET counted = (status = 'submitted');
+CREATE TABLE problems (
+    response_id TEXT COLLATE "C" NOT NULL, area_id TEXT COLLATE "C" NOT NULL, form_id TEXT COLLATE "C" NOT NULL,
+    form_version TEXT COLLATE "C" NOT NULL, subject TEXT COLLATE "C", kind TEXT COLLATE "C" NOT NULL);
+CREATE INDEX problems_response ON problems (response_id);
+CREATE INDEX problems_area ON problems (area_id);
+ALTER TABLE areas ADD COLUMN lists_version BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE area_lists (
+    area_id TEXT COLLATE "C" NOT NULL REFERENCES areas (id), dim TEXT COLLATE "C" NOT NULL,
+    position BIGINT NOT NULL, value TEXT COLLATE "C" NOT NULL, label TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (area_id, dim, value));
 "#,
 ];
 
@@ -520,16 +543,18 @@ impl DocTx for PgTx<'_> {
     fn write_projection(&mut self, id: &str, area_id: &str, p: Option<&Projection>) -> Result<()> {
         let tx = &mut self.tx;
         tx.execute("DELETE FROM answers WHERE response_id = $1", &[&id])?;
+        tx.execute("DELETE FROM problems WHERE response_id = $1", &[&id])?;
         let Some(p) = p else {
             tx.execute("DELETE FROM responses WHERE id = $1", &[&id])?;
             return Ok(());
         };
         tx.execute(
             "INSERT INTO responses (id, area_id, form_id, form_version, status, setting, age_phase, need, pathway,
-                 kiosk, captured_at, submitted_at, month, flags, packed)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                 kiosk, captured_at, submitted_at, month, flags, packed, counted)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              ON CONFLICT (id) DO UPDATE SET form_id = excluded.form_id, form_version = excluded.form_version,
-                 status = excluded.status, setting = excluded.setting, age_phase = excluded.age_phase,
+                 status = excluded.status, counted = excluded.counted, setting = excluded.setting,
+                 age_phase = excluded.age_phase,
                  need = excluded.need, pathway = excluded.pathway, kiosk = excluded.kiosk,
                  captured_at = excluded.captured_at, submitted_at = excluded.submitted_at,
                  month = excluded.month, flags = excluded.flags, packed = excluded.packed",
@@ -549,6 +574,7 @@ impl DocTx for PgTx<'_> {
                 &p.month,
                 &p.flags,
                 &pack_answers(&p.answers),
+                &p.counted,
             ],
         )?;
         if !p.answers.is_empty() {
@@ -562,6 +588,20 @@ impl DocTx for PgTx<'_> {
                 "INSERT INTO answers (response_id, question, kind, value_text, value_num)
                  SELECT $1, q, k, t, n FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS a (q, k, t, n)",
                 &[&id, &questions, &kinds, &texts, &nums],
+            )?;
+        }
+        for problem in &p.problems {
+            tx.execute(
+                "INSERT INTO problems (response_id, area_id, form_id, form_version, subject, kind)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &id,
+                    &area_id,
+                    &p.form_id,
+                    &p.form_version,
+                    &problem.subject(),
+                    &problem.kind(),
+                ],
             )?;
         }
         Ok(())
@@ -582,7 +622,7 @@ impl DocTx for PgTx<'_> {
     fn submitted_after(&mut self, after: &str, n: usize) -> Result<Vec<(String, String)>> {
         all(
             &mut self.tx,
-            "SELECT id, area_id FROM responses WHERE id > $1 AND status = 'submitted' ORDER BY id LIMIT $2",
+            "SELECT id, area_id FROM responses WHERE id > $1 AND counted ORDER BY id LIMIT $2",
             &[&after, &limit(n)],
             |r| Ok((r.text(0)?, r.text(1)?)),
         )
@@ -657,13 +697,57 @@ impl DocTx for PgTx<'_> {
         )
     }
 
-    fn erased_between(&mut self, area_id: &str, after: i64, upto: i64) -> Result<Vec<String>> {
+    fn erasures_between(
+        &mut self,
+        area_id: &str,
+        after: i64,
+        upto: i64,
+        n: usize,
+    ) -> Result<Vec<(i64, String)>> {
         all(
             &mut self.tx,
-            "SELECT doc_id FROM erasures WHERE area_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
-            &[&area_id, &after, &upto],
-            |r| r.text(0),
+            "SELECT seq, doc_id FROM erasures WHERE area_id = $1 AND seq > $2 AND seq <= $3
+             ORDER BY seq LIMIT $4",
+            &[&area_id, &after, &upto, &limit(n)],
+            |r| Ok((r.int(0)?, r.text(1)?)),
         )
+    }
+
+    fn lists_version(&mut self, area_id: &str) -> Result<i64> {
+        Ok(first(
+            &mut self.tx,
+            "SELECT lists_version FROM areas WHERE id = $1",
+            &[&area_id],
+            |r| r.int(0),
+        )?
+        .unwrap_or(0))
+    }
+
+    fn list_items(&mut self, area_id: &str) -> Result<Vec<(String, String, String)>> {
+        all(
+            &mut self.tx,
+            "SELECT dim, value, label FROM area_lists WHERE area_id = $1 ORDER BY dim, position",
+            &[&area_id],
+            |r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)),
+        )
+    }
+
+    fn replace_lists(&mut self, area_id: &str, lists: &AreaLists) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM area_lists WHERE area_id = $1", &[&area_id])?;
+        for dim in ListDim::ALL {
+            for (i, item) in (0i64..).zip(lists.list(dim)) {
+                self.tx.execute(
+                    "INSERT INTO area_lists (area_id, dim, position, value, label) VALUES ($1, $2, $3, $4, $5)",
+                    &[&area_id, &dim.as_str(), &i, &item.id, &item.label],
+                )?;
+            }
+        }
+        self.tx.execute(
+            "UPDATE areas SET lists_version = $2 WHERE id = $1",
+            &[&area_id, &lists.version],
+        )?;
+        Ok(())
     }
 }
 
@@ -769,7 +853,7 @@ impl Reads for PostgresStorage {
             .conn()?
             .query_one(
                 "SELECT count(*) FROM responses
-                 WHERE area_id = $1 AND status = 'submitted' AND ($2::text IS NULL OR form_id = $2::text)",
+                 WHERE area_id = $1 AND counted AND ($2::text IS NULL OR form_id = $2::text)",
                 &[&area_id, &form_id],
             )?
             .try_get(0)?)
@@ -780,10 +864,17 @@ impl Reads for PostgresStorage {
             &mut *self.conn()?,
             "SELECT a.response_id, a.question, a.value_text, a.value_num FROM answers a
              JOIN responses r ON r.id = a.response_id
-             WHERE r.area_id = $1 AND r.form_id = $2 AND r.status = 'submitted'
+             WHERE r.area_id = $1 AND r.form_id = $2 AND r.counted
              ORDER BY a.response_id, a.question",
             &[&area_id, &form_id],
-            |r| Ok((r.text(0)?, r.text(1)?, r.opt_text(2)?, r.opt_int(3)?)),
+            |r| {
+                Ok((
+                    rows::response_id(r.text(0)?),
+                    r.text(1)?,
+                    r.opt_text(2)?,
+                    r.opt_int(3)?,
+                ))
+            },
         )
     }
 
@@ -817,7 +908,7 @@ impl Reads for PostgresStorage {
             // many responses there are. One row per response, answers packed.
             let portal = tx.tx.bind(
                 &format!(
-                    "SELECT {} FROM responses WHERE area_id = $1 AND status = 'submitted' AND form_id = ANY($2)",
+                    "SELECT {} FROM responses WHERE area_id = $1 AND counted AND form_id = ANY($2)",
                     rows::EXPORT
                 ),
                 &[&area_id, &forms],
@@ -832,6 +923,19 @@ impl Reads for PostgresStorage {
                 }
             }
         })
+    }
+
+    fn problems(&self, area_id: &str) -> Result<Vec<ProblemCount>> {
+        all(
+            &mut *self.conn()?,
+            &format!(
+                "SELECT {} FROM problems WHERE area_id = $1 {}",
+                rows::PROBLEM_COUNT,
+                rows::PROBLEM_GROUPS
+            ),
+            &[&area_id],
+            rows::problem_count,
+        )
     }
 }
 

@@ -86,7 +86,7 @@ pub(super) fn free_text_sql(
     let versions = list(ph, &mut params, versions);
     let mut sql = format!(
         "SELECT a.value_text FROM answers a JOIN responses r ON r.id = a.response_id
-         WHERE r.area_id = {} AND r.status = 'submitted' AND a.question = {} AND a.kind = 'text'
+         WHERE r.area_id = {} AND r.counted AND a.question = {} AND a.kind = 'text'
          AND r.form_id || '|' || r.form_version IN ({versions})",
         ph(1),
         ph(2)

@@ -148,7 +148,7 @@ pub(super) fn note(r: &impl Row) -> Result<Note> {
 
 /// Columns of [`projection`] (the tallied part of a response row).
 pub(super) const PROJECTION: &str =
-    "form_id, form_version, status, setting, age_phase, need, pathway, month";
+    "form_id, form_version, status, setting, age_phase, need, pathway, month, counted";
 
 pub(super) fn projection(r: &impl Row) -> Result<Projection> {
     let status = r.text(2)?;
@@ -162,6 +162,7 @@ pub(super) fn projection(r: &impl Row) -> Result<Projection> {
         need: r.opt_text(5)?,
         pathway: r.opt_text(6)?,
         month: r.text(7)?,
+        counted: r.flag(8)?,
         ..Projection::default()
     })
 }
@@ -209,5 +210,26 @@ pub(super) fn tally_row(r: &impl Row, dims: usize) -> Result<crate::tally::Tally
         dims: (0..dims).map(|i| r.text(2 + i)).collect::<Result<_>>()?,
         value: r.text(2 + dims)?,
         n: r.int(3 + dims)?,
+    })
+}
+
+/// A response's id from its stored key.
+pub(super) fn response_id(key: String) -> String {
+    super::doc_id(&key).to_owned()
+}
+
+/// Columns of [`problem_count`], grouped by [`PROBLEM_GROUPS`].
+pub(super) const PROBLEM_COUNT: &str = "form_id, form_version, subject, kind, count(*)";
+/// The grouping (and order) of [`PROBLEM_COUNT`].
+pub(super) const PROBLEM_GROUPS: &str =
+    "GROUP BY form_id, form_version, subject, kind ORDER BY form_id, form_version, subject, kind";
+
+pub(super) fn problem_count(r: &impl Row) -> Result<super::ProblemCount> {
+    Ok(super::ProblemCount {
+        form: r.text(0)?,
+        version: r.text(1)?,
+        subject: r.opt_text(2)?,
+        kind: r.text(3)?,
+        responses: r.int(4)?,
     })
 }

@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use automerge::ChangeHash;
 use hark_core::doc::{DocKind, decode_heads, encode_heads, now_ms};
+use hark_core::lists::{AreaLists, ListDim};
 use rusqlite::{
     Connection, OptionalExtension, Params, Statement, Transaction, TransactionBehavior, params,
 };
@@ -15,7 +16,7 @@ use rusqlite::{
 use super::backend::{Backend, DocRow, DocTx, SchemaTx};
 use super::query::{free_text_sql, tallies_sql};
 use super::rows::{self, Row};
-use super::{Accounts, AnswerCell, AuditLog, Notes, Reads, Storage, Tenancy};
+use super::{Accounts, AnswerCell, AuditLog, Notes, ProblemCount, Reads, Storage, Tenancy};
 use crate::error::{Error, Result};
 use crate::export::{ExportRecord, pack_answers};
 use crate::ingest::StoredDoc;
@@ -74,6 +75,27 @@ CREATE TABLE notes (
     id TEXT PRIMARY KEY NOT NULL, area_id TEXT NOT NULL REFERENCES areas (id), theme TEXT NOT NULL,
     you_said TEXT NOT NULL, we_did TEXT NOT NULL, author TEXT NOT NULL, updated_at INTEGER NOT NULL);
 CREATE INDEX notes_area ON notes (area_id, updated_at);
+",
+    "
+UPDATE doc_changes SET doc_id = (SELECT d.area_id || ':' || d.id FROM docs d WHERE d.id = doc_changes.doc_id)
+    WHERE doc_id IN (SELECT id FROM docs WHERE kind = 'response');
+UPDATE device_docs SET doc_id = (SELECT d.area_id || ':' || d.id FROM docs d WHERE d.id = device_docs.doc_id)
+    WHERE doc_id IN (SELECT id FROM docs WHERE kind = 'response');
+UPDATE answers SET response_id = (SELECT r.area_id || ':' || r.id FROM responses r WHERE r.id = answers.response_id);
+UPDATE responses SET id = area_id || ':' || id;
+UPDATE erasures SET doc_id = area_id || ':' || doc_id;
+UPDATE docs SET id = area_id || ':' || id WHERE kind = 'response';
+ALTER TABLE responses ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
+UPDATE responses SET counted = (status = 'submitted');
+CREATE TABLE problems (
+    response_id TEXT NOT NULL, area_id TEXT NOT NULL, form_id TEXT NOT NULL, form_version TEXT NOT NULL,
+    subject TEXT, kind TEXT NOT NULL);
+CREATE INDEX problems_response ON problems (response_id);
+CREATE INDEX problems_area ON problems (area_id);
+ALTER TABLE areas ADD COLUMN lists_version INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE area_lists (
+    area_id TEXT NOT NULL REFERENCES areas (id), dim TEXT NOT NULL, position INTEGER NOT NULL,
+    value TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY (area_id, dim, value)) WITHOUT ROWID;
 ",
 ];
 
@@ -445,6 +467,8 @@ impl DocTx for SqliteTx<'_> {
         let tx = &self.0;
         tx.prepare_cached("DELETE FROM answers WHERE response_id = ?1")?
             .execute([id])?;
+        tx.prepare_cached("DELETE FROM problems WHERE response_id = ?1")?
+            .execute([id])?;
         let Some(p) = p else {
             tx.prepare_cached("DELETE FROM responses WHERE id = ?1")?
                 .execute([id])?;
@@ -452,10 +476,11 @@ impl DocTx for SqliteTx<'_> {
         };
         tx.prepare_cached(
             "INSERT INTO responses (id, area_id, form_id, form_version, status, setting, age_phase, need, pathway,
-                 kiosk, captured_at, submitted_at, month, flags, packed)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 kiosk, captured_at, submitted_at, month, flags, packed, counted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              ON CONFLICT (id) DO UPDATE SET form_id = excluded.form_id, form_version = excluded.form_version,
-                 status = excluded.status, setting = excluded.setting, age_phase = excluded.age_phase,
+                 status = excluded.status, counted = excluded.counted, setting = excluded.setting,
+                 age_phase = excluded.age_phase,
                  need = excluded.need, pathway = excluded.pathway, kiosk = excluded.kiosk,
                  captured_at = excluded.captured_at, submitted_at = excluded.submitted_at,
                  month = excluded.month, flags = excluded.flags, packed = excluded.packed",
@@ -475,13 +500,28 @@ impl DocTx for SqliteTx<'_> {
             p.submitted_at,
             p.month,
             p.flags,
-            pack_answers(&p.answers)
+            pack_answers(&p.answers),
+            p.counted
         ])?;
         let mut stmt = tx.prepare_cached(
             "INSERT INTO answers (response_id, question, kind, value_text, value_num) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for a in &p.answers {
             stmt.execute(params![id, a.question, a.kind, a.value_text, a.value_num])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO problems (response_id, area_id, form_id, form_version, subject, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for problem in &p.problems {
+            stmt.execute(params![
+                id,
+                area_id,
+                p.form_id,
+                p.form_version,
+                problem.subject(),
+                problem.kind()
+            ])?;
         }
         Ok(())
     }
@@ -502,7 +542,7 @@ impl DocTx for SqliteTx<'_> {
     fn submitted_after(&mut self, after: &str, n: usize) -> Result<Vec<(String, String)>> {
         all(
             &mut *self.0.prepare_cached(
-                "SELECT id, area_id FROM responses WHERE id > ?1 AND status = 'submitted' ORDER BY id LIMIT ?2",
+                "SELECT id, area_id FROM responses WHERE id > ?1 AND counted ORDER BY id LIMIT ?2",
             )?,
             params![after, limit(n)],
             |r| Ok((r.text(0)?, r.text(1)?)),
@@ -572,14 +612,60 @@ impl DocTx for SqliteTx<'_> {
         )
     }
 
-    fn erased_between(&mut self, area_id: &str, after: i64, upto: i64) -> Result<Vec<String>> {
+    fn erasures_between(
+        &mut self,
+        area_id: &str,
+        after: i64,
+        upto: i64,
+        n: usize,
+    ) -> Result<Vec<(i64, String)>> {
         all(
             &mut *self.0.prepare_cached(
-                "SELECT doc_id FROM erasures WHERE area_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
+                "SELECT seq, doc_id FROM erasures WHERE area_id = ?1 AND seq > ?2 AND seq <= ?3
+                 ORDER BY seq LIMIT ?4",
             )?,
-            params![area_id, after, upto],
-            |r| r.text(0),
+            params![area_id, after, upto, limit(n)],
+            |r| Ok((r.int(0)?, r.text(1)?)),
         )
+    }
+
+    fn lists_version(&mut self, area_id: &str) -> Result<i64> {
+        Ok(first(
+            &mut *self
+                .0
+                .prepare_cached("SELECT lists_version FROM areas WHERE id = ?1")?,
+            [area_id],
+            |r| r.int(0),
+        )?
+        .unwrap_or(0))
+    }
+
+    fn list_items(&mut self, area_id: &str) -> Result<Vec<(String, String, String)>> {
+        all(
+            &mut *self.0.prepare_cached(
+                "SELECT dim, value, label FROM area_lists WHERE area_id = ?1 ORDER BY dim, position",
+            )?,
+            [area_id],
+            |r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)),
+        )
+    }
+
+    fn replace_lists(&mut self, area_id: &str, lists: &AreaLists) -> Result<()> {
+        self.0
+            .execute("DELETE FROM area_lists WHERE area_id = ?1", [area_id])?;
+        let mut stmt = self.0.prepare_cached(
+            "INSERT INTO area_lists (area_id, dim, position, value, label) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for dim in ListDim::ALL {
+            for (i, item) in (0i64..).zip(lists.list(dim)) {
+                stmt.execute(params![area_id, dim.as_str(), i, item.id, item.label])?;
+            }
+        }
+        self.0.execute(
+            "UPDATE areas SET lists_version = ?2 WHERE id = ?1",
+            params![area_id, lists.version],
+        )?;
+        Ok(())
     }
 }
 
@@ -687,7 +773,7 @@ impl Tenancy for SqliteStorage {
 impl Reads for SqliteStorage {
     fn count_submitted(&self, area_id: &str, form_id: Option<&str>) -> Result<i64> {
         Ok(self.lock().query_row(
-            "SELECT count(*) FROM responses WHERE area_id = ?1 AND status = 'submitted' AND (?2 IS NULL OR form_id = ?2)",
+            "SELECT count(*) FROM responses WHERE area_id = ?1 AND counted AND (?2 IS NULL OR form_id = ?2)",
             params![area_id, form_id],
             |r| r.get(0),
         )?)
@@ -699,11 +785,18 @@ impl Reads for SqliteStorage {
             &mut conn.prepare(
                 "SELECT a.response_id, a.question, a.value_text, a.value_num FROM answers a
                  JOIN responses r ON r.id = a.response_id
-                 WHERE r.area_id = ?1 AND r.form_id = ?2 AND r.status = 'submitted'
+                 WHERE r.area_id = ?1 AND r.form_id = ?2 AND r.counted
                  ORDER BY a.response_id, a.question",
             )?,
             params![area_id, form_id],
-            |r| Ok((r.text(0)?, r.text(1)?, r.opt_text(2)?, r.opt_int(3)?)),
+            |r| {
+                Ok((
+                    rows::response_id(r.text(0)?),
+                    r.text(1)?,
+                    r.opt_text(2)?,
+                    r.opt_int(3)?,
+                ))
+            },
         )
     }
 
@@ -756,7 +849,7 @@ impl Reads for SqliteStorage {
         // One row per response with its answers packed: a plain scan, no
         // join, no sort.
         let sql = format!(
-            "SELECT {} FROM responses WHERE area_id = ?1 AND status = 'submitted' AND form_id IN ({})",
+            "SELECT {} FROM responses WHERE area_id = ?1 AND counted AND form_id IN ({})",
             rows::EXPORT,
             if forms.is_empty() {
                 "NULL".to_owned()
@@ -778,6 +871,19 @@ impl Reads for SqliteStorage {
         })();
         conn.execute_batch("COMMIT")?;
         result
+    }
+
+    fn problems(&self, area_id: &str) -> Result<Vec<ProblemCount>> {
+        let conn = self.lock();
+        all(
+            &mut *conn.prepare_cached(&format!(
+                "SELECT {} FROM problems WHERE area_id = ?1 {}",
+                rows::PROBLEM_COUNT,
+                rows::PROBLEM_GROUPS
+            ))?,
+            [area_id],
+            |r| rows::problem_count(r),
+        )
     }
 }
 

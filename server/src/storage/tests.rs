@@ -27,10 +27,14 @@ use super::sqlite::SqliteStorage;
 use super::*;
 use crate::admin;
 use crate::error::Error;
+use crate::ingest::Ingest;
 use crate::ingest::{Merged, SERVER_CHUNKS_BEFORE_SNAPSHOT, merge_upload};
 use crate::model::{Area, AuditEntry, Device, Note, Role, User};
-use crate::projection::{AnswerRow, Projection, answer_row, project};
+use crate::projection::{AnswerRow, Projection, answer_row};
 use crate::tally::{Dim, TallyQuery};
+use crate::validate::{AreaForms, check};
+use hark_core::doc::form_doc;
+use hark_core::lists::AreaLists;
 
 // ---------------------------------------------------------------------------
 // Backends
@@ -240,11 +244,61 @@ fn edit(doc: &mut ResponseDoc, base: &[ChangeHash]) -> DocData {
     }
 }
 
+/// The built-in forms, as an area has them installed.
+fn builtin_area_forms() -> AreaForms {
+    let docs: Vec<Vec<u8>> = hark_core::form::builtin_forms()
+        .expect("forms")
+        .iter()
+        .map(|f| form_doc(f).expect("form document").1)
+        .collect();
+    AreaForms::from_docs(&docs)
+}
+
+/// The projection ingest makes of a response (built-in forms, default
+/// lists).
+fn project(doc: &ResponseDoc) -> Projection {
+    check(doc, &builtin_area_forms(), &AreaLists::defaults(), now_ms()).expect("a valid response")
+}
+
+/// An area with only the form the tests answer installed (as
+/// `admin::create_area` would install it with the others).
+fn area_with_form(s: &dyn Storage, name: &str) -> Area {
+    let area = s.create_area(name).expect("create");
+    let (heads, bytes) = form_doc(&form()).expect("form document");
+    let id = format!("form:{}:{FORM}", area.id);
+    assert!(
+        s.put_form(&area.id, &id, FORM, &heads, &bytes)
+            .expect("form")
+    );
+    area
+}
+
+/// Responses among pending documents (the forms left out).
+fn responses(docs: &[Pending]) -> Vec<String> {
+    docs.iter()
+        .filter(|d| d.kind == DocKind::Response)
+        .map(|d| d.id.clone())
+        .collect()
+}
+
+/// The key a response of `area` is stored under.
+fn key(area: &Area, id: &str) -> String {
+    response_key(&area.id, id)
+}
+
 /// Uploads one document from `device`, merging as the sync endpoint does.
 fn upload(s: &dyn Storage, area: &Area, device: &Device, data: &DocData) -> Merged {
+    let forms = AreaForms::from_docs(&s.area_forms(&area.id).expect("forms"));
+    let lists = s.area_lists(&area.id).expect("lists");
+    let ctx = Ingest {
+        area,
+        forms: &forms,
+        lists: &lists,
+        now_ms: now_ms(),
+    };
     let mut out = s
         .ingest(device, std::slice::from_ref(&data.id), &mut |_, stored| {
-            Ok(merge_upload(&area.id, &area.name, data, stored)?.0)
+            Ok(merge_upload(&ctx, data, stored).0)
         })
         .expect("ingest");
     assert_eq!(out.len(), 1);
@@ -265,8 +319,8 @@ fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
 }
 
 /// The stored copy of a response, loaded.
-fn stored_response(s: &dyn Storage, id: &str) -> ResponseDoc {
-    let stored = s.load(id).expect("load").expect("stored");
+fn stored_response(s: &dyn Storage, area: &Area, id: &str) -> ResponseDoc {
+    let stored = s.load(&key(area, id)).expect("load").expect("stored");
     assert_eq!(stored.kind, DocKind::Response);
     ResponseDoc::load(&stored.bytes, "test").expect("the stored bytes load")
 }
@@ -275,7 +329,7 @@ fn stored_response(s: &dyn Storage, id: &str) -> ResponseDoc {
 fn expected_answers(docs: &[&ResponseDoc]) -> Vec<(String, String, Option<String>, Option<i64>)> {
     let mut out = Vec::new();
     for doc in docs {
-        let p = project(doc).expect("project");
+        let p = project(doc);
         for a in p.answers {
             out.push((doc.id().to_owned(), a.question, a.value_text, a.value_num));
         }
@@ -418,7 +472,7 @@ macro_rules! tenancy_conformance {
             fn concurrent_redeems_of_one_code_create_one_device() {
                 let s = $make;
                 let s: &dyn Storage = &*s;
-                let area = s.create_area("hartlepool").expect("create");
+                let area = area_with_form(&*s, "hartlepool");
                 let code = admin::hash_secret("RACE-RACE-RACE");
                 s.add_enrol_code(&area.id, &code, i64::MAX).expect("add");
                 let barrier = Barrier::new(6);
@@ -456,7 +510,7 @@ macro_rules! tenancy_conformance {
             #[test]
             fn a_revoked_device_is_marked_revoked() {
                 let s = $make;
-                let area = s.create_area("hartlepool").expect("create");
+                let area = area_with_form(&*s, "hartlepool");
                 let d = enrol(&*s, &area, "tablet");
                 assert_eq!(s.device(&d.id).expect("device"), Some(d.clone()));
                 assert!(s.revoke_device(&d.id).expect("revoke"));
@@ -495,7 +549,7 @@ macro_rules! documents_conformance {
             #[test]
             fn a_new_response_is_stored_and_projected_and_a_replay_changes_nothing() {
                 let s = $make;
-                let area = s.create_area("hartlepool").expect("create");
+                let area = area_with_form(&*s, "hartlepool");
                 let device = enrol(&*s, &area, "tablet");
                 let mut doc = submitted(&area.name, "r-1", 7);
                 let data = whole(&mut doc);
@@ -516,11 +570,13 @@ macro_rules! documents_conformance {
                 );
                 assert_eq!(s.answers(&area.id, FORM).expect("answers"), expected);
 
-                let stored = s.load("r-1").expect("load").expect("stored");
+                let stored = s.load(&key(&area, "r-1")).expect("load").expect("stored");
                 assert_eq!(stored.area_id, area.id);
                 assert_eq!(stored.n_changes, 0);
                 assert_eq!(
-                    stored_response(&*s, "r-1").answers().expect("answers"),
+                    stored_response(&*s, &area, "r-1")
+                        .answers()
+                        .expect("answers"),
                     doc.answers().expect("answers")
                 );
 
@@ -529,10 +585,10 @@ macro_rules! documents_conformance {
                 assert_eq!(upload_ok(&*s, &area, &device, &data), heads);
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 1);
                 assert_eq!(s.answers(&area.id, FORM).expect("answers"), expected);
-                assert_eq!(s.load("r-1").expect("load"), Some(stored));
+                assert_eq!(s.load(&key(&area, "r-1")).expect("load"), Some(stored));
                 let (docs, _, _) = drain(&*s, &device, 0, 100);
                 assert!(
-                    docs.is_empty(),
+                    responses(&docs).is_empty(),
                     "the uploader has everything: {:?}",
                     ids(&docs)
                 );
@@ -541,7 +597,7 @@ macro_rules! documents_conformance {
             #[test]
             fn an_incremental_upload_appends_a_change() {
                 let s = $make;
-                let area = s.create_area("hartlepool").expect("create");
+                let area = area_with_form(&*s, "hartlepool");
                 let device = enrol(&*s, &area, "tablet");
                 let mut doc = draft(&area.name, "r-1");
                 answer(&mut doc, "safe_school", Answer::Scale(4), CAPTURED + 1);
@@ -556,8 +612,16 @@ macro_rules! documents_conformance {
                 answer(&mut doc, "safe_home", Answer::Scale(5), CAPTURED + 2);
                 let heads = upload_ok(&*s, &area, &device, &edit(&mut doc, &old));
                 assert_eq!(heads, sorted(doc.heads()));
-                assert_eq!(s.load("r-1").expect("load").expect("stored").n_changes, 1);
-                let answers = stored_response(&*s, "r-1").answers().expect("answers");
+                assert_eq!(
+                    s.load(&key(&area, "r-1"))
+                        .expect("load")
+                        .expect("stored")
+                        .n_changes,
+                    1
+                );
+                let answers = stored_response(&*s, &area, "r-1")
+                    .answers()
+                    .expect("answers");
                 assert_eq!(answers.get("safe_school"), Some(&Answer::Scale(4)));
                 assert_eq!(answers.get("safe_home"), Some(&Answer::Scale(5)));
 
@@ -571,10 +635,18 @@ macro_rules! documents_conformance {
                 }
                 doc.submit(&form, CAPTURED + 4).expect("submit");
                 upload_ok(&*s, &area, &device, &edit(&mut doc, &old));
-                assert_eq!(s.load("r-1").expect("load").expect("stored").n_changes, 2);
+                assert_eq!(
+                    s.load(&key(&area, "r-1"))
+                        .expect("load")
+                        .expect("stored")
+                        .n_changes,
+                    2
+                );
                 assert_eq!(s.count_submitted(&area.id, Some(FORM)).expect("count"), 1);
                 assert_eq!(
-                    stored_response(&*s, "r-1").answers().expect("answers"),
+                    stored_response(&*s, &area, "r-1")
+                        .answers()
+                        .expect("answers"),
                     doc.answers().expect("answers")
                 );
                 assert_eq!(
@@ -586,7 +658,7 @@ macro_rules! documents_conformance {
             #[test]
             fn many_incremental_uploads_are_compacted_and_still_load() {
                 let s = $make;
-                let area = s.create_area("hartlepool").expect("create");
+                let area = area_with_form(&*s, "hartlepool");
                 let device = enrol(&*s, &area, "tablet");
                 let mut doc = draft(&area.name, "r-1");
                 answer(&mut doc, "safe_school", Answer::Scale(1), CAPTURED + 1);
@@ -603,15 +675,19 @@ macro_rules! documents_conformance {
                         CAPTURED + 10 + i,
                     );
                     upload_ok(&*s, &area, &device, &edit(&mut doc, &old));
-                    let n = s.load("r-1").expect("load").expect("stored").n_changes;
+                    let n = s
+                        .load(&key(&area, "r-1"))
+                        .expect("load")
+                        .expect("stored")
+                        .n_changes;
                     assert!(
                         n < SERVER_CHUNKS_BEFORE_SNAPSHOT,
                         "compacted before {SERVER_CHUNKS_BEFORE_SNAPSHOT} chunks, got {n}"
                     );
                 }
-                let stored = s.load("r-1").expect("load").expect("stored");
+                let stored = s.load(&key(&area, "r-1")).expect("load").expect("stored");
                 assert!(stored.n_changes > 0 && stored.n_changes < SERVER_CHUNKS_BEFORE_SNAPSHOT);
-                let mut loaded = stored_response(&*s, "r-1");
+                let mut loaded = stored_response(&*s, &area, "r-1");
                 assert_eq!(
                     loaded.answers().expect("answers").get("safe_school"),
                     Some(&Answer::Scale(last))
@@ -622,8 +698,8 @@ macro_rules! documents_conformance {
             #[test]
             fn a_response_for_another_area_is_rejected_and_not_stored() {
                 let s = $make;
-                let area = s.create_area("hartlepool").expect("create");
-                let other = s.create_area("darlington").expect("create");
+                let area = area_with_form(&*s, "hartlepool");
+                let other = area_with_form(&*s, "darlington");
                 let device = enrol(&*s, &area, "tablet");
                 let mut doc = submitted(&other.name, "r-1", 1);
                 match upload(&*s, &area, &device, &whole(&mut doc)) {
@@ -632,7 +708,7 @@ macro_rules! documents_conformance {
                     }
                     other => panic!("expected a rejection, got {other:?}"),
                 }
-                assert_eq!(s.load("r-1").expect("load"), None);
+                assert_eq!(s.load(&key(&area, "r-1")).expect("load"), None);
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 0);
                 assert_eq!(s.count_submitted(&other.id, None).expect("count"), 0);
                 assert!(
@@ -642,14 +718,14 @@ macro_rules! documents_conformance {
                 );
                 let other_device = enrol(&*s, &other, "theirs");
                 let (docs, _, _) = drain(&*s, &other_device, 0, 100);
-                assert!(docs.is_empty());
+                assert!(responses(&docs).is_empty());
             }
 
             #[test]
             fn an_erased_response_is_gone_announced_and_refused_afterwards() {
                 let s = $make;
-                let area = s.create_area("hartlepool").expect("create");
-                let other = s.create_area("darlington").expect("create");
+                let area = area_with_form(&*s, "hartlepool");
+                let other = area_with_form(&*s, "darlington");
                 let device = enrol(&*s, &area, "tablet");
                 let colleague = enrol(&*s, &area, "colleague");
                 let outsider = enrol(&*s, &other, "outsider");
@@ -660,14 +736,14 @@ macro_rules! documents_conformance {
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 1);
 
                 // Another area cannot erase it.
-                s.erase(&other.id, &["r-1".to_owned()]).expect("erase");
-                assert!(s.load("r-1").expect("load").is_some());
+                assert_eq!(s.erase(&other.id, &["r-1".to_owned()]).expect("erase"), 0);
+                assert!(s.load(&key(&area, "r-1")).expect("load").is_some());
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 1);
 
-                s.erase(&area.id, &["r-1".to_owned()]).expect("erase");
+                assert_eq!(s.erase(&area.id, &["r-1".to_owned()]).expect("erase"), 1);
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 0);
                 assert!(s.answers(&area.id, FORM).expect("answers").is_empty());
-                assert_eq!(s.load("r-1").expect("load"), None);
+                assert_eq!(s.load(&key(&area, "r-1")).expect("load"), None);
                 assert!(
                     s.doc_ids(DocKind::Response, "", 10)
                         .expect("ids")
@@ -675,24 +751,32 @@ macro_rules! documents_conformance {
                 );
 
                 let (docs, erased, _) = drain(&*s, &device, cursor, 100);
-                assert!(docs.is_empty());
+                assert!(responses(&docs).is_empty());
                 assert_eq!(erased, vec!["r-1".to_owned()]);
                 assert_eq!(
                     drain(&*s, &colleague, 0, 100).1,
                     vec!["r-1".to_owned()],
                     "every device of the area hears"
                 );
-                assert!(
-                    drain(&*s, &outsider, 0, 100).1.is_empty(),
-                    "other areas do not"
+                assert_eq!(
+                    drain(&*s, &outsider, 0, 100).1,
+                    vec!["r-1".to_owned()],
+                    "other areas hear only their own erasure (which stored nothing)"
                 );
 
                 match upload(&*s, &area, &device, &data) {
                     Merged::Rejected(reason) => assert_eq!(reason, "erased"),
                     other => panic!("expected a rejection, got {other:?}"),
                 }
-                assert_eq!(s.load("r-1").expect("load"), None);
+                assert_eq!(s.load(&key(&area, "r-1")).expect("load"), None);
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 0);
+
+                // An id erased in one area blocks nothing in another (the
+                // other area's own erasure of r-1 above blocks r-1 there).
+                let mut elsewhere = submitted(&other.name, "r-9", 3);
+                assert_eq!(s.erase(&area.id, &["r-9".to_owned()]).expect("erase"), 0);
+                upload_ok(&*s, &other, &outsider, &whole(&mut elsewhere));
+                assert_eq!(s.count_submitted(&other.id, None).expect("count"), 1);
             }
 
             #[test]
@@ -735,7 +819,7 @@ macro_rules! documents_conformance {
             #[test]
             fn each_device_is_sent_what_it_has_not_acknowledged() {
                 let s = $make;
-                let area = s.create_area("hartlepool").expect("create");
+                let area = area_with_form(&*s, "hartlepool");
                 let a = enrol(&*s, &area, "a");
                 let b = enrol(&*s, &area, "b");
                 let mut on_a = draft(&area.name, "r-1");
@@ -753,7 +837,11 @@ macro_rules! documents_conformance {
                 assert_ne!(a_heads, b_heads);
 
                 let (docs, _, _) = drain(&*s, &a, cursor_a, 100);
-                assert_eq!(ids(&docs), vec!["r-1".to_owned()], "A is sent B's edit");
+                assert_eq!(
+                    responses(&docs),
+                    vec!["r-1".to_owned()],
+                    "A is sent B's edit"
+                );
                 assert_eq!(docs[0].kind, DocKind::Response);
                 assert_eq!(
                     docs[0].device_heads,
@@ -767,17 +855,29 @@ macro_rules! documents_conformance {
                     Some(&Answer::Scale(2))
                 );
                 let (docs, _, _) = drain(&*s, &a, 0, 100);
-                assert_eq!(ids(&docs), vec!["r-1".to_owned()], "from the start too");
+                assert_eq!(
+                    responses(&docs),
+                    vec!["r-1".to_owned()],
+                    "from the start too"
+                );
 
                 let (docs, _, _) = drain(&*s, &b, 0, 100);
-                assert!(docs.is_empty(), "B has it all: {:?}", ids(&docs));
+                assert!(
+                    responses(&docs).is_empty(),
+                    "B has it all: {:?}",
+                    ids(&docs)
+                );
 
                 // Once A acknowledges the merged heads (uploads them back),
                 // nothing more is pending for it.
                 let mut on_a = merged;
                 assert_eq!(upload_ok(&*s, &area, &a, &whole(&mut on_a)), b_heads);
                 let (docs, _, _) = drain(&*s, &a, 0, 100);
-                assert!(docs.is_empty(), "A has it all: {:?}", ids(&docs));
+                assert!(
+                    responses(&docs).is_empty(),
+                    "A has it all: {:?}",
+                    ids(&docs)
+                );
             }
 
             #[test]
@@ -882,7 +982,7 @@ macro_rules! documents_conformance {
             fn concurrent_uploads_of_one_new_document_are_both_kept() {
                 let s = $make;
                 let s: &dyn Storage = &*s;
-                let area = s.create_area("hartlepool").expect("create");
+                let area = area_with_form(&*s, "hartlepool");
                 let a = enrol(s, &area, "a");
                 let b = enrol(s, &area, "b");
                 for n in 0..5 {
@@ -902,7 +1002,7 @@ macro_rules! documents_conformance {
                             });
                         }
                     });
-                    let answers = stored_response(s, &id).answers().expect("answers");
+                    let answers = stored_response(s, &area, &id).answers().expect("answers");
                     assert_eq!(
                         answers.get("safe_school"),
                         Some(&Answer::Scale(1)),
@@ -919,7 +1019,7 @@ macro_rules! documents_conformance {
             #[test]
             fn a_form_is_stored_once_per_id() {
                 let s = $make;
-                let area = s.create_area("hartlepool").expect("create");
+                let area = area_with_form(&*s, "hartlepool");
                 let (heads, bytes) = form_bytes(1);
                 assert!(
                     s.put_form(&area.id, "f-1", "test-form", &heads, &bytes)
@@ -950,7 +1050,7 @@ macro_rules! documents_conformance {
             #[test]
             fn doc_ids_page_by_kind_in_id_order() {
                 let s = $make;
-                let area = s.create_area("hartlepool").expect("create");
+                let area = area_with_form(&*s, "hartlepool");
                 let device = enrol(&*s, &area, "tablet");
                 for n in [3, 1, 5, 2, 4] {
                     let mut doc = submitted(&area.name, &format!("r-{n}"), n);
@@ -958,18 +1058,27 @@ macro_rules! documents_conformance {
                 }
                 assert!(put_test_form(&*s, &area, "f-1"));
                 let page = |after: &str| s.doc_ids(DocKind::Response, after, 2).expect("ids");
-                assert_eq!(page(""), vec!["r-1", "r-2"]);
-                assert_eq!(page("r-2"), vec!["r-3", "r-4"]);
-                assert_eq!(page("r-4"), vec!["r-5"]);
-                assert!(page("r-5").is_empty());
-                assert_eq!(s.doc_ids(DocKind::Form, "", 10).expect("ids"), vec!["f-1"]);
-                assert!(s.doc_ids(DocKind::Form, "f-1", 10).expect("ids").is_empty());
+                let keys = |ids: &[&str]| ids.iter().map(|id| key(&area, id)).collect::<Vec<_>>();
+                assert_eq!(page(""), keys(&["r-1", "r-2"]));
+                assert_eq!(page(&key(&area, "r-2")), keys(&["r-3", "r-4"]));
+                assert_eq!(page(&key(&area, "r-4")), keys(&["r-5"]));
+                assert!(page(&key(&area, "r-5")).is_empty());
+                let installed = format!("form:{}:{FORM}", area.id);
+                assert_eq!(
+                    s.doc_ids(DocKind::Form, "", 10).expect("ids"),
+                    vec!["f-1".to_owned(), installed.clone()]
+                );
+                assert!(
+                    s.doc_ids(DocKind::Form, &installed, 10)
+                        .expect("ids")
+                        .is_empty()
+                );
             }
 
             #[test]
             fn projections_can_be_removed_and_rebuilt() {
                 let s = $make;
-                let area = s.create_area("hartlepool").expect("create");
+                let area = area_with_form(&*s, "hartlepool");
                 let device = enrol(&*s, &area, "tablet");
                 let mut r1 = submitted(&area.name, "r-1", 11);
                 let mut r2 = submitted(&area.name, "r-2", 12);
@@ -979,16 +1088,21 @@ macro_rules! documents_conformance {
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 2);
                 assert_eq!(s.answers(&area.id, FORM).expect("answers"), all);
 
-                s.put_projection("r-1", &area.id, None).expect("remove");
+                s.put_projection(&key(&area, "r-1"), &area.id, None)
+                    .expect("remove");
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 1);
                 assert_eq!(
                     s.answers(&area.id, FORM).expect("answers"),
                     expected_answers(&[&r2])
                 );
-                s.put_projection("r-2", &area.id, None).expect("remove");
+                s.put_projection(&key(&area, "r-2"), &area.id, None)
+                    .expect("remove");
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 0);
                 assert!(s.answers(&area.id, FORM).expect("answers").is_empty());
-                assert!(s.load("r-1").expect("load").is_some(), "the documents stay");
+                assert!(
+                    s.load(&key(&area, "r-1")).expect("load").is_some(),
+                    "the documents stay"
+                );
 
                 assert_eq!(admin::rebuild(&*s).expect("rebuild"), 2);
                 assert_eq!(s.count_submitted(&area.id, None).expect("count"), 2);
@@ -999,9 +1113,10 @@ macro_rules! documents_conformance {
                 );
 
                 // Replacing a projection replaces its answers.
-                let mut p = project(&r1).expect("project");
+                let mut p = project(&r1);
                 p.answers.truncate(1);
-                s.put_projection("r-1", &area.id, Some(&p)).expect("put");
+                s.put_projection(&key(&area, "r-1"), &area.id, Some(&p))
+                    .expect("put");
                 assert_eq!(
                     s.answers(&area.id, FORM)
                         .expect("answers")
@@ -1065,6 +1180,7 @@ macro_rules! reads_conformance {
                     form_id: form.id.clone(),
                     form_version: form.version.to_string(),
                     status: Status::parse(status).expect("a status"),
+                    counted: status == "submitted",
                     setting: Some(settings[i % 3].into()),
                     age_phase: (i % 2 == 0).then(|| "primary".to_owned()),
                     month: format!("2026-0{}", 1 + i % 3),
@@ -1156,6 +1272,7 @@ macro_rules! reads_conformance {
                     form_id: "f".into(),
                     form_version: "1.0.0".into(),
                     status: Status::parse(status).expect("a status"),
+                    counted: status == "submitted",
                     month: "2026-01".into(),
                     answers: vec![
                         AnswerRow {
@@ -1421,7 +1538,7 @@ mod postgres_only {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        assert_eq!(versions, vec![1, 2], "each migration once");
+        assert_eq!(versions, vec![1, 2, 3], "each migration once");
         drop(client);
         // Every process sees the same data.
         let area = storages[0].create_area("hartlepool").expect("create");
@@ -1459,7 +1576,7 @@ mod postgres_only {
         let guard = PgGuard::new();
         let other = PostgresStorage::connect(&guard.url()).expect("second server");
         let servers: [&dyn Storage; 2] = [&*guard, &other];
-        let area = servers[0].create_area("hartlepool").expect("create");
+        let area = area_with_form(servers[0], "hartlepool");
         let a = enrol(servers[0], &area, "a");
         let b = enrol(servers[1], &area, "b");
         let mut base = submitted(&area.name, "r-1", 9);
@@ -1470,8 +1587,8 @@ mod postgres_only {
             // Each device reopens the response, changes one answer and
             // submits again; the two uploads reach different servers at once.
             let value = round % 5 + 1;
-            let mut on_a = stored_response(servers[0], "r-1");
-            let mut on_b = stored_response(servers[1], "r-1");
+            let mut on_a = stored_response(servers[0], &area, "r-1");
+            let mut on_b = stored_response(servers[1], &area, "r-1");
             let (old_a, old_b) = (on_a.heads(), on_b.heads());
             for (doc, question) in [(&mut on_a, "safe_home"), (&mut on_b, "safe_travel")] {
                 doc.reopen(CAPTURED + 10).expect("reopen");
@@ -1489,7 +1606,7 @@ mod postgres_only {
                     });
                 }
             });
-            let mut merged = stored_response(servers[0], "r-1");
+            let mut merged = stored_response(servers[0], &area, "r-1");
             let answers = merged.answers().expect("answers");
             assert_eq!(
                 answers.get("safe_home"),
@@ -1519,7 +1636,11 @@ mod postgres_only {
                 .iter()
                 .flat_map(|d| drain(servers[0], d, 0, 100).0)
                 .collect();
-            assert_eq!(ids(&sent), vec!["r-1".to_owned()], "round {round}");
+            assert_eq!(responses(&sent), vec!["r-1".to_owned()], "round {round}");
+            let sent: Vec<&Pending> = sent
+                .iter()
+                .filter(|d| d.kind == DocKind::Response)
+                .collect();
             assert!(sent[0].device_heads.as_ref().is_some_and(|h| *h != heads));
             upload_ok(servers[0], &area, &a, &whole(&mut merged));
             upload_ok(servers[1], &area, &b, &whole(&mut merged));

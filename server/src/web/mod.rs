@@ -2,7 +2,8 @@
 //! dashboard's static files and the OpenAPI document (`assets`), sign-in
 //! (`session`), the area's forms and dimension values (`forms`), reports
 //! as JSON and CSV (`reports`), free text (`text`), the row-level export
-//! (`export`), users, the audit log and "you said, we did" notes. The
+//! (`export`), users, the audit log, "you said, we did" notes, the area's
+//! reporting lists and data problems. The
 //! routes are listed once, in `crate::app::routes`.
 //!
 //! Every handler takes the signed-in user's area from the session, never
@@ -12,7 +13,9 @@ pub mod assets;
 pub mod audit;
 pub mod export;
 pub mod forms;
+pub mod lists;
 pub mod notes;
+pub mod problems;
 pub mod reports;
 pub mod session;
 pub mod text;

@@ -57,7 +57,7 @@ async function showDashboard() {
   formSelect.replaceChildren(...forms.map((f) => new Option(f.title + " — " + f.audience.replaceAll("_", " "), f.id)));
   await formChanged();
   await loadNotes();
-  if (me.role === "administrator") await loadAudit();
+  if (me.role === "administrator") { await loadAudit(); await loadAdministration(); }
 }
 
 async function formChanged() {
