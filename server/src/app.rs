@@ -5,13 +5,24 @@
 //! without internals (`error.rs`).
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::handler::Handler;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::{MethodRouter, delete, get, post, put};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -120,29 +131,115 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .fallback(|| async { ApiError::NotFound })
+        .layer(axum::middleware::from_fn(same_origin))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then finishes in-flight requests.
+/// Refuses a request that changes data when a browser says it comes from
+/// another site's page: its `Origin` is not this server (compared with the
+/// `Host` it was sent to) or `Sec-Fetch-Site` says cross-site. Devices and
+/// scripts send neither header and pass; sessions are `SameSite=Strict`
+/// already, so this is the second lock on the door.
+async fn same_origin(request: Request, next: Next) -> Result<Response, ApiError> {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !safe {
+        let headers = request.headers();
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        if text("sec-fetch-site") == Some("cross-site") {
+            return Err(ApiError::CrossSite);
+        }
+        if let Some(origin) = text("origin") {
+            let host = text("host").unwrap_or_default();
+            let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+            if origin_host.is_empty() || !origin_host.eq_ignore_ascii_case(host) {
+                return Err(ApiError::CrossSite);
+            }
+        }
+    }
+    Ok(next.run(request).await)
+}
+
+/// Most connections served at once; more wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// How long a client may take to send a request's headers.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's body.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a request may take to produce its response (a streamed
+/// export's body may take longer).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests (for
+/// at most 30 seconds). Slow or stuck clients hold nothing for long: at
+/// most [`MAX_CONNECTIONS`] at once, headers within [`HEADER_TIMEOUT`],
+/// bodies within [`BODY_TIMEOUT`], responses within [`REQUEST_TIMEOUT`].
+/// Each request carries its peer's address (`ConnectInfo`).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+    let app = router(state).layer((
+        RequestBodyTimeoutLayer::new(BODY_TIMEOUT),
+        TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT),
+    ));
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
+    tokio::pin!(shutdown);
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, retry.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                app.clone().oneshot(request.map(Body::new))
+            },
+        );
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, %peer, "connection ended");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after the shutdown grace period");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
     use std::sync::Arc;
-
-    use axum::body::Body;
-    use axum::http::{Request, StatusCode};
-    use tower::ServiceExt;
 
     use super::*;
     use crate::storage::sqlite::SqliteStorage;

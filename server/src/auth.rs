@@ -14,8 +14,17 @@ use crate::error::ApiError;
 use crate::model::{Area, Device, Role, User};
 use crate::state::{AppState, blocking};
 
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "hark_session";
+/// The session cookie's name: with the `__Host-` prefix (the browser keeps
+/// it to this host, over HTTPS, for every path) unless cookies are sent
+/// without `Secure` (a plain-HTTP office network), where the prefix is not
+/// allowed.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-hark_session"
+    } else {
+        "hark_session"
+    }
+}
 
 /// An authenticated device and its area.
 #[derive(Debug)]
@@ -95,14 +104,15 @@ impl AuthUser {
 }
 
 /// The session token in a request's cookies, if any.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
+pub fn session_token(headers: &HeaderMap, secure: bool) -> Option<String> {
+    let name = session_cookie_name(secure);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(std::result::Result::ok)
-        .find(|c| c.name() == SESSION_COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())
 }
 
@@ -110,7 +120,8 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = session_token(&parts.headers).ok_or(ApiError::Unauthorized)?;
+        let token =
+            session_token(&parts.headers, state.secure_cookies).ok_or(ApiError::Unauthorized)?;
         let storage = state.storage.clone();
         let found = blocking(move || {
             let Some(user) = storage.session_user(&hash_secret(&token), now_ms())? else {

@@ -18,6 +18,7 @@ use crate::auth::{AuthDevice, make_token};
 use crate::error::{ApiError, Error};
 use crate::model::{Device, Note};
 use crate::state::{AppState, blocking};
+use crate::web::json_body;
 
 #[tracing::instrument(skip_all)]
 pub(crate) async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
@@ -42,10 +43,10 @@ pub(crate) struct Enrolled {
 #[tracing::instrument(skip_all)]
 pub(crate) async fn enrol(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Enrolled>, ApiError> {
-    let body: EnrolBody = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::BadRequest("expected JSON {\"code\": \"…\"}".into()))?;
+    let body: EnrolBody = json_body(&headers, &body, "{\"code\": \"…\"}")?;
     let device_id = uuid::Uuid::new_v4().to_string();
     let (token, token_hash) = make_token(&device_id);
     let device = Device {

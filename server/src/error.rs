@@ -82,6 +82,12 @@ pub enum ApiError {
     Denied(String),
     /// Wrong user name or password.
     BadSignIn,
+    /// Too many failed sign-ins: try again in this many minutes.
+    Locked(i64),
+    /// A body of another media type than the endpoint takes.
+    MediaType(&'static str),
+    /// A state-changing request from another site's page.
+    CrossSite,
     /// Anything else: logged in full, reported as a plain 500.
     Internal(Box<Error>),
 }
@@ -136,6 +142,24 @@ impl IntoResponse for ApiError {
                 StatusCode::UNAUTHORIZED,
                 "bad_sign_in",
                 "wrong user name or password".to_owned(),
+            ),
+            Self::Locked(minutes) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "locked",
+                format!(
+                    "too many failed sign-ins: try again in {minutes} minute{}",
+                    if minutes == 1 { "" } else { "s" }
+                ),
+            ),
+            Self::MediaType(expected) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("expected content type {expected}"),
+            ),
+            Self::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "cross_site",
+                "requests that change data must come from this server's own pages".to_owned(),
             ),
             Self::Internal(e) => {
                 tracing::error!(error = %e, "internal error");

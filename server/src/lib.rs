@@ -7,7 +7,8 @@
 //!
 //! I/O: [`storage`] (capability traits, SQLite and PostgreSQL), [`sync`]
 //! (one exchange), [`admin`] and [`users`] (operations over storage),
-//! [`config`] (opening storage from a URL).
+//! [`config`] (opening storage from a URL), [`throttle`] (when failed
+//! sign-ins lock a name or an address out; pure).
 //!
 //! HTTP: [`app`] (the route table, `router(state)`, `serve(..)`),
 //! [`state`], [`auth`] (device tokens and session cookies), [`devices`]
@@ -32,6 +33,7 @@ pub mod state;
 pub mod storage;
 pub mod sync;
 pub mod tally;
+pub mod throttle;
 pub mod users;
 pub mod validate;
 pub mod web;

@@ -32,7 +32,7 @@ pub fn export_bundle(store: &Store) -> Result<Vec<u8>, SyncError> {
 /// anything is written; otherwise every response is merged (counted once
 /// however often the bundle is imported) and erasures applied.
 pub fn import_bundle(store: &Store, bytes: &[u8]) -> Result<Applied, SyncError> {
-    let request: SyncRequest = codec::decode(bytes)?;
+    let request: SyncRequest = codec::decode_at_most(bytes, codec::MAX_BUNDLE)?;
     if request.docs.iter().any(|d| !d.base.is_empty()) {
         return Err(SyncError::Corrupt(
             "a bundle holds whole documents only".into(),

@@ -1,7 +1,10 @@
 //! Wire codec: `gzip(CBOR(Envelope<T>))` (ciborium, flate2).
 //!
 //! Decoding checks the magic and the protocol version before the body, and
-//! caps the decompressed size so a hostile message cannot exhaust memory.
+//! caps the decompressed size so a hostile message cannot exhaust memory:
+//! a sync message decompresses to at most [`MAX_MESSAGE`], a bundle file to
+//! at most [`MAX_BUNDLE`]. The body is decoded straight into the message
+//! types, never into an intermediate value tree.
 
 use std::io::{Read, Write};
 
@@ -13,8 +16,11 @@ use serde::de::DeserializeOwned;
 
 use super::wire::{Envelope, PROTOCOL, SyncError};
 
-/// Largest decompressed message accepted (a bundle of a whole event fits).
-pub const MAX_DECODED: u64 = 512 * 1024 * 1024;
+/// Largest decompressed sync message accepted: a request holds at most a
+/// thousand documents, a response at most five hundred.
+pub const MAX_MESSAGE: u64 = 64 * 1024 * 1024;
+/// Largest decompressed bundle accepted (a whole event's responses fit).
+pub const MAX_BUNDLE: u64 = 512 * 1024 * 1024;
 
 /// Media type of encoded messages.
 pub const MEDIA_TYPE: &str = "application/vnd.hark.sync+cbor";
@@ -36,20 +42,36 @@ pub fn encode<T: Serialize>(body: &T) -> Vec<u8> {
     }
 }
 
-/// Decodes a message body, refusing corrupt, truncated, foreign and
-/// newer-version messages with a clear error.
+/// The head of an envelope, read first: the body is skipped unread.
+#[derive(serde::Deserialize)]
+struct Head {
+    magic: String,
+    protocol: u32,
+}
+
+/// Decodes a sync message body (at most [`MAX_MESSAGE`] decompressed),
+/// refusing corrupt, truncated, foreign, oversized and newer-version
+/// messages with a clear error.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, SyncError> {
+    decode_at_most(bytes, MAX_MESSAGE)
+}
+
+/// [`decode`] with another limit on the decompressed size (bundles).
+pub fn decode_at_most<T: DeserializeOwned>(bytes: &[u8], limit: u64) -> Result<T, SyncError> {
     let mut plain = Vec::new();
     GzDecoder::new(bytes)
-        .take(MAX_DECODED + 1)
+        .take(limit + 1)
         .read_to_end(&mut plain)
         .map_err(|e| SyncError::Corrupt(format!("not a complete gzip stream ({e})")))?;
-    if plain.len() as u64 > MAX_DECODED {
-        return Err(SyncError::Corrupt("message too large".into()));
+    if plain.len() as u64 > limit {
+        return Err(SyncError::Corrupt(format!(
+            "message larger than {} MiB decompressed",
+            limit / (1024 * 1024)
+        )));
     }
-    // Read the header first, so a newer protocol is reported as such even if
+    // Read the head first, so a newer protocol is reported as such even if
     // its body would not parse.
-    let head: Envelope<ciborium::Value> =
+    let head: Head =
         ciborium::from_reader(plain.as_slice()).map_err(|e| SyncError::Corrupt(e.to_string()))?;
     if head.magic != "hark-sync" {
         return Err(SyncError::Corrupt("not a hark sync message".into()));
@@ -57,9 +79,9 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, SyncError> {
     if head.protocol > PROTOCOL {
         return Err(SyncError::Version(head.protocol));
     }
-    head.body
-        .deserialized()
-        .map_err(|e| SyncError::Corrupt(e.to_string()))
+    let envelope: Envelope<T> =
+        ciborium::from_reader(plain.as_slice()).map_err(|e| SyncError::Corrupt(e.to_string()))?;
+    Ok(envelope.body)
 }
 
 #[cfg(test)]
@@ -109,6 +131,22 @@ mod tests {
         }
         assert!(matches!(
             decode::<SyncRequest>(b"hello"),
+            Err(SyncError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn a_message_that_decompresses_past_the_limit_is_refused() {
+        // A few hundred kilobytes of zeros, gzipped to almost nothing.
+        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+        gz.write_all(&vec![0u8; 1024 * 1024]).expect("gzip");
+        let bomb = gz.finish().expect("gzip");
+        assert!(bomb.len() < 4096);
+        let err = decode_at_most::<SyncRequest>(&bomb, 512 * 1024).expect_err("too large");
+        assert!(err.to_string().contains("larger than"), "{err}");
+        // Within the limit it is merely not a hark message.
+        assert!(matches!(
+            decode_at_most::<SyncRequest>(&bomb, 2 * 1024 * 1024),
             Err(SyncError::Corrupt(_))
         ));
     }

@@ -20,7 +20,8 @@ const DEVICE: &str = "server.device_id";
 const NOTES: &str = "server.notes";
 /// Sync state is kept under this peer name.
 pub const SERVER_PEER: &str = "server";
-const MAX_RESPONSE: u64 = 512 * 1024 * 1024;
+/// Largest response body read (compressed; decoding caps it again).
+const MAX_RESPONSE: u64 = codec::MAX_MESSAGE;
 
 /// What enrolment gave this device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

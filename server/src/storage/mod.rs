@@ -49,6 +49,7 @@ use crate::ingest::{Merged, StoredDoc};
 use crate::model::{Area, AuditEntry, Device, Note, User};
 use crate::projection::Projection;
 use crate::tally::{TallyQuery, TallyRow};
+use crate::throttle::Failures;
 
 /// The key a response of an area is stored under.
 pub fn response_key(area_id: &str, id: &str) -> String {
@@ -245,6 +246,10 @@ pub trait Accounts {
     fn session_user(&self, token_hash: &[u8], now: i64) -> Result<Option<User>>;
     /// Ends a session.
     fn delete_session(&self, token_hash: &[u8]) -> Result<()>;
+    /// The failed sign-ins recorded for a key (a user name or an address).
+    fn sign_in_failures(&self, key: &str) -> Result<Option<Failures>>;
+    /// Records a key's failed sign-ins (`None`: forgets them).
+    fn set_sign_in_failures(&self, key: &str, failures: Option<&Failures>) -> Result<()>;
 }
 
 /// The per-area audit log.

@@ -39,6 +39,7 @@ use crate::ingest::StoredDoc;
 use crate::model::{Area, AuditEntry, Device, Note, User};
 use crate::projection::{AnswerRow, Projection};
 use crate::tally::{TallyKey, TallyQuery, TallyRow};
+use crate::throttle::Failures;
 
 type Manager = PostgresConnectionManager<NoTls>;
 
@@ -147,6 +148,9 @@ CREATE TABLE area_lists (
     area_id TEXT COLLATE "C" NOT NULL REFERENCES areas (id), dim TEXT COLLATE "C" NOT NULL,
     position BIGINT NOT NULL, value TEXT COLLATE "C" NOT NULL, label TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (area_id, dim, value));
+CREATE TABLE sign_in_failures (
+    key TEXT COLLATE "C" PRIMARY KEY, count BIGINT NOT NULL, first_at BIGINT NOT NULL,
+    locked_until BIGINT NOT NULL);
 "#,
 ];
 
@@ -1024,6 +1028,32 @@ impl Accounts for PostgresStorage {
     fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
         self.conn()?
             .execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])?;
+        Ok(())
+    }
+
+    fn sign_in_failures(&self, key: &str) -> Result<Option<Failures>> {
+        first(
+            &mut *self.conn()?,
+            &format!(
+                "SELECT {} FROM sign_in_failures WHERE key = $1",
+                rows::FAILURES
+            ),
+            &[&key],
+            rows::failures,
+        )
+    }
+
+    fn set_sign_in_failures(&self, key: &str, failures: Option<&Failures>) -> Result<()> {
+        let mut conn = self.conn()?;
+        match failures {
+            None => conn.execute("DELETE FROM sign_in_failures WHERE key = $1", &[&key])?,
+            Some(f) => conn.execute(
+                "INSERT INTO sign_in_failures (key, count, first_at, locked_until) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (key) DO UPDATE SET count = excluded.count, first_at = excluded.first_at,
+                     locked_until = excluded.locked_until",
+                &[&key, &i64::from(f.count), &f.first_at, &f.locked_until],
+            )?,
+        };
         Ok(())
     }
 }

@@ -233,3 +233,14 @@ pub(super) fn problem_count(r: &impl Row) -> Result<super::ProblemCount> {
         responses: r.int(4)?,
     })
 }
+
+/// Columns of [`failures`].
+pub(super) const FAILURES: &str = "count, first_at, locked_until";
+
+pub(super) fn failures(r: &impl Row) -> Result<crate::throttle::Failures> {
+    Ok(crate::throttle::Failures {
+        count: u32::try_from(r.int(0)?).unwrap_or(u32::MAX),
+        first_at: r.int(1)?,
+        locked_until: r.int(2)?,
+    })
+}

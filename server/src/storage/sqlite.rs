@@ -23,6 +23,7 @@ use crate::ingest::StoredDoc;
 use crate::model::{Area, AuditEntry, Device, Note, User};
 use crate::projection::{AnswerRow, Projection};
 use crate::tally::{TallyKey, TallyQuery, TallyRow};
+use crate::throttle::Failures;
 
 /// Numbered migrations; `user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -96,6 +97,9 @@ ALTER TABLE areas ADD COLUMN lists_version INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE area_lists (
     area_id TEXT NOT NULL REFERENCES areas (id), dim TEXT NOT NULL, position INTEGER NOT NULL,
     value TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY (area_id, dim, value)) WITHOUT ROWID;
+CREATE TABLE sign_in_failures (
+    key TEXT PRIMARY KEY NOT NULL, count INTEGER NOT NULL, first_at INTEGER NOT NULL,
+    locked_until INTEGER NOT NULL) WITHOUT ROWID;
 ",
 ];
 
@@ -972,6 +976,32 @@ impl Accounts for SqliteStorage {
     fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
         self.lock()
             .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+        Ok(())
+    }
+
+    fn sign_in_failures(&self, key: &str) -> Result<Option<Failures>> {
+        let conn = self.lock();
+        first(
+            &mut *conn.prepare_cached(&format!(
+                "SELECT {} FROM sign_in_failures WHERE key = ?1",
+                rows::FAILURES
+            ))?,
+            [key],
+            |r| rows::failures(r),
+        )
+    }
+
+    fn set_sign_in_failures(&self, key: &str, failures: Option<&Failures>) -> Result<()> {
+        let conn = self.lock();
+        match failures {
+            None => conn.execute("DELETE FROM sign_in_failures WHERE key = ?1", [key])?,
+            Some(f) => conn.execute(
+                "INSERT INTO sign_in_failures (key, count, first_at, locked_until) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (key) DO UPDATE SET count = excluded.count, first_at = excluded.first_at,
+                     locked_until = excluded.locked_until",
+                params![key, f.count, f.first_at, f.locked_until],
+            )?,
+        };
         Ok(())
     }
 }

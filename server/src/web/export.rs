@@ -12,7 +12,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use hark_core::form::QuestionKind;
 
-use super::{Params, audit, csv_response, form_versions, query_string, required};
+use super::{Params, audit, csv_cell, csv_response, form_versions, query_string, required};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Error};
 use crate::model::Role;
@@ -140,7 +140,8 @@ pub(crate) async fn responses(
                         fixed
                             .iter()
                             .copied()
-                            .chain(cells.iter().map(String::as_str)),
+                            .chain(cells.iter().map(String::as_str))
+                            .map(|c| csv_cell(c).into_owned()),
                     )
                     .map_err(Error::from)
                 },

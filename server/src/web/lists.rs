@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use hark_core::lists::{AreaLists, ListDim, ListItem, check_list};
 
 use super::{audit, json_body};
@@ -29,14 +30,18 @@ pub(crate) async fn put(
     State(state): State<AppState>,
     who: AuthUser,
     Path(dim): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<AreaLists>, ApiError> {
     who.require(Role::Administrator)?;
     let dim = ListDim::parse(&dim).ok_or_else(|| {
         ApiError::BadRequest("the lists are setting, age_phase, need and pathway".into())
     })?;
-    let items: Vec<ListItem> =
-        json_body(&body, "[{\"id\": \"clinic\", \"label\": \"Clinic\"}, …]")?;
+    let items: Vec<ListItem> = json_body(
+        &headers,
+        &body,
+        "[{\"id\": \"clinic\", \"label\": \"Clinic\"}, …]",
+    )?;
     check_list(&items).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let storage = state.storage.clone();
     let lists = blocking(move || {

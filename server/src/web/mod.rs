@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use axum::body::{Body, Bytes};
 use axum::extract::Query;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use hark_core::doc::{form_from_doc, now_ms};
 use hark_core::form::Form;
@@ -56,12 +56,34 @@ pub(crate) fn audit(
     })
 }
 
-/// A JSON body of the expected shape, or a 400 naming the shape.
+/// A JSON body of the expected shape: refused with 415 unless it is sent
+/// as `application/json`, with a 400 naming the shape unless it parses.
 pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
     body: &Bytes,
     shape: &str,
 ) -> Result<T, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::MediaType("application/json"));
+    }
     serde_json::from_slice(body).map_err(|_| ApiError::BadRequest(format!("expected JSON {shape}")))
+}
+
+/// A CSV cell as written to a download: text that a spreadsheet would
+/// read as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return) gets a leading `'` (OWASP's advice); numbers stay numbers.
+pub(crate) fn csv_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    let risky = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && value.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{value}"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
 }
 
 /// A required query parameter.
@@ -123,4 +145,26 @@ pub(crate) fn csv_response(name: &str, body: Body) -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_neutralised() {
+        for risky in [
+            "=HYPERLINK(\"x\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(csv_cell(risky), format!("'{risky}"), "{risky:?}");
+        }
+        for safe in ["-3", "4.5", "+7", "very good", "", "a=b"] {
+            assert_eq!(csv_cell(safe), safe, "{safe:?}");
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use hark_core::doc::now_ms;
 use serde::Deserialize;
 
@@ -40,10 +40,11 @@ const MAX_NOTE: usize = 2000;
 pub(crate) async fn put(
     State(state): State<AppState>,
     who: AuthUser,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Note>, ApiError> {
     who.require(Role::Leader)?;
-    let body: NoteBody = json_body(&body, "{\"theme\", \"you_said\", \"we_did\"}")?;
+    let body: NoteBody = json_body(&headers, &body, "{\"theme\", \"you_said\", \"we_did\"}")?;
     let (you_said, we_did) = (
         body.you_said.trim().to_owned(),
         body.we_did.trim().to_owned(),

@@ -10,7 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::response::Response;
 
-use super::{Params, audit, csv_response, form_versions, query_string};
+use super::{Params, audit, csv_cell, csv_response, form_versions, query_string};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Result};
 use crate::report::{self, Granularity, Report, ReportQuery};
@@ -112,7 +112,7 @@ pub(crate) async fn json(
 
 fn csv_line(fields: &[String]) -> Bytes {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record(fields);
+    let _ = w.write_record(fields.iter().map(|f| csv_cell(f)).map(|c| c.into_owned()));
     Bytes::from(w.into_inner().unwrap_or_default())
 }
 

@@ -4,7 +4,10 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
@@ -13,11 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use super::json_body;
 use crate::admin::hash_secret;
-use crate::auth::{AuthUser, SESSION_COOKIE, session_token};
+use crate::auth::{AuthUser, session_cookie_name, session_token};
 use crate::error::{ApiError, Error};
-use crate::model::{Area, AuditEntry, Role, User};
+use crate::model::{Area, Role, User};
 use crate::state::{AppState, blocking};
-use crate::users;
+use crate::users::{self, SignIn};
 
 #[derive(Deserialize)]
 struct SignInBody {
@@ -46,7 +49,7 @@ impl Me {
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age: time::Duration) -> HeaderValue {
-    let cookie = Cookie::build((SESSION_COOKIE, value.to_owned()))
+    let cookie = Cookie::build((session_cookie_name(state.secure_cookies), value.to_owned()))
         .http_only(true)
         .secure(state.secure_cookies)
         .same_site(SameSite::Strict)
@@ -61,40 +64,50 @@ fn session_cookie(state: &AppState, value: &str, max_age: time::Duration) -> Hea
 /// exhausting memory.
 static SIGN_IN_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
+/// The client's address (its IP, without the port), as throttling and the
+/// audit log record it.
+fn client_address(connect: Option<&ConnectInfo<SocketAddr>>) -> String {
+    connect.map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+}
+
 #[tracing::instrument(skip_all)]
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let body: SignInBody = json_body(&body, "{\"username\": \"…\", \"password\": \"…\"}")?;
+    let body: SignInBody = json_body(
+        &headers,
+        &body,
+        "{\"username\": \"…\", \"password\": \"…\"}",
+    )?;
+    let address = client_address(connect.as_ref().map(|c| &c.0));
     let _slot = SIGN_IN_SLOTS
         .acquire()
         .await
         .map_err(|_| ApiError::Internal(Box::new(Error::Join)))?;
     let storage = state.storage.clone();
-    let signed = blocking(move || {
-        let Some((user, token)) =
-            users::sign_in(storage.as_ref(), &body.username, &body.password, now_ms())?
-        else {
-            return Ok(None);
-        };
-        let area = storage
-            .area(&user.area_id)?
-            .ok_or_else(|| Error::NotFound("area".into()))?;
-        storage.audit(&AuditEntry {
-            seq: 0,
-            at: now_ms(),
-            area_id: area.id.clone(),
-            actor: user.username.clone(),
-            action: "session.start".into(),
-            detail: String::new(),
-        })?;
-        Ok(Some((user, area, token)))
+    let outcome = blocking(move || {
+        users::sign_in(
+            storage.as_ref(),
+            &body.username,
+            &body.password,
+            &address,
+            now_ms(),
+        )
     })
     .await?;
-    let Some((user, area, token)) = signed else {
-        tracing::info!("sign-in refused");
-        return Err(ApiError::BadSignIn);
+    let (user, area, token) = match outcome {
+        SignIn::Ok(user, area, token) => (user, area, token),
+        SignIn::Wrong => {
+            tracing::info!("sign-in refused");
+            return Err(ApiError::BadSignIn);
+        }
+        SignIn::Locked(minutes) => {
+            tracing::info!(minutes, "sign-in while locked");
+            return Err(ApiError::Locked(minutes));
+        }
     };
     tracing::info!(user = %user.username, "signed in");
     let cookie = session_cookie(
@@ -110,7 +123,7 @@ pub(crate) async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if let Some(token) = session_token(&headers) {
+    if let Some(token) = session_token(&headers, state.secure_cookies) {
         let storage = state.storage.clone();
         blocking(move || storage.delete_session(&hash_secret(&token))).await?;
     }

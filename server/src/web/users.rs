@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::{audit, json_body};
@@ -53,10 +53,12 @@ struct NewUser {
 pub(crate) async fn create(
     State(state): State<AppState>,
     who: AuthUser,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<UserSummary>), ApiError> {
     who.require(Role::Administrator)?;
     let body: NewUser = json_body(
+        &headers,
         &body,
         "{\"username\", \"password\", \"role\": \"leader\"|\"administrator\", \"free_text\"}",
     )?;

@@ -78,6 +78,29 @@ impl Web {
         (res.status().as_u16(), body)
     }
 
+    pub(crate) fn put(&self, path: &str, body: &Value) -> (u16, String) {
+        let mut req = self
+            .agent
+            .put(&format!("{}{path}", self.url))
+            .header("Content-Type", "application/json");
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c);
+        }
+        let mut res = req.send(body.to_string()).expect("request");
+        let body = res.body_mut().read_to_string().unwrap_or_default();
+        (res.status().as_u16(), body)
+    }
+
+    /// The session cookie as sent back (`name=value`).
+    pub(crate) fn cookie(&self) -> &str {
+        self.cookie.as_deref().unwrap_or_default()
+    }
+
+    /// The session cookie's name.
+    pub(crate) fn cookie_name(&self) -> &str {
+        self.cookie().split('=').next().unwrap_or_default()
+    }
+
     pub(crate) fn delete(&self, path: &str) -> u16 {
         let mut req = self.agent.delete(&format!("{}{path}", self.url));
         if let Some(c) = &self.cookie {

@@ -8,6 +8,7 @@ mod cli;
 mod dashboard;
 mod devices;
 mod faults;
+mod integrity;
 mod leaders;
 mod processes;
 
