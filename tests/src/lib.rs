@@ -453,3 +453,152 @@ pub fn test_tool(var: &str, default: &str) -> PathBuf {
     );
     path
 }
+
+/// The bodies of the fuzz targets (`fuzz/`), here so that `cargo test`
+/// replays the committed corpus through exactly the same code
+/// (`e2e/fuzz_corpus.rs`). Each takes arbitrary bytes and must not panic;
+/// where it can, it also checks what the code promises about its output.
+pub mod fuzz {
+    use std::collections::BTreeMap;
+
+    use hark_core::doc::{DocKind, form_doc};
+    use hark_core::form::{Form, builtin_forms};
+    use hark_core::lists::AreaLists;
+    use hark_core::response::ResponseDoc;
+    use hark_core::sync::{DocData, SyncRequest, SyncResponse, codec, decode};
+    use hark_server::ingest::{Ingest, Merged, StoredDoc, merge_upload};
+    use hark_server::model::Area;
+    use hark_server::validate::AreaForms;
+
+    /// The clock the merge target checks capture times against.
+    pub const NOW: i64 = 1_800_000_000_000;
+
+    /// Decodes a sync request and a sync response; whatever decodes
+    /// re-encodes to a message that decodes to the same value.
+    pub fn sync_codec(data: &[u8]) {
+        if let Ok(r) = decode::<SyncRequest>(data) {
+            assert_eq!(decode::<SyncRequest>(&codec::encode(&r)).ok(), Some(r));
+        }
+        if let Ok(r) = decode::<SyncResponse>(data) {
+            assert_eq!(decode::<SyncResponse>(&codec::encode(&r)).ok(), Some(r));
+        }
+    }
+
+    /// Parses a form; a form that validates survives a JSON round trip and
+    /// walks any answers it is given without panicking.
+    pub fn form_json(data: &[u8]) {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        if let Ok(form) = Form::from_json(text) {
+            assert_eq!(Form::from_json(&form.to_json()).ok(), Some(form.clone()));
+            let _ = form.walk(&BTreeMap::new());
+        }
+    }
+
+    fn area() -> Area {
+        Area {
+            id: "a1".into(),
+            name: "hartlepool".into(),
+        }
+    }
+
+    fn forms() -> &'static AreaForms {
+        static FORMS: std::sync::OnceLock<AreaForms> = std::sync::OnceLock::new();
+        FORMS.get_or_init(|| {
+            let docs: Vec<Vec<u8>> = builtin_forms()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|f| form_doc(f).ok().map(|(_, b)| b))
+                .collect();
+            AreaForms::from_docs(&docs)
+        })
+    }
+
+    /// The stored copy the merge target merges into: a valid submitted
+    /// response of the area.
+    pub fn stored_response() -> Vec<u8> {
+        let form = hark_core::form::builtin_form("service-satisfaction").expect("built in");
+        let ctx = hark_core::response::ResponseContext {
+            area: "hartlepool".into(),
+            device: "tablet".into(),
+            captured_at: NOW - 1000,
+            ..Default::default()
+        };
+        let mut doc = ResponseDoc::start(
+            "r-1",
+            &form,
+            &ctx,
+            hark_core::response::Consent::adult(),
+            "fw",
+        )
+        .expect("start");
+        doc.answer(
+            &form,
+            "fft",
+            hark_core::Answer::Choice("good".into()),
+            NOW - 500,
+        )
+        .expect("answer");
+        doc.submit(&form, NOW - 400).expect("submit");
+        doc.save()
+    }
+
+    /// Merges and checks an upload the way the server does: the first
+    /// byte chooses a new document, a whole copy of the stored one, or
+    /// changes after the stored one's heads; the rest is the Automerge
+    /// bytes. Whatever is written holds only answers the form has.
+    pub fn merge_validate(data: &[u8]) {
+        let Some((&mode, bytes)) = data.split_first() else {
+            return;
+        };
+        let stored_bytes = stored_response();
+        let (stored, base) = match mode % 3 {
+            0 => (None, Vec::new()),
+            1 => (Some(stored_bytes.clone()), Vec::new()),
+            _ => {
+                let heads = ResponseDoc::load(&stored_bytes, "fuzz")
+                    .map(|mut d| d.heads())
+                    .unwrap_or_default();
+                (Some(stored_bytes.clone()), heads)
+            }
+        };
+        let area = area();
+        let lists = AreaLists::defaults();
+        let ctx = Ingest {
+            area: &area,
+            forms: forms(),
+            lists: &lists,
+            now_ms: NOW,
+        };
+        let upload = DocData {
+            id: "r-1".into(),
+            kind: DocKind::Response,
+            base: hark_core::sync::wire_heads(&base),
+            bytes: bytes.to_vec().into(),
+            flagged: false,
+        };
+        let stored = stored.map(|bytes| StoredDoc {
+            area_id: area.id.clone(),
+            kind: DocKind::Response,
+            n_changes: 0,
+            bytes,
+        });
+        if let (Merged::Write(w), _) = merge_upload(&ctx, &upload, stored)
+            && let Some(p) = &w.projection
+        {
+            let form = hark_core::form::builtin_forms()
+                .unwrap_or_default()
+                .into_iter()
+                .find(|f| f.id == p.form_id && f.version.to_string() == p.form_version)
+                .expect("a projected response's form is installed");
+            for a in &p.answers {
+                assert!(
+                    form.question(&a.question).is_some(),
+                    "a counted answer to '{}'",
+                    a.question
+                );
+            }
+        }
+    }
+}

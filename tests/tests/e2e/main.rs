@@ -8,9 +8,11 @@ mod cli;
 mod dashboard;
 mod devices;
 mod faults;
+mod fuzz_corpus;
 mod integrity;
 mod leaders;
 mod processes;
+mod schedules;
 
 /// Runs `hark serve` when this binary is started as a child server (see
 /// `hark_tests::ChildServer`); otherwise does nothing.
