@@ -101,7 +101,7 @@ struct World {
 
 impl World {
     fn new(seed: u64) -> Self {
-        let db = if seed % 2 == 0 {
+        let db = if seed.is_multiple_of(2) {
             Db::Sqlite(tempfile::tempdir().expect("dir"))
         } else {
             Db::Postgres(PgDb::new())
