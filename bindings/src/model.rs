@@ -823,22 +823,28 @@ pub struct SyncReport {
     pub conflicts: u64,
     /// Request/response exchanges made.
     pub round_trips: u64,
+    /// Documents the server stored with something to show (for example a
+    /// response kept but not counted: no consent recorded).
+    pub notices: Vec<RejectedDocument>,
+}
+
+impl From<hark_core::sync::Rejected> for RejectedDocument {
+    fn from(r: hark_core::sync::Rejected) -> Self {
+        Self {
+            id: r.id,
+            reason: r.reason,
+        }
+    }
 }
 
 impl From<CoreSyncReport> for SyncReport {
     fn from(r: CoreSyncReport) -> Self {
         Self {
+            notices: r.notices.into_iter().map(RejectedDocument::from).collect(),
             sent: count(r.sent),
             received: count(r.received),
             erased_here: count(r.erased_here),
-            rejected: r
-                .rejected
-                .into_iter()
-                .map(|x| RejectedDocument {
-                    id: x.id,
-                    reason: x.reason,
-                })
-                .collect(),
+            rejected: r.rejected.into_iter().map(RejectedDocument::from).collect(),
             conflicts: count(r.conflicts),
             round_trips: count(r.round_trips),
         }
@@ -862,6 +868,52 @@ impl From<hark_core::store::replica::Applied> for BundleImport {
             applied: count(a.applied),
             ignored_erased: count(a.ignored_erased),
             conflicts: a.conflicts.into_iter().map(Conflict::from).collect(),
+        }
+    }
+}
+
+/// One value of an area's reporting list.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct ListItem {
+    /// The value recorded.
+    pub id: String,
+    /// What people are shown.
+    pub label: String,
+}
+
+/// The area's reporting lists, as the server sent them: record a
+/// response's setting, age phase, need and pathway from these (a value off
+/// its list is counted as "other").
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct AreaLists {
+    /// Changes whenever a list does.
+    pub version: i64,
+    /// Settings.
+    pub settings: Vec<ListItem>,
+    /// Age phases.
+    pub age_phases: Vec<ListItem>,
+    /// Needs.
+    pub needs: Vec<ListItem>,
+    /// Pathways.
+    pub pathways: Vec<ListItem>,
+}
+
+impl From<hark_core::lists::AreaLists> for AreaLists {
+    fn from(l: hark_core::lists::AreaLists) -> Self {
+        let items = |v: Vec<hark_core::lists::ListItem>| {
+            v.into_iter()
+                .map(|i| ListItem {
+                    id: i.id,
+                    label: i.label,
+                })
+                .collect()
+        };
+        Self {
+            version: l.version,
+            settings: items(l.settings),
+            age_phases: items(l.age_phases),
+            needs: items(l.needs),
+            pathways: items(l.pathways),
         }
     }
 }

@@ -10,8 +10,8 @@ use hark_core::sync::{bundle, http};
 
 use crate::error::{HarkError, Result};
 use crate::model::{
-    Answer, BundleImport, Consent, Enrolment, FamilyNote, Outcome, ResponseContext, ResponseFilter,
-    ResponseHeader, ResponseView, SafeguardingFlag, SurveyForm, SyncReport,
+    Answer, AreaLists, BundleImport, Consent, Enrolment, FamilyNote, Outcome, ResponseContext,
+    ResponseFilter, ResponseHeader, ResponseView, SafeguardingFlag, SurveyForm, SyncReport,
 };
 
 /// The app's key store: Android Keystore or the iOS Keychain. hark asks it
@@ -266,6 +266,12 @@ impl HarkStore {
             .into_iter()
             .map(FamilyNote::from)
             .collect())
+    }
+
+    /// The area's reporting lists (settings, age phases, needs, pathways)
+    /// as received by the last sync, if any.
+    pub fn area_lists(&self) -> Result<Option<AreaLists>> {
+        Ok(hark_core::sync::area_lists(&self.inner)?.map(AreaLists::from))
     }
 
     /// Syncs with the server this device is enrolled with (and fetches the

@@ -635,6 +635,12 @@ public protocol HarkStoreProtocol: AnyObject, Sendable {
     func answer(response: String, question: String, answer: Answer) throws  -> Outcome
     
     /**
+     * The area's reporting lists (settings, age phases, needs, pathways)
+     * as received by the last sync, if any.
+     */
+    func areaLists() throws  -> AreaLists?
+    
+    /**
      * The questions to show now, in order, given the response's answers
      * (skip logic). After each answer, `Outcome.cleared` names the answers
      * that skip logic dropped.
@@ -866,6 +872,19 @@ open func answer(response: String, question: String, answer: Answer)throws  -> O
         FfiConverterString.lower(response),
         FfiConverterString.lower(question),
         FfiConverterTypeAnswer_lower(answer),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The area's reporting lists (settings, age phases, needs, pathways)
+     * as received by the last sync, if any.
+     */
+open func areaLists()throws  -> AreaLists?  {
+    return try  FfiConverterOptionTypeAreaLists.lift(try rustCallWithError(FfiConverterTypeHarkError_lift) {
+        uniffiCallStatus in
+    uniffi_hark_ffi_fn_method_harkstore_area_lists(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -1881,6 +1900,107 @@ public func FfiConverterTypeSyncProgress_lower(_ value: SyncProgress) -> UInt64 
 
 
 /**
+ * The area's reporting lists, as the server sent them: record a
+ * response's setting, age phase, need and pathway from these (a value off
+ * its list is counted as "other").
+ */
+public struct AreaLists: Equatable, Hashable {
+    /**
+     * Changes whenever a list does.
+     */
+    public var version: Int64
+    /**
+     * Settings.
+     */
+    public var settings: [ListItem]
+    /**
+     * Age phases.
+     */
+    public var agePhases: [ListItem]
+    /**
+     * Needs.
+     */
+    public var needs: [ListItem]
+    /**
+     * Pathways.
+     */
+    public var pathways: [ListItem]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Changes whenever a list does.
+         */version: Int64, 
+        /**
+         * Settings.
+         */settings: [ListItem], 
+        /**
+         * Age phases.
+         */agePhases: [ListItem], 
+        /**
+         * Needs.
+         */needs: [ListItem], 
+        /**
+         * Pathways.
+         */pathways: [ListItem]) {
+        self.version = version
+        self.settings = settings
+        self.agePhases = agePhases
+        self.needs = needs
+        self.pathways = pathways
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AreaLists: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAreaLists: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AreaLists {
+        return
+            try AreaLists(
+                version: FfiConverterInt64.read(from: &buf), 
+                settings: FfiConverterSequenceTypeListItem.read(from: &buf), 
+                agePhases: FfiConverterSequenceTypeListItem.read(from: &buf), 
+                needs: FfiConverterSequenceTypeListItem.read(from: &buf), 
+                pathways: FfiConverterSequenceTypeListItem.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AreaLists, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.version, into: &buf)
+        FfiConverterSequenceTypeListItem.write(value.settings, into: &buf)
+        FfiConverterSequenceTypeListItem.write(value.agePhases, into: &buf)
+        FfiConverterSequenceTypeListItem.write(value.needs, into: &buf)
+        FfiConverterSequenceTypeListItem.write(value.pathways, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAreaLists_lift(_ buf: RustBuffer) throws -> AreaLists {
+    return try FfiConverterTypeAreaLists.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAreaLists_lower(_ value: AreaLists) -> RustBuffer {
+    return FfiConverterTypeAreaLists.lower(value)
+}
+
+
+/**
  * What importing a bundle did.
  */
 public struct BundleImport: Equatable, Hashable {
@@ -2441,6 +2561,75 @@ public func FfiConverterTypeKioskReset_lift(_ buf: RustBuffer) throws -> KioskRe
 #endif
 public func FfiConverterTypeKioskReset_lower(_ value: KioskReset) -> RustBuffer {
     return FfiConverterTypeKioskReset.lower(value)
+}
+
+
+/**
+ * One value of an area's reporting list.
+ */
+public struct ListItem: Equatable, Hashable {
+    /**
+     * The value recorded.
+     */
+    public var id: String
+    /**
+     * What people are shown.
+     */
+    public var label: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The value recorded.
+         */id: String, 
+        /**
+         * What people are shown.
+         */label: String) {
+        self.id = id
+        self.label = label
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ListItem: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeListItem: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ListItem {
+        return
+            try ListItem(
+                id: FfiConverterString.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ListItem, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListItem_lift(_ buf: RustBuffer) throws -> ListItem {
+    return try FfiConverterTypeListItem.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListItem_lower(_ value: ListItem) -> RustBuffer {
+    return FfiConverterTypeListItem.lower(value)
 }
 
 
@@ -3593,6 +3782,11 @@ public struct SyncReport: Equatable, Hashable {
      * Request/response exchanges made.
      */
     public var roundTrips: UInt64
+    /**
+     * Documents the server stored with something to show (for example a
+     * response kept but not counted: no consent recorded).
+     */
+    public var notices: [RejectedDocument]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3614,13 +3808,18 @@ public struct SyncReport: Equatable, Hashable {
          */conflicts: UInt64, 
         /**
          * Request/response exchanges made.
-         */roundTrips: UInt64) {
+         */roundTrips: UInt64, 
+        /**
+         * Documents the server stored with something to show (for example a
+         * response kept but not counted: no consent recorded).
+         */notices: [RejectedDocument]) {
         self.sent = sent
         self.received = received
         self.erasedHere = erasedHere
         self.rejected = rejected
         self.conflicts = conflicts
         self.roundTrips = roundTrips
+        self.notices = notices
     }
 
     
@@ -3644,7 +3843,8 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
                 erasedHere: FfiConverterUInt64.read(from: &buf), 
                 rejected: FfiConverterSequenceTypeRejectedDocument.read(from: &buf), 
                 conflicts: FfiConverterUInt64.read(from: &buf), 
-                roundTrips: FfiConverterUInt64.read(from: &buf)
+                roundTrips: FfiConverterUInt64.read(from: &buf), 
+                notices: FfiConverterSequenceTypeRejectedDocument.read(from: &buf)
         )
     }
 
@@ -3655,6 +3855,7 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
         FfiConverterSequenceTypeRejectedDocument.write(value.rejected, into: &buf)
         FfiConverterUInt64.write(value.conflicts, into: &buf)
         FfiConverterUInt64.write(value.roundTrips, into: &buf)
+        FfiConverterSequenceTypeRejectedDocument.write(value.notices, into: &buf)
     }
 }
 
@@ -5112,6 +5313,30 @@ fileprivate struct FfiConverterOptionTypeSyncProgress: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAreaLists: FfiConverterRustBuffer {
+    typealias SwiftType = AreaLists?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAreaLists.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAreaLists.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeEnrolment: FfiConverterRustBuffer {
     typealias SwiftType = Enrolment?
 
@@ -5300,6 +5525,31 @@ fileprivate struct FfiConverterSequenceTypeFamilyNote: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeFamilyNote.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeListItem: FfiConverterRustBuffer {
+    typealias SwiftType = [ListItem]
+
+    public static func write(_ value: [ListItem], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeListItem.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ListItem] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ListItem]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeListItem.read(from: &buf))
         }
         return seq
     }
@@ -5656,6 +5906,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hark_ffi_checksum_method_harkstore_answer() != 33720) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hark_ffi_checksum_method_harkstore_area_lists() != 37637) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hark_ffi_checksum_method_harkstore_asked_questions() != 30358) {

@@ -344,6 +344,11 @@ uint64_t uniffi_hark_ffi_fn_constructor_harkstore_open_with_key(RustBuffer path,
 RustBuffer uniffi_hark_ffi_fn_method_harkstore_answer(uint64_t ptr, RustBuffer response, RustBuffer question, RustBuffer answer, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_HARKSTORE_AREA_LISTS
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_HARKSTORE_AREA_LISTS
+RustBuffer uniffi_hark_ffi_fn_method_harkstore_area_lists(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_HARKSTORE_ASKED_QUESTIONS
 #define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_HARKSTORE_ASKED_QUESTIONS
 RustBuffer uniffi_hark_ffi_fn_method_harkstore_asked_questions(uint64_t ptr, RustBuffer response, RustCallStatus *_Nonnull out_status
@@ -804,6 +809,12 @@ uint16_t uniffi_hark_ffi_checksum_method_kiosk_reset(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_HARKSTORE_ANSWER
 #define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_HARKSTORE_ANSWER
 uint16_t uniffi_hark_ffi_checksum_method_harkstore_answer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_HARKSTORE_AREA_LISTS
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_HARKSTORE_AREA_LISTS
+uint16_t uniffi_hark_ffi_checksum_method_harkstore_area_lists(void
     
 );
 #endif

@@ -34,8 +34,11 @@ def test_enrol_capture_sync_with_progress(server, tmp_path):
     assert enrolment.area == server.area
     assert enrolment.server == server.url
     assert store.enrolment() == enrolment
-    # Enrolment fetched the area's forms.
+    # Enrolment fetched the area's forms and its reporting lists.
     assert store.latest_form(FORM) is not None
+    lists = store.area_lists()
+    assert lists is not None and lists.version >= 1
+    assert "school" in [s.id for s in lists.settings]
 
     context = hark_ffi.ResponseContext(area=enrolment.area, setting="school")
     ids = []
@@ -50,6 +53,7 @@ def test_enrol_capture_sync_with_progress(server, tmp_path):
     report = asyncio.run(store.sync(progress))
     assert report.sent == SENT + 1
     assert report.rejected == []
+    assert report.notices == []
     assert progress.calls[0] == (0, SENT + 1)
     assert progress.calls[-1] == (SENT + 1, SENT + 1)
     assert threading.get_ident() not in progress.threads, "progress ran on the caller's thread"

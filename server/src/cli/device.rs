@@ -49,6 +49,8 @@ pub enum DeviceCommand {
     },
     /// List installed forms, one a line, id first.
     Forms,
+    /// The area's reporting lists from the last sync: list, value, label.
+    Lists,
     /// Fill in a form: interactively, from a JSON file, or N random responses.
     Fill {
         /// Form id.
@@ -143,6 +145,9 @@ fn print_report(r: &SyncReport) {
     for rej in &r.rejected {
         println!("refused by the server: {} ({})", rej.id, rej.reason);
     }
+    for n in &r.notices {
+        println!("note from the server: {} ({})", n.id, n.reason);
+    }
 }
 
 pub(super) fn run(args: DeviceArgs) -> Result<()> {
@@ -163,6 +168,16 @@ pub(super) fn run(args: DeviceArgs) -> Result<()> {
             let report = http::sync_with_server(&store, &|_: usize, _: usize| {})?;
             print_report(&report);
         }
+        DeviceCommand::Lists => match hark_core::sync::area_lists(&store)? {
+            Some(lists) => {
+                for dim in hark_core::lists::ListDim::ALL {
+                    for item in lists.list(dim) {
+                        println!("{}\t{}\t{}", dim.as_str(), item.id, item.label);
+                    }
+                }
+            }
+            None => println!("no lists yet: sync first"),
+        },
         DeviceCommand::Forms => {
             for f in store.forms()? {
                 println!(
