@@ -528,9 +528,8 @@ impl ResponseDoc {
             return Err(Error::Incomplete(problems));
         }
         let raised: Vec<RaisedFlag> = form
-            .safeguarding
-            .iter()
-            .filter(|t| t.when.holds(&walk.kept))
+            .raised(&walk.kept)
+            .into_iter()
             .map(|t| RaisedFlag {
                 trigger: t.id.clone(),
                 level: t.level,

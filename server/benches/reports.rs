@@ -145,6 +145,7 @@ fn generate(storage: &dyn Storage, n: usize) {
             flags: 0,
             answers,
             problems: Vec::new(),
+            safeguarding: None,
         };
         batch.push((format!("r{i:08}"), area.id.clone(), p));
         if batch.len() == 10_000 {

@@ -96,6 +96,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/", web::assets::index).page(),
         Route::get("/assets/app.js", web::assets::app_js).page(),
         Route::get("/assets/admin.js", web::assets::admin_js).page(),
+        Route::get("/assets/safeguarding.js", web::assets::safeguarding_js).page(),
         Route::get("/assets/app.css", web::assets::app_css).page(),
         Route::get("/api/v1/openapi.json", web::assets::openapi),
         // Leaders.
@@ -117,6 +118,10 @@ pub fn routes() -> Vec<Route> {
         Route::get("/api/v1/lists", web::lists::get),
         Route::put("/api/v1/lists/{dim}", web::lists::put),
         Route::get("/api/v1/problems", web::problems::list),
+        Route::get("/api/v1/safeguarding", web::safeguarding::list),
+        Route::get("/api/v1/safeguarding/feed", web::safeguarding::feed),
+        Route::get("/api/v1/safeguarding/count", web::safeguarding::count),
+        Route::post("/api/v1/safeguarding/{id}", web::safeguarding::set_status),
     ]
 }
 
@@ -279,7 +284,7 @@ mod tests {
             SqliteStorage::in_memory().expect("sqlite"),
         )));
         for (method, path) in &described {
-            let uri = path.replace("{id}", "x").replace("{dim}", "setting");
+            let uri = path.replace("{id}", "1").replace("{dim}", "setting");
             let request = Request::builder()
                 .method(method.to_uppercase().as_str())
                 .uri(&uri)

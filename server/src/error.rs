@@ -111,6 +111,7 @@ impl From<Error> for ApiError {
             Error::Report(r) => Self::BadRequest(r.to_string()),
             Error::Exists(what) => Self::BadRequest(format!("{what} already exists")),
             Error::Invalid(m) => Self::BadRequest(m),
+            Error::NotFound(_) => Self::NotFound,
             other => Self::Internal(Box::new(other)),
         }
     }

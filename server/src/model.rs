@@ -34,6 +34,10 @@ pub enum Role {
     Administrator,
     /// Reads reports and writes "you said, we did" notes.
     Leader,
+    /// The safeguarding lead: sees flagged responses one by one and
+    /// records their follow-up (the only role that sees any response on
+    /// its own).
+    Safeguarding,
 }
 
 impl Role {
@@ -42,6 +46,7 @@ impl Role {
         match self {
             Self::Administrator => "administrator",
             Self::Leader => "leader",
+            Self::Safeguarding => "safeguarding",
         }
     }
 
@@ -50,6 +55,7 @@ impl Role {
         match s {
             "administrator" => Some(Self::Administrator),
             "leader" => Some(Self::Leader),
+            "safeguarding" => Some(Self::Safeguarding),
             _ => None,
         }
     }
@@ -108,4 +114,74 @@ pub struct Note {
     pub author: String,
     /// Last change, ms since the epoch.
     pub updated_at: i64,
+}
+
+/// Where a safeguarding flag is in its follow-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagStatus {
+    /// Raised, not yet looked at.
+    New,
+    /// Looked at by the safeguarding lead.
+    Seen,
+    /// Followed up (who, when and a note recorded).
+    FollowedUp,
+}
+
+impl FlagStatus {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Seen => "seen",
+            Self::FollowedUp => "followed_up",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "new" => Some(Self::New),
+            "seen" => Some(Self::Seen),
+            "followed_up" => Some(Self::FollowedUp),
+            _ => None,
+        }
+    }
+}
+
+/// A safeguarding flag on a response, as the safeguarding lead sees it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Flag {
+    /// Stable id (assigned when first raised).
+    pub id: i64,
+    /// The stored key of the response.
+    #[serde(skip)]
+    pub response_key: String,
+    /// The area.
+    #[serde(skip)]
+    pub area_id: String,
+    /// When it was raised on the device (ms since the epoch).
+    pub raised_at: i64,
+    /// Form id.
+    pub form: String,
+    /// Form version.
+    pub version: String,
+    /// The trigger that raised it.
+    pub trigger: String,
+    /// `concern` or `urgent`.
+    pub level: String,
+    /// Setting, as recorded (on the area's list or "other").
+    pub setting: Option<String>,
+    /// The visit or event.
+    pub occasion: Option<String>,
+    /// The practitioner's staff code (none in kiosk mode).
+    pub practitioner: Option<String>,
+    /// Where its follow-up is.
+    pub status: FlagStatus,
+    /// Who last changed the status.
+    pub status_by: Option<String>,
+    /// When, ms since the epoch.
+    pub status_at: Option<i64>,
+    /// The follow-up note.
+    pub note: Option<String>,
 }

@@ -42,6 +42,21 @@ pub struct Projection {
     /// What the merged document held that the form would not accept as
     /// is, and how it was counted.
     pub problems: Vec<Problem>,
+    /// The safeguarding triggers the counted answers raise (checked by the
+    /// server, whatever the device recorded), with who and where.
+    pub safeguarding: Option<Safeguarding>,
+}
+
+/// The safeguarding side of a submitted response: what the safeguarding
+/// lead needs to follow it up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Safeguarding {
+    /// The visit or event.
+    pub occasion: Option<String>,
+    /// The practitioner's staff code (none in kiosk mode).
+    pub practitioner: Option<String>,
+    /// (trigger id, level, raised at in ms), one per trigger raised.
+    pub raised: Vec<(String, String, i64)>,
 }
 
 impl Default for Projection {
@@ -62,6 +77,7 @@ impl Default for Projection {
             flags: 0,
             answers: Vec::new(),
             problems: Vec::new(),
+            safeguarding: None,
         }
     }
 }

@@ -31,7 +31,7 @@ use hark_core::form::{Form, FormRef};
 use hark_core::lists::{AreaLists, ListDim};
 use hark_core::response::{ResponseDoc, Status};
 
-use crate::projection::{Problem, Projection, answer_row, month_of};
+use crate::projection::{Problem, Projection, Safeguarding, answer_row, month_of};
 
 /// Earliest capture time accepted: 2000-01-01T00:00:00Z, in ms.
 pub const EARLIEST_CAPTURE: i64 = 946_684_800_000;
@@ -139,6 +139,31 @@ pub fn check(
     let need = dim(ListDim::Need, &c.need);
     let pathway = dim(ListDim::Pathway, &c.pathway);
     let counted = submitted && !problems.contains(&Problem::NoConsent);
+    // The server decides what the answers raise; the time is the device's
+    // where it recorded the flag, else the submission's.
+    let triggers = if submitted {
+        form.raised(&walk.kept)
+    } else {
+        Vec::new()
+    };
+    let raised: Vec<(String, String, i64)> = triggers
+        .into_iter()
+        .map(|t| {
+            let at = header
+                .flags
+                .iter()
+                .find(|f| f.trigger == t.id)
+                .map(|f| f.at)
+                .or(header.submitted_at)
+                .unwrap_or(c.captured_at);
+            (t.id.clone(), t.level.as_str().to_owned(), at)
+        })
+        .collect();
+    let safeguarding = (!raised.is_empty()).then(|| Safeguarding {
+        occasion: c.occasion.clone(),
+        practitioner: c.practitioner.clone(),
+        raised,
+    });
     Ok(Projection {
         form_id: header.form.id.clone(),
         form_version: header.form.version.to_string(),
@@ -159,6 +184,7 @@ pub fn check(
             .map(|(q, a)| answer_row(q, a))
             .collect(),
         problems,
+        safeguarding,
     })
 }
 

@@ -16,11 +16,13 @@
 //! them imports this module back: `model` (the data), `validate` (every
 //! rule of the format), `check` (an answer against its question), `walk`
 //! (skip logic: which questions are asked given the answers), `json` (answers
-//! written as JSON), `condition` (skip-logic and trigger conditions).
+//! written as JSON), `condition` (skip-logic and trigger conditions),
+//! `display` (an answer in words).
 
 mod builtin;
 mod check;
 mod condition;
+mod display;
 mod json;
 mod model;
 mod sample;

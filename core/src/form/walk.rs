@@ -9,10 +9,12 @@
 //! question that is not asked is *skipped*: it does not count, and the
 //! response drops it on submit. Because relevance may only look backwards
 //! (validation refuses anything else), one pass decides every question.
+//! The safeguarding triggers are read off the answers a walk keeps
+//! ([`Form::raised`]).
 
 use std::collections::BTreeMap;
 
-use super::model::{Form, Question};
+use super::model::{Form, Question, Trigger};
 use crate::answer::Answer;
 
 /// The outcome of walking a form over a set of answers.
@@ -69,6 +71,16 @@ impl Form {
             }
         }
         walk
+    }
+
+    /// The safeguarding triggers the answers that count raise (`kept` from
+    /// a walk), in the form's order: what a submit shows the practitioner
+    /// and what the server puts on the safeguarding list.
+    pub fn raised(&self, kept: &BTreeMap<String, Answer>) -> Vec<&Trigger> {
+        self.safeguarding
+            .iter()
+            .filter(|t| t.when.holds(kept))
+            .collect()
     }
 
     /// The ids of the questions asked given `answers`, in order: what an

@@ -119,7 +119,7 @@ pub enum UserCommand {
         /// Sign-in name (lowercase).
         #[arg(long)]
         username: String,
-        /// administrator or leader.
+        /// administrator, leader or safeguarding.
         #[arg(long, default_value = "leader")]
         role: String,
         /// May read free-text answers (administrators always may).
@@ -178,8 +178,9 @@ pub(super) fn run(args: AdminArgs) -> Result<()> {
                     free_text,
                 },
         } => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| Error::Invalid("role is administrator or leader".into()))?;
+            let role = Role::parse(&role).ok_or_else(|| {
+                Error::Invalid("role is administrator, leader or safeguarding".into())
+            })?;
             let (password, generated) = match std::env::var("HARK_PASSWORD") {
                 Ok(p) if !p.is_empty() => (p, false),
                 _ => (users::generate_password(), true),

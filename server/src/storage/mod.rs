@@ -12,6 +12,7 @@
 //! - [`AuditLog`]: the per-area audit log.
 //! - [`Notes`]: "you said, we did" notes.
 //! - [`Lists`]: each area's settings, age phases, needs and pathways.
+//! - [`SafeguardingList`]: flagged responses and their follow-up.
 //!
 //! [`Storage`] is all of them. The algorithms of [`Documents`] (ingest,
 //! erase, the paging of `pending`, projections and their tallies, rebuilds,
@@ -46,7 +47,7 @@ use hark_core::lists::{AreaLists, ListDim, ListItem};
 use crate::error::Result;
 use crate::export::ExportRecord;
 use crate::ingest::{Merged, StoredDoc};
-use crate::model::{Area, AuditEntry, Device, Note, User};
+use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, User};
 use crate::projection::Projection;
 use crate::tally::{TallyQuery, TallyRow};
 use crate::throttle::Failures;
@@ -279,10 +280,51 @@ pub trait Lists {
     fn set_area_list(&self, area_id: &str, dim: ListDim, items: &[ListItem]) -> Result<AreaLists>;
 }
 
+/// The safeguarding list: flagged responses one by one, for the
+/// safeguarding role only (the rows are written with the projection, on
+/// ingest).
+pub trait SafeguardingList {
+    /// An area's flags with `id < before`, newest first, optionally of one
+    /// status.
+    fn flags(
+        &self,
+        area_id: &str,
+        status: Option<FlagStatus>,
+        before: i64,
+        limit: usize,
+    ) -> Result<Vec<Flag>>;
+    /// An area's flags with `id > after`, oldest first (a feed to poll).
+    fn flags_after(&self, area_id: &str, after: i64, limit: usize) -> Result<Vec<Flag>>;
+    /// One flag of an area.
+    fn flag(&self, area_id: &str, id: i64) -> Result<Option<Flag>>;
+    /// Records a flag's follow-up. Returns whether the flag exists.
+    fn set_flag_status(
+        &self,
+        area_id: &str,
+        id: i64,
+        status: FlagStatus,
+        by: &str,
+        at: i64,
+        note: Option<&str>,
+    ) -> Result<bool>;
+    /// How many of an area's flags have a status.
+    fn count_flags(&self, area_id: &str, status: FlagStatus) -> Result<i64>;
+}
+
 /// Everything the server stores. Implementations must be safe to share
 /// between request handlers and between server processes on one database.
 pub trait Storage:
-    Tenancy + Documents + Lists + Reads + Accounts + AuditLog + Notes + Send + Sync + 'static
+    Tenancy
+    + Documents
+    + Lists
+    + Reads
+    + Accounts
+    + AuditLog
+    + Notes
+    + SafeguardingList
+    + Send
+    + Sync
+    + 'static
 {
     /// Brings the schema up to date (numbered migrations, see `migrate.rs`).
     fn migrate(&self) -> Result<()>;

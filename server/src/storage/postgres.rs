@@ -32,11 +32,13 @@ use sha2::{Digest, Sha256};
 use super::backend::{Backend, DocRow, DocTx, SchemaTx};
 use super::query::{free_text_sql, tallies_sql};
 use super::rows::{self, Row};
-use super::{Accounts, AnswerCell, AuditLog, Notes, ProblemCount, Reads, Storage, Tenancy};
+use super::{
+    Accounts, AnswerCell, AuditLog, Notes, ProblemCount, Reads, SafeguardingList, Storage, Tenancy,
+};
 use crate::error::{Error, Result};
 use crate::export::{ExportRecord, pack_answers};
 use crate::ingest::StoredDoc;
-use crate::model::{Area, AuditEntry, Device, Note, User};
+use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, User};
 use crate::projection::{AnswerRow, Projection};
 use crate::tally::{TallyKey, TallyQuery, TallyRow};
 use crate::throttle::Failures;
@@ -151,6 +153,13 @@ CREATE TABLE area_lists (
 CREATE TABLE sign_in_failures (
     key TEXT COLLATE "C" PRIMARY KEY, count BIGINT NOT NULL, first_at BIGINT NOT NULL,
     locked_until BIGINT NOT NULL);
+CREATE TABLE flags (
+    id BIGSERIAL PRIMARY KEY, response_key TEXT COLLATE "C" NOT NULL, area_id TEXT COLLATE "C" NOT NULL,
+    raised_at BIGINT NOT NULL, form_id TEXT COLLATE "C" NOT NULL, form_version TEXT COLLATE "C" NOT NULL,
+    trigger TEXT COLLATE "C" NOT NULL, level TEXT COLLATE "C" NOT NULL, setting TEXT COLLATE "C",
+    occasion TEXT COLLATE "C", practitioner TEXT COLLATE "C", status TEXT COLLATE "C" NOT NULL,
+    status_by TEXT COLLATE "C", status_at BIGINT, note TEXT COLLATE "C", UNIQUE (response_key, trigger));
+CREATE INDEX flags_area ON flags (area_id, id);
 "#,
 ];
 
@@ -550,6 +559,7 @@ impl DocTx for PgTx<'_> {
         tx.execute("DELETE FROM problems WHERE response_id = $1", &[&id])?;
         let Some(p) = p else {
             tx.execute("DELETE FROM responses WHERE id = $1", &[&id])?;
+            tx.execute("DELETE FROM flags WHERE response_key = $1", &[&id])?;
             return Ok(());
         };
         tx.execute(
@@ -607,6 +617,30 @@ impl DocTx for PgTx<'_> {
                     &problem.kind(),
                 ],
             )?;
+        }
+        // A flag once raised stays, its follow-up with it.
+        if let Some(s) = &p.safeguarding {
+            for (trigger, level, at) in &s.raised {
+                tx.execute(
+                    "INSERT INTO flags (response_key, area_id, raised_at, form_id, form_version, trigger, level,
+                         setting, occasion, practitioner, status)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new')
+                     ON CONFLICT (response_key, trigger) DO UPDATE SET setting = excluded.setting,
+                         occasion = excluded.occasion, practitioner = excluded.practitioner",
+                    &[
+                        &id,
+                        &area_id,
+                        at,
+                        &p.form_id,
+                        &p.form_version,
+                        trigger,
+                        level,
+                        &p.setting,
+                        &s.occasion,
+                        &s.practitioner,
+                    ],
+                )?;
+            }
         }
         Ok(())
     }
@@ -1110,5 +1144,76 @@ impl Notes for PostgresStorage {
             "DELETE FROM notes WHERE area_id = $1 AND id = $2",
             &[&area_id, &id],
         )? > 0)
+    }
+}
+
+impl SafeguardingList for PostgresStorage {
+    fn flags(
+        &self,
+        area_id: &str,
+        status: Option<FlagStatus>,
+        before: i64,
+        n: usize,
+    ) -> Result<Vec<Flag>> {
+        all(
+            &mut *self.conn()?,
+            &format!(
+                "SELECT {} FROM flags WHERE area_id = $1 AND ($2::text IS NULL OR status = $2::text) AND id < $3
+                 ORDER BY id DESC LIMIT $4",
+                rows::FLAG
+            ),
+            &[&area_id, &status.map(FlagStatus::as_str), &before, &limit(n)],
+            rows::flag,
+        )
+    }
+
+    fn flags_after(&self, area_id: &str, after: i64, n: usize) -> Result<Vec<Flag>> {
+        all(
+            &mut *self.conn()?,
+            &format!(
+                "SELECT {} FROM flags WHERE area_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                rows::FLAG
+            ),
+            &[&area_id, &after, &limit(n)],
+            rows::flag,
+        )
+    }
+
+    fn flag(&self, area_id: &str, id: i64) -> Result<Option<Flag>> {
+        first(
+            &mut *self.conn()?,
+            &format!(
+                "SELECT {} FROM flags WHERE area_id = $1 AND id = $2",
+                rows::FLAG
+            ),
+            &[&area_id, &id],
+            rows::flag,
+        )
+    }
+
+    fn set_flag_status(
+        &self,
+        area_id: &str,
+        id: i64,
+        status: FlagStatus,
+        by: &str,
+        at: i64,
+        note: Option<&str>,
+    ) -> Result<bool> {
+        Ok(self.conn()?.execute(
+            "UPDATE flags SET status = $3, status_by = $4, status_at = $5, note = coalesce($6, note)
+             WHERE area_id = $1 AND id = $2",
+            &[&area_id, &id, &status.as_str(), &by, &at, &note],
+        )? > 0)
+    }
+
+    fn count_flags(&self, area_id: &str, status: FlagStatus) -> Result<i64> {
+        Ok(self
+            .conn()?
+            .query_one(
+                "SELECT count(*) FROM flags WHERE area_id = $1 AND status = $2",
+                &[&area_id, &status.as_str()],
+            )?
+            .try_get(0)?)
     }
 }

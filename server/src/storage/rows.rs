@@ -244,3 +244,29 @@ pub(super) fn failures(r: &impl Row) -> Result<crate::throttle::Failures> {
         locked_until: r.int(2)?,
     })
 }
+
+/// Columns of [`flag`].
+pub(super) const FLAG: &str = "id, response_key, area_id, raised_at, form_id, form_version, trigger, level, \
+    setting, occasion, practitioner, status, status_by, status_at, note";
+
+pub(super) fn flag(r: &impl Row) -> Result<crate::model::Flag> {
+    let status = r.text(11)?;
+    Ok(crate::model::Flag {
+        id: r.int(0)?,
+        response_key: r.text(1)?,
+        area_id: r.text(2)?,
+        raised_at: r.int(3)?,
+        form: r.text(4)?,
+        version: r.text(5)?,
+        trigger: r.text(6)?,
+        level: r.text(7)?,
+        setting: r.opt_text(8)?,
+        occasion: r.opt_text(9)?,
+        practitioner: r.opt_text(10)?,
+        status: crate::model::FlagStatus::parse(&status)
+            .ok_or_else(|| Error::Invalid(format!("stored flag status '{status}' is unknown")))?,
+        status_by: r.opt_text(12)?,
+        status_at: r.opt_int(13)?,
+        note: r.opt_text(14)?,
+    })
+}

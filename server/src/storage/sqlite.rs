@@ -16,11 +16,13 @@ use rusqlite::{
 use super::backend::{Backend, DocRow, DocTx, SchemaTx};
 use super::query::{free_text_sql, tallies_sql};
 use super::rows::{self, Row};
-use super::{Accounts, AnswerCell, AuditLog, Notes, ProblemCount, Reads, Storage, Tenancy};
+use super::{
+    Accounts, AnswerCell, AuditLog, Notes, ProblemCount, Reads, SafeguardingList, Storage, Tenancy,
+};
 use crate::error::{Error, Result};
 use crate::export::{ExportRecord, pack_answers};
 use crate::ingest::StoredDoc;
-use crate::model::{Area, AuditEntry, Device, Note, User};
+use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, User};
 use crate::projection::{AnswerRow, Projection};
 use crate::tally::{TallyKey, TallyQuery, TallyRow};
 use crate::throttle::Failures;
@@ -100,6 +102,12 @@ CREATE TABLE area_lists (
 CREATE TABLE sign_in_failures (
     key TEXT PRIMARY KEY NOT NULL, count INTEGER NOT NULL, first_at INTEGER NOT NULL,
     locked_until INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE flags (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, response_key TEXT NOT NULL, area_id TEXT NOT NULL,
+    raised_at INTEGER NOT NULL, form_id TEXT NOT NULL, form_version TEXT NOT NULL, trigger TEXT NOT NULL,
+    level TEXT NOT NULL, setting TEXT, occasion TEXT, practitioner TEXT, status TEXT NOT NULL,
+    status_by TEXT, status_at INTEGER, note TEXT, UNIQUE (response_key, trigger));
+CREATE INDEX flags_area ON flags (area_id, id);
 ",
 ];
 
@@ -476,6 +484,8 @@ impl DocTx for SqliteTx<'_> {
         let Some(p) = p else {
             tx.prepare_cached("DELETE FROM responses WHERE id = ?1")?
                 .execute([id])?;
+            tx.prepare_cached("DELETE FROM flags WHERE response_key = ?1")?
+                .execute([id])?;
             return Ok(());
         };
         tx.prepare_cached(
@@ -526,6 +536,30 @@ impl DocTx for SqliteTx<'_> {
                 problem.subject(),
                 problem.kind()
             ])?;
+        }
+        // A flag once raised stays, its follow-up with it.
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO flags (response_key, area_id, raised_at, form_id, form_version, trigger, level,
+                 setting, occasion, practitioner, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'new')
+             ON CONFLICT (response_key, trigger) DO UPDATE SET setting = excluded.setting,
+                 occasion = excluded.occasion, practitioner = excluded.practitioner",
+        )?;
+        if let Some(s) = &p.safeguarding {
+            for (trigger, level, at) in &s.raised {
+                stmt.execute(params![
+                    id,
+                    area_id,
+                    at,
+                    p.form_id,
+                    p.form_version,
+                    trigger,
+                    level,
+                    p.setting,
+                    s.occasion,
+                    s.practitioner
+                ])?;
+            }
         }
         Ok(())
     }
@@ -1059,5 +1093,74 @@ impl Notes for SqliteStorage {
             "DELETE FROM notes WHERE area_id = ?1 AND id = ?2",
             params![area_id, id],
         )? > 0)
+    }
+}
+
+impl SafeguardingList for SqliteStorage {
+    fn flags(
+        &self,
+        area_id: &str,
+        status: Option<FlagStatus>,
+        before: i64,
+        n: usize,
+    ) -> Result<Vec<Flag>> {
+        let conn = self.lock();
+        all(
+            &mut *conn.prepare_cached(&format!(
+                "SELECT {} FROM flags WHERE area_id = ?1 AND (?2 IS NULL OR status = ?2) AND id < ?3
+                 ORDER BY id DESC LIMIT ?4",
+                rows::FLAG
+            ))?,
+            params![area_id, status.map(FlagStatus::as_str), before, limit(n)],
+            |r| rows::flag(r),
+        )
+    }
+
+    fn flags_after(&self, area_id: &str, after: i64, n: usize) -> Result<Vec<Flag>> {
+        let conn = self.lock();
+        all(
+            &mut *conn.prepare_cached(&format!(
+                "SELECT {} FROM flags WHERE area_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                rows::FLAG
+            ))?,
+            params![area_id, after, limit(n)],
+            |r| rows::flag(r),
+        )
+    }
+
+    fn flag(&self, area_id: &str, id: i64) -> Result<Option<Flag>> {
+        let conn = self.lock();
+        first(
+            &mut *conn.prepare_cached(&format!(
+                "SELECT {} FROM flags WHERE area_id = ?1 AND id = ?2",
+                rows::FLAG
+            ))?,
+            params![area_id, id],
+            |r| rows::flag(r),
+        )
+    }
+
+    fn set_flag_status(
+        &self,
+        area_id: &str,
+        id: i64,
+        status: FlagStatus,
+        by: &str,
+        at: i64,
+        note: Option<&str>,
+    ) -> Result<bool> {
+        Ok(self.lock().execute(
+            "UPDATE flags SET status = ?3, status_by = ?4, status_at = ?5, note = coalesce(?6, note)
+             WHERE area_id = ?1 AND id = ?2",
+            params![area_id, id, status.as_str(), by, at, note],
+        )? > 0)
+    }
+
+    fn count_flags(&self, area_id: &str, status: FlagStatus) -> Result<i64> {
+        Ok(self.lock().query_row(
+            "SELECT count(*) FROM flags WHERE area_id = ?1 AND status = ?2",
+            params![area_id, status.as_str()],
+            |r| r.get(0),
+        )?)
     }
 }

@@ -29,7 +29,7 @@ use crate::admin;
 use crate::error::Error;
 use crate::ingest::Ingest;
 use crate::ingest::{Merged, SERVER_CHUNKS_BEFORE_SNAPSHOT, merge_upload};
-use crate::model::{Area, AuditEntry, Device, Note, Role, User};
+use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, Role, User};
 use crate::projection::{AnswerRow, Projection, answer_row};
 use crate::tally::{Dim, TallyQuery};
 use crate::validate::{AreaForms, check};
@@ -1842,3 +1842,109 @@ macro_rules! schema_conformance {
 
 schema_conformance!(sqlite_schema, OldSqlite);
 schema_conformance!(postgres_schema, OldPostgres);
+
+/// A submitted response whose answers raise the "unsafe at home" flag.
+fn flagged(area_name: &str, id: &str) -> ResponseDoc {
+    let form = form();
+    let mut doc = draft(area_name, id);
+    for (q, a) in plausible_answers(&form, rng(3)) {
+        if q != "safe_home" {
+            doc.answer(&form, &q, a, CAPTURED + 1).expect("answer");
+        }
+    }
+    doc.answer(&form, "safe_home", Answer::Scale(1), CAPTURED + 1)
+        .expect("answer");
+    doc.submit(&form, CAPTURED + 2).expect("submit");
+    doc
+}
+
+/// The safeguarding list ([`SafeguardingList`]).
+macro_rules! safeguarding_conformance {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn flagged_responses_are_listed_with_their_follow_up_per_area() {
+                let s = $make;
+                let area = area_with_form(&*s, "hartlepool");
+                let other = area_with_form(&*s, "darlington");
+                let device = enrol(&*s, &area, "tablet");
+                let mut doc = flagged(&area.name, "r-1");
+                upload_ok(&*s, &area, &device, &whole(&mut doc));
+                let mut plain = submitted(&area.name, "r-2", 8);
+                upload_ok(&*s, &area, &device, &whole(&mut plain));
+
+                let flags = s.flags(&area.id, None, i64::MAX, 10).expect("flags");
+                let unsafe_home: Vec<&Flag> = flags
+                    .iter()
+                    .filter(|f| f.trigger == "unsafe_home")
+                    .collect();
+                assert_eq!(unsafe_home.len(), 1, "{flags:?}");
+                let flag = unsafe_home[0].clone();
+                assert_eq!(flag.status, FlagStatus::New);
+                assert_eq!(flag.level, "urgent");
+                assert_eq!(flag.response_key, key(&area, "r-1"));
+                assert_eq!(flag.raised_at, CAPTURED + 2, "when the device raised it");
+                assert!(
+                    s.flags(&other.id, None, i64::MAX, 10)
+                        .expect("flags")
+                        .is_empty()
+                );
+                let new = s.count_flags(&area.id, FlagStatus::New).expect("count");
+                assert_eq!(new as usize, flags.len());
+
+                // Another area can neither read nor change it.
+                assert_eq!(s.flag(&other.id, flag.id).expect("flag"), None);
+                assert!(
+                    !s.set_flag_status(&other.id, flag.id, FlagStatus::Seen, "x", 1, None)
+                        .expect("status")
+                );
+                assert!(
+                    s.set_flag_status(
+                        &area.id,
+                        flag.id,
+                        FlagStatus::FollowedUp,
+                        "sam",
+                        5,
+                        Some("Called")
+                    )
+                    .expect("status")
+                );
+                let done = s.flag(&area.id, flag.id).expect("flag").expect("exists");
+                assert_eq!(
+                    (
+                        done.status,
+                        done.status_by.as_deref(),
+                        done.status_at,
+                        done.note.as_deref()
+                    ),
+                    (FlagStatus::FollowedUp, Some("sam"), Some(5), Some("Called"))
+                );
+
+                // Syncing the response again keeps the follow-up.
+                upload_ok(&*s, &area, &device, &whole(&mut doc));
+                let again = s.flag(&area.id, flag.id).expect("flag").expect("exists");
+                assert_eq!(again.status, FlagStatus::FollowedUp);
+                assert_eq!(
+                    s.flags_after(&area.id, 0, 10).expect("feed").len(),
+                    flags.len(),
+                    "no second flag"
+                );
+                assert!(
+                    s.flags_after(&area.id, flag.id, 10)
+                        .expect("feed")
+                        .iter()
+                        .all(|f| f.id > flag.id)
+                );
+
+                // Erasing the response removes its flags.
+                s.erase(&area.id, &["r-1".to_owned()]).expect("erase");
+                assert_eq!(s.flag(&area.id, flag.id).expect("flag"), None);
+            }
+        }
+    };
+}
+
+safeguarding_conformance!(sqlite_safeguarding, SqliteGuard::new());
+safeguarding_conformance!(postgres_safeguarding, PgGuard::new());

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const ADMIN_JS: &str = include_str!("assets/admin.js");
+const SAFEGUARDING_JS: &str = include_str!("assets/safeguarding.js");
 const APP_CSS: &str = include_str!("assets/app.css");
 /// The OpenAPI 3.1 document (a test checks it against the route table).
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -40,6 +41,10 @@ pub(crate) async fn app_js() -> Response {
 
 pub(crate) async fn admin_js() -> Response {
     asset("text/javascript; charset=utf-8", ADMIN_JS)
+}
+
+pub(crate) async fn safeguarding_js() -> Response {
+    asset("text/javascript; charset=utf-8", SAFEGUARDING_JS)
 }
 
 pub(crate) async fn app_css() -> Response {

@@ -3,7 +3,7 @@
 //! (`session`), the area's forms and dimension values (`forms`), reports
 //! as JSON and CSV (`reports`), free text (`text`), the row-level export
 //! (`export`), users, the audit log, "you said, we did" notes, the area's
-//! reporting lists and data problems. The
+//! reporting lists, data problems and the safeguarding lead's list. The
 //! routes are listed once, in `crate::app::routes`.
 //!
 //! Every handler takes the signed-in user's area from the session, never
@@ -17,6 +17,7 @@ pub mod lists;
 pub mod notes;
 pub mod problems;
 pub mod reports;
+pub mod safeguarding;
 pub mod session;
 pub mod text;
 pub mod users;

@@ -12,6 +12,7 @@ mod fuzz_corpus;
 mod integrity;
 mod leaders;
 mod processes;
+mod safeguarding;
 mod schedules;
 
 /// Runs `hark serve` when this binary is started as a child server (see

@@ -52,6 +52,10 @@ async function loadAdministration() {
   await loadProblems();
 }
 
+document.addEventListener("hark:signed-in", (ev) => {
+  if (ev.detail.role === "administrator") loadAdministration().catch((e) => say(e.message));
+});
+
 document.addEventListener("DOMContentLoaded", () => {
   $("list-dim").addEventListener("change", showList);
   $("list-form").addEventListener("submit", async (ev) => {

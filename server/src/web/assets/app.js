@@ -57,7 +57,9 @@ async function showDashboard() {
   formSelect.replaceChildren(...forms.map((f) => new Option(f.title + " — " + f.audience.replaceAll("_", " "), f.id)));
   await formChanged();
   await loadNotes();
-  if (me.role === "administrator") { await loadAudit(); await loadAdministration(); }
+  if (me.role === "administrator") await loadAudit();
+  // The role-specific sections (admin.js, safeguarding.js) load themselves.
+  document.dispatchEvent(new CustomEvent("hark:signed-in", { detail: me }));
 }
 
 async function formChanged() {
