@@ -91,9 +91,16 @@ pub(crate) async fn sync(
         .acquire()
         .await
         .map_err(|_| ApiError::Internal(Box::new(Error::Join)))?;
+    let metrics = state.metrics.clone();
     let bytes = blocking(move || {
         let request: SyncRequest = codec::decode(&body)?;
-        let response = crate::sync::handle(storage.as_ref(), &auth.device, &auth.area, &request)?;
+        let response = crate::sync::handle(
+            storage.as_ref(),
+            &metrics,
+            &auth.device,
+            &auth.area,
+            &request,
+        )?;
         tracing::info!(
             up = request.docs.len(),
             down = response.docs.len(),

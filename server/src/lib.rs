@@ -11,7 +11,7 @@
 //! sign-ins lock a name or an address out; pure).
 //!
 //! HTTP: [`app`] (the route table, `router(state)`, `serve(..)`),
-//! [`state`], [`auth`] (device tokens and session cookies), [`devices`]
+//! [`state`], [`metrics`] (Prometheus, on a listener of its own), [`auth`] (device tokens and session cookies), [`devices`]
 //! (the device routes), [`web`] (the leaders' routes and dashboard),
 //! [`error`] (the one mapping from internal to public errors).
 //!
@@ -26,9 +26,11 @@ pub mod devices;
 pub mod error;
 pub mod export;
 pub mod ingest;
+pub mod metrics;
 pub mod model;
 pub mod projection;
 pub mod report;
+pub mod simulate;
 pub mod state;
 pub mod storage;
 pub mod sync;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::error::{ApiError, Error};
+use crate::metrics::Metrics;
 use crate::storage::Storage;
 
 /// Largest sync body accepted (compressed).
@@ -24,6 +25,8 @@ pub struct AppState {
     /// Mark session cookies `Secure` (sent over HTTPS only; browsers treat
     /// `http://localhost` and `http://127.0.0.1` as secure too).
     pub secure_cookies: bool,
+    /// What operators watch (served only where `serve_metrics` is).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -34,6 +37,7 @@ impl AppState {
             storage,
             sync_slots: Arc::new(tokio::sync::Semaphore::new(cores * 2)),
             secure_cookies: true,
+            metrics: Arc::new(Metrics::new()),
         }
     }
 

@@ -14,6 +14,7 @@ use serde_bytes::ByteBuf;
 
 use crate::error::{Error, Result};
 use crate::ingest::{Extra, Ingest, Merged, merge_upload};
+use crate::metrics::Metrics;
 use crate::model::{Area, AuditEntry, Device};
 use crate::storage::{Storage, response_key};
 use crate::validate::AreaForms;
@@ -46,10 +47,12 @@ fn check_bounds(request: &SyncRequest) -> Result<()> {
 /// Handles one exchange for an authenticated device.
 pub fn handle(
     storage: &dyn Storage,
+    metrics: &Metrics,
     device: &Device,
     area: &Area,
     request: &SyncRequest,
 ) -> Result<SyncResponse> {
+    metrics.exchanges.inc();
     check_bounds(request)?;
     if !request.erased.is_empty() {
         let erased: BTreeSet<&String> = request.erased.iter().collect();
@@ -85,6 +88,7 @@ pub fn handle(
         for d in &request.docs {
             queues.entry(d.id.as_str()).or_default().push_back(d);
         }
+        let started = std::time::Instant::now();
         let outcomes = storage.ingest(device, &ids, &mut |id, stored| {
             let Some(upload) = queues.get_mut(id).and_then(VecDeque::pop_front) else {
                 return Ok(Merged::Rejected("unexpected document".into()));
@@ -95,6 +99,10 @@ pub fn handle(
             }
             Ok(merged)
         })?;
+        metrics
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        metrics.group_size.observe(ids.len() as f64);
         for (doc, outcome) in request.docs.iter().zip(outcomes) {
             match outcome {
                 Merged::Write(w) => {
@@ -105,6 +113,7 @@ pub fn handle(
                             reason: problem.notice(),
                         });
                     }
+                    metrics.docs_merged.inc();
                     response.acks.push(Ack {
                         id: doc.id.clone(),
                         heads: wire_heads(&w.heads),
@@ -112,6 +121,7 @@ pub fn handle(
                 }
                 Merged::NeedWhole => response.need_whole.push(doc.id.clone()),
                 Merged::Rejected(reason) => {
+                    metrics.docs_refused.inc();
                     tracing::warn!(doc = %doc.id, %reason, "document refused");
                     response.rejected.push(Rejected {
                         id: doc.id.clone(),

@@ -2,6 +2,8 @@
 //! can be killed), enrolled devices with their own encrypted stores, faulty
 //! transports, and throwaway PostgreSQL databases.
 
+pub mod ingest_bench;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -106,6 +108,8 @@ impl Drop for TestServer {
 pub struct ChildServer {
     /// Base URL.
     pub url: String,
+    /// Its metrics URL, when started with metrics.
+    pub metrics: Option<String>,
     child: Child,
 }
 
@@ -113,7 +117,17 @@ impl ChildServer {
     /// Starts the test binary itself in server mode on `db` (see
     /// [`child_server_main`]), at `listen` (use `127.0.0.1:0` for any port).
     pub fn start(db: &str, listen: &str) -> Self {
-        let mut child = Command::new(std::env::current_exe().expect("exe"))
+        Self::spawn(db, listen, false)
+    }
+
+    /// As [`ChildServer::start`], serving metrics on a port of their own.
+    pub fn with_metrics(db: &str, listen: &str) -> Self {
+        Self::spawn(db, listen, true)
+    }
+
+    fn spawn(db: &str, listen: &str, metrics: bool) -> Self {
+        let mut command = Command::new(std::env::current_exe().expect("exe"));
+        command
             .args([
                 "--exact",
                 "child_server",
@@ -125,24 +139,49 @@ impl ChildServer {
             .env("HARK_CHILD_SERVER_DB", db)
             .env("HARK_CHILD_SERVER_LISTEN", listen)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn server");
+            .stderr(Stdio::null());
+        if metrics {
+            command.env("HARK_METRICS_LISTEN", "127.0.0.1:0");
+        } else {
+            command.env_remove("HARK_METRICS_LISTEN");
+        }
+        let mut child = command.spawn().expect("spawn server");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let mut metrics_url = None;
         let url = loop {
             let line = lines
                 .next()
                 .expect("server printed its address")
                 .expect("line");
             // The test harness may print "test child_server ... " first.
+            if let Some(at) = line.find("metrics on ") {
+                metrics_url = Some(line[at + "metrics on ".len()..].trim().to_owned());
+            }
             if let Some(at) = line.find("hark listening on ") {
                 break line[at + "hark listening on ".len()..].trim().to_owned();
             }
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Self { url, child }
+        Self {
+            url,
+            metrics: metrics_url,
+            child,
+        }
+    }
+
+    /// The server process's peak resident memory so far, in bytes (Linux).
+    pub fn peak_rss(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
+        Some(kb * 1024)
     }
 
     /// SIGKILL, no goodbye.
@@ -159,7 +198,14 @@ impl Drop for ChildServer {
     }
 }
 
-/// The body of the `child_server` test: runs `hark serve` when asked to.
+/// Whether this process was started as a [`ChildServer`].
+pub fn is_child_server() -> bool {
+    std::env::var_os("HARK_CHILD_SERVER_DB").is_some()
+}
+
+/// The body of the `child_server` test: runs `hark serve` when asked to
+/// (with metrics when `HARK_METRICS_LISTEN` is set, as `hark serve` reads
+/// it).
 pub fn child_server_main() {
     let (Ok(db), Ok(listen)) = (
         std::env::var("HARK_CHILD_SERVER_DB"),

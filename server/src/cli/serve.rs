@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// office network you trust (browsers treat localhost as secure anyway).
     #[arg(long, env = "HARK_INSECURE_COOKIES")]
     pub insecure_cookies: bool,
+    /// Serve Prometheus metrics (`GET /metrics`) on this address too
+    /// (off unless given; keep it off the public network).
+    #[arg(long, env = "HARK_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 pub(super) fn run(args: ServeArgs) -> Result<()> {
@@ -52,9 +56,18 @@ pub(super) fn run(args: ServeArgs) -> Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
+        let state = AppState::new(storage).with_secure_cookies(!args.insecure_cookies);
+        if let Some(addr) = args.metrics_listen {
+            let metrics = tokio::net::TcpListener::bind(addr).await?;
+            println!("metrics on http://{}/metrics", metrics.local_addr()?);
+            tokio::spawn(crate::app::serve_metrics(
+                metrics,
+                state.clone(),
+                shutdown_signal(),
+            ));
+        }
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
         println!("hark listening on http://{}", listener.local_addr()?);
-        let state = AppState::new(storage).with_secure_cookies(!args.insecure_cookies);
         crate::app::serve(listener, state, shutdown_signal()).await?;
         Ok::<(), Error>(())
     })

@@ -3,6 +3,7 @@
 
 mod architecture;
 mod auth;
+mod bench;
 mod bindings;
 mod cli;
 mod dashboard;
