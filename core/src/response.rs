@@ -300,8 +300,10 @@ impl ResponseDoc {
     }
 
     fn from_doc(doc: AutoCommit) -> Result<Self> {
+        let root = Fields::read(&doc, &ROOT);
         let get = |key: &str| -> Result<String> {
-            str_at(&doc, &ROOT, key).ok_or_else(|| Error::Malformed(format!("missing '{key}'")))
+            root.str(key)
+                .ok_or_else(|| Error::Malformed(format!("missing '{key}'")))
         };
         if get("hark")? != SCHEMA {
             return Err(Error::Malformed("not a hark response".into()));
@@ -362,16 +364,17 @@ impl ResponseDoc {
 
     /// The current answers (the winner where devices conflicted).
     pub fn answers(&self) -> Result<BTreeMap<String, Answer>> {
-        let answers = self.obj("answers")?;
-        let mut out = BTreeMap::new();
-        for key in self.doc.keys(&answers) {
-            if let Some((Value::Object(ObjType::Map), obj)) =
-                self.doc.get(&answers, key.as_str())?
-            {
-                out.insert(key, read_answer(&self.doc, &obj)?);
-            }
-        }
-        Ok(out)
+        self.answers_in(&Fields::read(&self.doc, &ROOT))
+    }
+
+    fn answers_in(&self, root: &Fields) -> Result<BTreeMap<String, Answer>> {
+        let answers = root
+            .object("answers", ObjType::Map)
+            .ok_or_else(|| Error::Malformed("missing 'answers'".into()))?;
+        Fields::read(&self.doc, answers)
+            .maps()
+            .map(|(key, obj)| Ok((key.to_owned(), read_answer(&self.doc, obj)?)))
+            .collect()
     }
 
     /// The answers that count: those whose question skip logic asks given
@@ -661,66 +664,90 @@ impl ResponseDoc {
 
     /// The capture context.
     pub fn context(&self) -> ResponseContext {
-        let Ok(obj) = self.obj("context") else {
+        self.context_in(&Fields::read(&self.doc, &ROOT))
+    }
+
+    fn context_in(&self, root: &Fields) -> ResponseContext {
+        let Some(obj) = root.object("context", ObjType::Map) else {
             return ResponseContext::default();
         };
-        let s = |k: &str| str_at(&self.doc, &obj, k);
+        let f = Fields::read(&self.doc, obj);
         ResponseContext {
-            area: s("area").unwrap_or_default(),
-            setting: s("setting"),
-            occasion: s("occasion"),
-            practitioner: s("practitioner"),
-            kiosk: matches!(self.doc.get(&obj, "kiosk"), Ok(Some((Value::Scalar(v), _))) if matches!(v.as_ref(), ScalarValue::Boolean(true))),
-            device: s("device").unwrap_or_default(),
-            captured_at: int_at(&self.doc, &obj, "captured_at").unwrap_or(0),
-            age_phase: s("age_phase"),
-            need: s("need"),
-            pathway: s("pathway"),
-            language: s("language"),
+            area: f.str("area").unwrap_or_default(),
+            setting: f.str("setting"),
+            occasion: f.str("occasion"),
+            practitioner: f.str("practitioner"),
+            kiosk: f.bool("kiosk"),
+            device: f.str("device").unwrap_or_default(),
+            captured_at: f.int("captured_at").unwrap_or(0),
+            age_phase: f.str("age_phase"),
+            need: f.str("need"),
+            pathway: f.str("pathway"),
+            language: f.str("language"),
         }
     }
 
     /// Consent and assent.
     pub fn consent(&self) -> Consent {
-        let Ok(obj) = self.obj("consent") else {
+        self.consent_in(&Fields::read(&self.doc, &ROOT))
+    }
+
+    fn consent_in(&self, root: &Fields) -> Consent {
+        let Some(obj) = root.object("consent", ObjType::Map) else {
             return Consent::default();
         };
+        let f = Fields::read(&self.doc, obj);
         Consent {
-            consent: Permission::parse(&str_at(&self.doc, &obj, "consent").unwrap_or_default()),
-            assent: Permission::parse(&str_at(&self.doc, &obj, "assent").unwrap_or_default()),
+            consent: Permission::parse(&f.str("consent").unwrap_or_default()),
+            assent: Permission::parse(&f.str("assent").unwrap_or_default()),
         }
     }
 
     /// Safeguarding flags raised so far.
     pub fn flags(&self) -> Vec<StoredFlag> {
-        let Ok(flags) = self.obj("flags") else {
+        self.flags_in(&Fields::read(&self.doc, &ROOT))
+    }
+
+    fn flags_in(&self, root: &Fields) -> Vec<StoredFlag> {
+        let Some(flags) = root.object("flags", ObjType::Map) else {
             return Vec::new();
         };
-        self.doc
-            .keys(&flags)
-            .filter_map(|k| {
-                let (_, obj) = self.doc.get(&flags, k.as_str()).ok()??;
-                Some(StoredFlag {
-                    level: str_at(&self.doc, &obj, "level").unwrap_or_default(),
-                    at: int_at(&self.doc, &obj, "at").unwrap_or(0),
-                    trigger: k,
-                })
+        Fields::read(&self.doc, flags)
+            .maps()
+            .map(|(trigger, obj)| {
+                let f = Fields::read(&self.doc, obj);
+                StoredFlag {
+                    level: f.str("level").unwrap_or_default(),
+                    at: f.int("at").unwrap_or(0),
+                    trigger: trigger.to_owned(),
+                }
             })
             .collect()
     }
 
     /// Everything but the answers.
     pub fn header(&self) -> Result<ResponseHeader> {
-        Ok(ResponseHeader {
+        Ok(self.read()?.0)
+    }
+
+    /// The header and the answers together, reading the document once.
+    pub fn read(&self) -> Result<(ResponseHeader, BTreeMap<String, Answer>)> {
+        let root = Fields::read(&self.doc, &ROOT);
+        let answers = self.answers_in(&root)?;
+        let header = ResponseHeader {
             id: self.id.clone(),
             form: self.form.clone(),
-            status: self.status(),
-            context: self.context(),
-            consent: self.consent(),
-            submitted_at: int_at(&self.doc, &ROOT, "submitted_at"),
-            answered: self.answers()?.len(),
-            flags: self.flags(),
-        })
+            status: root
+                .str("status")
+                .and_then(|s| Status::parse(&s))
+                .unwrap_or(Status::Draft),
+            context: self.context_in(&root),
+            consent: self.consent_in(&root),
+            submitted_at: root.int("submitted_at"),
+            answered: answers.len(),
+            flags: self.flags_in(&root),
+        };
+        Ok((header, answers))
     }
 
     /// The whole document, compacted.
@@ -748,21 +775,77 @@ fn cleared_by(
         .collect()
 }
 
-fn str_at(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<String> {
-    match doc.get(obj, key).ok()?? {
-        (Value::Scalar(v), _) => match v.as_ref() {
-            ScalarValue::Str(s) => Some(s.to_string()),
-            _ => None,
-        },
+/// An object's current fields, read in one pass over the map: Automerge
+/// answers a whole-map walk far faster than one lookup per key, and a
+/// response is read on every merge the server does.
+struct Fields(Vec<(String, Value<'static>, ObjId)>);
+
+impl Fields {
+    fn read(doc: &impl ReadDoc, obj: &ObjId) -> Self {
+        Self(
+            doc.map_range(obj, ..)
+                .map(|item| {
+                    let id = item.id();
+                    (item.key.into_owned(), Value::from(item.value), id)
+                })
+                .collect(),
+        )
+    }
+
+    fn get(&self, key: &str) -> Option<&Value<'static>> {
+        self.0.iter().find(|(k, _, _)| k == key).map(|(_, v, _)| v)
+    }
+
+    fn str(&self, key: &str) -> Option<String> {
+        match self.get(key)? {
+            Value::Scalar(v) => match v.as_ref() {
+                ScalarValue::Str(s) => Some(s.to_string()),
+                _ => None,
+            },
+            Value::Object(_) => None,
+        }
+    }
+
+    fn int(&self, key: &str) -> Option<i64> {
+        match self.get(key)? {
+            Value::Scalar(v) => scalar_int(v),
+            Value::Object(_) => None,
+        }
+    }
+
+    fn bool(&self, key: &str) -> bool {
+        matches!(self.get(key), Some(Value::Scalar(v)) if matches!(v.as_ref(), ScalarValue::Boolean(true)))
+    }
+
+    /// The id of a field holding an object of type `ty`.
+    fn object(&self, key: &str, ty: ObjType) -> Option<&ObjId> {
+        self.0
+            .iter()
+            .find(|(k, v, _)| k == key && *v == Value::Object(ty))
+            .map(|(_, _, id)| id)
+    }
+
+    /// Every field holding a map, with its id.
+    fn maps(&self) -> impl Iterator<Item = (&str, &ObjId)> {
+        self.0
+            .iter()
+            .filter(|(_, v, _)| *v == Value::Object(ObjType::Map))
+            .map(|(k, _, id)| (k.as_str(), id))
+    }
+}
+
+fn scalar_int(v: &ScalarValue) -> Option<i64> {
+    match v {
+        ScalarValue::Int(n) | ScalarValue::Timestamp(n) => Some(*n),
+        ScalarValue::Uint(n) => i64::try_from(*n).ok(),
         _ => None,
     }
 }
 
-fn int_at(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<i64> {
+fn str_at(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<String> {
     match doc.get(obj, key).ok()?? {
         (Value::Scalar(v), _) => match v.as_ref() {
-            ScalarValue::Int(n) | ScalarValue::Timestamp(n) => Some(*n),
-            ScalarValue::Uint(n) => i64::try_from(*n).ok(),
+            ScalarValue::Str(s) => Some(s.to_string()),
             _ => None,
         },
         _ => None,
@@ -796,9 +879,10 @@ fn put_answer(
 
 fn read_answer(doc: &impl ReadDoc, obj: &ObjId) -> Result<Answer> {
     let bad = || Error::Malformed("unreadable answer".into());
-    let kind = str_at(doc, obj, "t").ok_or_else(bad)?;
-    let s = || str_at(doc, obj, "v").ok_or_else(bad);
-    let n = || int_at(doc, obj, "v").ok_or_else(bad);
+    let f = Fields::read(doc, obj);
+    let kind = f.str("t").ok_or_else(bad)?;
+    let s = || f.str("v").ok_or_else(bad);
+    let n = || f.int("v").ok_or_else(bad);
     Ok(match kind.as_str() {
         "scale" => Answer::Scale(u8::try_from(n()?).map_err(|_| bad())?),
         "number" => Answer::Number(n()?),
@@ -808,12 +892,10 @@ fn read_answer(doc: &impl ReadDoc, obj: &ObjId) -> Result<Answer> {
         "dont_know" => Answer::DontKnow,
         "prefer_not_to_say" => Answer::PreferNotToSay,
         "choices" => {
-            let Some((Value::Object(ObjType::List), list)) = doc.get(obj, "v")? else {
-                return Err(bad());
-            };
+            let list = f.object("v", ObjType::List).ok_or_else(bad)?;
             let mut picked = Vec::new();
-            for i in 0..doc.length(&list) {
-                match doc.get(&list, i)? {
+            for i in 0..doc.length(list) {
+                match doc.get(list, i)? {
                     Some((Value::Scalar(v), _)) => match v.as_ref() {
                         ScalarValue::Str(s) => picked.push(s.to_string()),
                         _ => return Err(bad()),

@@ -92,10 +92,12 @@ pub(crate) async fn sync(
         .await
         .map_err(|_| ApiError::Internal(Box::new(Error::Join)))?;
     let metrics = state.metrics.clone();
+    let writer = state.writer.clone();
     let bytes = blocking(move || {
         let request: SyncRequest = codec::decode(&body)?;
         let response = crate::sync::handle(
             storage.as_ref(),
+            writer.as_ref(),
             &metrics,
             &auth.device,
             &auth.area,

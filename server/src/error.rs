@@ -46,6 +46,9 @@ pub enum Error {
     /// A report query was refused.
     #[error(transparent)]
     Report(Box<crate::report::ReportError>),
+    /// Try again shortly, with a reason safe to show.
+    #[error("{0}")]
+    Busy(String),
     /// A blocking task panicked or was cancelled.
     #[error("background task failed")]
     Join,
@@ -88,6 +91,8 @@ pub enum ApiError {
     MediaType(&'static str),
     /// A state-changing request from another site's page.
     CrossSite,
+    /// Try again shortly, with a reason safe to show.
+    Busy(String),
     /// Anything else: logged in full, reported as a plain 500.
     Internal(Box<Error>),
 }
@@ -112,6 +117,7 @@ impl From<Error> for ApiError {
             Error::Exists(what) => Self::BadRequest(format!("{what} already exists")),
             Error::Invalid(m) => Self::BadRequest(m),
             Error::NotFound(_) => Self::NotFound,
+            Error::Busy(m) => Self::Busy(m),
             other => Self::Internal(Box::new(other)),
         }
     }
@@ -162,6 +168,7 @@ impl IntoResponse for ApiError {
                 "cross_site",
                 "requests that change data must come from this server's own pages".to_owned(),
             ),
+            Self::Busy(m) => (StatusCode::SERVICE_UNAVAILABLE, "busy", m),
             Self::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 (

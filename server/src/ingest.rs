@@ -1,8 +1,10 @@
 //! Merging what a device sends into the server's copy of a document, and
-//! deciding what to write: pure over bytes. Storage loads the stored copy
-//! inside its transaction and hands it to [`merge_upload`] (through the
-//! exchange in `sync.rs`); whatever this decides is written in that same
-//! transaction, with the projection it carries.
+//! deciding what to write: pure over bytes. The exchange (`writer.rs`)
+//! stages the stored copies, merges each with [`merge_upload`] outside any
+//! write transaction, and hands the decisions ([`StagedDoc`]) to the group
+//! writer, which writes each in one transaction with the projection it
+//! carries, unless the stored copy changed since it was staged
+//! ([`Fate::Stale`]: merged again).
 
 use automerge::{AutoCommit, ChangeHash};
 use hark_core::doc::{DocKind, same_heads};
@@ -20,6 +22,11 @@ use crate::validate::{AreaForms, check};
 /// device keeps).
 pub const SERVER_CHUNKS_BEFORE_SNAPSHOT: i64 = 32;
 
+/// A new document up to this size is stored as it arrived (it loaded and
+/// validated, so it is a whole Automerge document); a larger one is
+/// re-encoded, so padding or repeated chunks cannot bloat storage.
+pub const STORED_AS_ARRIVED_MAX: usize = 64 * 1024;
+
 /// A stored document as loaded for merging.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredDoc {
@@ -31,6 +38,32 @@ pub struct StoredDoc {
     pub bytes: Vec<u8>,
     /// Number of change chunks after the snapshot.
     pub n_changes: i64,
+    /// The sequence number of its last write: its version.
+    pub seq: i64,
+}
+
+/// A merge decided outside the writer, waiting for it.
+#[derive(Debug)]
+pub struct StagedDoc {
+    /// The key it is stored under.
+    pub key: String,
+    /// The version ([`StoredDoc::seq`]) of the stored copy it was merged
+    /// with; `None` if there was none.
+    pub seen: Option<i64>,
+    /// What the merge decided.
+    pub merged: Merged,
+}
+
+/// What the writer did with a staged document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// The merge stands: written, if it was a write.
+    Kept,
+    /// Erased since it was staged: refused, nothing written.
+    Erased,
+    /// The stored copy changed after it was staged: nothing was written;
+    /// merge it again.
+    Stale,
 }
 
 /// How a merged document is written back.
@@ -203,7 +236,11 @@ pub fn merge_upload(
                 Err(why) => return (Merged::Rejected(why), None),
             };
             let heads = response.heads();
-            let bytes = DocBytes::Snapshot(response.save());
+            let bytes = DocBytes::Snapshot(if upload.bytes.len() <= STORED_AS_ARRIVED_MAX {
+                upload.bytes.to_vec()
+            } else {
+                response.save()
+            });
             (written(ctx, &response, heads, bytes, projection), None)
         }
     }

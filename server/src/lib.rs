@@ -39,6 +39,7 @@ pub mod throttle;
 pub mod users;
 pub mod validate;
 pub mod web;
+pub mod writer;
 
 pub use app::{router, serve};
 pub use error::{Error, Result};

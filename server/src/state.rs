@@ -1,5 +1,5 @@
-//! What every request handler shares: the storage, the bounds on
-//! concurrent work, and the cookie policy. The server keeps nothing else
+//! What every request handler shares: the storage and its group writer,
+//! the bounds on concurrent work, the metrics and the cookie policy. The server keeps nothing else
 //! between requests, so several processes can share one database.
 
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::error::{ApiError, Error};
 use crate::metrics::Metrics;
 use crate::storage::Storage;
+use crate::writer::Writer;
 
 /// Largest sync body accepted (compressed).
 pub const MAX_SYNC_BODY: usize = 64 * 1024 * 1024;
@@ -27,17 +28,23 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// What operators watch (served only where `serve_metrics` is).
     pub metrics: Arc<Metrics>,
+    /// The group writer every sync exchange commits through.
+    pub writer: Arc<Writer>,
 }
 
 impl AppState {
     /// State over `storage`, with two sync slots per core.
     pub fn new(storage: Arc<dyn Storage>) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let metrics = Arc::new(Metrics::new());
+        let writer = Writer::start(storage.clone(), metrics.clone())
+            .unwrap_or_else(|e| panic!("the writer thread cannot start: {e}"));
         Self {
             storage,
             sync_slots: Arc::new(tokio::sync::Semaphore::new(cores * 2)),
             secure_cookies: true,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            writer: Arc::new(writer),
         }
     }
 

@@ -5,7 +5,7 @@
 //! erasures are taken, and at most [`DOWNLOAD_LIMIT`] documents and
 //! erasures sent back.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::BTreeSet;
 
 use automerge::AutoCommit;
 use hark_core::doc::{DocKind, now_ms};
@@ -13,11 +13,12 @@ use hark_core::sync::{Ack, DocData, Rejected, SyncRequest, SyncResponse, wire_he
 use serde_bytes::ByteBuf;
 
 use crate::error::{Error, Result};
-use crate::ingest::{Extra, Ingest, Merged, merge_upload};
+use crate::ingest::{Extra, Ingest, Merged};
 use crate::metrics::Metrics;
 use crate::model::{Area, AuditEntry, Device};
 use crate::storage::{Storage, response_key};
 use crate::validate::AreaForms;
+use crate::writer::Commit;
 
 /// Documents and erasures sent to a device per exchange.
 pub const DOWNLOAD_LIMIT: usize = 500;
@@ -47,6 +48,7 @@ fn check_bounds(request: &SyncRequest) -> Result<()> {
 /// Handles one exchange for an authenticated device.
 pub fn handle(
     storage: &dyn Storage,
+    commit: &dyn Commit,
     metrics: &Metrics,
     device: &Device,
     area: &Area,
@@ -81,29 +83,12 @@ pub fn handle(
             lists: &lists,
             now_ms: now_ms(),
         };
-        let ids: Vec<String> = request.docs.iter().map(|d| d.id.clone()).collect();
-        // Storage skips erased ids, so find each upload by id (the same id
-        // may come twice in one request: take them in order).
-        let mut queues: HashMap<&str, VecDeque<&DocData>> = HashMap::new();
-        for d in &request.docs {
-            queues.entry(d.id.as_str()).or_default().push_back(d);
-        }
-        let started = std::time::Instant::now();
-        let outcomes = storage.ingest(device, &ids, &mut |id, stored| {
-            let Some(upload) = queues.get_mut(id).and_then(VecDeque::pop_front) else {
-                return Ok(Merged::Rejected("unexpected document".into()));
-            };
-            let (merged, extra) = merge_upload(&ctx, upload, stored);
-            if let Some(e) = extra {
-                extras.push((upload.id.clone(), e));
+        let uploads: Vec<&DocData> = request.docs.iter().collect();
+        let outcomes = crate::writer::ingest(storage, commit, &ctx, device, &uploads)?;
+        for (doc, (outcome, extra)) in request.docs.iter().zip(outcomes) {
+            if let Some(extra) = extra {
+                extras.push((doc.id.clone(), extra));
             }
-            Ok(merged)
-        })?;
-        metrics
-            .commit_seconds
-            .observe(started.elapsed().as_secs_f64());
-        metrics.group_size.observe(ids.len() as f64);
-        for (doc, outcome) in request.docs.iter().zip(outcomes) {
             match outcome {
                 Merged::Write(w) => {
                     let problems = w.projection.iter().flat_map(|p| &p.problems);

@@ -82,8 +82,8 @@ pub fn check(
     let form = forms
         .get(response.form_ref())
         .ok_or_else(|| format!("form {} is not installed in this area", response.form_ref()))?;
-    let header = response
-        .header()
+    let (header, answers) = response
+        .read()
         .map_err(|_| "an answer or flag cannot be read".to_owned())?;
     let c = &header.context;
     if c.captured_at < EARLIEST_CAPTURE || c.captured_at > now_ms.saturating_add(CLOCK_SLACK) {
@@ -92,9 +92,6 @@ pub fn check(
                 .into(),
         );
     }
-    let answers = response
-        .answers()
-        .map_err(|_| "an answer cannot be read".to_owned())?;
     for (question, answer) in &answers {
         let q = form
             .question(question)

@@ -628,6 +628,7 @@ pub mod fuzz {
             area_id: area.id.clone(),
             kind: DocKind::Response,
             n_changes: 0,
+            seq: 1,
             bytes,
         });
         if let (Merged::Write(w), _) = merge_upload(&ctx, &upload, stored)

@@ -9,6 +9,8 @@
 //! rows. Nothing here loops over documents, adds up tallies or decides
 //! anything: that is the algorithms' job, written once.
 
+use std::collections::{HashMap, HashSet};
+
 use automerge::ChangeHash;
 use hark_core::doc::DocKind;
 use hark_core::lists::AreaLists;
@@ -67,6 +69,17 @@ pub struct DocRow<'a> {
     pub bytes: &'a [u8],
 }
 
+/// A response's projection as written (`None`: removed).
+#[derive(Clone, Copy, Debug)]
+pub struct ProjectionRow<'a> {
+    /// The response's key.
+    pub id: &'a str,
+    /// Its area.
+    pub area_id: &'a str,
+    /// What to store.
+    pub projection: Option<&'a Projection>,
+}
+
 /// The statements on documents, projections and tallies.
 pub trait DocTx {
     /// Takes the next sequence number (and with it the writers' lock, held
@@ -74,20 +87,28 @@ pub trait DocTx {
     fn next_seq(&mut self) -> Result<i64>;
     /// The highest sequence number committed.
     fn current_seq(&mut self) -> Result<i64>;
+    /// Takes `n` consecutive sequence numbers at once (with the writers'
+    /// lock) and returns the first.
+    fn reserve_seqs(&mut self, n: i64) -> Result<i64>;
     /// Takes the writers' lock without a sequence number (before tally
     /// writes that come with none).
     fn lock_writers(&mut self) -> Result<()>;
 
     /// Whether the id was erased.
     fn is_erased(&mut self, id: &str) -> Result<bool>;
+    /// Which of these ids were erased.
+    fn erased_among(&mut self, ids: &[&str]) -> Result<HashSet<String>>;
+    /// The versions (sequence numbers) of those of these documents that are
+    /// stored (locked for the transaction in a write transaction).
+    fn doc_versions(&mut self, ids: &[&str]) -> Result<HashMap<String, i64>>;
     /// A document, snapshot and change chunks concatenated (locked for the
     /// transaction in a write transaction).
     fn load_doc(&mut self, id: &str) -> Result<Option<StoredDoc>>;
     /// The area and kind of a stored document (locked likewise).
     fn doc_owner(&mut self, id: &str) -> Result<Option<(String, DocKind)>>;
-    /// Writes a document as one snapshot (inserting or replacing it, its
-    /// change chunks dropped).
-    fn put_snapshot(&mut self, doc: &DocRow<'_>) -> Result<()>;
+    /// Writes documents as one snapshot each (inserting or replacing them,
+    /// their change chunks dropped). The ids are distinct.
+    fn put_snapshots(&mut self, docs: &[DocRow<'_>]) -> Result<()>;
     /// Inserts a document that does not exist yet; `false` if one does.
     fn insert_doc(&mut self, doc: &DocRow<'_>) -> Result<bool>;
     /// Whether a document with this id is stored.
@@ -105,25 +126,22 @@ pub trait DocTx {
     fn delete_doc(&mut self, id: &str) -> Result<()>;
     /// Records an erasure at `seq` (once per id).
     fn record_erasure(&mut self, id: &str, area_id: &str, seq: i64) -> Result<()>;
-    /// Records the heads a device has acknowledged for a document.
-    fn set_device_heads(
-        &mut self,
-        device_id: &str,
-        doc_id: &str,
-        heads: &[ChangeHash],
-    ) -> Result<()>;
+    /// Records the heads a device has acknowledged for documents (distinct
+    /// ids).
+    fn set_device_heads(&mut self, device_id: &str, docs: &[(&str, &[ChangeHash])]) -> Result<()>;
     /// Every form document of an area (snapshots), by id.
     fn area_forms(&mut self, area_id: &str) -> Result<Vec<Vec<u8>>>;
     /// Ids of documents of a kind after `after`, in id order.
     fn doc_ids(&mut self, kind: DocKind, after: &str, limit: usize) -> Result<Vec<String>>;
 
-    /// The stored projection row of a response, without its answers.
-    fn projection(&mut self, id: &str) -> Result<Option<Projection>>;
+    /// The stored projections of those of these responses that have one,
+    /// with their answers (by question) where they are submitted.
+    fn projections(&mut self, ids: &[&str]) -> Result<HashMap<String, Projection>>;
     /// The projected answers of a response, by question.
     fn projected_answers(&mut self, id: &str) -> Result<Vec<AnswerRow>>;
-    /// Replaces a response's projection rows, its answers and its data
-    /// problems (`None`: deletes them).
-    fn write_projection(&mut self, id: &str, area_id: &str, p: Option<&Projection>) -> Result<()>;
+    /// Replaces responses' projection rows, their answers, data problems
+    /// and flags (`None`: deletes them). The ids are distinct.
+    fn write_projections(&mut self, rows: &[ProjectionRow<'_>]) -> Result<()>;
     /// Ids of every projected response.
     fn response_ids(&mut self) -> Result<Vec<String>>;
     /// Replaces the packed answers of a response.

@@ -1,5 +1,6 @@
 //! The storage algorithms, written once for both backends over the
-//! transaction interface of [`super::backend`]: ingest, erase, the paging
+//! transaction interface of [`super::backend`]: the group commit of
+//! staged merges, erase, the paging
 //! of what a device should receive, projections with their tallies,
 //! rebuilds. The blanket implementation at the end makes every
 //! [`Backend`] a [`Documents`] store.
@@ -11,13 +12,14 @@
 
 use automerge::ChangeHash;
 use hark_core::doc::DocKind;
-use hark_core::response::Status;
 
-use super::backend::{Backend, DocRow, DocTx};
-use super::{Documents, Lists, MergeFn, Pending, PendingBatch, doc_id, response_key};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use super::backend::{Backend, DocRow, DocTx, ProjectionRow};
+use super::{Documents, Lists, Pending, PendingBatch, Upload, doc_id, response_key};
 use crate::error::Result;
 use crate::export::pack_answers;
-use crate::ingest::{DocBytes, Merged, StoredDoc};
+use crate::ingest::{DocBytes, Fate, Merged, StoredDoc};
 use crate::model::Device;
 use crate::projection::Projection;
 use crate::tally::Deltas;
@@ -26,28 +28,31 @@ use hark_core::lists::{AreaLists, ListDim, ListItem};
 /// Responses a rebuild recounts per step.
 const REBUILD_STEP: usize = 1000;
 
-/// The stored projection of a response, with its answers when it counts.
-fn stored_projection(tx: &mut impl DocTx, id: &str) -> Result<Option<Projection>> {
-    let Some(mut p) = tx.projection(id)? else {
-        return Ok(None);
-    };
-    if p.status == Status::Submitted {
-        p.answers = tx.projected_answers(id)?;
-    }
-    Ok(Some(p))
-}
-
-/// Replaces a response's projection and adds the tally change to `deltas`.
-fn write_projection(
+/// Replaces responses' projections and adds the tally changes to `deltas`.
+/// Each run of distinct ids is read and written in one go; a response named
+/// again starts a new run, so its change counts against the one before.
+fn write_projections(
     tx: &mut impl DocTx,
-    id: &str,
-    area_id: &str,
-    p: Option<&Projection>,
+    rows: &[ProjectionRow<'_>],
     deltas: &mut Deltas,
 ) -> Result<()> {
-    let old = stored_projection(tx, id)?;
-    deltas.add(area_id, old.as_ref(), p);
-    tx.write_projection(id, area_id, p)
+    let mut start = 0;
+    while start < rows.len() {
+        let mut seen = HashSet::new();
+        let end = rows[start..]
+            .iter()
+            .position(|r| !seen.insert(r.id))
+            .map_or(rows.len(), |n| start + n);
+        let run = &rows[start..end];
+        let ids: Vec<&str> = run.iter().map(|r| r.id).collect();
+        let old = tx.projections(&ids)?;
+        for r in run {
+            deltas.add(r.area_id, old.get(r.id), r.projection);
+        }
+        tx.write_projections(run)?;
+        start = end;
+    }
+    Ok(())
 }
 
 /// Writes a transaction's tally changes.
@@ -60,58 +65,103 @@ fn flush_tallies(tx: &mut impl DocTx, deltas: &Deltas) -> Result<()> {
     tx.add_tallies(&rows)
 }
 
-/// See [`Documents::ingest`].
-fn ingest(
-    tx: &mut impl DocTx,
-    device: &Device,
-    ids: &[String],
-    merge: &mut MergeFn<'_>,
-) -> Result<Vec<Merged>> {
-    let mut out = Vec::with_capacity(ids.len());
-    let mut deltas = Deltas::new();
-    for id in ids {
-        let key = response_key(&device.area_id, id);
-        if tx.is_erased(&key)? {
-            out.push(Merged::Rejected("erased".into()));
-            continue;
-        }
-        let stored = tx.load_doc(&key)?;
-        let merged = merge(id, stored)?;
-        if let Merged::Write(w) = &merged {
+/// See [`Documents::commit`]. Checks first, for every write in the group,
+/// whether the document was erased or its stored version moved on since it
+/// was staged (another exchange wrote it, or an earlier upload in this same
+/// group did); then takes one sequence number per document that changes,
+/// all at once; writes each with its projection; and writes the tally
+/// changes of the whole group once.
+fn commit(tx: &mut impl DocTx, group: &[Upload]) -> Result<Vec<Vec<Fate>>> {
+    let keys: Vec<&str> = group
+        .iter()
+        .flat_map(|u| &u.docs)
+        .filter(|d| matches!(d.merged, Merged::Write(_)))
+        .map(|d| d.key.as_str())
+        .collect();
+    let erased = tx.erased_among(&keys)?;
+    let versions = tx.doc_versions(&keys)?;
+    // Decide before writing, so the sequence numbers are taken in one go.
+    let mut touched = HashSet::new();
+    let mut needed = 0;
+    let fates: Vec<Vec<Fate>> = group
+        .iter()
+        .map(|upload| {
+            upload
+                .docs
+                .iter()
+                .map(|d| {
+                    let Merged::Write(w) = &d.merged else {
+                        return Fate::Kept;
+                    };
+                    if erased.contains(&d.key) {
+                        Fate::Erased
+                    } else if versions.get(&d.key).copied() != d.seen
+                        || !touched.insert(d.key.as_str())
+                    {
+                        Fate::Stale
+                    } else {
+                        needed += i64::from(w.bytes != DocBytes::Unchanged);
+                        Fate::Kept
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let mut seq = if needed > 0 {
+        tx.reserve_seqs(needed)?
+    } else {
+        0
+    };
+    let mut snapshots = Vec::new();
+    let mut projections = Vec::new();
+    let mut heads: BTreeMap<&str, Vec<(&str, &[ChangeHash])>> = BTreeMap::new();
+    for (upload, fates) in group.iter().zip(&fates) {
+        for (d, fate) in upload.docs.iter().zip(fates) {
+            let (Fate::Kept, Merged::Write(w)) = (fate, &d.merged) else {
+                continue;
+            };
             match &w.bytes {
                 DocBytes::Unchanged => {}
-                DocBytes::Snapshot(bytes) => {
-                    let seq = tx.next_seq()?;
-                    tx.put_snapshot(&DocRow {
-                        id: &key,
-                        area_id: &w.area_id,
-                        kind: w.kind,
-                        form_id: &w.form_id,
-                        seq,
-                        heads: &w.heads,
-                        bytes,
-                    })?;
-                }
-                DocBytes::Append(bytes) => {
-                    let seq = tx.next_seq()?;
-                    tx.append_change(&key, seq, &w.heads, bytes)?;
-                }
+                DocBytes::Snapshot(bytes) => snapshots.push(DocRow {
+                    id: &d.key,
+                    area_id: &w.area_id,
+                    kind: w.kind,
+                    form_id: &w.form_id,
+                    seq,
+                    heads: &w.heads,
+                    bytes,
+                }),
+                DocBytes::Append(bytes) => tx.append_change(&d.key, seq, &w.heads, bytes)?,
             }
             if w.bytes != DocBytes::Unchanged {
-                write_projection(tx, &key, &w.area_id, w.projection.as_ref(), &mut deltas)?;
+                seq += 1;
+                projections.push(ProjectionRow {
+                    id: &d.key,
+                    area_id: &w.area_id,
+                    projection: w.projection.as_ref(),
+                });
             }
-            tx.set_device_heads(&device.id, &key, &w.heads)?;
+            heads
+                .entry(upload.device.id.as_str())
+                .or_default()
+                .push((&d.key, &w.heads));
         }
-        out.push(merged);
+    }
+    tx.put_snapshots(&snapshots)?;
+    let mut deltas = Deltas::new();
+    write_projections(tx, &projections, &mut deltas)?;
+    for (device, docs) in &heads {
+        tx.set_device_heads(device, docs)?;
     }
     flush_tallies(tx, &deltas)?;
-    Ok(out)
+    Ok(fates)
 }
 
 /// See [`Documents::erase`].
 fn erase(tx: &mut impl DocTx, area_id: &str, ids: &[String]) -> Result<usize> {
-    let mut deltas = Deltas::new();
+    let ids: BTreeSet<&String> = ids.iter().collect();
     let mut stored = 0;
+    let mut gone = Vec::new();
     for id in ids {
         // Only responses of the caller's area (their keys name it): never
         // forms, never another area's documents.
@@ -127,9 +177,19 @@ fn erase(tx: &mut impl DocTx, area_id: &str, ids: &[String]) -> Result<usize> {
         stored += usize::from(owner.is_some());
         let seq = tx.next_seq()?;
         tx.delete_doc(&key)?;
-        write_projection(tx, &key, area_id, None, &mut deltas)?;
         tx.record_erasure(&key, area_id, seq)?;
+        gone.push(key);
     }
+    let rows: Vec<ProjectionRow<'_>> = gone
+        .iter()
+        .map(|key| ProjectionRow {
+            id: key,
+            area_id,
+            projection: None,
+        })
+        .collect();
+    let mut deltas = Deltas::new();
+    write_projections(tx, &rows, &mut deltas)?;
     flush_tallies(tx, &deltas)?;
     Ok(stored)
 }
@@ -238,10 +298,12 @@ pub(super) fn rebuild_tallies(tx: &mut impl DocTx) -> Result<()> {
         let Some((last, _)) = ids.last().cloned() else {
             return Ok(());
         };
+        let keys: Vec<&str> = ids.iter().map(|(id, _)| id.as_str()).collect();
+        let stored = tx.projections(&keys)?;
         let mut deltas = Deltas::new();
         for (id, area_id) in &ids {
-            if let Some(p) = stored_projection(tx, id)? {
-                deltas.add(area_id, None, Some(&p));
+            if let Some(p) = stored.get(id) {
+                deltas.add(area_id, None, Some(p));
             }
         }
         flush_tallies(tx, &deltas)?;
@@ -263,25 +325,30 @@ fn put_projections<'p>(
     tx: &mut impl DocTx,
     batch: impl IntoIterator<Item = (&'p str, &'p str, Option<&'p Projection>)>,
 ) -> Result<()> {
+    let rows: Vec<ProjectionRow<'_>> = batch
+        .into_iter()
+        .map(|(id, area_id, projection)| ProjectionRow {
+            id,
+            area_id,
+            projection,
+        })
+        .collect();
     let mut deltas = Deltas::new();
-    for (id, area_id, p) in batch {
-        write_projection(tx, id, area_id, p, &mut deltas)?;
-    }
+    write_projections(tx, &rows, &mut deltas)?;
     flush_tallies(tx, &deltas)
 }
 
 impl<B: Backend> Documents for B {
-    fn ingest(
-        &self,
-        device: &Device,
-        ids: &[String],
-        merge: &mut MergeFn<'_>,
-    ) -> Result<Vec<Merged>> {
-        let keys: Vec<String> = ids
+    fn stage(&self, keys: &[String]) -> Result<Vec<Option<StoredDoc>>> {
+        self.read(|tx| keys.iter().map(|k| tx.load_doc(k)).collect())
+    }
+
+    fn commit(&self, group: &[Upload]) -> Result<Vec<Vec<Fate>>> {
+        let keys: Vec<String> = group
             .iter()
-            .map(|id| response_key(&device.area_id, id))
+            .flat_map(|u| u.docs.iter().map(|d| d.key.clone()))
             .collect();
-        self.write(&keys, |tx| ingest(tx, device, ids, merge))
+        self.write(&keys, |tx| commit(tx, group))
     }
 
     fn erase(&self, area_id: &str, ids: &[String]) -> Result<usize> {

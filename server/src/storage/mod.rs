@@ -46,7 +46,7 @@ use hark_core::lists::{AreaLists, ListDim, ListItem};
 
 use crate::error::Result;
 use crate::export::ExportRecord;
-use crate::ingest::{Merged, StoredDoc};
+use crate::ingest::{Fate, StagedDoc, StoredDoc};
 use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, User};
 use crate::projection::Projection;
 use crate::tally::{TallyQuery, TallyRow};
@@ -112,9 +112,14 @@ pub struct PendingBatch {
     pub more: bool,
 }
 
-/// The merge callback: given a document id and its stored copy (locked for
-/// the transaction), decide what to write.
-pub type MergeFn<'a> = dyn FnMut(&str, Option<StoredDoc>) -> Result<Merged> + 'a;
+/// One exchange's staged merges, for a group commit.
+#[derive(Debug)]
+pub struct Upload {
+    /// The device that sent them.
+    pub device: Device,
+    /// Its documents, merged.
+    pub docs: Vec<StagedDoc>,
+}
 
 /// Areas, enrolment codes and devices.
 pub trait Tenancy {
@@ -145,18 +150,18 @@ pub trait Tenancy {
 /// Documents, with the projections and tallies derived from them, always
 /// written in the same transaction.
 pub trait Documents {
-    /// Merges documents from `device` in one transaction: for each id, in
-    /// order, loads the stored copy (locked), calls `merge`, writes the
-    /// result with its projection and tallies, and records the heads the
-    /// device now has acknowledged. Erased ids are not passed to `merge`:
-    /// they come back as `Merged::Rejected("erased")`. Returns one outcome
-    /// per id.
-    fn ingest(
-        &self,
-        device: &Device,
-        ids: &[String],
-        merge: &mut MergeFn<'_>,
-    ) -> Result<Vec<Merged>>;
+    /// The stored copies of these documents (by key), read in one
+    /// snapshot, to merge outside any write transaction.
+    fn stage(&self, keys: &[String]) -> Result<Vec<Option<StoredDoc>>>;
+    /// Writes a group of staged merges, from one or many exchanges, in one
+    /// transaction: each write with its projection (the tallies of the
+    /// whole group added up first), and the heads each device now has
+    /// acknowledged. A document erased since it was staged is refused; one
+    /// whose stored copy changed since (its version is not
+    /// [`StagedDoc::seen`](crate::ingest::StagedDoc::seen)) comes back
+    /// [`Fate::Stale`] with nothing written, as does a second write of
+    /// one document in the group. One outcome per staged document, in order.
+    fn commit(&self, group: &[Upload]) -> Result<Vec<Vec<Fate>>>;
     /// Erases responses of `area_id` (withdrawn consent): document,
     /// projections and device records, and records the erasure. Ids of
     /// forms are skipped. Returns how many were stored.

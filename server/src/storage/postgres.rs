@@ -19,9 +19,12 @@
 //! - reads that span several statements (`pending`, `load`) run in one
 //!   read-only `REPEATABLE READ` transaction, so they see one snapshot.
 
+use std::collections::{HashMap, HashSet};
+
 use automerge::ChangeHash;
 use hark_core::doc::{DocKind, decode_heads, encode_heads, now_ms};
 use hark_core::lists::{AreaLists, ListDim};
+use hark_core::response::Status;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{GenericClient, IsolationLevel, NoTls, Transaction};
@@ -29,7 +32,7 @@ use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 use sha2::{Digest, Sha256};
 
-use super::backend::{Backend, DocRow, DocTx, SchemaTx};
+use super::backend::{Backend, DocRow, DocTx, ProjectionRow, SchemaTx};
 use super::query::{free_text_sql, tallies_sql};
 use super::rows::{self, Row};
 use super::{
@@ -366,6 +369,17 @@ impl DocTx for PgTx<'_> {
             .try_get(0)?)
     }
 
+    fn reserve_seqs(&mut self, n: i64) -> Result<i64> {
+        let last: i64 = self
+            .tx
+            .query_one(
+                "UPDATE counters SET value = value + $1 WHERE name = 'seq' RETURNING value",
+                &[&n],
+            )?
+            .try_get(0)?;
+        Ok(last - n + 1)
+    }
+
     fn current_seq(&mut self) -> Result<i64> {
         Ok(self
             .tx
@@ -388,15 +402,32 @@ impl DocTx for PgTx<'_> {
             .is_some())
     }
 
+    fn erased_among(&mut self, ids: &[&str]) -> Result<HashSet<String>> {
+        let rows = self.tx.query(
+            "SELECT doc_id FROM erasures WHERE doc_id = ANY($1)",
+            &[&ids],
+        )?;
+        rows.iter().map(|r| r.text(0)).collect()
+    }
+
+    fn doc_versions(&mut self, ids: &[&str]) -> Result<HashMap<String, i64>> {
+        let sql = format!(
+            "SELECT id, seq FROM docs WHERE id = ANY($1) ORDER BY id{}",
+            self.for_update()
+        );
+        let rows = self.tx.query(&sql, &[&ids])?;
+        rows.iter().map(|r| Ok((r.text(0)?, r.int(1)?))).collect()
+    }
+
     fn load_doc(&mut self, id: &str) -> Result<Option<StoredDoc>> {
         let sql = format!(
-            "SELECT area_id, kind, snapshot, n_changes FROM docs WHERE id = $1{}",
+            "SELECT area_id, kind, snapshot, n_changes, seq FROM docs WHERE id = $1{}",
             self.for_update()
         );
         let head = first(&mut self.tx, &sql, &[&id], |r| {
-            Ok((r.text(0)?, r.text(1)?, r.blob(2)?, r.int(3)?))
+            Ok((r.text(0)?, r.text(1)?, r.blob(2)?, r.int(3)?, r.int(4)?))
         })?;
-        let Some((area_id, kind, mut bytes, n_changes)) = head else {
+        let Some((area_id, kind, mut bytes, n_changes, seq)) = head else {
             return Ok(None);
         };
         if n_changes > 0 {
@@ -412,6 +443,7 @@ impl DocTx for PgTx<'_> {
             kind: rows::kind(&kind)?,
             bytes,
             n_changes,
+            seq,
         }))
     }
 
@@ -422,27 +454,6 @@ impl DocTx for PgTx<'_> {
         );
         let owner = first(&mut self.tx, &sql, &[&id], |r| Ok((r.text(0)?, r.text(1)?)))?;
         owner.map(|(a, k)| Ok((a, rows::kind(&k)?))).transpose()
-    }
-
-    fn put_snapshot(&mut self, d: &DocRow<'_>) -> Result<()> {
-        self.tx
-            .execute("DELETE FROM doc_changes WHERE doc_id = $1", &[&d.id])?;
-        self.tx.execute(
-            "INSERT INTO docs (id, area_id, kind, form_id, seq, heads, snapshot, n_changes)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0)
-             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, heads = excluded.heads,
-                 snapshot = excluded.snapshot, n_changes = 0",
-            &[
-                &d.id,
-                &d.area_id,
-                &d.kind.as_str(),
-                &d.form_id,
-                &d.seq,
-                &encode_heads(d.heads),
-                &d.bytes,
-            ],
-        )?;
-        Ok(())
     }
 
     fn insert_doc(&mut self, d: &DocRow<'_>) -> Result<bool> {
@@ -500,20 +511,6 @@ impl DocTx for PgTx<'_> {
         Ok(())
     }
 
-    fn set_device_heads(
-        &mut self,
-        device_id: &str,
-        doc_id: &str,
-        heads: &[ChangeHash],
-    ) -> Result<()> {
-        self.tx.execute(
-            "INSERT INTO device_docs (device_id, doc_id, heads) VALUES ($1, $2, $3)
-             ON CONFLICT (device_id, doc_id) DO UPDATE SET heads = excluded.heads",
-            &[&device_id, &doc_id, &encode_heads(heads)],
-        )?;
-        Ok(())
-    }
-
     fn area_forms(&mut self, area_id: &str) -> Result<Vec<Vec<u8>>> {
         all(
             &mut self.tx,
@@ -532,13 +529,221 @@ impl DocTx for PgTx<'_> {
         )
     }
 
-    fn projection(&mut self, id: &str) -> Result<Option<Projection>> {
-        first(
-            &mut self.tx,
-            &format!("SELECT {} FROM responses WHERE id = $1", rows::PROJECTION),
-            &[&id],
-            rows::projection,
-        )
+    fn put_snapshots(&mut self, docs: &[DocRow<'_>]) -> Result<()> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = docs.iter().map(|d| d.id).collect();
+        let areas: Vec<&str> = docs.iter().map(|d| d.area_id).collect();
+        let kinds: Vec<&str> = docs.iter().map(|d| d.kind.as_str()).collect();
+        let forms: Vec<&str> = docs.iter().map(|d| d.form_id).collect();
+        let seqs: Vec<i64> = docs.iter().map(|d| d.seq).collect();
+        let heads: Vec<Vec<u8>> = docs.iter().map(|d| encode_heads(d.heads)).collect();
+        let bytes: Vec<&[u8]> = docs.iter().map(|d| d.bytes).collect();
+        self.tx
+            .execute("DELETE FROM doc_changes WHERE doc_id = ANY($1)", &[&ids])?;
+        self.tx.execute(
+            "INSERT INTO docs (id, area_id, kind, form_id, seq, heads, snapshot, n_changes)
+             SELECT id, a, k, f, s, h, b, 0
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bytea[], $7::bytea[])
+                 AS d (id, a, k, f, s, h, b)
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, heads = excluded.heads,
+                 snapshot = excluded.snapshot, n_changes = 0",
+            &[&ids, &areas, &kinds, &forms, &seqs, &heads, &bytes],
+        )?;
+        Ok(())
+    }
+
+    fn set_device_heads(&mut self, device_id: &str, docs: &[(&str, &[ChangeHash])]) -> Result<()> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = docs.iter().map(|(id, _)| *id).collect();
+        let heads: Vec<Vec<u8>> = docs.iter().map(|(_, h)| encode_heads(h)).collect();
+        self.tx.execute(
+            "INSERT INTO device_docs (device_id, doc_id, heads)
+             SELECT $1, d, h FROM unnest($2::text[], $3::bytea[]) AS t (d, h)
+             ON CONFLICT (device_id, doc_id) DO UPDATE SET heads = excluded.heads",
+            &[&device_id, &ids, &heads],
+        )?;
+        Ok(())
+    }
+
+    fn projections(&mut self, ids: &[&str]) -> Result<HashMap<String, Projection>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // The projection's columns first (as `rows::projection` reads
+        // them), then the id.
+        let mut out: HashMap<String, Projection> = self
+            .tx
+            .query(
+                &format!(
+                    "SELECT {}, id FROM responses WHERE id = ANY($1)",
+                    rows::PROJECTION
+                ),
+                &[&ids],
+            )?
+            .iter()
+            .map(|r| Ok((r.text(9)?, rows::projection(r)?)))
+            .collect::<Result<_>>()?;
+        let submitted: Vec<&str> = out
+            .iter()
+            .filter(|(_, p)| p.status == Status::Submitted)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        if submitted.is_empty() {
+            return Ok(out);
+        }
+        let answers = self.tx.query(
+            &format!(
+                "SELECT {}, response_id FROM answers WHERE response_id = ANY($1)
+                 ORDER BY response_id, question",
+                rows::ANSWER
+            ),
+            &[&submitted],
+        )?;
+        for r in &answers {
+            if let Some(p) = out.get_mut(&r.text(4)?) {
+                p.answers.push(rows::answer_row(r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn write_projections(&mut self, rows: &[ProjectionRow<'_>]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let tx = &mut self.tx;
+        let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
+        tx.execute("DELETE FROM answers WHERE response_id = ANY($1)", &[&ids])?;
+        tx.execute("DELETE FROM problems WHERE response_id = ANY($1)", &[&ids])?;
+        let gone: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.projection.is_none())
+            .map(|r| r.id)
+            .collect();
+        if !gone.is_empty() {
+            tx.execute("DELETE FROM responses WHERE id = ANY($1)", &[&gone])?;
+            tx.execute("DELETE FROM flags WHERE response_key = ANY($1)", &[&gone])?;
+        }
+        let kept: Vec<(&str, &str, &Projection)> = rows
+            .iter()
+            .filter_map(|r| r.projection.map(|p| (r.id, r.area_id, p)))
+            .collect();
+        if kept.is_empty() {
+            return Ok(());
+        }
+        let text = |f: fn(&Projection) -> &str| -> Vec<&str> {
+            kept.iter().map(|(_, _, p)| f(p)).collect()
+        };
+        let opt = |f: fn(&Projection) -> Option<&str>| -> Vec<Option<&str>> {
+            kept.iter().map(|(_, _, p)| f(p)).collect()
+        };
+        let ids: Vec<&str> = kept.iter().map(|(id, _, _)| *id).collect();
+        let areas: Vec<&str> = kept.iter().map(|(_, a, _)| *a).collect();
+        let packed: Vec<String> = kept
+            .iter()
+            .map(|(_, _, p)| pack_answers(&p.answers))
+            .collect();
+        tx.execute(
+            "INSERT INTO responses (id, area_id, form_id, form_version, status, setting, age_phase, need, pathway,
+                 kiosk, captured_at, submitted_at, month, flags, packed, counted)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                 $7::text[], $8::text[], $9::text[], $10::bool[], $11::bigint[], $12::bigint[], $13::text[],
+                 $14::bigint[], $15::text[], $16::bool[])
+             ON CONFLICT (id) DO UPDATE SET form_id = excluded.form_id, form_version = excluded.form_version,
+                 status = excluded.status, counted = excluded.counted, setting = excluded.setting,
+                 age_phase = excluded.age_phase,
+                 need = excluded.need, pathway = excluded.pathway, kiosk = excluded.kiosk,
+                 captured_at = excluded.captured_at, submitted_at = excluded.submitted_at,
+                 month = excluded.month, flags = excluded.flags, packed = excluded.packed",
+            &[
+                &ids,
+                &areas,
+                &text(|p| &p.form_id),
+                &text(|p| &p.form_version),
+                &text(|p| p.status.as_str()),
+                &opt(|p| p.setting.as_deref()),
+                &opt(|p| p.age_phase.as_deref()),
+                &opt(|p| p.need.as_deref()),
+                &opt(|p| p.pathway.as_deref()),
+                &kept.iter().map(|(_, _, p)| p.kiosk).collect::<Vec<bool>>(),
+                &kept.iter().map(|(_, _, p)| p.captured_at).collect::<Vec<i64>>(),
+                &kept.iter().map(|(_, _, p)| p.submitted_at).collect::<Vec<Option<i64>>>(),
+                &text(|p| &p.month),
+                &kept.iter().map(|(_, _, p)| p.flags).collect::<Vec<i64>>(),
+                &packed,
+                &kept.iter().map(|(_, _, p)| p.counted).collect::<Vec<bool>>(),
+            ],
+        )?;
+        // Every answer, data problem and flag of the batch: one statement each.
+        let answers: Vec<(&str, &AnswerRow)> = kept
+            .iter()
+            .flat_map(|(id, _, p)| p.answers.iter().map(move |a| (*id, a)))
+            .collect();
+        if !answers.is_empty() {
+            tx.execute(
+                "INSERT INTO answers (response_id, question, kind, value_text, value_num)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])",
+                &[
+                    &answers.iter().map(|(id, _)| *id).collect::<Vec<&str>>(),
+                    &answers.iter().map(|(_, a)| a.question.as_str()).collect::<Vec<&str>>(),
+                    &answers.iter().map(|(_, a)| a.kind.as_str()).collect::<Vec<&str>>(),
+                    &answers.iter().map(|(_, a)| a.value_text.as_deref()).collect::<Vec<Option<&str>>>(),
+                    &answers.iter().map(|(_, a)| a.value_num).collect::<Vec<Option<i64>>>(),
+                ],
+            )?;
+        }
+        let problems: Vec<(&str, &str, &Projection, &crate::projection::Problem)> = kept
+            .iter()
+            .flat_map(|(id, area, p)| p.problems.iter().map(move |pr| (*id, *area, *p, pr)))
+            .collect();
+        if !problems.is_empty() {
+            tx.execute(
+                "INSERT INTO problems (response_id, area_id, form_id, form_version, subject, kind)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])",
+                &[
+                    &problems.iter().map(|(id, _, _, _)| *id).collect::<Vec<&str>>(),
+                    &problems.iter().map(|(_, a, _, _)| *a).collect::<Vec<&str>>(),
+                    &problems.iter().map(|(_, _, p, _)| p.form_id.as_str()).collect::<Vec<&str>>(),
+                    &problems.iter().map(|(_, _, p, _)| p.form_version.as_str()).collect::<Vec<&str>>(),
+                    &problems.iter().map(|(_, _, _, pr)| pr.subject()).collect::<Vec<Option<&str>>>(),
+                    &problems.iter().map(|(_, _, _, pr)| pr.kind()).collect::<Vec<&str>>(),
+                ],
+            )?;
+        }
+        // A flag once raised stays, its follow-up with it.
+        let flags: Vec<_> = kept
+            .iter()
+            .filter_map(|(id, area, p)| p.safeguarding.as_ref().map(|s| (*id, *area, *p, s)))
+            .flat_map(|(id, area, p, s)| s.raised.iter().map(move |r| (id, area, p, s, r)))
+            .collect();
+        if !flags.is_empty() {
+            tx.execute(
+                "INSERT INTO flags (response_key, area_id, raised_at, form_id, form_version, trigger, level,
+                     setting, occasion, practitioner, status)
+                 SELECT k, a, at, f, v, t, l, s, o, pr, 'new'
+                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::text[], $10::text[]) AS x (k, a, at, f, v, t, l, s, o, pr)
+                 ON CONFLICT (response_key, trigger) DO UPDATE SET setting = excluded.setting,
+                     occasion = excluded.occasion, practitioner = excluded.practitioner",
+                &[
+                    &flags.iter().map(|f| f.0).collect::<Vec<&str>>(),
+                    &flags.iter().map(|f| f.1).collect::<Vec<&str>>(),
+                    &flags.iter().map(|f| f.4.2).collect::<Vec<i64>>(),
+                    &flags.iter().map(|f| f.2.form_id.as_str()).collect::<Vec<&str>>(),
+                    &flags.iter().map(|f| f.2.form_version.as_str()).collect::<Vec<&str>>(),
+                    &flags.iter().map(|f| f.4.0.as_str()).collect::<Vec<&str>>(),
+                    &flags.iter().map(|f| f.4.1.as_str()).collect::<Vec<&str>>(),
+                    &flags.iter().map(|f| f.2.setting.as_deref()).collect::<Vec<Option<&str>>>(),
+                    &flags.iter().map(|f| f.3.occasion.as_deref()).collect::<Vec<Option<&str>>>(),
+                    &flags.iter().map(|f| f.3.practitioner.as_deref()).collect::<Vec<Option<&str>>>(),
+                ],
+            )?;
+        }
+        Ok(())
     }
 
     fn projected_answers(&mut self, id: &str) -> Result<Vec<AnswerRow>> {
@@ -551,98 +756,6 @@ impl DocTx for PgTx<'_> {
             &[&id],
             rows::answer_row,
         )
-    }
-
-    fn write_projection(&mut self, id: &str, area_id: &str, p: Option<&Projection>) -> Result<()> {
-        let tx = &mut self.tx;
-        tx.execute("DELETE FROM answers WHERE response_id = $1", &[&id])?;
-        tx.execute("DELETE FROM problems WHERE response_id = $1", &[&id])?;
-        let Some(p) = p else {
-            tx.execute("DELETE FROM responses WHERE id = $1", &[&id])?;
-            tx.execute("DELETE FROM flags WHERE response_key = $1", &[&id])?;
-            return Ok(());
-        };
-        tx.execute(
-            "INSERT INTO responses (id, area_id, form_id, form_version, status, setting, age_phase, need, pathway,
-                 kiosk, captured_at, submitted_at, month, flags, packed, counted)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-             ON CONFLICT (id) DO UPDATE SET form_id = excluded.form_id, form_version = excluded.form_version,
-                 status = excluded.status, counted = excluded.counted, setting = excluded.setting,
-                 age_phase = excluded.age_phase,
-                 need = excluded.need, pathway = excluded.pathway, kiosk = excluded.kiosk,
-                 captured_at = excluded.captured_at, submitted_at = excluded.submitted_at,
-                 month = excluded.month, flags = excluded.flags, packed = excluded.packed",
-            &[
-                &id,
-                &area_id,
-                &p.form_id,
-                &p.form_version,
-                &p.status.as_str(),
-                &p.setting,
-                &p.age_phase,
-                &p.need,
-                &p.pathway,
-                &p.kiosk,
-                &p.captured_at,
-                &p.submitted_at,
-                &p.month,
-                &p.flags,
-                &pack_answers(&p.answers),
-                &p.counted,
-            ],
-        )?;
-        if !p.answers.is_empty() {
-            // All answers in one statement.
-            let questions: Vec<&str> = p.answers.iter().map(|a| a.question.as_str()).collect();
-            let kinds: Vec<&str> = p.answers.iter().map(|a| a.kind.as_str()).collect();
-            let texts: Vec<Option<&str>> =
-                p.answers.iter().map(|a| a.value_text.as_deref()).collect();
-            let nums: Vec<Option<i64>> = p.answers.iter().map(|a| a.value_num).collect();
-            tx.execute(
-                "INSERT INTO answers (response_id, question, kind, value_text, value_num)
-                 SELECT $1, q, k, t, n FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS a (q, k, t, n)",
-                &[&id, &questions, &kinds, &texts, &nums],
-            )?;
-        }
-        for problem in &p.problems {
-            tx.execute(
-                "INSERT INTO problems (response_id, area_id, form_id, form_version, subject, kind)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &id,
-                    &area_id,
-                    &p.form_id,
-                    &p.form_version,
-                    &problem.subject(),
-                    &problem.kind(),
-                ],
-            )?;
-        }
-        // A flag once raised stays, its follow-up with it.
-        if let Some(s) = &p.safeguarding {
-            for (trigger, level, at) in &s.raised {
-                tx.execute(
-                    "INSERT INTO flags (response_key, area_id, raised_at, form_id, form_version, trigger, level,
-                         setting, occasion, practitioner, status)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new')
-                     ON CONFLICT (response_key, trigger) DO UPDATE SET setting = excluded.setting,
-                         occasion = excluded.occasion, practitioner = excluded.practitioner",
-                    &[
-                        &id,
-                        &area_id,
-                        at,
-                        &p.form_id,
-                        &p.form_version,
-                        trigger,
-                        level,
-                        &p.setting,
-                        &s.occasion,
-                        &s.practitioner,
-                    ],
-                )?;
-            }
-        }
-        Ok(())
     }
 
     fn response_ids(&mut self) -> Result<Vec<String>> {

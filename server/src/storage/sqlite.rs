@@ -3,17 +3,19 @@
 //! `IMMEDIATE` transaction. SQL and row mapping only: the algorithms are
 //! `documents.rs`'s.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use automerge::ChangeHash;
 use hark_core::doc::{DocKind, decode_heads, encode_heads, now_ms};
 use hark_core::lists::{AreaLists, ListDim};
+use hark_core::response::Status;
 use rusqlite::{
     Connection, OptionalExtension, Params, Statement, Transaction, TransactionBehavior, params,
 };
 
-use super::backend::{Backend, DocRow, DocTx, SchemaTx};
+use super::backend::{Backend, DocRow, DocTx, ProjectionRow, SchemaTx};
 use super::query::{free_text_sql, tallies_sql};
 use super::rows::{self, Row};
 use super::{
@@ -174,6 +176,12 @@ impl SqliteStorage {
 }
 
 /// Every row of a statement, mapped.
+/// Ids as one JSON array parameter (read with `json_each`): a list in one
+/// statement.
+fn json_array(ids: &[&str]) -> String {
+    serde_json::Value::from(ids.to_vec()).to_string()
+}
+
 fn all<T>(
     stmt: &mut Statement<'_>,
     params: impl Params,
@@ -276,6 +284,15 @@ impl DocTx for SqliteTx<'_> {
         )?)
     }
 
+    fn reserve_seqs(&mut self, n: i64) -> Result<i64> {
+        let last: i64 = self.0.query_row(
+            "UPDATE counters SET value = value + ?1 WHERE name = 'seq' RETURNING value",
+            [n],
+            |r| r.get(0),
+        )?;
+        Ok(last - n + 1)
+    }
+
     fn current_seq(&mut self) -> Result<i64> {
         Ok(self
             .0
@@ -298,15 +315,35 @@ impl DocTx for SqliteTx<'_> {
             .is_some())
     }
 
+    fn erased_among(&mut self, ids: &[&str]) -> Result<HashSet<String>> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT doc_id FROM erasures WHERE doc_id IN (SELECT value FROM json_each(?1))",
+        )?;
+        Ok(all(&mut stmt, [json_array(ids)], |r| r.text(0))?
+            .into_iter()
+            .collect())
+    }
+
+    fn doc_versions(&mut self, ids: &[&str]) -> Result<HashMap<String, i64>> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT id, seq FROM docs WHERE id IN (SELECT value FROM json_each(?1))",
+        )?;
+        Ok(all(&mut stmt, [json_array(ids)], |r| {
+            Ok((r.text(0)?, r.int(1)?))
+        })?
+        .into_iter()
+        .collect())
+    }
+
     fn load_doc(&mut self, id: &str) -> Result<Option<StoredDoc>> {
         let head = first(
             &mut *self.0.prepare_cached(
-                "SELECT area_id, kind, snapshot, n_changes FROM docs WHERE id = ?1",
+                "SELECT area_id, kind, snapshot, n_changes, seq FROM docs WHERE id = ?1",
             )?,
             [id],
-            |r| Ok((r.text(0)?, r.text(1)?, r.blob(2)?, r.int(3)?)),
+            |r| Ok((r.text(0)?, r.text(1)?, r.blob(2)?, r.int(3)?, r.int(4)?)),
         )?;
-        let Some((area_id, kind, mut bytes, n_changes)) = head else {
+        let Some((area_id, kind, mut bytes, n_changes, seq)) = head else {
             return Ok(None);
         };
         if n_changes > 0 {
@@ -322,6 +359,7 @@ impl DocTx for SqliteTx<'_> {
             kind: rows::kind(&kind)?,
             bytes,
             n_changes,
+            seq,
         }))
     }
 
@@ -334,29 +372,6 @@ impl DocTx for SqliteTx<'_> {
             |r| Ok((r.text(0)?, r.text(1)?)),
         )?;
         owner.map(|(a, k)| Ok((a, rows::kind(&k)?))).transpose()
-    }
-
-    fn put_snapshot(&mut self, d: &DocRow<'_>) -> Result<()> {
-        self.0
-            .prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?
-            .execute([d.id])?;
-        self.0
-            .prepare_cached(
-                "INSERT INTO docs (id, area_id, kind, form_id, seq, heads, snapshot, n_changes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)
-                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, heads = excluded.heads,
-                     snapshot = excluded.snapshot, n_changes = 0",
-            )?
-            .execute(params![
-                d.id,
-                d.area_id,
-                d.kind.as_str(),
-                d.form_id,
-                d.seq,
-                encode_heads(d.heads),
-                d.bytes
-            ])?;
-        Ok(())
     }
 
     fn insert_doc(&mut self, d: &DocRow<'_>) -> Result<bool> {
@@ -418,21 +433,6 @@ impl DocTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn set_device_heads(
-        &mut self,
-        device_id: &str,
-        doc_id: &str,
-        heads: &[ChangeHash],
-    ) -> Result<()> {
-        self.0
-            .prepare_cached(
-                "INSERT INTO device_docs (device_id, doc_id, heads) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (device_id, doc_id) DO UPDATE SET heads = excluded.heads",
-            )?
-            .execute(params![device_id, doc_id, encode_heads(heads)])?;
-        Ok(())
-    }
-
     fn area_forms(&mut self, area_id: &str) -> Result<Vec<Vec<u8>>> {
         all(
             &mut *self.0.prepare_cached(
@@ -453,15 +453,40 @@ impl DocTx for SqliteTx<'_> {
         )
     }
 
-    fn projection(&mut self, id: &str) -> Result<Option<Projection>> {
-        first(
-            &mut *self.0.prepare_cached(&format!(
-                "SELECT {} FROM responses WHERE id = ?1",
-                rows::PROJECTION
-            ))?,
-            [id],
-            |r| rows::projection(r),
-        )
+    fn put_snapshots(&mut self, docs: &[DocRow<'_>]) -> Result<()> {
+        // In-process: one prepared statement run per row costs no round
+        // trips.
+        for d in docs {
+            self.put_snapshot(d)?;
+        }
+        Ok(())
+    }
+
+    fn set_device_heads(&mut self, device_id: &str, docs: &[(&str, &[ChangeHash])]) -> Result<()> {
+        for (doc_id, heads) in docs {
+            self.set_device_heads_one(device_id, doc_id, heads)?;
+        }
+        Ok(())
+    }
+
+    fn projections(&mut self, ids: &[&str]) -> Result<HashMap<String, Projection>> {
+        let mut out = HashMap::new();
+        for key in ids {
+            if let Some(mut p) = self.projection(key)? {
+                if p.status == Status::Submitted {
+                    p.answers = self.projected_answers(key)?;
+                }
+                out.insert((*key).to_owned(), p);
+            }
+        }
+        Ok(out)
+    }
+
+    fn write_projections(&mut self, rows: &[ProjectionRow<'_>]) -> Result<()> {
+        for r in rows {
+            self.write_projection(r.id, r.area_id, r.projection)?;
+        }
+        Ok(())
     }
 
     fn projected_answers(&mut self, id: &str) -> Result<Vec<AnswerRow>> {
@@ -473,95 +498,6 @@ impl DocTx for SqliteTx<'_> {
             [id],
             |r| rows::answer_row(r),
         )
-    }
-
-    fn write_projection(&mut self, id: &str, area_id: &str, p: Option<&Projection>) -> Result<()> {
-        let tx = &self.0;
-        tx.prepare_cached("DELETE FROM answers WHERE response_id = ?1")?
-            .execute([id])?;
-        tx.prepare_cached("DELETE FROM problems WHERE response_id = ?1")?
-            .execute([id])?;
-        let Some(p) = p else {
-            tx.prepare_cached("DELETE FROM responses WHERE id = ?1")?
-                .execute([id])?;
-            tx.prepare_cached("DELETE FROM flags WHERE response_key = ?1")?
-                .execute([id])?;
-            return Ok(());
-        };
-        tx.prepare_cached(
-            "INSERT INTO responses (id, area_id, form_id, form_version, status, setting, age_phase, need, pathway,
-                 kiosk, captured_at, submitted_at, month, flags, packed, counted)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-             ON CONFLICT (id) DO UPDATE SET form_id = excluded.form_id, form_version = excluded.form_version,
-                 status = excluded.status, counted = excluded.counted, setting = excluded.setting,
-                 age_phase = excluded.age_phase,
-                 need = excluded.need, pathway = excluded.pathway, kiosk = excluded.kiosk,
-                 captured_at = excluded.captured_at, submitted_at = excluded.submitted_at,
-                 month = excluded.month, flags = excluded.flags, packed = excluded.packed",
-        )?
-        .execute(params![
-            id,
-            area_id,
-            p.form_id,
-            p.form_version,
-            p.status.as_str(),
-            p.setting,
-            p.age_phase,
-            p.need,
-            p.pathway,
-            p.kiosk,
-            p.captured_at,
-            p.submitted_at,
-            p.month,
-            p.flags,
-            pack_answers(&p.answers),
-            p.counted
-        ])?;
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO answers (response_id, question, kind, value_text, value_num) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for a in &p.answers {
-            stmt.execute(params![id, a.question, a.kind, a.value_text, a.value_num])?;
-        }
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO problems (response_id, area_id, form_id, form_version, subject, kind)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        for problem in &p.problems {
-            stmt.execute(params![
-                id,
-                area_id,
-                p.form_id,
-                p.form_version,
-                problem.subject(),
-                problem.kind()
-            ])?;
-        }
-        // A flag once raised stays, its follow-up with it.
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO flags (response_key, area_id, raised_at, form_id, form_version, trigger, level,
-                 setting, occasion, practitioner, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'new')
-             ON CONFLICT (response_key, trigger) DO UPDATE SET setting = excluded.setting,
-                 occasion = excluded.occasion, practitioner = excluded.practitioner",
-        )?;
-        if let Some(s) = &p.safeguarding {
-            for (trigger, level, at) in &s.raised {
-                stmt.execute(params![
-                    id,
-                    area_id,
-                    at,
-                    p.form_id,
-                    p.form_version,
-                    trigger,
-                    level,
-                    p.setting,
-                    s.occasion,
-                    s.practitioner
-                ])?;
-            }
-        }
-        Ok(())
     }
 
     fn response_ids(&mut self) -> Result<Vec<String>> {
@@ -703,6 +639,147 @@ impl DocTx for SqliteTx<'_> {
             "UPDATE areas SET lists_version = ?2 WHERE id = ?1",
             params![area_id, lists.version],
         )?;
+        Ok(())
+    }
+}
+
+/// The single-row statements the batch methods run.
+impl SqliteTx<'_> {
+    fn put_snapshot(&mut self, d: &DocRow<'_>) -> Result<()> {
+        self.0
+            .prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?
+            .execute([d.id])?;
+        self.0
+            .prepare_cached(
+                "INSERT INTO docs (id, area_id, kind, form_id, seq, heads, snapshot, n_changes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)
+                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, heads = excluded.heads,
+                     snapshot = excluded.snapshot, n_changes = 0",
+            )?
+            .execute(params![
+                d.id,
+                d.area_id,
+                d.kind.as_str(),
+                d.form_id,
+                d.seq,
+                encode_heads(d.heads),
+                d.bytes
+            ])?;
+        Ok(())
+    }
+
+    fn set_device_heads_one(
+        &mut self,
+        device_id: &str,
+        doc_id: &str,
+        heads: &[ChangeHash],
+    ) -> Result<()> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO device_docs (device_id, doc_id, heads) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (device_id, doc_id) DO UPDATE SET heads = excluded.heads",
+            )?
+            .execute(params![device_id, doc_id, encode_heads(heads)])?;
+        Ok(())
+    }
+
+    fn projection(&mut self, id: &str) -> Result<Option<Projection>> {
+        first(
+            &mut *self.0.prepare_cached(&format!(
+                "SELECT {} FROM responses WHERE id = ?1",
+                rows::PROJECTION
+            ))?,
+            [id],
+            |r| rows::projection(r),
+        )
+    }
+
+    fn write_projection(&mut self, id: &str, area_id: &str, p: Option<&Projection>) -> Result<()> {
+        let tx = &self.0;
+        tx.prepare_cached("DELETE FROM answers WHERE response_id = ?1")?
+            .execute([id])?;
+        tx.prepare_cached("DELETE FROM problems WHERE response_id = ?1")?
+            .execute([id])?;
+        let Some(p) = p else {
+            tx.prepare_cached("DELETE FROM responses WHERE id = ?1")?
+                .execute([id])?;
+            tx.prepare_cached("DELETE FROM flags WHERE response_key = ?1")?
+                .execute([id])?;
+            return Ok(());
+        };
+        tx.prepare_cached(
+            "INSERT INTO responses (id, area_id, form_id, form_version, status, setting, age_phase, need, pathway,
+                 kiosk, captured_at, submitted_at, month, flags, packed, counted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT (id) DO UPDATE SET form_id = excluded.form_id, form_version = excluded.form_version,
+                 status = excluded.status, counted = excluded.counted, setting = excluded.setting,
+                 age_phase = excluded.age_phase,
+                 need = excluded.need, pathway = excluded.pathway, kiosk = excluded.kiosk,
+                 captured_at = excluded.captured_at, submitted_at = excluded.submitted_at,
+                 month = excluded.month, flags = excluded.flags, packed = excluded.packed",
+        )?
+        .execute(params![
+            id,
+            area_id,
+            p.form_id,
+            p.form_version,
+            p.status.as_str(),
+            p.setting,
+            p.age_phase,
+            p.need,
+            p.pathway,
+            p.kiosk,
+            p.captured_at,
+            p.submitted_at,
+            p.month,
+            p.flags,
+            pack_answers(&p.answers),
+            p.counted
+        ])?;
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO answers (response_id, question, kind, value_text, value_num) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for a in &p.answers {
+            stmt.execute(params![id, a.question, a.kind, a.value_text, a.value_num])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO problems (response_id, area_id, form_id, form_version, subject, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for problem in &p.problems {
+            stmt.execute(params![
+                id,
+                area_id,
+                p.form_id,
+                p.form_version,
+                problem.subject(),
+                problem.kind()
+            ])?;
+        }
+        // A flag once raised stays, its follow-up with it.
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO flags (response_key, area_id, raised_at, form_id, form_version, trigger, level,
+                 setting, occasion, practitioner, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'new')
+             ON CONFLICT (response_key, trigger) DO UPDATE SET setting = excluded.setting,
+                 occasion = excluded.occasion, practitioner = excluded.practitioner",
+        )?;
+        if let Some(s) = &p.safeguarding {
+            for (trigger, level, at) in &s.raised {
+                stmt.execute(params![
+                    id,
+                    area_id,
+                    at,
+                    p.form_id,
+                    p.form_version,
+                    trigger,
+                    level,
+                    p.setting,
+                    s.occasion,
+                    s.practitioner
+                ])?;
+            }
+        }
         Ok(())
     }
 }

@@ -28,7 +28,7 @@ use super::*;
 use crate::admin;
 use crate::error::Error;
 use crate::ingest::Ingest;
-use crate::ingest::{Merged, SERVER_CHUNKS_BEFORE_SNAPSHOT, merge_upload};
+use crate::ingest::{Fate, Merged, SERVER_CHUNKS_BEFORE_SNAPSHOT, StagedDoc};
 use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, Role, User};
 use crate::projection::{AnswerRow, Projection, answer_row};
 use crate::tally::{Dim, TallyQuery};
@@ -296,13 +296,32 @@ fn upload(s: &dyn Storage, area: &Area, device: &Device, data: &DocData) -> Merg
         lists: &lists,
         now_ms: now_ms(),
     };
-    let mut out = s
-        .ingest(device, std::slice::from_ref(&data.id), &mut |_, stored| {
-            Ok(merge_upload(&ctx, data, stored).0)
-        })
-        .expect("ingest");
+    let mut out =
+        crate::writer::ingest(s, &crate::writer::Direct(s), &ctx, device, &[data]).expect("ingest");
     assert_eq!(out.len(), 1);
-    out.remove(0)
+    out.remove(0).0
+}
+
+/// Stages and merges one upload as an exchange does, without committing.
+fn staged(s: &dyn Storage, area: &Area, data: &DocData) -> StagedDoc {
+    let forms = AreaForms::from_docs(&s.area_forms(&area.id).expect("forms"));
+    let lists = s.area_lists(&area.id).expect("lists");
+    let ctx = Ingest {
+        area,
+        forms: &forms,
+        lists: &lists,
+        now_ms: now_ms(),
+    };
+    let key = key(area, &data.id);
+    let stored = s
+        .stage(std::slice::from_ref(&key))
+        .expect("stage")
+        .remove(0);
+    StagedDoc {
+        key,
+        seen: stored.as_ref().map(|d| d.seq),
+        merged: crate::ingest::merge_upload(&ctx, data, stored).0,
+    }
 }
 
 /// Uploads and expects the document to be written; returns its heads.
@@ -1014,6 +1033,113 @@ macro_rules! documents_conformance {
                         "{id}: B's answer kept"
                     );
                 }
+            }
+
+            #[test]
+            fn a_group_commit_writes_each_merge_once_and_hands_back_stale_ones() {
+                let s = $make;
+                let s: &dyn Storage = &*s;
+                let area = area_with_form(s, "hartlepool");
+                let (a, b) = (enrol(s, &area, "a"), enrol(s, &area, "b"));
+                // Both tablets hold r-1 (copied before either synced), and
+                // one new response each.
+                let mut on_a = submitted(&area.name, "r-1", 1);
+                let mut on_b = ResponseDoc::load(&on_a.save(), "fw-2").expect("copy");
+                let (mut r2, mut r3) = (
+                    submitted(&area.name, "r-2", 2),
+                    submitted(&area.name, "r-3", 3),
+                );
+                let group = [
+                    Upload {
+                        device: a.clone(),
+                        docs: vec![
+                            staged(s, &area, &whole(&mut on_a)),
+                            staged(s, &area, &whole(&mut r2)),
+                        ],
+                    },
+                    Upload {
+                        device: b.clone(),
+                        docs: vec![
+                            staged(s, &area, &whole(&mut on_b)),
+                            staged(s, &area, &whole(&mut r3)),
+                        ],
+                    },
+                ];
+                let fates = s.commit(&group).expect("commit");
+                assert_eq!(
+                    fates,
+                    vec![vec![Fate::Kept, Fate::Kept], vec![Fate::Stale, Fate::Kept]],
+                    "the second write of r-1 in one group merged against a copy that changed"
+                );
+                assert_eq!(
+                    s.count_submitted(&area.id, None).expect("count"),
+                    3,
+                    "each response counted once"
+                );
+                let seqs: BTreeSet<i64> = ["r-1", "r-2", "r-3"]
+                    .iter()
+                    .map(|id| s.load(&key(&area, id)).expect("load").expect("stored").seq)
+                    .collect();
+                assert_eq!(
+                    seqs.len(),
+                    3,
+                    "each written once, with its own sequence number"
+                );
+                // Merged again, the stale one is written: B now has r-1 acknowledged.
+                assert!(matches!(
+                    upload(s, &area, &b, &whole(&mut on_b)),
+                    Merged::Write(_)
+                ));
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 3);
+                let pending = responses(&drain(s, &b, 0, 100).0);
+                assert!(pending.is_empty(), "B has everything it sent: {pending:?}");
+            }
+
+            #[test]
+            fn a_merge_staged_before_another_write_or_an_erasure_writes_nothing() {
+                let s = $make;
+                let s: &dyn Storage = &*s;
+                let area = area_with_form(s, "hartlepool");
+                let (a, b) = (enrol(s, &area, "a"), enrol(s, &area, "b"));
+                let mut doc = draft(&area.name, "r-1");
+                let base = upload_ok(s, &area, &a, &whole(&mut doc));
+                let mut on_b = ResponseDoc::load(&doc.save(), "fw-2").expect("copy");
+                answer(&mut doc, "safe_school", Answer::Scale(2), CAPTURED + 1);
+                answer(&mut on_b, "safe_home", Answer::Scale(4), CAPTURED + 1);
+                // A's edit is staged, then B's edit is written first.
+                let late = staged(s, &area, &edit(&mut doc, &base));
+                upload_ok(s, &area, &b, &edit(&mut on_b, &base));
+                let before = s.load(&key(&area, "r-1")).expect("load");
+                let fates = s
+                    .commit(&[Upload {
+                        device: a.clone(),
+                        docs: vec![late],
+                    }])
+                    .expect("commit");
+                assert_eq!(fates, vec![vec![Fate::Stale]]);
+                assert_eq!(
+                    s.load(&key(&area, "r-1")).expect("load"),
+                    before,
+                    "nothing written"
+                );
+                // Through the exchange's loop it is merged again: both kept.
+                upload_ok(s, &area, &a, &edit(&mut doc, &base));
+                let answers = stored_response(s, &area, "r-1").answers().expect("answers");
+                assert_eq!(answers.get("safe_school"), Some(&Answer::Scale(2)));
+                assert_eq!(answers.get("safe_home"), Some(&Answer::Scale(4)));
+                // Staged, then erased: refused, and it stays erased.
+                let mut r2 = submitted(&area.name, "r-2", 2);
+                let late = staged(s, &area, &whole(&mut r2));
+                assert_eq!(s.erase(&area.id, &["r-2".to_owned()]).expect("erase"), 0);
+                let fates = s
+                    .commit(&[Upload {
+                        device: a.clone(),
+                        docs: vec![late],
+                    }])
+                    .expect("commit");
+                assert_eq!(fates, vec![vec![Fate::Erased]]);
+                assert_eq!(s.load(&key(&area, "r-2")).expect("load"), None);
+                assert_eq!(s.count_submitted(&area.id, None).expect("count"), 0);
             }
 
             #[test]
