@@ -598,16 +598,20 @@ pub mod fuzz {
         let Some((&mode, bytes)) = data.split_first() else {
             return;
         };
-        let stored_bytes = stored_response();
+        // Built once: each run then spends its time on the input alone.
+        static STORED: std::sync::OnceLock<(Vec<u8>, Vec<automerge::ChangeHash>)> =
+            std::sync::OnceLock::new();
+        let (stored_bytes, stored_heads) = STORED.get_or_init(|| {
+            let bytes = stored_response();
+            let heads = ResponseDoc::load(&bytes, "fuzz")
+                .map(|mut d| d.heads())
+                .unwrap_or_default();
+            (bytes, heads)
+        });
         let (stored, base) = match mode % 3 {
             0 => (None, Vec::new()),
             1 => (Some(stored_bytes.clone()), Vec::new()),
-            _ => {
-                let heads = ResponseDoc::load(&stored_bytes, "fuzz")
-                    .map(|mut d| d.heads())
-                    .unwrap_or_default();
-                (Some(stored_bytes.clone()), heads)
-            }
+            _ => (Some(stored_bytes.clone()), stored_heads.clone()),
         };
         let area = area();
         let lists = AreaLists::defaults();
@@ -634,9 +638,10 @@ pub mod fuzz {
         if let (Merged::Write(w), _) = merge_upload(&ctx, &upload, stored)
             && let Some(p) = &w.projection
         {
-            let form = hark_core::form::builtin_forms()
-                .unwrap_or_default()
-                .into_iter()
+            static BUILTIN: std::sync::OnceLock<Vec<Form>> = std::sync::OnceLock::new();
+            let form = BUILTIN
+                .get_or_init(|| builtin_forms().unwrap_or_default())
+                .iter()
                 .find(|f| f.id == p.form_id && f.version.to_string() == p.form_version)
                 .expect("a projected response's form is installed");
             for a in &p.answers {
