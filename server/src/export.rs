@@ -1,6 +1,7 @@
 //! The row-level export's side of a projection: its answers packed into
 //! one string, stored with the response so an export reads one row per
-//! response, and the record an export streams.
+//! response, the record an export streams, and how the default export is
+//! made 5-anonymous ([`anonymise`]).
 
 use hark_core::answer::{DONT_KNOW, PREFER_NOT_TO_SAY};
 
@@ -85,6 +86,81 @@ pub struct ExportRecord {
     pub answers: Vec<ExportAnswer>,
 }
 
+/// A row's quasi-identifiers in the default export: quarter, setting, age
+/// phase, need and pathway — what someone who knows a child could match.
+pub type Quasi = [String; 5];
+
+/// A quasi-identifier generalised away.
+pub const ANY: &str = "*";
+/// A rare value, generalised.
+pub const OTHER: &str = "other";
+
+/// A record's quasi-identifiers, its month generalised to its quarter.
+pub fn quasi(rec: &ExportRecord) -> Quasi {
+    let quarter = match (
+        rec.month.get(..4),
+        rec.month.get(5..7).and_then(|m| m.parse::<u8>().ok()),
+    ) {
+        (Some(y), Some(m @ 1..=12)) => format!("{y}-Q{}", (m - 1) / 3 + 1),
+        _ => ANY.to_owned(),
+    };
+    let v = |x: &Option<String>| x.clone().unwrap_or_default();
+    [
+        quarter,
+        v(&rec.setting),
+        v(&rec.age_phase),
+        v(&rec.need),
+        v(&rec.pathway),
+    ]
+}
+
+/// How the default export publishes each row's quasi-identifiers so that
+/// every combination it shows is shared by at least `k` rows
+/// (k-anonymity): first every value held by fewer than `k` rows becomes
+/// "other"; then, for the rows still in groups smaller than `k`, pathway,
+/// need, age phase, setting and at last the quarter are generalised away
+/// ("*"), one at a time, until their group has `k`. A row left with every
+/// identifier generalised away matches nobody, however few such rows
+/// there are; no row is left out. The result is a function of each row's
+/// identifiers, so equal rows are published alike.
+pub fn anonymise(rows: &[Quasi], k: usize) -> std::collections::HashMap<Quasi, Quasi> {
+    use std::collections::HashMap;
+    let mut distinct: HashMap<Quasi, usize> = HashMap::new();
+    for r in rows {
+        *distinct.entry(r.clone()).or_default() += 1;
+    }
+    let mut published: Vec<(Quasi, Quasi, usize)> = distinct
+        .into_iter()
+        .map(|(q, n)| (q.clone(), q, n))
+        .collect();
+    for d in 1..5 {
+        let mut freq: HashMap<String, usize> = HashMap::new();
+        for (_, p, n) in &published {
+            *freq.entry(p[d].clone()).or_default() += n;
+        }
+        for (_, p, _) in &mut published {
+            if freq[&p[d]] < k {
+                p[d] = OTHER.to_owned();
+            }
+        }
+    }
+    for d in [4, 3, 2, 1, 0] {
+        let mut sizes: HashMap<Quasi, usize> = HashMap::new();
+        for (_, p, n) in &published {
+            *sizes.entry(p.clone()).or_default() += n;
+        }
+        for (_, p, _) in &mut published {
+            if sizes[&*p] < k {
+                p[d] = ANY.to_owned();
+            }
+        }
+    }
+    published
+        .into_iter()
+        .map(|(orig, p, _)| (orig, p))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +216,37 @@ mod tests {
             unpack_answers("q\u{1f}text\u{1f}zz", true).is_err(),
             "bad hex"
         );
+    }
+
+    fn q(parts: [&str; 5]) -> Quasi {
+        parts.map(str::to_owned)
+    }
+
+    #[test]
+    fn every_published_combination_is_shared_by_five() {
+        let mut rows = Vec::new();
+        for _ in 0..6 {
+            rows.push(q(["2026-Q1", "school", "primary", "autism", "ehcp"]));
+        }
+        rows.push(q(["2026-Q1", "school", "primary", "sensory", "ehcp"]));
+        for _ in 0..5 {
+            rows.push(q(["2026-Q1", "clinic", "primary", "autism", "ehcp"]));
+        }
+        rows.push(q(["2026-Q2", "home", "post_16", "autism", "none"]));
+        let map = anonymise(&rows, 5);
+        let mut classes: std::collections::HashMap<Quasi, usize> = std::collections::HashMap::new();
+        for r in &rows {
+            *classes.entry(map[r].clone()).or_default() += 1;
+        }
+        let nothing = q([ANY; 5]);
+        for (class, n) in &classes {
+            assert!(*n >= 5 || *class == nothing, "{class:?} has {n}");
+        }
+        // The big groups keep their values; the lone rows lose theirs
+        // but stay in.
+        assert_eq!(map[&rows[0]], rows[0]);
+        assert_eq!(map[&rows[12]], nothing);
+        assert_eq!(map[&rows[6]], nothing);
+        assert_eq!(classes.values().sum::<usize>(), rows.len());
     }
 }

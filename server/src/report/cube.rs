@@ -1,7 +1,8 @@
 //! A report's cube: period (months, then quarters, then the whole range)
 //! × the plan's dimensions × the question's values, filled from the
 //! tallies and suppressed ([`super::suppress`]) before anything is read
-//! from it. The cube depends only on the data and on which dimensions the
+//! from it, its "answered" cells tied to the form's respondent counts
+//! (suppressed first, in a cube of their own). The cube depends only on the data and on which dimensions the
 //! report uses, never on the range, filter values or period asked for, so
 //! every report over the same dimensions is a slice of one suppressed
 //! table.
@@ -36,10 +37,16 @@ pub(super) struct ReportCube {
 }
 
 impl ReportCube {
-    /// Fills the cube from the tallies `plan.tallies` asked for, adds up
-    /// its totals and suppresses it.
-    pub fn build(plan: &Plan, rows: &[TallyRow]) -> Result<Self, ReportError> {
-        let months = month_span(rows);
+    /// Fills the cube from the tallies `plan.tallies` asked for (`rows`)
+    /// and the form's respondent counts `plan.respondents` asked for, adds
+    /// up its totals and suppresses it.
+    pub fn build(
+        plan: &Plan,
+        rows: &[TallyRow],
+        respondents: &[TallyRow],
+    ) -> Result<Self, ReportError> {
+        let both = || rows.iter().chain(respondents);
+        let months = month_span(both());
         if months.len() > MAX_MONTHS {
             return Err(ReportError::Bad(format!(
                 "at most {MAX_MONTHS} months of data in one report"
@@ -47,27 +54,36 @@ impl ReportCube {
         }
         let mut quarters: Vec<String> = months.iter().map(|&m| quarter_of(m)).collect();
         quarters.dedup();
-        let dim_values = dimension_values(plan, rows);
+        let dim_values = dimension_values(plan, both());
         let nobody = plan
             .query
             .filters
             .iter()
-            .enumerate()
-            .any(|(i, (_, v))| !dim_values[i].contains(v));
+            .any(|(d, v)| !dim_values[plan.axis(*d)].contains(v));
         let option_ids = option_ids(plan, rows);
         let mut axes = vec![period_axis(&months, &quarters)];
         axes.extend(dim_values.iter().map(|v| Axis::dimension(v.len())));
+        let mut base = Cube::new(axes.clone());
         axes.push(option_axis(plan, option_ids.len()));
+        let options_axis = axes.len() - 1;
         let mut this = Self {
-            cube: Cube::new(axes),
+            cube: Cube::new(axes).with_breakdown(options_axis),
             months,
             quarters,
             dim_values,
             option_ids,
             nobody,
         };
-        this.fill(rows);
+        for (coord, n) in this.coords(respondents) {
+            base.add(&coord[..coord.len() - 1], n);
+        }
+        base.aggregate();
+        base.suppress();
+        for (coord, n) in this.coords(rows) {
+            this.cube.add(&coord, n);
+        }
         this.cube.aggregate();
+        this.cube.base(&base);
         this.cube.suppress();
         Ok(this)
     }
@@ -82,7 +98,8 @@ impl ReportCube {
         self.months.len() + self.quarters.len()
     }
 
-    fn fill(&mut self, rows: &[TallyRow]) {
+    /// Each row's cell and count.
+    fn coords(&self, rows: &[TallyRow]) -> Vec<(Vec<usize>, u64)> {
         let month_pos: BTreeMap<String, usize> = self
             .months
             .iter()
@@ -117,9 +134,7 @@ impl ReportCube {
             coord.push(o);
             adds.push((coord, u64::try_from(r.n).unwrap_or(0)));
         }
-        for (coord, n) in adds {
-            self.cube.add(&coord, n);
-        }
+        adds
     }
 }
 
@@ -142,8 +157,8 @@ pub(super) fn quarter_of(i: i64) -> String {
 
 /// Every month from the first recorded to the last, whatever range was
 /// asked for (see `plan`).
-fn month_span(rows: &[TallyRow]) -> Vec<i64> {
-    let data: Vec<i64> = rows.iter().filter_map(|r| month_index(&r.month)).collect();
+fn month_span<'a>(rows: impl Iterator<Item = &'a TallyRow>) -> Vec<i64> {
+    let data: Vec<i64> = rows.filter_map(|r| month_index(&r.month)).collect();
     match (data.iter().min(), data.iter().max()) {
         (Some(&a), Some(&b)) => (a..=b).collect(),
         _ => Vec::new(),
@@ -182,13 +197,18 @@ fn period_axis(months: &[i64], quarters: &[String]) -> Axis {
 }
 
 /// The values seen of each dimension; versions in semver order.
-fn dimension_values(plan: &Plan, rows: &[TallyRow]) -> Vec<Vec<String>> {
+fn dimension_values<'a>(
+    plan: &Plan,
+    rows: impl Iterator<Item = &'a TallyRow> + Clone,
+) -> Vec<Vec<String>> {
     plan.dims
         .iter()
         .enumerate()
         .map(|(i, dim)| {
-            let set: BTreeSet<String> =
-                rows.iter().filter_map(|r| r.dims.get(i).cloned()).collect();
+            let set: BTreeSet<String> = rows
+                .clone()
+                .filter_map(|r| r.dims.get(i).cloned())
+                .collect();
             let mut values: Vec<String> = set.into_iter().collect();
             if *dim == Dim::Version {
                 values.sort_by(|a, b| {

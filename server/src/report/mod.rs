@@ -2,7 +2,7 @@
 //! shares per option, Friends and Family Test % positive and % negative,
 //! experience-of-service and face-scale scores, by month or quarter, split
 //! and filtered by setting, age phase, need, pathway and form version, with
-//! small-number suppression ([`suppress`]) applied before anything leaves
+//! disclosure control ([`suppress`]) applied before anything leaves
 //! this module. Reports span every form version whose question is
 //! unchanged (same kind, same options) and say which versions they left out.
 
@@ -11,11 +11,13 @@
 //! against the form's versions: what to read), `cube` (the tallies read
 //! into one cube per dimension set, suppressed), `slice` (the part asked
 //! for, with labels), `measures` (the scores), `suppress` (the algorithm
-//! and its guarantee), `types` (queries and reports).
+//! and its guarantee), `types` (queries and reports); `quotes` says when
+//! free text may be read.
 
 mod cube;
 mod measures;
 mod plan;
+pub mod quotes;
 mod slice;
 pub mod suppress;
 mod types;
@@ -28,13 +30,20 @@ pub use types::{
 
 use crate::tally::TallyRow;
 
-/// Builds the report from the tallies `plan.tallies` asked for: cube,
+/// Builds the report from the tallies `plan.tallies` asked for (`rows`)
+/// and the respondent counts `plan.respondents` asked for: cube,
 /// suppression, then the slice the leader asked for. Everything in it is
 /// safe to show a leader.
-pub fn build(plan: &Plan, rows: &[TallyRow]) -> Result<Report, ReportError> {
-    let cube = cube::ReportCube::build(plan, rows)?;
+pub fn build(
+    plan: &Plan,
+    rows: &[TallyRow],
+    respondents: &[TallyRow],
+) -> Result<Report, ReportError> {
+    let cube = cube::ReportCube::build(plan, rows, respondents)?;
     Ok(slice::slice(plan, &cube))
 }
 
+#[cfg(test)]
+mod audit;
 #[cfg(test)]
 mod tests;

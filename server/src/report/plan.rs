@@ -8,7 +8,7 @@ use hark_core::form::{Form, Question, QuestionKind};
 
 use super::types::MAX_DIMS;
 use super::types::{Excluded, ReportError, ReportQuery};
-use crate::tally::{Dim, TallyQuery};
+use crate::tally::{Dim, QUESTION_RESPONSES, TallyQuery};
 
 /// The "shape" of a question that must not change for two versions to be
 /// reported together: kind and option ids (wording may change).
@@ -34,12 +34,28 @@ pub struct Plan {
     pub(super) latest: Form,
     /// The question, as the newest version asks it.
     pub(super) question: Question,
-    /// The cube's dimensions: the filters in order, then the split.
+    /// The cube's dimensions, filters and split, in `Dim` order: the same
+    /// cube (and the same suppression) whichever is filtered and which
+    /// split.
     pub(super) dims: Vec<Dim>,
     /// Versions left out, and why.
     pub(super) excluded: Vec<Excluded>,
     /// What to ask storage for.
     pub tallies: TallyQuery,
+    /// The form's respondent counts over the same versions and dimensions.
+    pub respondents: TallyQuery,
+}
+
+impl Plan {
+    /// The cube axis (after the period) of a dimension of the plan.
+    pub(super) fn axis(&self, dim: Dim) -> usize {
+        self.dims.iter().position(|d| *d == dim).unwrap_or(0)
+    }
+
+    /// The question, as the newest version asks it.
+    pub fn question(&self) -> &Question {
+        &self.question
+    }
 }
 
 fn valid_month(m: &str) -> bool {
@@ -92,6 +108,7 @@ pub fn plan(area_id: &str, query: &ReportQuery, versions: &[Form]) -> Result<Pla
             "at most {MAX_DIMS} of setting, age phase, need and pathway together"
         )));
     }
+    dims.sort();
     let want = signature(&question);
     let mut included = Vec::new();
     let mut excluded = Vec::new();
@@ -111,17 +128,22 @@ pub fn plan(area_id: &str, query: &ReportQuery, versions: &[Form]) -> Result<Pla
         }
     }
     excluded.sort_by(|a, b| a.version.cmp(&b.version));
+    let tallies = TallyQuery {
+        area_id: area_id.to_owned(),
+        question: query.question.clone(),
+        versions: included,
+        dims: dims.clone(),
+        // Always every month: `from` and `to` only choose the columns
+        // shown, so every report over the same dimensions is a slice
+        // of one cube, suppressed one way.
+        months: None,
+    };
     Ok(Plan {
-        tallies: TallyQuery {
-            area_id: area_id.to_owned(),
-            question: query.question.clone(),
-            versions: included,
-            dims: dims.clone(),
-            // Always every month: `from` and `to` only choose the columns
-            // shown, so every report over the same dimensions is a slice
-            // of one cube, suppressed one way.
-            months: None,
+        respondents: TallyQuery {
+            question: QUESTION_RESPONSES.to_owned(),
+            ..tallies.clone()
         },
+        tallies,
         query: query.clone(),
         latest,
         question,

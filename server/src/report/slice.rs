@@ -8,18 +8,9 @@ use hark_core::form::{Question, QuestionKind};
 use super::cube::{ReportCube, month_index, month_name, quarter_of};
 use super::measures::{score, scores_for};
 use super::plan::Plan;
-use super::suppress::{Hidden, THRESHOLD};
+use super::suppress::{Hidden, MIN_BREAKDOWN, THRESHOLD};
 use super::types::{Cell, Count, Granularity, Group, Measure, OptionColumn, Report};
 use crate::tally::{VALUE_DONT_KNOW, VALUE_PREFER_NOT};
-
-/// What a reader is told about a hidden cell.
-fn hidden_label(h: Hidden) -> Option<&'static str> {
-    match h {
-        Hidden::No => None,
-        Hidden::Small => Some("fewer than 5"),
-        Hidden::Secondary => Some("suppressed"),
-    }
-}
 
 /// The report the plan asked for, read from its cube.
 pub(super) fn slice(plan: &Plan, rc: &ReportCube) -> Report {
@@ -27,12 +18,12 @@ pub(super) fn slice(plan: &Plan, rc: &ReportCube) -> Report {
     let question = &plan.question;
     let lang = plan.latest.languages.first().map_or("en", String::as_str);
     let periods = periods(plan, rc);
-    // Coordinates: period, the plan's dimensions (filters, then the split),
-    // option.
-    let split_axis = q.split.map(|_| plan.dims.len() - 1);
+    // Coordinates: period, the plan's dimensions (in `Dim` order), option.
+    let split_axis = q.split.map(|s| plan.axis(s));
     let mut base = vec![0usize; plan.dims.len() + 2];
-    for (i, (_, v)) in q.filters.iter().enumerate() {
-        base[1 + i] = rc.dim_values[i].iter().position(|x| x == v).unwrap_or(0);
+    for (d, v) in &q.filters {
+        let a = plan.axis(*d);
+        base[1 + a] = rc.dim_values[a].iter().position(|x| x == v).unwrap_or(0);
     }
     let mut group_keys: Vec<(Option<usize>, String)> = Vec::new();
     if let Some(a) = split_axis {
@@ -84,6 +75,7 @@ pub(super) fn slice(plan: &Plan, rc: &ReportCube) -> Report {
             .collect(),
         excluded_versions: plan.excluded.clone(),
         threshold: THRESHOLD,
+        min_breakdown: MIN_BREAKDOWN,
         options: rc
             .option_ids
             .iter()
@@ -146,7 +138,7 @@ fn cell(rc: &ReportCube, coord: &[usize], period: &str, scores: &[super::measure
         n: (h == Hidden::No).then_some(n),
         share: (h == Hidden::No && total_hidden == Hidden::No && total > 0)
             .then(|| n as f64 / total as f64),
-        hidden: hidden_label(h),
+        hidden: h.label(),
     };
     Cell {
         period: period.to_owned(),

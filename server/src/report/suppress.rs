@@ -1,31 +1,61 @@
-//! Small-number suppression over a report's cube (pure).
+//! Disclosure control over a report's cube (pure): which counts a leader
+//! may see, and the guarantee that what is hidden stays hidden.
 //!
 //! A report is a slice of a cube: period × the dimensions the leader split
 //! or filtered by × the question's values. Every axis has "lines": sets of
 //! cells that add up to a total (the months of a quarter to the quarter,
 //! the quarters to the whole range, a dimension's values to "all", the
-//! options of a one-answer question to "answered"). A leader who can see a
-//! line's total and all but one of its cells can work that cell out, so:
+//! options of a one-answer question to "answered"). A reader who can see a
+//! line's total and all but a few of its cells knows what the few add up to.
 //!
-//! 1. **Primary**: every cell counting 1 to 4 respondents is suppressed
-//!    ("fewer than 5"); zeros are shown.
-//! 2. **Secondary**: wherever a line has exactly one suppressed cell (its
-//!    total counted as one of its cells), the smallest non-zero shown cell
-//!    of the line is suppressed too, preferring a member over the total;
-//!    repeated until no line has exactly one.
+//! **The rules** (strict; an area may only tighten them):
 //!
-//! Across reports: a dimension's "all" cells are the cells of the cube
-//! without that dimension. The cube is therefore suppressed sub-cube by
+//! 1. *Small counts*: a count of 1 to 4 is never shown.
+//! 2. *Thin groups*: a group's breakdown (option counts, shares, scores) is
+//!    shown only when at least [`MIN_BREAKDOWN`] answered; below that every
+//!    option reads "not enough responses" — no zeros that would say "every
+//!    child here gave the other answer" (the GP Patient Survey's rule). A
+//!    group nobody answered in shows its zeros: there is nobody to protect.
+//! 3. *Complementary cells*: in every line whose total is shown (and not
+//!    0), the hidden members are either none, or include at least two
+//!    protecting ones that add up to at least [`THRESHOLD`]: what a reader
+//!    can work out from the line (the sum of the hidden cells) never pins
+//!    a small cell as small, nor any hidden cell exactly. A hidden zero
+//!    that a reader knows is zero (a wider group's zero is shown) protects
+//!    nothing and is never counted; other zeros are chosen only when
+//!    nothing else will do. A hidden total has at least one protecting
+//!    hidden member. Cells
+//!    are added cheapest first: a member before the line's total (option
+//!    counts before respondent totals), one that settles the line before
+//!    one that does not, one that opens the fewest new lines, a small
+//!    count before a large one.
+//! 4. *One label*: every hidden count reads "hidden", whatever the reason,
+//!    apart from a thin group's breakdown ("not enough responses", which a
+//!    reader could tell from the group's answered count anyway). Two labels
+//!    for small and complementary cells would let a reader pin a cell.
+//!
+//! **One picture per form**: a dimension's "all" cells are the cells of the
+//! cube without that dimension, so the cube is suppressed sub-cube by
 //! sub-cube, from the one without any dimension upwards, each sub-cube
 //! suppressed as it would be on its own and never changing a cell of a
-//! lower one. So the cells two reports share (say "all settings" in a
-//! report split by setting and in one without a split) are suppressed the
-//! same way in both, and a filter is just a slice of the cube with the
-//! filtered dimension as an axis: filtering to one setting shows exactly
-//! what the split by setting shows for it.
+//! lower one. Every report over the same dimensions is a slice of one
+//! suppressed cube, and the cells two reports share are suppressed alike.
+//! The respondent counts of a form (one per response) are suppressed first,
+//! in a cube of their own ([`Cube::base`]); a question's "answered" cell
+//! that equals its respondent count (every required question) takes the
+//! respondent cell's fate and is never chosen as a complement, and one
+//! whose respondent cell is hidden stays hidden: two questions' reports
+//! cannot be combined through the counts they share.
+//!
+//! The guarantee is checked by an attacker's audit in the tests
+//! (`report::audit`): for random small datasets, every number a leader can
+//! read about a form is given to a linear programme, which bounds each
+//! hidden count; none is pinned exactly and none is shown to be 1 to 4.
 
 /// The smallest count shown.
 pub const THRESHOLD: u64 = 5;
+/// The fewest who answered for a group's breakdown to be shown.
+pub const MIN_BREAKDOWN: u64 = 10;
 
 /// Why a cell is hidden.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,8 +64,21 @@ pub enum Hidden {
     No,
     /// Counts 1 to 4.
     Small,
-    /// Hidden so a small cell cannot be worked out.
+    /// An option of a group where fewer than [`MIN_BREAKDOWN`] answered.
+    Thin,
+    /// Hidden so that another hidden cell cannot be worked out.
     Secondary,
+}
+
+impl Hidden {
+    /// What a reader is told (rule 4 of the module header).
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            Self::No => None,
+            Self::Thin => Some("not enough responses"),
+            Self::Small | Self::Secondary => Some("hidden"),
+        }
+    }
 }
 
 /// Cells of an axis that add up to `total`.
@@ -83,6 +126,12 @@ pub struct Cube {
     strides: Vec<usize>,
     counts: Vec<u64>,
     hidden: Vec<Hidden>,
+    /// Decided outside this cube (by the respondent counts): never changed
+    /// here, never chosen as a complement.
+    locked: Vec<bool>,
+    /// The option axis, whose last position is "answered": the thin-group
+    /// rule applies along it.
+    breakdown: Option<usize>,
 }
 
 /// Every line instance of a cube, flattened for speed: members of
@@ -122,7 +171,16 @@ impl Cube {
             strides,
             counts: vec![0; size],
             hidden: vec![Hidden::No; size],
+            locked: vec![false; size],
+            breakdown: None,
         }
+    }
+
+    /// Applies the thin-group rule along `axis` (the options, then
+    /// "answered" last).
+    pub fn with_breakdown(mut self, axis: usize) -> Self {
+        self.breakdown = Some(axis);
+        self
     }
 
     /// Number of cells.
@@ -164,6 +222,40 @@ impl Cube {
     pub fn get(&self, coord: &[usize]) -> (u64, Hidden) {
         let i = self.index(coord);
         (self.counts[i], self.hidden[i])
+    }
+
+    /// Fixes a cell's fate from outside (see [`Cube::base`]): shown or
+    /// hidden, whatever this cube's own rules would say.
+    pub fn lock(&mut self, coord: &[usize], hidden: bool) {
+        let i = self.index(coord);
+        self.locked[i] = true;
+        self.hidden[i] = match (hidden, self.counts[i]) {
+            (false, _) => Hidden::No,
+            (true, 1..THRESHOLD) => Hidden::Small,
+            (true, _) => Hidden::Secondary,
+        };
+    }
+
+    /// Ties this cube's "answered" cells to a suppressed cube of the same
+    /// respondents' counts (`base`: this cube without its option axis,
+    /// which must be last). An answered cell equal to its respondent count
+    /// takes the respondent cell's fate; one whose respondent cell is
+    /// hidden stays hidden. Call after [`Cube::aggregate`], before
+    /// [`Cube::suppress`].
+    pub fn base(&mut self, base: &Self) {
+        let Some(last) = self.axes.len().checked_sub(1) else {
+            return;
+        };
+        let answered = self.axes[last].len - 1;
+        for b in 0..base.counts.len() {
+            let mut coord = base.coord(b);
+            coord.push(answered);
+            let (n, hidden) = (base.counts[b], base.hidden[b] != Hidden::No);
+            let i = self.index(&coord);
+            if self.counts[i] == n || hidden {
+                self.lock(&coord, hidden);
+            }
+        }
     }
 
     /// Computes every derived total from its members.
@@ -260,11 +352,180 @@ impl Cube {
         lines
     }
 
-    /// Applies primary and secondary suppression (see the module header).
+    /// Which zero cells a reader knows to be zero: shown, or a member of a
+    /// line whose total is known to be zero (recomputed when a zero is
+    /// hidden; zeros hidden are rare).
+    fn known_zeros(&self, lines: &Lines) -> Vec<bool> {
+        let mut known: Vec<bool> = (0..self.counts.len())
+            .map(|c| self.counts[c] == 0 && self.hidden[c] == Hidden::No)
+            .collect();
+        loop {
+            let mut changed = false;
+            for c in 0..self.counts.len() {
+                if known[c] || self.counts[c] != 0 {
+                    continue;
+                }
+                if lines
+                    .through(c)
+                    .iter()
+                    .any(|&j| lines.total[j] != c && known[lines.total[j]])
+                {
+                    known[c] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return known;
+            }
+        }
+    }
+
+    /// Line `k`'s hidden members that protect: how many (non-zero ones,
+    /// and zeros a reader cannot bound by 0), and what they add up to.
+    fn protecting(&self, lines: &Lines, zeros: &[bool], k: usize) -> (usize, u64) {
+        lines
+            .members(k)
+            .iter()
+            .filter(|&&m| self.hidden[m] != Hidden::No && !zeros[m])
+            .fold((0, 0), |(n, sum), &m| (n + 1, sum + self.counts[m]))
+    }
+
+    /// Whether line `k` breaks rule 3: a shown non-zero total whose line
+    /// hides members, but not two protecting ones adding up to at least
+    /// [`THRESHOLD`]; or a hidden non-zero total with no protecting hidden
+    /// member.
+    fn broken(&self, lines: &Lines, zeros: &[bool], k: usize) -> bool {
+        let t = lines.total[k];
+        if self.counts[t] == 0 {
+            return false;
+        }
+        let (n, sum) = self.protecting(lines, zeros, k);
+        if self.hidden[t] == Hidden::No {
+            let any = n > 0
+                || lines
+                    .members(k)
+                    .iter()
+                    .any(|&m| self.hidden[m] != Hidden::No);
+            any && (n < 2 || sum < THRESHOLD)
+        } else {
+            n == 0
+        }
+    }
+
+    /// Hides the cheapest cell that mends line `k` (rule 3's order), if
+    /// one may be hidden here; the cell hidden.
+    fn mend(
+        &mut self,
+        lines: &Lines,
+        zeros: &[bool],
+        subcube: &[u32],
+        mask: u32,
+        k: usize,
+    ) -> Option<usize> {
+        let t = lines.total[k];
+        let total_shown = self.hidden[t] == Hidden::No;
+        let (n, sum) = self.protecting(lines, zeros, k);
+        // Lines through a cell that are whole now and its hiding would
+        // break: fewer is cheaper.
+        // (Only this sub-cube's lines: the choice must not depend on which
+        // larger cube this one is part of.)
+        let opens = |c: usize| {
+            lines
+                .through(c)
+                .iter()
+                .filter(|&&j| {
+                    j != k
+                        && lines
+                            .members(j)
+                            .first()
+                            .is_some_and(|&m| subcube[m] == mask)
+                        && !self.broken(lines, zeros, j)
+                })
+                .filter(|&&j| {
+                    let tj = lines.total[j];
+                    if tj == c {
+                        self.protecting(lines, zeros, j).0 == 0
+                    } else {
+                        let (nj, sj) = self.protecting(lines, zeros, j);
+                        self.hidden[tj] == Hidden::No
+                            && self.counts[tj] > 0
+                            && (nj == 0 || sj + self.counts[c] < THRESHOLD)
+                    }
+                })
+                .count()
+        };
+        let settles = |c: usize| !total_shown || (n >= 1 && sum + self.counts[c] >= THRESHOLD);
+        let pick = lines
+            .members(k)
+            .iter()
+            .copied()
+            .filter(|&c| {
+                // (A shown zero is known; hidden, it stays known when a
+                // wider group's zero is.)
+                let known_zero = self.counts[c] == 0
+                    && lines
+                        .through(c)
+                        .iter()
+                        .any(|&j| lines.total[j] != c && zeros[lines.total[j]]);
+                self.hidden[c] == Hidden::No
+                    && !self.locked[c]
+                    && !known_zero
+                    && self.twins(lines, subcube, mask, c).is_some()
+            })
+            .min_by_key(|&c| {
+                (
+                    !settles(c),
+                    opens(c),
+                    self.counts[c] == 0,
+                    self.counts[c],
+                    c,
+                )
+            })
+            .or_else(|| {
+                (total_shown && subcube[t] == mask && !self.locked[t] && self.counts[t] > 0)
+                    .then_some(t)
+            })?;
+        let twins = self.twins(lines, subcube, mask, pick)?;
+        for c in twins {
+            self.hidden[c] = Hidden::Secondary;
+        }
+        Some(pick)
+    }
+
+    /// The cells that are one number with `c` — joined by one-member lines
+    /// (a quarter with one month of data is that month; a dimension with
+    /// one value is its "all") — and so are hidden together; `None` when
+    /// one of them is shown and may not be hidden here (in a lower
+    /// sub-cube, or decided by the respondent counts).
+    fn twins(&self, lines: &Lines, subcube: &[u32], mask: u32, c: usize) -> Option<Vec<usize>> {
+        let mut out = vec![c];
+        let mut i = 0;
+        while let Some(&x) = out.get(i) {
+            i += 1;
+            for &j in lines.through(x) {
+                let (ms, tj) = (lines.members(j), lines.total[j]);
+                // (A larger sub-cube's cell follows this one when its turn
+                // comes.)
+                if ms.len() != 1 || subcube[ms[0]] != mask {
+                    continue;
+                }
+                let other = if ms[0] == x { tj } else { ms[0] };
+                if out.contains(&other) || self.hidden[other] != Hidden::No {
+                    continue;
+                }
+                if subcube[other] != mask || self.locked[other] {
+                    return None;
+                }
+                out.push(other);
+            }
+        }
+        Some(out)
+    }
+
+    /// Applies the rules of the module header.
     pub fn suppress(&mut self) {
         let lines = self.line_instances();
         let n_lines = lines.total.len();
-        let mut hidden_in = vec![0usize; n_lines];
         let dims = self.axes.iter().filter(|a| a.dimension.is_some()).count();
         let mut masks: Vec<u32> = (0..(1u32 << dims)).collect();
         masks.sort_by_key(|m| (m.count_ones(), *m));
@@ -275,66 +536,34 @@ impl Cube {
                 by_mask[subcube[m] as usize].push(k);
             }
         }
-        let hide = |cube: &mut Self, cell: usize, why: Hidden, hidden_in: &mut Vec<usize>| {
-            cube.hidden[cell] = why;
-            for &k in lines.through(cell) {
-                hidden_in[k] += 1;
-            }
-        };
+        let answered = self.breakdown.map(|b| (b, self.axes[b].len - 1));
         for mask in masks {
-            let small: Vec<usize> = subcube
-                .iter()
-                .zip(&self.counts)
-                .enumerate()
-                .filter(|(_, (sub, n))| **sub == mask && (1..THRESHOLD).contains(*n))
-                .map(|(i, _)| i)
-                .collect();
-            for i in small {
-                hide(self, i, Hidden::Small, &mut hidden_in);
+            for c in 0..self.counts.len() {
+                if subcube[c] != mask || self.locked[c] || self.hidden[c] != Hidden::No {
+                    continue;
+                }
+                let thin = answered.is_some_and(|(b, total)| {
+                    self.at(c, b) != total
+                        && (1..MIN_BREAKDOWN).contains(&self.counts[self.moved(c, b, total)])
+                });
+                if thin {
+                    self.hidden[c] = Hidden::Thin;
+                } else if (1..THRESHOLD).contains(&self.counts[c]) {
+                    self.hidden[c] = Hidden::Small;
+                }
             }
+            let mut zeros = self.known_zeros(&lines);
             loop {
                 let mut changed = false;
                 for &k in &by_mask[mask as usize] {
-                    if hidden_in[k] != 1 {
+                    if !self.broken(&lines, &zeros, k) {
                         continue;
                     }
-                    // Prefer the member whose hiding leaves the fewest other
-                    // lines with a single hidden cell (so hidden cells line
-                    // up and protect each other instead of cascading), then
-                    // a non-zero one (hiding a zero hides little), then the
-                    // smallest; never one whose value a one-member line
-                    // gives away anyway; the total only when no member can
-                    // go and it lies in this sub-cube.
-                    let singletons = |c: usize| {
-                        lines
-                            .through(c)
-                            .iter()
-                            .filter(|&&j| hidden_in[j] == 0)
-                            .count()
-                    };
-                    let pinned = |c: usize| {
-                        lines.through(c).iter().any(|&j| {
-                            lines.dimension[j]
-                                && lines.members(j) == [c]
-                                && self.hidden[lines.total[j]] == Hidden::No
-                        })
-                    };
-                    let t = lines.total[k];
-                    let pick = lines
-                        .members(k)
-                        .iter()
-                        .copied()
-                        .filter(|&c| self.hidden[c] == Hidden::No && !pinned(c))
-                        .min_by_key(|&c| (singletons(c), self.counts[c] == 0, self.counts[c], c))
-                        .or_else(|| {
-                            (subcube[t] == mask
-                                && self.hidden[t] == Hidden::No
-                                && self.counts[t] > 0)
-                                .then_some(t)
-                        });
-                    if let Some(c) = pick {
-                        hide(self, c, Hidden::Secondary, &mut hidden_in);
+                    if let Some(c) = self.mend(&lines, &zeros, &subcube, mask, k) {
                         changed = true;
+                        if self.counts[c] == 0 {
+                            zeros = self.known_zeros(&lines);
+                        }
                     }
                 }
                 if !changed {
@@ -388,11 +617,14 @@ mod tests {
         // (cells, shown cells then the total; None = hidden)
         let cases: &[(&[u64], &[Option<u64>])] = &[
             (&[10, 20], &[Some(10), Some(20), Some(30)]),
-            // One small cell: the next smallest goes too.
+            // One small cell: the smallest that settles the line goes too.
             (&[3, 20, 30], &[None, None, Some(30), Some(53)]),
-            // Two small cells protect each other.
+            // Two small cells adding up to 5 protect each other...
             (&[3, 2, 30], &[None, None, Some(30), Some(35)]),
-            // Zeros are shown, and picked only when nothing else is left.
+            // ...but not when they add up to less: a reader would know
+            // both are small.
+            (&[2, 2, 30], &[None, None, None, Some(34)]),
+            // A zero does not protect: it adds nothing to the hidden sum.
             (&[3, 0, 9], &[None, Some(0), None, Some(12)]),
             (&[3, 0, 6], &[None, Some(0), None, Some(9)]),
             // A small total: everything small goes.

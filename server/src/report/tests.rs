@@ -45,9 +45,18 @@ fn query(split: Option<Dim>, filters: &[(Dim, &str)]) -> ReportQuery {
     }
 }
 
+/// The respondent counts of `rows` where every respondent answered the
+/// question (as the required `fft` is).
+fn respondents(rows: &[TallyRow]) -> Vec<TallyRow> {
+    rows.iter()
+        .filter(|r| r.value == VALUE_ANSWERED)
+        .cloned()
+        .collect()
+}
+
 fn report(q: &ReportQuery, rows: &[TallyRow]) -> Report {
     let p = plan("area", q, &[satisfaction()]).expect("plan");
-    build(&p, rows).expect("build")
+    build(&p, rows, &respondents(rows)).expect("build")
 }
 
 fn group<'a>(r: &'a Report, key: &str) -> &'a Group {
@@ -111,8 +120,12 @@ fn a_small_school_reads_fewer_than_5_and_cannot_be_worked_out_from_everyone() {
     let special = group(&r, "special_school");
     for cell in &special.cells {
         assert_eq!(cell.answered.n, None);
-        assert_eq!(cell.answered.hidden, Some("fewer than 5"));
-        assert!(cell.options.iter().all(|o| o.n.is_none() || o.n == Some(0)));
+        assert_eq!(cell.answered.hidden, Some("hidden"));
+        // No zeros: "0 for every other option" would say what the three
+        // children answered.
+        for o in &cell.options {
+            assert_eq!((o.n, o.hidden), (None, Some("not enough responses")));
+        }
         assert!(cell.measures.iter().all(|m| m.value.is_none()));
     }
     // Everyone minus the other settings would give the school: so another
@@ -125,7 +138,10 @@ fn a_small_school_reads_fewer_than_5_and_cannot_be_worked_out_from_everyone() {
             .iter()
             .filter(|g| g.key != "*" && g.cells[1].options[o].n.is_none())
             .count();
-        assert_ne!(hidden_here, 1, "option {o} column: {col:?}");
+        // (Where nobody gave the answer, every group's 0 is known anyway.)
+        if col.n != Some(0) {
+            assert_ne!(hidden_here, 1, "option {o} column: {col:?}");
+        }
     }
     let hidden_totals = r
         .groups
@@ -180,7 +196,7 @@ fn quarters_and_months_agree_and_protect_each_other() {
     let m = &group(&months, "*").cells;
     let qs = &group(&quarters, "*").cells;
     assert_eq!(qs[0].answered.n, Some(18));
-    assert_eq!(m[0].answered.hidden, Some("fewer than 5"));
+    assert_eq!(m[0].answered.hidden, Some("hidden"));
     // Q1 is shown, so January = Q1 - February - March must not be possible.
     let shown_feb_mar = [&m[1], &m[2]]
         .iter()
@@ -209,7 +225,7 @@ fn versions_with_a_changed_question_are_left_out_and_named() {
     v0.version = semver::Version::new(0, 9, 0);
     v0.questions.retain(|q| q.id != "fft");
     let p = plan("area", &query(None, &[]), &[v0, v1, v2, v3]).expect("plan");
-    let r = build(&p, &[]).expect("build");
+    let r = build(&p, &[], &[]).expect("build");
     assert_eq!(r.versions, vec!["1.0.0", "3.0.0"]);
     let reasons: Vec<(&str, bool)> = r
         .excluded_versions
@@ -279,4 +295,108 @@ fn a_score_is_hidden_when_it_would_reveal_a_hidden_cell() {
         .find(|m| m.id == "fft_positive")
         .expect("fft");
     assert_eq!(pos.value, Some(20.8), "5 of 24");
+}
+
+#[test]
+fn a_group_of_fewer_than_10_shows_its_count_but_not_its_breakdown() {
+    // Seven at the clinic, all "very good": the row says how many, never
+    // "0" for the other answers.
+    let mut rows = fft("2026-01", &["clinic"], &[("very_good", 7)]);
+    rows.extend(fft(
+        "2026-01",
+        &["home"],
+        &[("very_good", 12), ("good", 9), ("poor", 6)],
+    ));
+    rows.extend(fft(
+        "2026-01",
+        &["school"],
+        &[("very_good", 10), ("good", 10), ("poor", 8)],
+    ));
+    let r = report(&query(Some(Dim::Setting), &[]), &rows);
+    let clinic = &group(&r, "clinic").cells[1];
+    assert_eq!(clinic.answered.n, Some(7));
+    for o in &clinic.options {
+        assert_eq!((o.n, o.hidden), (None, Some("not enough responses")));
+        assert_eq!(o.share, None);
+    }
+    assert!(clinic.measures.iter().all(|m| m.value.is_none()));
+    // And "everyone minus the others" cannot give the clinic's zeros back:
+    // in every option column where the clinic is hidden, something else
+    // is hidden too.
+    for o in 0..r.options.len() {
+        let hidden = r
+            .groups
+            .iter()
+            .filter(|g| g.key != "*" && g.cells[1].options[o].n.is_none())
+            .count();
+        let everyone = group(&r, "*").cells[1].options[o].n;
+        assert!(
+            everyone.is_none() || everyone == Some(0) || hidden >= 2,
+            "option {o}"
+        );
+    }
+    assert_eq!(r.min_breakdown, 10);
+}
+
+#[test]
+fn every_hidden_count_reads_the_same_so_a_row_total_cannot_pin_one() {
+    // 30 answered: 24 / 5 / 1. With "fewer than 5" on the 1 and
+    // "suppressed" on the 5, the labels alone would pin both.
+    let rows = fft(
+        "2026-01",
+        &[],
+        &[("very_good", 24), ("good", 5), ("poor", 1)],
+    );
+    let r = report(&query(None, &[]), &rows);
+    let cell = &group(&r, "*").cells[1];
+    let labels: Vec<Option<&str>> = cell
+        .options
+        .iter()
+        .filter(|o| o.n.is_none())
+        .map(|o| o.hidden)
+        .collect();
+    assert!(labels.len() >= 2, "{labels:?}");
+    assert!(labels.iter().all(|l| *l == Some("hidden")), "{labels:?}");
+}
+
+#[test]
+fn an_answered_count_shared_with_the_respondents_is_suppressed_alike() {
+    // An optional question answered by everyone but one respondent at the
+    // home: its answered cells differ from the respondents' there, equal
+    // elsewhere; where equal they are shown or hidden exactly as the
+    // respondent counts are (which every required question's report shows).
+    let mut rows = fft(
+        "2026-01",
+        &["home"],
+        &[("very_good", 12), ("good", 9), ("poor", 6)],
+    );
+    rows.extend(fft("2026-01", &["school"], &[("very_good", 3)]));
+    rows.extend(fft(
+        "2026-01",
+        &["clinic"],
+        &[("very_good", 20), ("good", 9)],
+    ));
+    let mut people = respondents(&rows);
+    for p in &mut people {
+        if p.dims == ["home"] {
+            p.n += 1;
+        }
+    }
+    let q = query(Some(Dim::Setting), &[]);
+    let p = plan("area", &q, &[satisfaction()]).expect("plan");
+    let with_base = build(&p, &rows, &people).expect("build");
+    let base_only = build(&p, &respondents(&people), &people).expect("build");
+    for g in &with_base.groups {
+        let b = group(&base_only, &g.key);
+        for (c, bc) in g.cells.iter().zip(&b.cells) {
+            if c.answered.n.is_some() && bc.answered.n.is_some() {
+                continue;
+            }
+            if g.key != "home" && g.key != "*" {
+                assert_eq!(c.answered.n, bc.answered.n, "{} {}", g.key, c.period);
+            }
+        }
+    }
+    // The school's respondents are hidden, so its answered count is too.
+    assert_eq!(group(&with_base, "school").cells[1].answered.n, None);
 }

@@ -71,7 +71,8 @@ pub struct Count {
     pub n: Option<u64>,
     /// Share of the respondents who answered (0 to 1), when both are shown.
     pub share: Option<f64>,
-    /// Why it is hidden: "fewer than 5" or "suppressed".
+    /// Why it is hidden: "hidden", or "not enough responses" for the
+    /// breakdown of a group where fewer than 10 answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hidden: Option<&'static str>,
 }
@@ -154,8 +155,10 @@ pub struct Report {
     pub versions: Vec<String>,
     /// Versions left out, and why.
     pub excluded_versions: Vec<Excluded>,
-    /// Cells below this are hidden.
+    /// Counts below this are hidden.
     pub threshold: u64,
+    /// A group's breakdown is shown only when at least this many answered.
+    pub min_breakdown: u64,
     /// Option columns.
     pub options: Vec<OptionColumn>,
     /// Periods, in order, then `all`.

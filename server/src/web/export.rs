@@ -1,8 +1,15 @@
 //! The row-level export for administrators: one CSV row per submitted
-//! response (month, setting, age phase, need, pathway and the answers; no
+//! response (period, setting, age phase, need, pathway and the answers; no
 //! ids, devices or practitioners; free text only for users allowed it),
-//! streamed from a blocking reader through a bounded channel, so memory
-//! stays flat however many responses there are.
+//! written from a blocking reader through a bounded channel.
+//!
+//! By default the export is 5-anonymous on its quasi-identifiers
+//! ([`crate::export::anonymise`]: quarter instead of month, rare values
+//! as "other", identifiers generalised away where a combination is rarer
+//! than 5) and its rows are shuffled, so neither a row's identifiers nor
+//! its place says whose it is; this holds the rows in memory. The
+//! unrestricted export (`detail=full`: months and every value, in storage
+//! order, streamed) needs a recorded reason and is audited with it.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -14,9 +21,14 @@ use hark_core::form::QuestionKind;
 
 use super::{Params, audit, csv_cell, csv_response, form_versions, query_string, required};
 use crate::auth::AuthUser;
-use crate::error::{ApiError, Error};
+use rand::seq::SliceRandom;
+
+use crate::error::{ApiError, Error, Result};
+use crate::export::{ANY, anonymise, quasi};
 use crate::model::Role;
+use crate::report::suppress::THRESHOLD;
 use crate::state::{AppState, blocking};
+use crate::storage::Storage;
 
 /// An `io::Write` that sends what is written to an HTTP body in chunks.
 struct ChunkSink {
@@ -54,6 +66,30 @@ pub(crate) async fn responses(
 ) -> Result<Response, ApiError> {
     who.require(Role::Administrator)?;
     let form = required(&params, "form")?;
+    let full = match params
+        .iter()
+        .find(|(k, _)| k == "detail")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("" | "anonymous") => false,
+        Some("full") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "detail is 'anonymous' or 'full', not '{other}'"
+            )));
+        }
+    };
+    let reason = params
+        .iter()
+        .find(|(k, _)| k == "reason")
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default();
+    if full && reason.chars().count() < 10 {
+        return Err(ApiError::BadRequest(
+            "an unrestricted export needs a reason: say what it is for (at least 10 characters)"
+                .into(),
+        ));
+    }
     let storage = state.storage.clone();
     let area_id = who.area.id.clone();
     let with_text = who.user.free_text;
@@ -76,7 +112,12 @@ pub(crate) async fn responses(
                     }
                 }
             }
-            audit(storage.as_ref(), &who, "responses.export", detail)?;
+            let action = if full {
+                "responses.export.full"
+            } else {
+                "responses.export"
+            };
+            audit(storage.as_ref(), &who, action, detail)?;
             Ok((versions.len(), questions))
         })
         .await?
@@ -89,64 +130,15 @@ pub(crate) async fn responses(
             buf: Vec::with_capacity(CHUNK),
             tx,
         });
-        let mut header: Vec<String> = [
-            "form",
-            "version",
-            "month",
-            "setting",
-            "age_phase",
-            "need",
-            "pathway",
-            "kiosk",
-        ]
-        .map(str::to_owned)
-        .to_vec();
-        header.extend(questions.iter().cloned());
-        let column: BTreeMap<&str, usize> = questions
-            .iter()
-            .enumerate()
-            .map(|(i, q)| (q.as_str(), i))
-            .collect();
-        let result = w.write_record(&header).map_err(Error::from).and_then(|()| {
-            let mut cells: Vec<String> = vec![String::new(); column.len()];
-            storage.export_responses(
-                &area_id,
-                std::slice::from_ref(&form),
-                with_text,
-                &mut |rec| {
-                    for cell in &mut cells {
-                        cell.clear();
-                    }
-                    for (q, text, num) in rec.answers {
-                        if let Some(&i) = column.get(q.as_str()) {
-                            match (text, num) {
-                                (Some(t), _) => cells[i] = t,
-                                (None, Some(n)) => cells[i] = n.to_string(),
-                                (None, None) => {}
-                            }
-                        }
-                    }
-                    let fixed = [
-                        rec.form_id.as_str(),
-                        rec.form_version.as_str(),
-                        rec.month.as_str(),
-                        rec.setting.as_deref().unwrap_or_default(),
-                        rec.age_phase.as_deref().unwrap_or_default(),
-                        rec.need.as_deref().unwrap_or_default(),
-                        rec.pathway.as_deref().unwrap_or_default(),
-                        if rec.kiosk { "true" } else { "false" },
-                    ];
-                    w.write_record(
-                        fixed
-                            .iter()
-                            .copied()
-                            .chain(cells.iter().map(String::as_str))
-                            .map(|c| csv_cell(c).into_owned()),
-                    )
-                    .map_err(Error::from)
-                },
-            )
-        });
+        let result = write_export(
+            &mut w,
+            storage.as_ref(),
+            &area_id,
+            &form,
+            with_text,
+            full,
+            &questions,
+        );
         let result = result.and_then(|()| w.flush().map_err(Error::from));
         if let Err(e) = result {
             tracing::warn!(error = %e, "export stopped");
@@ -156,4 +148,96 @@ pub(crate) async fn responses(
         rx.poll_recv(cx).map(|c| c.map(Ok::<_, Infallible>))
     });
     Ok(csv_response(&name, Body::from_stream(stream)))
+}
+
+/// Writes the export: the header, then every response's row (see the
+/// module header for what the default export does to them).
+fn write_export(
+    w: &mut csv::Writer<ChunkSink>,
+    storage: &dyn Storage,
+    area_id: &str,
+    form: &str,
+    with_text: bool,
+    full: bool,
+    questions: &[String],
+) -> Result<()> {
+    let forms = [form.to_owned()];
+    let published = if full {
+        None
+    } else {
+        let mut rows = Vec::new();
+        storage.export_responses(area_id, &forms, false, &mut |rec| {
+            rows.push(quasi(&rec));
+            Ok(())
+        })?;
+        let k = usize::try_from(THRESHOLD).unwrap_or(usize::MAX);
+        Some(anonymise(&rows, k))
+    };
+    let period = if full { "month" } else { "quarter" };
+    let mut header: Vec<String> = [
+        "form",
+        "version",
+        period,
+        "setting",
+        "age_phase",
+        "need",
+        "pathway",
+        "kiosk",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    header.extend(questions.iter().cloned());
+    w.write_record(&header)?;
+    let column: BTreeMap<&str, usize> = questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| (q.as_str(), i))
+        .collect();
+    let mut held: Vec<Vec<String>> = Vec::new();
+    storage.export_responses(area_id, &forms, with_text, &mut |rec| {
+        let mut cells: Vec<String> = vec![String::new(); column.len()];
+        for (q, text, num) in &rec.answers {
+            if let Some(&i) = column.get(q.as_str()) {
+                match (text, num) {
+                    (Some(t), _) => cells[i].clone_from(t),
+                    (None, Some(n)) => cells[i] = n.to_string(),
+                    (None, None) => {}
+                }
+            }
+        }
+        let ids: [String; 5] = match &published {
+            Some(map) => map
+                .get(&quasi(&rec))
+                .cloned()
+                .unwrap_or_else(|| [ANY; 5].map(str::to_owned)),
+            None => {
+                let v = |x: &Option<String>| x.clone().unwrap_or_default();
+                [
+                    rec.month.clone(),
+                    v(&rec.setting),
+                    v(&rec.age_phase),
+                    v(&rec.need),
+                    v(&rec.pathway),
+                ]
+            }
+        };
+        let row: Vec<String> = [rec.form_id.clone(), rec.form_version.clone()]
+            .into_iter()
+            .chain(ids)
+            .chain([if rec.kiosk { "true" } else { "false" }.to_owned()])
+            .chain(cells)
+            .map(|c| csv_cell(&c).into_owned())
+            .collect();
+        if published.is_some() {
+            held.push(row);
+            Ok(())
+        } else {
+            w.write_record(&row).map_err(Error::from)
+        }
+    })?;
+    held.shuffle(&mut rand::rng());
+    for row in held {
+        w.write_record(&row)?;
+    }
+    Ok(())
 }

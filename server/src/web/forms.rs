@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{Params, area_forms, form_versions, required};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::report::suppress::THRESHOLD;
 use crate::state::{AppState, blocking};
 use crate::tally::{Dim, QUESTION_RESPONSES, TallyQuery};
 
@@ -69,8 +70,9 @@ pub(crate) async fn forms(
     ))
 }
 
-/// Distinct values of every dimension recorded for a form (for the
-/// dashboard's filter lists): category names only, never counts.
+/// The values of every dimension recorded for a form with at least 5
+/// respondents (for the dashboard's filter lists): names only, never
+/// counts.
 #[tracing::instrument(skip_all, fields(user = %who.user.username))]
 pub(crate) async fn dimensions(
     State(state): State<AppState>,
@@ -94,12 +96,19 @@ pub(crate) async fn dimensions(
                 dims: vec![dim],
                 months: None,
             })?;
-            let mut values: Vec<String> = rows
+            // Only values with at least 5 respondents: a value one child
+            // has would say that child answered.
+            let mut respondents: BTreeMap<String, i64> = BTreeMap::new();
+            for r in rows {
+                if let Some(v) = r.dims.into_iter().next() {
+                    *respondents.entry(v).or_default() += r.n;
+                }
+            }
+            let values = respondents
                 .into_iter()
-                .filter_map(|r| r.dims.into_iter().next())
+                .filter(|(_, n)| u64::try_from(*n).unwrap_or(0) >= THRESHOLD)
+                .map(|(v, _)| v)
                 .collect();
-            values.sort();
-            values.dedup();
             out.insert(dim, values);
         }
         Ok(out)

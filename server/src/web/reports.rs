@@ -77,7 +77,8 @@ pub(crate) fn plan_report(
 fn make_report(storage: &dyn Storage, area_id: &str, q: &ReportQuery) -> Result<Report> {
     let plan = plan_report(storage, area_id, q)?;
     let rows = storage.tallies(&plan.tallies)?;
-    Ok(report::build(&plan, &rows)?)
+    let respondents = storage.tallies(&plan.respondents)?;
+    Ok(report::build(&plan, &rows, &respondents)?)
 }
 
 async fn report_for(
@@ -159,7 +160,7 @@ fn report_rows(r: &Report) -> Vec<Bytes> {
             }
             for m in &cell.measures {
                 let value = m.value.map(|v| v.to_string()).unwrap_or_default();
-                let note = if m.value.is_none() { "suppressed" } else { "" };
+                let note = if m.value.is_none() { "hidden" } else { "" };
                 line(m.id, m.label, (value, String::new(), note.to_owned()));
             }
         }

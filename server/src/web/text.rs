@@ -1,22 +1,90 @@
-//! Free-text answers, for the users allowed to read them, and only when
-//! at least 5 people answered under the filters chosen; sorted, so their
-//! order says nothing about who wrote them.
+//! Free-text answers, for the users allowed to read them, filtered by at
+//! most one dimension value, and only when the set of quotes passes
+//! [`crate::report::quotes::readable`] against every other set a reader could
+//! ask for; sorted, so their order says nothing about who wrote them.
+
+use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
+use hark_core::form::QuestionKind;
 use serde::Serialize;
 
 use super::reports::{parse_report, plan_report};
 use super::{Params, audit, query_string};
 use crate::auth::AuthUser;
-use crate::error::{ApiError, Error};
-use crate::report;
+use crate::error::{ApiError, Error, Result};
+use crate::report::Plan;
+use crate::report::quotes::{Overlap, readable};
 use crate::state::{AppState, blocking};
+use crate::storage::Storage;
+use crate::tally::{Dim, TallyQuery, VALUE_ANSWERED};
 
 #[derive(Serialize)]
 pub(crate) struct FreeText {
     question: String,
     answers: Vec<String>,
+}
+
+/// How many answered the question, by the values of `dims` (all months).
+fn answered_by(
+    storage: &dyn Storage,
+    plan: &Plan,
+    dims: Vec<Dim>,
+) -> Result<HashMap<Vec<String>, u64>> {
+    let rows = storage.tallies(&TallyQuery {
+        dims,
+        ..plan.tallies.clone()
+    })?;
+    let mut out = HashMap::new();
+    for r in rows.into_iter().filter(|r| r.value == VALUE_ANSWERED) {
+        *out.entry(r.dims).or_default() += u64::try_from(r.n).unwrap_or(0);
+    }
+    Ok(out)
+}
+
+/// The size of the set asked for and its overlap with every other set a
+/// reader could ask for: everyone, and each value of each dimension.
+fn overlaps(
+    storage: &dyn Storage,
+    plan: &Plan,
+    filter: Option<&(Dim, String)>,
+) -> Result<(u64, Vec<Overlap>)> {
+    let everyone = answered_by(storage, plan, Vec::new())?
+        .values()
+        .sum::<u64>();
+    let mut others = Vec::new();
+    let Some((dim, value)) = filter else {
+        for d in Dim::ALL {
+            for n in answered_by(storage, plan, vec![d])?.into_values() {
+                others.push(Overlap { other: n, both: n });
+            }
+        }
+        return Ok((everyone, others));
+    };
+    let asked = answered_by(storage, plan, vec![*dim])?
+        .get(std::slice::from_ref(value))
+        .copied()
+        .unwrap_or(0);
+    others.push(Overlap {
+        other: everyone,
+        both: asked,
+    });
+    for d in Dim::ALL {
+        if d == *dim {
+            continue;
+        }
+        let sizes = answered_by(storage, plan, vec![d])?;
+        let pairs = answered_by(storage, plan, vec![*dim, d])?;
+        for (key, other) in sizes {
+            let both = pairs
+                .get(&[value.clone(), key[0].clone()][..])
+                .copied()
+                .unwrap_or(0);
+            others.push(Overlap { other, both });
+        }
+    }
+    Ok((asked, others))
 }
 
 #[tracing::instrument(skip_all, fields(user = %who.user.username))]
@@ -34,28 +102,26 @@ pub(crate) async fn free_text(
     if q.split.take().is_some() {
         return Err(ApiError::BadRequest("free text cannot be split".into()));
     }
+    if q.filters.len() > 1 {
+        return Err(ApiError::BadRequest(
+            "free text can be filtered by one of setting, age phase, need, pathway and version at a time"
+                .into(),
+        ));
+    }
     let storage = state.storage.clone();
     let detail = query_string(&params);
     let who = who.clone();
     let question = q.question.clone();
     let answers = blocking(move || {
         let plan = plan_report(storage.as_ref(), &who.area.id, &q)?;
-        let r = report::build(&plan, &storage.tallies(&plan.tallies)?)?;
-        if r.kind != "free_text" {
+        if !matches!(plan.question().kind, QuestionKind::FreeText { .. }) {
             return Err(Error::Invalid(format!(
                 "'{}' is not a free-text question",
                 q.question
             )));
         }
-        let everyone = r.groups.last().and_then(|g| g.cells.last());
-        if everyone
-            .and_then(|c| c.answered.n)
-            .is_none_or(|n| n < report::suppress::THRESHOLD)
-        {
-            return Err(Error::Invalid(
-                "fewer than 5 people answered with these filters; widen them".into(),
-            ));
-        }
+        let (asked, others) = overlaps(storage.as_ref(), &plan, q.filters.first())?;
+        readable(asked, &others).map_err(|why| Error::Invalid(why.to_owned()))?;
         let values: Vec<String> = q.filters.iter().map(|(_, v)| v.clone()).collect();
         let answers = storage.free_text(&plan.tallies, &values)?;
         audit(storage.as_ref(), &who, "text.read", detail)?;

@@ -182,7 +182,7 @@ function draw() {
   $("chart-title").textContent = r.question_text + " — " + what + (r.split ? " by " + r.split.replaceAll("_", " ") : "");
   const hidden = series.reduce((n, s) => n + s.values.filter((v) => v === null).length, 0);
   $("chart-desc").textContent = series.map((s) => s.label + ": " + s.values.map((v, i) => periods[i] + " " + (v === null ? "hidden" : v)).join(", ")).join("; ") +
-    (hidden ? ". Gaps are hidden numbers (fewer than 5 people, or suppressed)." : ".");
+    (hidden ? ". Gaps are hidden numbers: fewer than 10 people answered in that group, or a number is hidden so that no small group can be worked out (see \"Why some numbers are missing\")." : ".");
   $("versions").textContent = "Form versions included: " + r.versions.join(", ") +
     (r.excluded_versions.length ? ". Left out: " + r.excluded_versions.map((e) => e.version + " (" + e.reason + ")").join("; ") : ".");
   drawTable(r);
