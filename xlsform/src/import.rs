@@ -1,0 +1,1195 @@
+//! An XLSForm read into hark's form model, from a grid of cells (no file
+//! here). Every row is read even after a problem, so the author gets every
+//! problem at once; the form the sheets describe is then checked with the
+//! core's own validation, whose finding is located at the row it concerns.
+//! Validation runs only when the sheets had no problem, because a form with
+//! rows left out would report the consequences rather than the causes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use hark_core::form::{
+    Audience, ChoiceOption, Condition, FlagLevel, Form, FormError, Question, QuestionKind, Text,
+    Theme, Trigger,
+};
+
+use crate::error::{ImportError, Located, Location, Problem, Warning};
+use crate::expr;
+use crate::grid::{Sheet, Workbook};
+use crate::lang::{self, LangName};
+use crate::logic::{self, LogicError};
+
+/// A form read from an XLSForm, with what was ignored or assumed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Imported {
+    /// The form, valid.
+    pub form: Form,
+    /// What the import ignored or assumed.
+    pub warnings: Vec<Located<Warning>>,
+}
+
+/// The language of a column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ColLang {
+    /// No `::Language`: the default language.
+    Default,
+    /// A language by code.
+    Code(String),
+    /// A language that could not be read (already reported).
+    Bad,
+}
+
+#[derive(Clone, Debug)]
+struct Col {
+    idx: usize,
+    header: String,
+    base: String,
+    lang: ColLang,
+}
+
+/// A sheet with its header read.
+struct Table<'a> {
+    sheet: &'a Sheet,
+    header: usize,
+    cols: Vec<Col>,
+}
+
+fn row_number(idx: usize) -> u32 {
+    u32::try_from(idx).unwrap_or(u32::MAX).saturating_add(1)
+}
+
+fn col_number(idx: usize) -> u32 {
+    row_number(idx)
+}
+
+impl<'a> Table<'a> {
+    fn read(sheet: &'a Sheet, out: &mut Report) -> Self {
+        let header = sheet
+            .rows
+            .iter()
+            .position(|r| r.iter().any(|c| !c.trim().is_empty()))
+            .unwrap_or(0);
+        let mut cols = Vec::new();
+        if let Some(row) = sheet.rows.get(header) {
+            for (idx, cell) in row.iter().enumerate() {
+                let text = cell.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                let (base, lang_part) = split_header(text);
+                let lang = match lang_part {
+                    None => ColLang::Default,
+                    Some(spec) => match lang::read(&spec) {
+                        LangName::Code(c) => ColLang::Code(c),
+                        LangName::Guessed(code) => {
+                            out.warn(
+                                Location {
+                                    sheet: sheet.name.clone(),
+                                    row: Some(row_number(header)),
+                                    col: Some(col_number(idx)),
+                                    column: Some(text.to_owned()),
+                                },
+                                Warning::LanguageGuessed {
+                                    name: spec.trim().to_owned(),
+                                    code,
+                                },
+                            );
+                            ColLang::Code(code.to_owned())
+                        }
+                        LangName::Unknown => {
+                            out.problem(
+                                Location {
+                                    sheet: sheet.name.clone(),
+                                    row: Some(row_number(header)),
+                                    col: Some(col_number(idx)),
+                                    column: Some(text.to_owned()),
+                                },
+                                Problem::LanguageCode(spec.trim().to_owned()),
+                            );
+                            ColLang::Bad
+                        }
+                    },
+                };
+                cols.push(Col {
+                    idx,
+                    header: text.to_owned(),
+                    base,
+                    lang,
+                });
+            }
+        }
+        Self {
+            sheet,
+            header,
+            cols,
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.sheet.name
+    }
+
+    /// Indexes of the rows after the header with any value.
+    fn rows(&self) -> Vec<usize> {
+        (self.header + 1..self.sheet.rows.len())
+            .filter(|&r| self.sheet.rows[r].iter().any(|c| !c.trim().is_empty()))
+            .collect()
+    }
+
+    fn cell(&self, row: usize, col: &Col) -> &'a str {
+        self.sheet
+            .rows
+            .get(row)
+            .and_then(|r| r.get(col.idx))
+            .map_or("", |s| s.trim())
+    }
+
+    fn at(&self, row: usize, col: &Col) -> Location {
+        Location {
+            sheet: self.sheet.name.clone(),
+            row: Some(row_number(row)),
+            col: Some(col_number(col.idx)),
+            column: Some(col.header.clone()),
+        }
+    }
+
+    /// Where a row is, at a named column if the sheet has it.
+    fn at_named(&self, row: usize, base: &str) -> Location {
+        match self.col(base) {
+            Some(c) => self.at(row, c),
+            None => Location {
+                sheet: self.sheet.name.clone(),
+                row: Some(row_number(row)),
+                col: None,
+                column: None,
+            },
+        }
+    }
+
+    fn col(&self, base: &str) -> Option<&Col> {
+        self.cols
+            .iter()
+            .find(|c| c.base == base && c.lang == ColLang::Default)
+    }
+
+    /// The value of a language-free column, and its column.
+    fn get(&self, row: usize, base: &str) -> Option<(&'a str, &Col)> {
+        let col = self.col(base)?;
+        let v = self.cell(row, col);
+        (!v.is_empty()).then_some((v, col))
+    }
+
+    /// The text of a column in every language, `None` when every cell is
+    /// empty.
+    fn text(&self, row: usize, base: &str, default: &str) -> Option<Text> {
+        let mut text = BTreeMap::new();
+        for col in self.cols.iter().filter(|c| c.base == base) {
+            let lang = match &col.lang {
+                ColLang::Default => default,
+                ColLang::Code(c) => c.as_str(),
+                ColLang::Bad => continue,
+            };
+            let v = self.cell(row, col);
+            if !v.is_empty() {
+                text.insert(lang.to_owned(), v.to_owned());
+            }
+        }
+        (!text.is_empty()).then_some(Text(text))
+    }
+
+    /// Two columns giving one text in one language.
+    fn check_duplicate_columns(&self, default: &str, out: &mut Report) {
+        let mut seen: HashMap<(&str, &str), &Col> = HashMap::new();
+        for col in &self.cols {
+            let lang = match &col.lang {
+                ColLang::Default => default,
+                ColLang::Code(c) => c.as_str(),
+                ColLang::Bad => continue,
+            };
+            if let Some(first) = seen.get(&(col.base.as_str(), lang)) {
+                out.problem(
+                    self.at(self.header, col),
+                    Problem::DuplicateColumn(crate::error::column_letters(col_number(first.idx))),
+                );
+            } else {
+                seen.insert((col.base.as_str(), lang), col);
+            }
+        }
+    }
+
+    /// Columns hark refuses (when any cell has a value) or ignores.
+    fn check_columns(&self, known: &[&str], refused: &[(&str, &'static str)], out: &mut Report) {
+        let rows = self.rows();
+        for col in &self.cols {
+            if known.contains(&col.base.as_str()) {
+                continue;
+            }
+            let used: Vec<usize> = rows
+                .iter()
+                .copied()
+                .filter(|&r| !self.cell(r, col).is_empty())
+                .collect();
+            if used.is_empty() {
+                continue;
+            }
+            if let Some((_, why)) = refused.iter().find(|(name, _)| *name == col.base) {
+                for r in used {
+                    out.problem(
+                        self.at(r, col),
+                        Problem::Unsupported {
+                            what: format!("column '{}'", col.base),
+                            why,
+                        },
+                    );
+                }
+            } else {
+                out.warn(
+                    self.at(self.header, col),
+                    Warning::IgnoredColumn(col.header.clone()),
+                );
+            }
+        }
+    }
+}
+
+/// `label::English (en)` → (`label`, `English (en)`); `media::image` keeps
+/// its `::`; names are lowercased and `list name` is `list_name`.
+fn split_header(header: &str) -> (String, Option<String>) {
+    let parts: Vec<&str> = header.split("::").collect();
+    let (base, rest) = if parts.len() >= 2 && parts[0].trim().eq_ignore_ascii_case("media") {
+        (format!("media::{}", parts[1].trim()), &parts[2..])
+    } else {
+        (parts[0].trim().to_owned(), &parts[1..])
+    };
+    let base = base.to_lowercase().replace(' ', "_");
+    let lang = (!rest.is_empty()).then(|| rest.join("::"));
+    (base, lang)
+}
+
+#[derive(Default)]
+struct Report {
+    problems: Vec<Located<Problem>>,
+    warnings: Vec<Located<Warning>>,
+}
+
+impl Report {
+    fn problem(&mut self, at: Location, what: Problem) {
+        self.problems.push(Located { at, what });
+    }
+
+    fn warn(&mut self, at: Location, what: Warning) {
+        self.warnings.push(Located { at, what });
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+fn read_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "" | "no" | "false" | "false()" | "0" | "n" => Some(false),
+        "yes" | "true" | "true()" | "1" | "y" => Some(true),
+        _ => None,
+    }
+}
+
+/// A form version: semver as written; ODK's `yyyymmddrr` (a date and a
+/// revision) as `yyyy.mmdd.rr` with the leading zeros dropped, so
+/// `2024031502` is `2024.315.2` and later dates stay later versions; a
+/// bare `N` or `N.M` as `N.0.0` or `N.M.0`.
+pub fn read_version(s: &str) -> Option<semver::Version> {
+    let s = s.trim();
+    if let Ok(v) = semver::Version::parse(s) {
+        return Some(v);
+    }
+    if s.len() == 10 && s.bytes().all(|b| b.is_ascii_digit()) {
+        let num = |r: std::ops::Range<usize>| s[r].parse::<u64>().ok();
+        let (y, m, d, r) = (num(0..4)?, num(4..6)?, num(6..8)?, num(8..10)?);
+        if (1..=12).contains(&m) && (1..=31).contains(&d) {
+            return Some(semver::Version::new(y, m * 100 + d, r));
+        }
+        return None;
+    }
+    let parts: Vec<&str> = s.split('.').collect();
+    let plain = |p: &str| {
+        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p == "0" || !p.starts_with('0'))
+    };
+    if parts.len() <= 2 && parts.iter().all(|p| plain(p)) {
+        let major = parts.first()?.parse().ok()?;
+        let minor = parts.get(1).map_or(Some(0), |p| p.parse().ok())?;
+        return Some(semver::Version::new(major, minor, 0));
+    }
+    None
+}
+
+fn from_name<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(s.trim().to_ascii_lowercase())).ok()
+}
+
+/// What the `type` column asks for.
+enum Type<'a> {
+    Question(QuestionKind, Option<&'a str>),
+    Metadata,
+    Refused(Problem),
+}
+
+const METADATA: &[&str] = &[
+    "start",
+    "end",
+    "today",
+    "deviceid",
+    "subscriberid",
+    "simserial",
+    "phonenumber",
+    "username",
+    "email",
+    "audit",
+];
+
+fn unsupported(what: String, why: &'static str) -> Problem {
+    Problem::Unsupported { what, why }
+}
+
+fn read_type(raw: &str) -> Type<'_> {
+    let words: Vec<&str> = raw.split_whitespace().collect();
+    let first = words
+        .first()
+        .map_or(String::new(), |w| w.to_ascii_lowercase());
+    let what = || format!("type '{}'", words.join(" "));
+    let choice = |kind: QuestionKind| match words.as_slice() {
+        [_, list] => Type::Question(kind, Some(list)),
+        [_] => Type::Refused(Problem::Missing("the choice list after the type")),
+        [_, _, extra, ..] if extra.eq_ignore_ascii_case("or_other") => Type::Refused(unsupported(
+            what(),
+            "'or_other' adds a free-text 'other' hark cannot count; add an option and a text question shown when it is picked",
+        )),
+        _ => Type::Refused(Problem::UnknownType(words.join(" "))),
+    };
+    let group = |w: &str| words.get(1).is_some_and(|x| x.eq_ignore_ascii_case(w));
+    match first.as_str() {
+        "select_one" => choice(QuestionKind::SingleChoice { options: vec![] }),
+        "select_multiple" => choice(QuestionKind::MultipleChoice {
+            options: vec![],
+            min_selected: None,
+            max_selected: None,
+        }),
+        "face_scale" => choice(QuestionKind::FaceScale {
+            points: 0,
+            labels: vec![],
+        }),
+        "text" | "integer" | "int" | "date" | "yes_no" if words.len() > 1 => {
+            Type::Refused(Problem::UnknownType(words.join(" ")))
+        }
+        "text" => Type::Question(QuestionKind::FreeText { max_length: None }, None),
+        "integer" | "int" => Type::Question(
+            QuestionKind::Number {
+                min: i64::MIN,
+                max: i64::MAX,
+            },
+            None,
+        ),
+        "date" => Type::Question(
+            QuestionKind::Date {
+                min: None,
+                max: None,
+            },
+            None,
+        ),
+        "yes_no" => Type::Question(QuestionKind::YesNo, None),
+        m if METADATA.contains(&m) => Type::Metadata,
+        "begin" | "end" if group("repeat") => Type::Refused(unsupported(
+            what(),
+            "repeats need answers per item, which hark's responses do not have",
+        )),
+        "begin" | "end" if group("group") => Type::Refused(unsupported(
+            what(),
+            "hark forms have no sections; remove the group rows and keep the questions",
+        )),
+        "begin_repeat" | "end_repeat" => Type::Refused(unsupported(
+            what(),
+            "repeats need answers per item, which hark's responses do not have",
+        )),
+        "begin_group" | "end_group" => Type::Refused(unsupported(
+            what(),
+            "hark forms have no sections; remove the group rows and keep the questions",
+        )),
+        "note" => Type::Refused(unsupported(
+            what(),
+            "hark forms have no notes; put the text in the next question's hint",
+        )),
+        "decimal" | "range" => Type::Refused(unsupported(
+            what(),
+            "hark numbers are whole numbers; use integer",
+        )),
+        "calculate" | "hidden" => Type::Refused(unsupported(what(), "hark forms compute nothing")),
+        "geopoint" | "geotrace" | "geoshape" | "start-geopoint" => {
+            Type::Refused(unsupported(what(), "hark records no location"))
+        }
+        "select_one_from_file" | "select_multiple_from_file" | "select_one_external" => {
+            Type::Refused(unsupported(what(), "choices must be on the choices sheet"))
+        }
+        "image" | "audio" | "video" | "file" | "barcode" | "background-audio" => {
+            Type::Refused(unsupported(what(), "hark collects no files or media"))
+        }
+        "time" | "datetime" | "acknowledge" | "rank" | "trigger" | "xml-external"
+        | "csv-external" | "osm" => Type::Refused(unsupported(
+            what(),
+            "hark has no such question; see the supported types in the README",
+        )),
+        _ => Type::Refused(Problem::UnknownType(words.join(" "))),
+    }
+}
+
+const SURVEY_KNOWN: &[&str] = &[
+    "type",
+    "name",
+    "label",
+    "hint",
+    "easy_read",
+    "read_aloud",
+    "required",
+    "relevant",
+    "constraint",
+    "allow_dont_know",
+    "allow_prefer_not_to_say",
+];
+
+const SURVEY_REFUSED: &[(&str, &str)] = &[
+    ("calculation", "hark forms compute nothing"),
+    (
+        "choice_filter",
+        "hark shows every option of a list; split the list instead",
+    ),
+    ("repeat_count", "hark forms have no repeats"),
+    ("default", "hark questions start unanswered"),
+    (
+        "read_only",
+        "every hark question is answered by the respondent",
+    ),
+    ("trigger", "hark forms compute nothing"),
+    ("parameters", "hark questions take no parameters"),
+];
+
+/// Reads an XLSForm from its sheets.
+///
+/// # Errors
+/// Every problem found, located, with the warnings beside them.
+pub fn import(wb: &Workbook) -> Result<Imported, ImportError> {
+    let mut out = Report::default();
+    let form = read_form(wb, &mut out);
+    match form {
+        Some(form) if out.problems.is_empty() => Ok(Imported {
+            form,
+            warnings: out.warnings,
+        }),
+        _ => {
+            if out.problems.is_empty() {
+                // read_form returns None only after reporting; keep the
+                // promise of at least one problem regardless.
+                out.problem(Location::sheet("survey"), Problem::NoQuestions);
+            }
+            Err(ImportError {
+                problems: out.problems,
+                warnings: out.warnings,
+            })
+        }
+    }
+}
+
+struct Settings {
+    id: Option<String>,
+    version: Option<semver::Version>,
+    title: Option<Text>,
+    intro: Option<Text>,
+    audience: Option<Audience>,
+    theme: Theme,
+}
+
+fn read_form(wb: &Workbook, out: &mut Report) -> Option<Form> {
+    let Some(survey) = wb.sheet("survey") else {
+        out.problem(Location::sheet("survey"), Problem::MissingSheet("survey"));
+        return None;
+    };
+    let survey = Table::read(survey, out);
+    let choices = wb.sheet("choices").map(|s| Table::read(s, out));
+    let settings = wb.sheet("settings").map(|s| Table::read(s, out));
+    let triggers = wb.sheet("safeguarding").map(|s| Table::read(s, out));
+
+    // The default language: settings, else the first language column.
+    let settings_row = settings.as_ref().and_then(|t| t.rows().first().copied());
+    let mut default = None;
+    if let (Some(t), Some(r)) = (&settings, settings_row)
+        && let Some((v, col)) = t.get(r, "default_language")
+    {
+        match lang::read(v) {
+            LangName::Code(c) => default = Some(c),
+            LangName::Guessed(c) => {
+                out.warn(
+                    t.at(r, col),
+                    Warning::LanguageGuessed {
+                        name: v.to_owned(),
+                        code: c,
+                    },
+                );
+                default = Some(c.to_owned());
+            }
+            LangName::Unknown => out.problem(t.at(r, col), Problem::LanguageCode(v.to_owned())),
+        }
+    }
+    let tables: Vec<&Table<'_>> = [
+        Some(&survey),
+        choices.as_ref(),
+        settings.as_ref(),
+        triggers.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut languages: Vec<String> = Vec::new();
+    for t in &tables {
+        for c in &t.cols {
+            if let ColLang::Code(code) = &c.lang
+                && !languages.contains(code)
+            {
+                languages.push(code.clone());
+            }
+        }
+    }
+    let default =
+        default.unwrap_or_else(|| languages.first().cloned().unwrap_or_else(|| "en".into()));
+    languages.retain(|l| *l != default);
+    languages.insert(0, default.clone());
+    for t in &tables {
+        t.check_duplicate_columns(&default, out);
+    }
+
+    let settings = read_settings(settings.as_ref(), settings_row, &default, out);
+
+    // Choice lists.
+    let lists = choices
+        .as_ref()
+        .map(|t| read_choices(t, &default, out))
+        .unwrap_or_default();
+
+    // Questions.
+    let (questions, broken) = read_survey(&survey, choices.as_ref(), &lists, &default, out);
+
+    // Triggers.
+    let safeguarding = triggers
+        .as_ref()
+        .map(|t| read_triggers(t, &questions, &broken, &default, out))
+        .unwrap_or_default();
+
+    let id = settings.id?;
+    let version = settings.version?;
+    let audience = settings.audience?;
+    if !out.problems.is_empty() {
+        return None;
+    }
+    let title = settings.title.unwrap_or_else(|| {
+        out.warn(
+            Location::sheet("settings"),
+            Warning::DefaultTitle(id.clone()),
+        );
+        Text::new(&default, &id)
+    });
+    let form = Form {
+        id,
+        version,
+        title,
+        intro: settings.intro,
+        audience,
+        theme: settings.theme,
+        languages,
+        questions: questions.iter().map(|(q, _)| q.clone()).collect(),
+        safeguarding: safeguarding.iter().map(|(t, _)| t.clone()).collect(),
+    };
+    if let Err(e) = form.validate() {
+        let at = locate(&e, &survey, &questions, triggers.as_ref(), &safeguarding);
+        out.problem(at, Problem::Invalid(e));
+        return None;
+    }
+    Some(form)
+}
+
+/// Where a validation finding is: the question's or trigger's row.
+fn locate(
+    e: &FormError,
+    survey: &Table<'_>,
+    questions: &[(Question, usize)],
+    triggers: Option<&Table<'_>>,
+    safeguarding: &[(Trigger, usize)],
+) -> Location {
+    if let Some(id) = &e.question {
+        if let Some((_, row)) = questions.iter().find(|(q, _)| &q.id == id) {
+            return survey.at_named(*row, "name");
+        }
+        if let (Some(t), Some((_, row))) =
+            (triggers, safeguarding.iter().find(|(t, _)| &t.id == id))
+        {
+            return t.at_named(*row, "id");
+        }
+    }
+    Location::sheet(if e.question.is_none() {
+        "settings"
+    } else {
+        survey.name()
+    })
+}
+
+fn read_settings(
+    t: Option<&Table<'_>>,
+    row: Option<usize>,
+    default: &str,
+    out: &mut Report,
+) -> Settings {
+    let mut s = Settings {
+        id: None,
+        version: None,
+        title: None,
+        intro: None,
+        audience: None,
+        theme: Theme::Other,
+    };
+    let (Some(t), Some(r)) = (t, row) else {
+        out.problem(
+            Location::sheet("settings"),
+            Problem::MissingSheet("settings"),
+        );
+        return s;
+    };
+    t.check_columns(
+        &[
+            "form_id",
+            "form_title",
+            "version",
+            "default_language",
+            "audience",
+            "theme",
+            "intro",
+        ],
+        &[],
+        out,
+    );
+    let missing = |out: &mut Report, base: &'static str, what: &'static str| {
+        let at = match t.col(base) {
+            Some(c) => t.at(r, c),
+            None => Location {
+                sheet: t.name().to_owned(),
+                row: None,
+                col: None,
+                column: Some(base.to_owned()),
+            },
+        };
+        out.problem(at, Problem::Missing(what));
+    };
+    match t.get(r, "form_id") {
+        Some((v, _)) if valid_id(v) => s.id = Some(v.to_owned()),
+        Some((v, col)) => out.problem(
+            t.at(r, col),
+            Problem::BadValue {
+                value: v.to_owned(),
+                expected: "a form id (lowercase letters, digits, '_' or '-')",
+            },
+        ),
+        None => missing(out, "form_id", "the form_id"),
+    }
+    match t.get(r, "version") {
+        Some((v, col)) => match read_version(v) {
+            Some(ver) => s.version = Some(ver),
+            None => out.problem(
+                t.at(r, col),
+                Problem::BadValue {
+                    value: v.to_owned(),
+                    expected: "a version (1.2.0, or ODK's yyyymmddrr such as 2024031501)",
+                },
+            ),
+        },
+        None => missing(out, "version", "the version"),
+    }
+    match t.get(r, "audience") {
+        Some((v, col)) => match from_name::<Audience>(v) {
+            Some(a) => s.audience = Some(a),
+            None => out.problem(
+                t.at(r, col),
+                Problem::BadValue {
+                    value: v.to_owned(),
+                    expected: "an audience: child_4_to_7, child_8_to_11, young_person_11_to_17, young_adult_18_to_25 or parent_carer",
+                },
+            ),
+        },
+        None => missing(out, "audience", "the audience (hark's own settings column)"),
+    }
+    match t.get(r, "theme") {
+        Some((v, col)) => match from_name::<Theme>(v) {
+            Some(th) => s.theme = th,
+            None => out.problem(
+                t.at(r, col),
+                Problem::BadValue {
+                    value: v.to_owned(),
+                    expected: "a theme: feeling_safe, diagnosis, satisfaction, information, being_heard or other",
+                },
+            ),
+        },
+        None => out.warn(Location::sheet(t.name()), Warning::DefaultTheme),
+    }
+    s.title = t.text(r, "form_title", default);
+    s.intro = t.text(r, "intro", default);
+    s
+}
+
+type Lists = HashMap<String, Vec<(ChoiceOption, usize)>>;
+
+fn read_choices(t: &Table<'_>, default: &str, out: &mut Report) -> Lists {
+    t.check_columns(
+        &[
+            "list_name",
+            "name",
+            "label",
+            "easy_read",
+            "symbol",
+            "media::image",
+        ],
+        &[],
+        out,
+    );
+    let mut lists: Lists = HashMap::new();
+    let (Some(list_col), Some(_)) = (t.col("list_name"), t.col("name")) else {
+        for (base, name) in [("list_name", "list_name"), ("name", "name")] {
+            if t.col(base).is_none() {
+                out.problem(Location::sheet(t.name()), Problem::MissingColumn(name));
+            }
+        }
+        return lists;
+    };
+    for r in t.rows() {
+        let Some((list, _)) = t.get(r, "list_name") else {
+            out.problem(t.at(r, list_col), Problem::Missing("the list_name"));
+            continue;
+        };
+        let Some((name, name_col)) = t.get(r, "name") else {
+            out.problem(t.at_named(r, "name"), Problem::Missing("the choice's name"));
+            continue;
+        };
+        if !valid_id(name) {
+            out.problem(
+                t.at(r, name_col),
+                Problem::BadValue {
+                    value: name.to_owned(),
+                    expected: "a choice name (lowercase letters, digits, '_' or '-')",
+                },
+            );
+            continue;
+        }
+        let entry = lists.entry(list.to_owned()).or_default();
+        if let Some((_, first)) = entry.iter().find(|(o, _)| o.id == name) {
+            out.problem(
+                t.at(r, name_col),
+                Problem::Duplicate {
+                    name: name.to_owned(),
+                    first_row: row_number(*first),
+                },
+            );
+            continue;
+        }
+        // A symbol from `symbol`, or from `media::image` in any language;
+        // hark has one symbol per option, so they must agree.
+        let mut symbols: Vec<(&str, &Col)> = t
+            .cols
+            .iter()
+            .filter(|c| c.base == "symbol" || c.base == "media::image")
+            .map(|c| (t.cell(r, c), c))
+            .filter(|(v, _)| !v.is_empty())
+            .collect();
+        symbols.dedup_by(|a, b| a.0 == b.0);
+        let symbol = match symbols.as_slice() {
+            [] => None,
+            [(v, _)] => Some((*v).to_owned()),
+            [_, (v, c), ..] => {
+                out.problem(
+                    t.at(r, c),
+                    Problem::BadValue {
+                        value: (*v).to_owned(),
+                        expected: "the same symbol as the other symbol column: an option has one symbol in every language",
+                    },
+                );
+                None
+            }
+        };
+        entry.push((
+            ChoiceOption {
+                id: name.to_owned(),
+                label: t.text(r, "label", default).unwrap_or_default(),
+                easy_read: t.text(r, "easy_read", default),
+                symbol,
+            },
+            r,
+        ));
+    }
+    lists
+}
+
+fn read_survey(
+    t: &Table<'_>,
+    choices: Option<&Table<'_>>,
+    lists: &Lists,
+    default: &str,
+    out: &mut Report,
+) -> (Vec<(Question, usize)>, HashSet<String>) {
+    t.check_columns(SURVEY_KNOWN, SURVEY_REFUSED, out);
+    let mut questions: Vec<(Question, usize)> = Vec::new();
+    let Some(type_col) = t.col("type") else {
+        out.problem(Location::sheet(t.name()), Problem::MissingColumn("type"));
+        return (questions, HashSet::new());
+    };
+    if t.col("name").is_none() {
+        out.problem(Location::sheet(t.name()), Problem::MissingColumn("name"));
+        return (questions, HashSet::new());
+    }
+    // Every name on the sheet, to tell a later question from an unknown one,
+    // and the names of rows that could not be read, whose references are
+    // not reported again.
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let mut broken: HashSet<String> = HashSet::new();
+    let mut any_row = false;
+    for r in t.rows() {
+        if let Some((n, _)) = t.get(r, "name") {
+            names.entry(n.to_owned()).or_insert(r);
+        }
+    }
+    for r in t.rows() {
+        any_row = true;
+        let name = t.get(r, "name").map(|(n, _)| n);
+        let Some((ty, _)) = t.get(r, "type") else {
+            out.problem(t.at(r, type_col), Problem::Missing("the type"));
+            broken.extend(name.map(str::to_owned));
+            continue;
+        };
+        let (mut kind, list) = match read_type(ty) {
+            Type::Question(k, l) => (k, l),
+            Type::Metadata => {
+                out.warn(t.at(r, type_col), Warning::Metadata(ty.to_owned()));
+                broken.extend(name.map(str::to_owned));
+                continue;
+            }
+            Type::Refused(p) => {
+                out.problem(t.at(r, type_col), p);
+                broken.extend(name.map(str::to_owned));
+                continue;
+            }
+        };
+        let mut ok = true;
+        // The name.
+        let id = match t.get(r, "name") {
+            None => {
+                out.problem(
+                    t.at_named(r, "name"),
+                    Problem::Missing("the question's name"),
+                );
+                continue;
+            }
+            Some((n, col)) => {
+                if !valid_id(n) {
+                    out.problem(
+                        t.at(r, col),
+                        Problem::BadValue {
+                            value: n.to_owned(),
+                            expected: "a question name (lowercase letters, digits and '_')",
+                        },
+                    );
+                    ok = false;
+                }
+                if let Some(&first) = names.get(n)
+                    && first != r
+                {
+                    out.problem(
+                        t.at(r, col),
+                        Problem::Duplicate {
+                            name: n.to_owned(),
+                            first_row: row_number(first),
+                        },
+                    );
+                    ok = false;
+                }
+                n.to_owned()
+            }
+        };
+        // The options.
+        if let Some(list) = list {
+            match lists.get(list) {
+                Some(opts) => {
+                    let opts: Vec<ChoiceOption> = opts.iter().map(|(o, _)| o.clone()).collect();
+                    match &mut kind {
+                        QuestionKind::SingleChoice { options }
+                        | QuestionKind::MultipleChoice { options, .. } => *options = opts,
+                        QuestionKind::FaceScale { points, labels } => {
+                            *points = u8::try_from(opts.len()).unwrap_or(u8::MAX);
+                            *labels = opts;
+                        }
+                        _ => {}
+                    }
+                }
+                None => {
+                    // A list whose rows all had problems is not reported twice.
+                    let reported = choices.is_some_and(|c| {
+                        c.rows()
+                            .iter()
+                            .any(|&cr| c.get(cr, "list_name").is_some_and(|(l, _)| l == list))
+                    });
+                    if !reported {
+                        out.problem(t.at(r, type_col), Problem::UnknownList(list.to_owned()));
+                    }
+                    ok = false;
+                }
+            }
+        }
+        // Flags.
+        let mut flag = |base: &str, out: &mut Report| {
+            match t.get(r, base) {
+            None => false,
+            Some((v, col)) => read_bool(v).unwrap_or_else(|| {
+                out.problem(
+                    t.at(r, col),
+                    if base == "required" && (v.contains("${") || v.contains('(')) {
+                        Problem::Unsupported {
+                            what: format!("required '{v}'"),
+                            why: "a question is required or not; use relevant to ask it only sometimes",
+                        }
+                    } else {
+                        Problem::BadValue {
+                            value: v.to_owned(),
+                            expected: "yes or no",
+                        }
+                    },
+                );
+                ok = false;
+                false
+            }),
+        }
+        };
+        let required = flag("required", out);
+        let allow_dont_know = flag("allow_dont_know", out);
+        let allow_prefer_not_to_say = flag("allow_prefer_not_to_say", out);
+        // The constraint.
+        if let Some((c, col)) = t.get(r, "constraint") {
+            match expr::parse(c) {
+                Err(e) => {
+                    out.problem(
+                        t.at(r, col),
+                        Problem::Syntax {
+                            expr: c.to_owned(),
+                            message: e.message,
+                        },
+                    );
+                    ok = false;
+                }
+                Ok(e) => {
+                    if let Err(LogicError::Inexpressible(why) | LogicError::Unknown(why)) =
+                        logic::constrain(&e, &mut kind)
+                    {
+                        out.problem(
+                            t.at(r, col),
+                            Problem::Inexpressible {
+                                expr: c.to_owned(),
+                                why,
+                            },
+                        );
+                        ok = false;
+                    }
+                }
+            }
+        }
+        // Skip logic, over the questions before this one.
+        let mut relevant = None;
+        if let Some((c, col)) = t.get(r, "relevant") {
+            let earlier = |q: &str| {
+                questions
+                    .iter()
+                    .find(|(x, _)| x.id == q)
+                    .map(|(x, _)| &x.kind)
+            };
+            match read_condition(c, &earlier, true, &names, r, &broken) {
+                Ok(cond) => relevant = Some(cond),
+                Err(Some(p)) => {
+                    out.problem(t.at(r, col), p);
+                    ok = false;
+                }
+                Err(None) => ok = false,
+            }
+        }
+        if !ok {
+            broken.insert(id);
+            continue;
+        }
+        questions.push((
+            Question {
+                id,
+                kind,
+                label: t.text(r, "label", default).unwrap_or_default(),
+                hint: t.text(r, "hint", default),
+                easy_read: t.text(r, "easy_read", default),
+                read_aloud: t.text(r, "read_aloud", default),
+                required,
+                relevant,
+                allow_dont_know,
+                allow_prefer_not_to_say,
+            },
+            r,
+        ));
+    }
+    if !any_row {
+        out.problem(Location::sheet(t.name()), Problem::NoQuestions);
+    }
+    (questions, broken)
+}
+
+/// Reads a condition; `Err(None)` when it refers to a question whose row
+/// already had a problem (reported there).
+fn read_condition<'f>(
+    src: &str,
+    kind: &dyn Fn(&str) -> Option<&'f QuestionKind>,
+    earlier_only: bool,
+    names: &HashMap<String, usize>,
+    row: usize,
+    broken: &HashSet<String>,
+) -> Result<Condition, Option<Problem>> {
+    let e = expr::parse(src).map_err(|e| {
+        Some(Problem::Syntax {
+            expr: src.to_owned(),
+            message: e.message,
+        })
+    })?;
+    logic::condition(&e, kind).map_err(|e| match e {
+        LogicError::Inexpressible(why) => Some(Problem::Inexpressible {
+            expr: src.to_owned(),
+            why,
+        }),
+        LogicError::Unknown(q) if broken.contains(&q) => None,
+        LogicError::Unknown(q) => Some(Problem::Reference {
+            expr: src.to_owned(),
+            where_: if earlier_only && names.get(&q).is_some_and(|&r| r >= row) {
+                "an earlier question"
+            } else {
+                "a question on the survey sheet"
+            },
+            question: q,
+        }),
+    })
+}
+
+fn read_triggers(
+    t: &Table<'_>,
+    questions: &[(Question, usize)],
+    broken: &HashSet<String>,
+    default: &str,
+    out: &mut Report,
+) -> Vec<(Trigger, usize)> {
+    t.check_columns(&["id", "level", "when", "guidance"], &[], out);
+    let mut triggers: Vec<(Trigger, usize)> = Vec::new();
+    for base in ["id", "level", "when"] {
+        if t.col(base).is_none() {
+            out.problem(
+                Location::sheet(t.name()),
+                Problem::MissingColumn(match base {
+                    "id" => "id",
+                    "level" => "level",
+                    _ => "when",
+                }),
+            );
+            return triggers;
+        }
+    }
+    let kind = |q: &str| {
+        questions
+            .iter()
+            .find(|(x, _)| x.id == q)
+            .map(|(x, _)| &x.kind)
+    };
+    let names = HashMap::new();
+    for r in t.rows() {
+        let mut ok = true;
+        let id = match t.get(r, "id") {
+            Some((v, col)) => {
+                if !valid_id(v) {
+                    out.problem(
+                        t.at(r, col),
+                        Problem::BadValue {
+                            value: v.to_owned(),
+                            expected: "a trigger id (lowercase letters, digits, '_' or '-')",
+                        },
+                    );
+                    ok = false;
+                }
+                if let Some((_, first)) = triggers.iter().find(|(x, _)| x.id == v) {
+                    out.problem(
+                        t.at(r, col),
+                        Problem::Duplicate {
+                            name: v.to_owned(),
+                            first_row: row_number(*first),
+                        },
+                    );
+                    ok = false;
+                }
+                v.to_owned()
+            }
+            None => {
+                out.problem(t.at_named(r, "id"), Problem::Missing("the trigger's id"));
+                continue;
+            }
+        };
+        let level = match t.get(r, "level") {
+            Some((v, col)) => from_name::<FlagLevel>(v).unwrap_or_else(|| {
+                out.problem(
+                    t.at(r, col),
+                    Problem::BadValue {
+                        value: v.to_owned(),
+                        expected: "a level: concern or urgent",
+                    },
+                );
+                ok = false;
+                FlagLevel::Concern
+            }),
+            None => {
+                out.problem(t.at_named(r, "level"), Problem::Missing("the level"));
+                ok = false;
+                FlagLevel::Concern
+            }
+        };
+        let when = match t.get(r, "when") {
+            Some((c, col)) => match read_condition(c, &kind, false, &names, r, broken) {
+                Ok(cond) => Some(cond),
+                Err(p) => {
+                    if let Some(p) = p {
+                        out.problem(t.at(r, col), p);
+                    }
+                    ok = false;
+                    None
+                }
+            },
+            None => {
+                out.problem(
+                    t.at_named(r, "when"),
+                    Problem::Missing("the condition (when)"),
+                );
+                ok = false;
+                None
+            }
+        };
+        if let (true, Some(when)) = (ok, when) {
+            triggers.push((
+                Trigger {
+                    id,
+                    when,
+                    level,
+                    guidance: t.text(r, "guidance", default).unwrap_or_default(),
+                },
+                r,
+            ));
+        }
+    }
+    triggers
+}
