@@ -191,7 +191,7 @@ pub enum Warning {
 /// Every problem found in an XLSForm, and the warnings beside them.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct ImportError {
-    /// Every problem, in sheet order.
+    /// Every problem, sheet by sheet.
     pub problems: Vec<Located<Problem>>,
     /// What would have been ignored or assumed.
     pub warnings: Vec<Located<Warning>>,

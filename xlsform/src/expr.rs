@@ -343,6 +343,29 @@ impl Parser {
     }
 }
 
+impl Expr {
+    /// Every question the expression names, in order.
+    pub fn refs(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.collect(&mut out);
+        out
+    }
+
+    fn collect<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Self::Ref(q) => out.push(q),
+            Self::Call(_, items) | Self::And(items) | Self::Or(items) => {
+                items.iter().for_each(|i| i.collect(out));
+            }
+            Self::Compare(_, a, b) => {
+                a.collect(out);
+                b.collect(out);
+            }
+            Self::Dot | Self::Str(_) | Self::Int(_) => {}
+        }
+    }
+}
+
 /// Reads an expression.
 pub fn parse(src: &str) -> Result<Expr, SyntaxError> {
     let toks = lex(src)?;

@@ -400,7 +400,7 @@ fn read_type(raw: &str) -> Type<'_> {
             None,
         ),
         "yes_no" => Type::Question(QuestionKind::YesNo, None),
-        m if METADATA.contains(&m) => Type::Metadata,
+        m if METADATA.contains(&m) && words.len() == 1 => Type::Metadata,
         "begin" | "end" if group("repeat") => Type::Refused(unsupported(
             what(),
             "repeats need answers per item, which hark's responses do not have",
@@ -1063,21 +1063,26 @@ fn read_condition<'f>(
             message: e.message,
         })
     })?;
-    logic::condition(&e, kind).map_err(|e| match e {
+    logic::condition(&e, kind).map_err(|err| match err {
         LogicError::Inexpressible(why) => Some(Problem::Inexpressible {
             expr: src.to_owned(),
             why,
         }),
-        LogicError::Unknown(q) if broken.contains(&q) => None,
-        LogicError::Unknown(q) => Some(Problem::Reference {
-            expr: src.to_owned(),
-            where_: if earlier_only && names.get(&q).is_some_and(|&r| r >= row) {
-                "an earlier question"
-            } else {
-                "a question on the survey sheet"
-            },
-            question: q,
-        }),
+        // Report the first name that is neither known nor on a row that
+        // already had its problem reported.
+        LogicError::Unknown(_) => e
+            .refs()
+            .into_iter()
+            .find(|q| kind(q).is_none() && !broken.contains(*q))
+            .map(|q| Problem::Reference {
+                expr: src.to_owned(),
+                where_: if earlier_only && names.get(q).is_some_and(|&r| r >= row) {
+                    "an earlier question"
+                } else {
+                    "a question on the survey sheet"
+                },
+                question: q.to_owned(),
+            }),
     })
 }
 
@@ -1192,4 +1197,48 @@ fn read_triggers(
         }
     }
     triggers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_semver_odk_and_plain() {
+        let v = |s: &str| read_version(s).map(|v| v.to_string());
+        assert_eq!(v("1.2.3").as_deref(), Some("1.2.3"));
+        assert_eq!(v("2.0.0-beta.1").as_deref(), Some("2.0.0-beta.1"));
+        assert_eq!(v("2024031502").as_deref(), Some("2024.315.2"));
+        assert_eq!(v("2024120100").as_deref(), Some("2024.1201.0"));
+        assert_eq!(v("3").as_deref(), Some("3.0.0"));
+        assert_eq!(v("1.5").as_deref(), Some("1.5.0"));
+        // Later ODK versions are later semver versions.
+        assert!(read_version("2024031502") < read_version("2024031601"));
+        assert!(read_version("2024093099") < read_version("2024100100"));
+        for bad in [
+            "",
+            "v1",
+            "2024133101",
+            "2024010001",
+            "01.2",
+            "1.2.3.4",
+            "next",
+        ] {
+            assert_eq!(read_version(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn headers_split_base_and_language() {
+        assert_eq!(
+            split_header("label::English (en)"),
+            ("label".into(), Some("English (en)".into()))
+        );
+        assert_eq!(split_header("media::image"), ("media::image".into(), None));
+        assert_eq!(
+            split_header("media::image::Welsh (cy)"),
+            ("media::image".into(), Some("Welsh (cy)".into()))
+        );
+        assert_eq!(split_header("List Name"), ("list_name".into(), None));
+    }
 }

@@ -34,9 +34,23 @@ fn text(d: &Data) -> String {
 
 /// Reads an `.xlsx` or `.ods` file (told apart by its content).
 ///
+/// calamine can panic on a damaged file (0.38 multiplies a cell reference's
+/// column without checking for overflow, found by `never_panics.rs`); the
+/// file comes from an author's upload, so a panic is caught here and is
+/// one more unreadable file. Nothing is shared with the reader but the
+/// bytes, so nothing is left half-changed.
+///
 /// # Errors
 /// [`Problem::Unreadable`] when the bytes are not such a workbook.
 pub fn read(bytes: &[u8]) -> Result<Workbook, Problem> {
+    std::panic::catch_unwind(|| read_unguarded(bytes)).unwrap_or_else(|_| {
+        Err(Problem::Unreadable(
+            "the spreadsheet reader failed on this file; it may be damaged".into(),
+        ))
+    })
+}
+
+fn read_unguarded(bytes: &[u8]) -> Result<Workbook, Problem> {
     let mut book = open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| Problem::Unreadable(e.to_string()))?;
     let mut sheets = Vec::new();

@@ -129,6 +129,9 @@ fn compare<'f>(
     let (op, q, lit) = match (a, b) {
         (Expr::Ref(q), other) => (op, q, other),
         (other, Expr::Ref(q)) => (op.flipped(), q, other),
+        (Expr::Call(f, _), _) | (_, Expr::Call(f, _)) => {
+            return no(format!("{f}() cannot be used in a condition"));
+        }
         _ => return no("a comparison needs a question, ${q}, on one side"),
     };
     let Some(value) = literal(lit) else {
