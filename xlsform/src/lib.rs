@@ -23,7 +23,7 @@ pub use export::export;
 pub use grid::{Sheet, Workbook};
 pub use import::{Imported, import, read_version};
 
-use hark_form::Form;
+use hark_core::form::Form;
 
 /// Reads an `.xlsx` or `.ods` XLSForm.
 ///
@@ -46,8 +46,4 @@ pub fn import_file(bytes: &[u8]) -> Result<Imported, ImportError> {
 /// See [`ExportError`].
 pub fn export_file(form: &Form) -> Result<Vec<u8>, ExportError> {
     Ok(io::write(&export(form)?)?)
-}
-
-mod hark_form {
-    pub use hark_core::form::Form;
 }
