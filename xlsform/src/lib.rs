@@ -40,6 +40,14 @@ pub fn import_file(bytes: &[u8]) -> Result<Imported, ImportError> {
     import(&wb)
 }
 
+/// Writes a grid as an `.xlsx` file (the header row of each sheet bold).
+///
+/// # Errors
+/// When the spreadsheet writer fails.
+pub fn write_workbook(wb: &Workbook) -> Result<Vec<u8>, ExportError> {
+    Ok(io::write(wb)?)
+}
+
 /// Writes a form as an `.xlsx` XLSForm.
 ///
 /// # Errors
