@@ -90,6 +90,14 @@ pub enum Problem {
     /// A column the sheet needs is missing.
     #[error("the sheet has no '{0}' column")]
     MissingColumn(&'static str),
+    /// A sheet with more rows than hark reads.
+    #[error("the sheet has {rows} rows; hark reads at most {max}")]
+    TooLarge {
+        /// Rows with a value.
+        rows: usize,
+        /// The most read.
+        max: usize,
+    },
     /// The survey sheet has no question rows.
     #[error("the survey sheet has no questions")]
     NoQuestions,

@@ -1,15 +1,15 @@
 //! An XLSForm read into hark's form model, from a grid of cells (no file
 //! here). Every row is read even after a problem, so the author gets every
-//! problem at once; the form the sheets describe is then checked with the
-//! core's own validation, whose finding is located at the row it concerns.
-//! Validation runs only when the sheets had no problem, because a form with
-//! rows left out would report the consequences rather than the causes.
+//! problem at once; the form the sheets describe (less the rows that had a
+//! problem, and what depends on them) is then checked with the core's own
+//! validation, each finding located at the cell it concerns. Without a
+//! form id, version or audience there is no form to check.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use hark_core::form::{
-    Audience, ChoiceOption, Condition, FlagLevel, Form, FormError, Question, QuestionKind, Text,
-    Theme, Trigger,
+    Audience, ChoiceOption, Condition, FlagLevel, Form, FormError, FormProblem, Question,
+    QuestionKind, Text, Theme, Trigger,
 };
 
 use crate::error::{ImportError, Located, Location, Problem, Warning};
@@ -162,6 +162,15 @@ impl<'a> Table<'a> {
                 col: None,
                 column: None,
             },
+        }
+    }
+
+    /// Where a row is, at the first column of a (possibly per-language)
+    /// text, or at `name` when the sheet has no such column.
+    fn at_text(&self, row: usize, base: &str) -> Location {
+        match self.cols.iter().find(|c| c.base == base) {
+            Some(c) => self.at(row, c),
+            None => self.at_named(row, "name"),
         }
     }
 
@@ -444,6 +453,10 @@ fn read_type(raw: &str) -> Type<'_> {
     }
 }
 
+/// Most rows read from the survey or safeguarding sheet (a survey of 2,000
+/// questions is far past any real one; validation is quadratic in them).
+const MAX_ROWS: usize = 2000;
+
 const SURVEY_KNOWN: &[&str] = &[
     "type",
     "name",
@@ -587,9 +600,6 @@ fn read_form(wb: &Workbook, out: &mut Report) -> Option<Form> {
     let id = settings.id?;
     let version = settings.version?;
     let audience = settings.audience?;
-    if !out.problems.is_empty() {
-        return None;
-    }
     let title = settings.title.unwrap_or_else(|| {
         out.warn(
             Location::sheet("settings"),
@@ -608,15 +618,97 @@ fn read_form(wb: &Workbook, out: &mut Report) -> Option<Form> {
         questions: questions.iter().map(|(q, _)| q.clone()).collect(),
         safeguarding: safeguarding.iter().map(|(t, _)| t.clone()).collect(),
     };
-    if let Err(e) = form.validate() {
-        let at = locate(&e, &survey, &questions, triggers.as_ref(), &safeguarding);
-        out.problem(at, Problem::Invalid(e));
-        return None;
+    let errors = validate_each(&form);
+    for e in &errors {
+        let at = locate(e, &survey, &questions, triggers.as_ref(), &safeguarding);
+        out.problem(at, Problem::Invalid(e.clone()));
     }
-    Some(form)
+    (errors.is_empty() && out.problems.is_empty()).then_some(form)
 }
 
-/// Where a validation finding is: the question's or trigger's row.
+/// Every validation finding, not only the first: the core's validation
+/// stops at one, so each question (then each trigger) is added to a form
+/// of those before it that passed, and kept only if it passes too. A
+/// finding that only repeats an earlier one (a reference to a question
+/// that was left out) is not reported again; nor is "no questions", which
+/// the survey sheet reports itself.
+fn validate_each(form: &Form) -> Vec<FormError> {
+    if form.validate().is_ok() {
+        return Vec::new();
+    }
+    let mut errors = Vec::new();
+    let mut probe = Form {
+        questions: Vec::new(),
+        safeguarding: Vec::new(),
+        ..form.clone()
+    };
+    match probe.validate() {
+        Err(e) if e.problem != FormProblem::NoQuestions => {
+            errors.push(e);
+            return errors;
+        }
+        _ => {}
+    }
+    let mut left_out: HashSet<&str> = HashSet::new();
+    let repeats = |e: &FormError, left_out: &HashSet<&str>| matches!(&e.problem, FormProblem::UnknownReference(_, q) if left_out.contains(q.as_str()));
+    for q in &form.questions {
+        probe.questions.push(q.clone());
+        if let Err(e) = probe.validate() {
+            probe.questions.pop();
+            if !repeats(&e, &left_out) {
+                errors.push(e);
+            }
+            left_out.insert(&q.id);
+        }
+    }
+    if probe.questions.is_empty() {
+        return errors;
+    }
+    for t in &form.safeguarding {
+        probe.safeguarding.push(t.clone());
+        if let Err(e) = probe.validate() {
+            probe.safeguarding.pop();
+            if !repeats(&e, &left_out) {
+                errors.push(e);
+            }
+        }
+    }
+    errors
+}
+
+/// The column of a question's row a validation finding is about.
+fn question_column(p: &FormProblem) -> &'static str {
+    match p {
+        FormProblem::MissingText("the hint", _) => "hint",
+        FormProblem::MissingText("the easy-read text", _) => "easy_read",
+        FormProblem::MissingText("the read-aloud text", _) => "read_aloud",
+        FormProblem::MissingText("the label", _) => "label",
+        FormProblem::ScalePoints(_)
+        | FormProblem::ScaleLabels { .. }
+        | FormProblem::TooFewOptions
+        | FormProblem::DuplicateOption(_)
+        | FormProblem::ReservedOption(_)
+        | FormProblem::MissingText(..) => "type",
+        FormProblem::BadBounds(_) => "constraint",
+        FormProblem::SpecialOnOpenQuestion => "allow_dont_know",
+        FormProblem::UnknownReference(..)
+        | FormProblem::ForwardReference(_)
+        | FormProblem::ImpossibleValue(..) => "relevant",
+        _ => "name",
+    }
+}
+
+/// The column of a trigger's row a validation finding is about.
+fn trigger_column(p: &FormProblem) -> &'static str {
+    match p {
+        FormProblem::NoGuidance => "guidance",
+        FormProblem::UnknownReference(..) | FormProblem::ImpossibleValue(..) => "when",
+        _ => "id",
+    }
+}
+
+/// Where a validation finding is: the question's or trigger's row, at the
+/// column it is about.
 fn locate(
     e: &FormError,
     survey: &Table<'_>,
@@ -626,12 +718,12 @@ fn locate(
 ) -> Location {
     if let Some(id) = &e.question {
         if let Some((_, row)) = questions.iter().find(|(q, _)| &q.id == id) {
-            return survey.at_named(*row, "name");
+            return survey.at_text(*row, question_column(&e.problem));
         }
         if let (Some(t), Some((_, row))) =
             (triggers, safeguarding.iter().find(|(t, _)| &t.id == id))
         {
-            return t.at_named(*row, "id");
+            return t.at_text(*row, trigger_column(&e.problem));
         }
     }
     Location::sheet(if e.question.is_none() {
@@ -842,6 +934,16 @@ fn read_survey(
 ) -> (Vec<(Question, usize)>, HashSet<String>) {
     t.check_columns(SURVEY_KNOWN, SURVEY_REFUSED, out);
     let mut questions: Vec<(Question, usize)> = Vec::new();
+    if t.rows().len() > MAX_ROWS {
+        out.problem(
+            Location::sheet(t.name()),
+            Problem::TooLarge {
+                rows: t.rows().len(),
+                max: MAX_ROWS,
+            },
+        );
+        return (questions, HashSet::new());
+    }
     let Some(type_col) = t.col("type") else {
         out.problem(Location::sheet(t.name()), Problem::MissingColumn("type"));
         return (questions, HashSet::new());
@@ -1095,6 +1197,16 @@ fn read_triggers(
 ) -> Vec<(Trigger, usize)> {
     t.check_columns(&["id", "level", "when", "guidance"], &[], out);
     let mut triggers: Vec<(Trigger, usize)> = Vec::new();
+    if t.rows().len() > MAX_ROWS {
+        out.problem(
+            Location::sheet(t.name()),
+            Problem::TooLarge {
+                rows: t.rows().len(),
+                max: MAX_ROWS,
+            },
+        );
+        return triggers;
+    }
     for base in ["id", "level", "when"] {
         if t.col(base).is_none() {
             out.problem(

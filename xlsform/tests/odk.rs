@@ -457,25 +457,88 @@ fn missing_sheets_and_settings() {
 }
 
 #[test]
-fn the_core_validation_is_located_at_the_question() {
-    // One option only: the sheets are fine, the form model says no.
+fn every_finding_of_the_core_validation_is_located_at_its_cell() {
+    // The sheets are fine; the form model refuses five things.
     let survey: &[&[&str]] = &[
-        &["type", "name", "label"],
-        &["text", "why", "Why?"],
-        &["select_one one", "pick", "Pick"],
+        &[
+            "type",
+            "name",
+            "label::English (en)",
+            "hint::Welsh (cy)",
+            "relevant",
+            "constraint",
+            "allow_dont_know",
+        ],
+        &["select_one one", "pick", "Pick", "", "", "", ""],
+        &["integer", "age", "Age", "", "", ". >= 10 and . <= 5", ""],
+        &["text", "why", "Why?", "", "", "", "yes"],
+        &[
+            "select_one yn",
+            "club",
+            "Club?",
+            "",
+            "${pick} = 'only'",
+            "",
+            "",
+        ],
+        &["select_one yn", "goes", "Goes?", "", "", "", ""],
+        &[
+            "select_one yn",
+            "tell",
+            "Tell?",
+            "",
+            "${goes} = 'maybe'",
+            "",
+            "",
+        ],
+        &["text", "more", "More?", "Mwy?", "", "", ""],
+        &["text", "fine", "Fine", "", "", "", ""],
     ];
-    let choices: &[&[&str]] = &[&["list_name", "name", "label"], &["one", "only", "Only"]];
+    let choices: &[&[&str]] = &[
+        &["list_name", "name", "label"],
+        &["one", "only", "Only"],
+        &["yn", "yes", "Yes"],
+        &["yn", "no", "No"],
+    ];
+    let triggers: &[&[&str]] = &[
+        &["id", "level", "when", "guidance"],
+        &["told", "concern", "${tell} = 'yes'", "Follow up."],
+        &["silent", "concern", "${fine} = 'x'", ""],
+    ];
     let e = problems(&[
         ("survey", survey),
         ("choices", choices),
         ("settings", SETTINGS),
+        ("safeguarding", triggers),
     ]);
-    let got = cells(&e);
-    assert_eq!(got.len(), 1, "{got:?}");
-    assert_eq!((got[0].0.as_str(), got[0].1.as_str()), ("survey", "B3"));
-    assert!(
-        matches!(&got[0].2, Problem::Invalid(fe) if fe.problem == FormProblem::TooFewOptions),
-        "{got:?}"
+    let got: Vec<(String, String, FormProblem)> = cells(&e)
+        .into_iter()
+        .map(|(s, c, p)| match p {
+            Problem::Invalid(fe) => (s, c, fe.problem),
+            other => panic!("{s} {c}: {other}"),
+        })
+        .collect();
+    let want = |s: &str, c: &str, p: FormProblem| (s.to_owned(), c.to_owned(), p);
+    assert_eq!(
+        got,
+        [
+            want("survey", "A2", FormProblem::TooFewOptions),
+            want("survey", "F3", FormProblem::BadBounds("10 > 5".into())),
+            want("survey", "G4", FormProblem::SpecialOnOpenQuestion),
+            // club's relevant names pick, already reported: not again.
+            want(
+                "survey",
+                "E7",
+                FormProblem::ImpossibleValue("the relevance condition", "goes".into())
+            ),
+            want(
+                "survey",
+                "D8",
+                FormProblem::MissingText("the hint", "en".into())
+            ),
+            // told's condition names tell, already reported: not again.
+            want("safeguarding", "D3", FormProblem::NoGuidance),
+        ]
     );
 }
 
@@ -569,4 +632,37 @@ fn hark_columns_face_scales_and_triggers() {
 fn not_a_spreadsheet() {
     let e = import_file(b"type,name,label\ntext,why,Why?\n").expect_err("csv is refused");
     assert!(matches!(e.problems.as_slice(), [p] if matches!(p.what, Problem::Unreadable(_))));
+}
+
+#[test]
+fn a_survey_past_the_row_limit_is_refused_whole() {
+    use hark_xlsform::{Sheet, Workbook, import};
+    let mut survey = Sheet::new("survey", &[&["type", "name", "label"]]);
+    for i in 0..2001 {
+        survey
+            .rows
+            .push(vec!["text".into(), format!("q{i}"), "Q".into()]);
+    }
+    let settings = Sheet::new(
+        "settings",
+        &[
+            &["form_id", "version", "audience"],
+            &["big", "1.0.0", "parent_carer"],
+        ],
+    );
+    let e = import(&Workbook {
+        sheets: vec![survey, settings],
+    })
+    .expect_err("too large");
+    assert_eq!(
+        cells(&e),
+        [(
+            "survey".into(),
+            "-".into(),
+            Problem::TooLarge {
+                rows: 2001,
+                max: 2000
+            }
+        )]
+    );
 }
