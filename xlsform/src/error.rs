@@ -10,7 +10,8 @@ use hark_core::form::FormError;
 /// A place in the workbook: a sheet, and where known a row and a column.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
-    /// The sheet's name as written in the workbook (`survey`, `choices`, ...).
+    /// The sheet's name as written in the workbook (`survey`, `choices`,
+    /// ...); empty for the file as a whole.
     pub sheet: String,
     /// The row as the spreadsheet numbers it (the header is row 1).
     pub row: Option<u32>,
@@ -21,6 +22,11 @@ pub struct Location {
 }
 
 impl Location {
+    /// The file as a whole.
+    pub fn file() -> Self {
+        Self::sheet("")
+    }
+
     /// A whole sheet.
     pub fn sheet(sheet: &str) -> Self {
         Self {
@@ -50,6 +56,9 @@ pub fn column_letters(mut col: u32) -> String {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.sheet.is_empty() {
+            return write!(f, "the file");
+        }
         write!(f, "sheet '{}'", self.sheet)?;
         if let Some(row) = self.row {
             write!(f, ", row {row}")?;

@@ -589,12 +589,12 @@ fn read_form(wb: &Workbook, out: &mut Report) -> Option<Form> {
         .unwrap_or_default();
 
     // Questions.
-    let (questions, broken) = read_survey(&survey, choices.as_ref(), &lists, &default, out);
+    let (questions, seen) = read_survey(&survey, choices.as_ref(), &lists, &default, out);
 
     // Triggers.
     let safeguarding = triggers
         .as_ref()
-        .map(|t| read_triggers(t, &questions, &broken, &default, out))
+        .map(|t| read_triggers(t, &questions, &seen, &default, out))
         .unwrap_or_default();
 
     let id = settings.id?;
@@ -931,7 +931,7 @@ fn read_survey(
     lists: &Lists,
     default: &str,
     out: &mut Report,
-) -> (Vec<(Question, usize)>, HashSet<String>) {
+) -> (Vec<(Question, usize)>, Seen) {
     t.check_columns(SURVEY_KNOWN, SURVEY_REFUSED, out);
     let mut questions: Vec<(Question, usize)> = Vec::new();
     if t.rows().len() > MAX_ROWS {
@@ -942,25 +942,24 @@ fn read_survey(
                 max: MAX_ROWS,
             },
         );
-        return (questions, HashSet::new());
+        return (questions, Seen::default());
     }
     let Some(type_col) = t.col("type") else {
         out.problem(Location::sheet(t.name()), Problem::MissingColumn("type"));
-        return (questions, HashSet::new());
+        return (questions, Seen::default());
     };
     if t.col("name").is_none() {
         out.problem(Location::sheet(t.name()), Problem::MissingColumn("name"));
-        return (questions, HashSet::new());
+        return (questions, Seen::default());
     }
     // Every name on the sheet, to tell a later question from an unknown one,
     // and the names of rows that could not be read, whose references are
     // not reported again.
-    let mut names: HashMap<String, usize> = HashMap::new();
-    let mut broken: HashSet<String> = HashSet::new();
+    let mut seen = Seen::default();
     let mut any_row = false;
     for r in t.rows() {
         if let Some((n, _)) = t.get(r, "name") {
-            names.entry(n.to_owned()).or_insert(r);
+            seen.names.entry(n.to_owned()).or_insert(r);
         }
     }
     for r in t.rows() {
@@ -968,19 +967,19 @@ fn read_survey(
         let name = t.get(r, "name").map(|(n, _)| n);
         let Some((ty, _)) = t.get(r, "type") else {
             out.problem(t.at(r, type_col), Problem::Missing("the type"));
-            broken.extend(name.map(str::to_owned));
+            seen.broken.extend(name.map(str::to_owned));
             continue;
         };
         let (mut kind, list) = match read_type(ty) {
             Type::Question(k, l) => (k, l),
             Type::Metadata => {
                 out.warn(t.at(r, type_col), Warning::Metadata(ty.to_owned()));
-                broken.extend(name.map(str::to_owned));
+                seen.metadata.extend(name.map(str::to_owned));
                 continue;
             }
             Type::Refused(p) => {
                 out.problem(t.at(r, type_col), p);
-                broken.extend(name.map(str::to_owned));
+                seen.broken.extend(name.map(str::to_owned));
                 continue;
             }
         };
@@ -1005,7 +1004,7 @@ fn read_survey(
                     );
                     ok = false;
                 }
-                if let Some(&first) = names.get(n)
+                if let Some(&first) = seen.names.get(n)
                     && first != r
                 {
                     out.problem(
@@ -1114,7 +1113,7 @@ fn read_survey(
                     .find(|(x, _)| x.id == q)
                     .map(|(x, _)| &x.kind)
             };
-            match read_condition(c, &earlier, true, &names, r, &broken) {
+            match read_condition(c, &earlier, Some(r), &seen) {
                 Ok(cond) => relevant = Some(cond),
                 Err(Some(p)) => {
                     out.problem(t.at(r, col), p);
@@ -1124,7 +1123,7 @@ fn read_survey(
             }
         }
         if !ok {
-            broken.insert(id);
+            seen.broken.insert(id);
             continue;
         }
         questions.push((
@@ -1146,18 +1145,30 @@ fn read_survey(
     if !any_row {
         out.problem(Location::sheet(t.name()), Problem::NoQuestions);
     }
-    (questions, broken)
+    (questions, seen)
+}
+
+/// The names on the survey sheet, to tell a later question, a metadata row
+/// and a row that could not be read (its problem already reported) from a
+/// name that is nowhere.
+#[derive(Default)]
+struct Seen {
+    /// Every name, with its first row.
+    names: HashMap<String, usize>,
+    /// Names of rows that had a problem.
+    broken: HashSet<String>,
+    /// Names of metadata rows (skipped with a warning).
+    metadata: HashSet<String>,
 }
 
 /// Reads a condition; `Err(None)` when it refers to a question whose row
-/// already had a problem (reported there).
+/// already had a problem (reported there). `row` is the condition's own
+/// row on the survey sheet, for `relevant`.
 fn read_condition<'f>(
     src: &str,
     kind: &dyn Fn(&str) -> Option<&'f QuestionKind>,
-    earlier_only: bool,
-    names: &HashMap<String, usize>,
-    row: usize,
-    broken: &HashSet<String>,
+    row: Option<usize>,
+    seen: &Seen,
 ) -> Result<Condition, Option<Problem>> {
     let e = expr::parse(src).map_err(|e| {
         Some(Problem::Syntax {
@@ -1175,10 +1186,12 @@ fn read_condition<'f>(
         LogicError::Unknown(_) => e
             .refs()
             .into_iter()
-            .find(|q| kind(q).is_none() && !broken.contains(*q))
+            .find(|q| kind(q).is_none() && !seen.broken.contains(*q))
             .map(|q| Problem::Reference {
                 expr: src.to_owned(),
-                where_: if earlier_only && names.get(q).is_some_and(|&r| r >= row) {
+                where_: if seen.metadata.contains(q) {
+                    "a question: it is metadata, which hark does not keep"
+                } else if row.is_some_and(|row| seen.names.get(q).is_some_and(|&r| r >= row)) {
                     "an earlier question"
                 } else {
                     "a question on the survey sheet"
@@ -1191,7 +1204,7 @@ fn read_condition<'f>(
 fn read_triggers(
     t: &Table<'_>,
     questions: &[(Question, usize)],
-    broken: &HashSet<String>,
+    seen: &Seen,
     default: &str,
     out: &mut Report,
 ) -> Vec<(Trigger, usize)> {
@@ -1226,7 +1239,6 @@ fn read_triggers(
             .find(|(x, _)| x.id == q)
             .map(|(x, _)| &x.kind)
     };
-    let names = HashMap::new();
     for r in t.rows() {
         let mut ok = true;
         let id = match t.get(r, "id") {
@@ -1277,7 +1289,7 @@ fn read_triggers(
             }
         };
         let when = match t.get(r, "when") {
-            Some((c, col)) => match read_condition(c, &kind, false, &names, r, broken) {
+            Some((c, col)) => match read_condition(c, &kind, None, seen) {
                 Ok(cond) => Some(cond),
                 Err(p) => {
                     if let Some(p) = p {

@@ -32,7 +32,7 @@ use hark_core::form::Form;
 pub fn import_file(bytes: &[u8]) -> Result<Imported, ImportError> {
     let wb = io::read(bytes).map_err(|p| ImportError {
         problems: vec![Located {
-            at: Location::sheet(""),
+            at: Location::file(),
             what: p,
         }],
         warnings: Vec::new(),

@@ -666,3 +666,25 @@ fn a_survey_past_the_row_limit_is_refused_whole() {
         )]
     );
 }
+
+#[test]
+fn a_condition_on_metadata_is_refused_not_dropped() {
+    let survey: &[&[&str]] = &[
+        &["type", "name", "label", "relevant"],
+        &["today", "today", "", ""],
+        &["text", "why", "Why?", "${today} != ''"],
+    ];
+    let e = problems(&[("survey", survey), ("settings", SETTINGS)]);
+    let got = cells(&e);
+    assert!(
+        matches!(got.as_slice(), [(s, c, Problem::Reference { question, where_, .. })]
+            if s == "survey" && c == "D3" && question == "today" && where_.contains("metadata")),
+        "{got:?}"
+    );
+    assert_eq!(e.warnings.len(), 1, "{:?}", e.warnings);
+    let e = import_file(b"").expect_err("empty");
+    assert!(
+        e.to_string().contains("the file: the file cannot be read"),
+        "{e}"
+    );
+}
