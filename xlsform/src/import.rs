@@ -956,14 +956,15 @@ fn read_survey(
     // and the names of rows that could not be read, whose references are
     // not reported again.
     let mut seen = Seen::default();
-    let mut any_row = false;
+    let mut rows = 0;
+    let mut metadata_rows = 0;
     for r in t.rows() {
         if let Some((n, _)) = t.get(r, "name") {
             seen.names.entry(n.to_owned()).or_insert(r);
         }
     }
     for r in t.rows() {
-        any_row = true;
+        rows += 1;
         let name = t.get(r, "name").map(|(n, _)| n);
         let Some((ty, _)) = t.get(r, "type") else {
             out.problem(t.at(r, type_col), Problem::Missing("the type"));
@@ -973,6 +974,7 @@ fn read_survey(
         let (mut kind, list) = match read_type(ty) {
             Type::Question(k, l) => (k, l),
             Type::Metadata => {
+                metadata_rows += 1;
                 out.warn(t.at(r, type_col), Warning::Metadata(ty.to_owned()));
                 seen.metadata.extend(name.map(str::to_owned));
                 continue;
@@ -1142,7 +1144,8 @@ fn read_survey(
             r,
         ));
     }
-    if !any_row {
+    // Metadata alone is no survey.
+    if rows == metadata_rows {
         out.problem(Location::sheet(t.name()), Problem::NoQuestions);
     }
     (questions, seen)

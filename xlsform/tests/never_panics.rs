@@ -94,8 +94,88 @@ fn sheet() -> impl Strategy<Value = Sheet> {
         })
 }
 
+/// A survey row that is often valid: a type, a name, a label, a relevant
+/// and a constraint drawn from what the import reads.
+fn survey_row() -> impl Strategy<Value = Vec<String>> {
+    let often_empty =
+        |pool: Vec<&'static str>| prop_oneof![3 => Just(""), 1 => prop::sample::select(pool)];
+    (
+        prop_oneof![
+            8 => prop::sample::select(vec![
+                "text", "integer", "date", "yes_no", "select_one l", "select_multiple l",
+                "face_scale f",
+            ]),
+            1 => prop::sample::select(vec!["note", "start", "begin group"]),
+        ],
+        prop::sample::select(vec!["a", "b", "c", "d", "e"]),
+        often_empty(vec![
+            "${a} = 'x'",
+            "${b} != ''",
+            "selected(${a}, 'y')",
+            "${c} >= 2",
+            "${d} = 'yes' or ${a} = 'z'",
+            "not(${b} = 'x') and ${c} < 3",
+            "selected(${e}, 'x') or selected(${e}, 'y')",
+            "${a} = 'sad'",
+            "${a} = ",
+        ]),
+        often_empty(vec![
+            ". >= 0 and . <= 9",
+            "string-length(.) <= 5",
+            "count-selected(.) <= 2",
+            ". >= date('2024-01-01')",
+            ". > 3",
+        ]),
+        often_empty(vec!["yes"]),
+    )
+        .prop_map(|(ty, name, relevant, constraint, dk)| {
+            [ty, name, "Label", relevant, constraint, dk]
+                .map(str::to_owned)
+                .to_vec()
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn plausible_forms_import_or_say_why(rows in prop::collection::vec(survey_row(), 1..7)) {
+        let mut survey = Sheet::new(
+            "survey",
+            &[&["type", "name", "label", "relevant", "constraint", "allow_dont_know"]],
+        );
+        // Distinct names, in order, so that conditions often name an
+        // earlier question; one row in five keeps a drawn (maybe repeated) name.
+        for (i, mut row) in rows.into_iter().enumerate() {
+            if i % 5 != 4 {
+                row[1] = ["a", "b", "c", "d", "e"][i % 5].to_owned();
+            }
+            survey.rows.push(row);
+        }
+        let wb = Workbook {
+            sheets: vec![
+                survey,
+                Sheet::new("choices", &[
+                    &["list_name", "name", "label"],
+                    &["l", "x", "X"], &["l", "y", "Y"], &["l", "z", "Z"],
+                    &["f", "sad", "Sad"], &["f", "middle", "Middle"], &["f", "happy", "Happy"],
+                ]),
+                Sheet::new("settings", &[
+                    &["form_id", "version", "audience"],
+                    &["f", "1.0.0", "parent_carer"],
+                ]),
+            ],
+        };
+        match import(&wb) {
+            Ok(imported) => {
+                prop_assert!(imported.form.validate().is_ok());
+                let grid = export(&imported.form).expect("an imported form exports");
+                let back = import(&grid).map(|i| i.form);
+                prop_assert_eq!(back, Ok(imported.form));
+            }
+            Err(e) => prop_assert!(!e.problems.is_empty()),
+        }
+    }
 
     #[test]
     fn random_grids_never_panic(sheets in prop::collection::vec(sheet(), 0..5)) {
