@@ -91,7 +91,7 @@ impl<T: fmt::Display> fmt::Display for Located<T> {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Problem {
     /// The bytes are not an `.xlsx` or `.ods` workbook.
-    #[error("the file cannot be read as a spreadsheet: {0}")]
+    #[error("cannot be read as a spreadsheet (.xlsx or .ods): {0}")]
     Unreadable(String),
     /// A sheet the format needs is missing.
     #[error("the workbook has no '{0}' sheet")]

@@ -684,7 +684,8 @@ fn a_condition_on_metadata_is_refused_not_dropped() {
     assert_eq!(e.warnings.len(), 1, "{:?}", e.warnings);
     let e = import_file(b"").expect_err("empty");
     assert!(
-        e.to_string().contains("the file: the file cannot be read"),
+        e.to_string()
+            .contains("the file: cannot be read as a spreadsheet"),
         "{e}"
     );
 }

@@ -351,7 +351,8 @@ fn form_command(s: &dyn crate::storage::Storage, command: FormCommand) -> Result
             dry_run,
         } => {
             let area = admin::area_named(s, &area)?;
-            let bytes = std::fs::read(&file)?;
+            let bytes = std::fs::read(&file)
+                .map_err(|e| Error::Invalid(format!("cannot read {}: {e}", file.display())))?;
             let imported = hark_xlsform::import_file(&bytes).map_err(|e| {
                 for w in &e.warnings {
                     eprintln!("warning: {w}");
@@ -395,7 +396,8 @@ fn form_command(s: &dyn crate::storage::Storage, command: FormCommand) -> Result
             let form = admin::area_form(s, &area, &form, version.as_ref())?;
             let bytes =
                 hark_xlsform::export_file(&form).map_err(|e| Error::Invalid(e.to_string()))?;
-            std::fs::write(&output, bytes)?;
+            std::fs::write(&output, bytes)
+                .map_err(|e| Error::Invalid(format!("cannot write {}: {e}", output.display())))?;
             println!("wrote {}@{} to {}", form.id, form.version, output.display());
         }
         FormCommand::List { area } => {
