@@ -31,14 +31,24 @@ fn literal(e: &Expr) -> Option<CondValue> {
 }
 
 /// A face-scale point may be named by its label's id; the model compares
-/// points as numbers.
+/// points as numbers. A choice named by a number (`${q} = 1`, as ODK forms
+/// with choices `1`, `2`, ... write it) is that choice's name.
 fn value_for(kind: &QuestionKind, v: CondValue) -> CondValue {
-    if let (QuestionKind::FaceScale { labels, .. }, CondValue::Str(s)) = (kind, &v)
-        && let Some(i) = labels.iter().position(|l| &l.id == s)
-    {
-        return CondValue::Int(i64::try_from(i).unwrap_or(i64::MAX).saturating_add(1));
+    match (kind, &v) {
+        (QuestionKind::FaceScale { labels, .. }, CondValue::Str(s)) => {
+            match labels.iter().position(|l| &l.id == s) {
+                Some(i) => CondValue::Int(i64::try_from(i).unwrap_or(i64::MAX).saturating_add(1)),
+                None => v,
+            }
+        }
+        (
+            QuestionKind::SingleChoice { .. }
+            | QuestionKind::MultipleChoice { .. }
+            | QuestionKind::YesNo,
+            CondValue::Int(n),
+        ) => CondValue::Str(n.to_string()),
+        _ => v,
     }
-    v
 }
 
 /// `selected(${q}, v)`, if `e` is that.
@@ -149,6 +159,17 @@ fn compare<'f>(
     if matches!(op, Cmp::Eq | Cmp::Ne) && matches!(k, QuestionKind::MultipleChoice { .. }) {
         return no(format!(
             "${{{q}}} is a select_multiple; write selected(${{{q}}}, 'x')"
+        ));
+    }
+    if !matches!(op, Cmp::Eq | Cmp::Ne)
+        && !matches!(
+            k,
+            QuestionKind::Number { .. } | QuestionKind::FaceScale { .. }
+        )
+    {
+        return no(format!(
+            "<, <=, > and >= compare integer and face-scale answers only, and ${{{q}}} is a {} question",
+            k.name()
         ));
     }
     let value = value_for(k, value);

@@ -689,3 +689,53 @@ fn a_condition_on_metadata_is_refused_not_dropped() {
         "{e}"
     );
 }
+
+#[test]
+fn numbered_choices_compare_as_their_names_and_are_not_ordered() {
+    let survey: &[&[&str]] = &[
+        &["type", "name", "label", "relevant"],
+        &["select_one agree", "agree", "Agree?", ""],
+        &[
+            "text",
+            "why",
+            "Why?",
+            "${agree} = 1 or selected(${agree}, 2)",
+        ],
+        &["text", "more", "More?", "${agree} >= 2"],
+    ];
+    let choices: &[&[&str]] = &[
+        &["list_name", "name", "label"],
+        &["agree", "#1", "Yes"],
+        &["agree", "#2", "No"],
+    ];
+    let e = problems(&[
+        ("survey", survey),
+        ("choices", choices),
+        ("settings", SETTINGS),
+    ]);
+    let got = cells(&e);
+    assert!(
+        matches!(got.as_slice(), [(_, c, Problem::Inexpressible { why, .. })] if c == "D4" && why.contains("single_choice")),
+        "{got:?}"
+    );
+    let ok_survey = &survey[..3];
+    let f = ok(&[
+        ("survey", ok_survey),
+        ("choices", choices),
+        ("settings", SETTINGS),
+    ])
+    .form;
+    assert_eq!(
+        f.questions[1].relevant,
+        Some(Condition::Any(vec![
+            Condition::Equals {
+                question: "agree".into(),
+                value: CondValue::Str("1".into())
+            },
+            Condition::Equals {
+                question: "agree".into(),
+                value: CondValue::Str("2".into())
+            },
+        ]))
+    );
+}
