@@ -5,7 +5,7 @@
 //! validation, each finding located at the cell it concerns. Without a
 //! form id, version or audience there is no form to check.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use hark_core::form::{
     Audience, ChoiceOption, Condition, FlagLevel, Form, FormError, FormProblem, Question,
@@ -14,9 +14,11 @@ use hark_core::form::{
 
 use crate::error::{ImportError, Located, Location, Problem, Warning};
 use crate::expr;
-use crate::grid::{Sheet, Workbook};
+use crate::grid::Workbook;
 use crate::lang::{self, LangName};
 use crate::logic::{self, LogicError};
+use crate::table::{Col, ColLang, Report, Table, row_number};
+use crate::types::{MAX_ROWS, SURVEY_KNOWN, SURVEY_REFUSED, Type, read_type};
 
 /// A form read from an XLSForm, with what was ignored or assumed.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,269 +27,6 @@ pub struct Imported {
     pub form: Form,
     /// What the import ignored or assumed.
     pub warnings: Vec<Located<Warning>>,
-}
-
-/// The language of a column.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum ColLang {
-    /// No `::Language`: the default language.
-    Default,
-    /// A language by code.
-    Code(String),
-    /// A language that could not be read (already reported).
-    Bad,
-}
-
-#[derive(Clone, Debug)]
-struct Col {
-    idx: usize,
-    header: String,
-    base: String,
-    lang: ColLang,
-}
-
-/// A sheet with its header read.
-struct Table<'a> {
-    sheet: &'a Sheet,
-    header: usize,
-    cols: Vec<Col>,
-}
-
-fn row_number(idx: usize) -> u32 {
-    u32::try_from(idx).unwrap_or(u32::MAX).saturating_add(1)
-}
-
-fn col_number(idx: usize) -> u32 {
-    row_number(idx)
-}
-
-impl<'a> Table<'a> {
-    fn read(sheet: &'a Sheet, out: &mut Report) -> Self {
-        let header = sheet
-            .rows
-            .iter()
-            .position(|r| r.iter().any(|c| !c.trim().is_empty()))
-            .unwrap_or(0);
-        let mut cols = Vec::new();
-        if let Some(row) = sheet.rows.get(header) {
-            for (idx, cell) in row.iter().enumerate() {
-                let text = cell.trim();
-                if text.is_empty() {
-                    continue;
-                }
-                let (base, lang_part) = split_header(text);
-                let lang = match lang_part {
-                    None => ColLang::Default,
-                    Some(spec) => match lang::read(&spec) {
-                        LangName::Code(c) => ColLang::Code(c),
-                        LangName::Guessed(code) => {
-                            out.warn(
-                                Location {
-                                    sheet: sheet.name.clone(),
-                                    row: Some(row_number(header)),
-                                    col: Some(col_number(idx)),
-                                    column: Some(text.to_owned()),
-                                },
-                                Warning::LanguageGuessed {
-                                    name: spec.trim().to_owned(),
-                                    code,
-                                },
-                            );
-                            ColLang::Code(code.to_owned())
-                        }
-                        LangName::Unknown => {
-                            out.problem(
-                                Location {
-                                    sheet: sheet.name.clone(),
-                                    row: Some(row_number(header)),
-                                    col: Some(col_number(idx)),
-                                    column: Some(text.to_owned()),
-                                },
-                                Problem::LanguageCode(spec.trim().to_owned()),
-                            );
-                            ColLang::Bad
-                        }
-                    },
-                };
-                cols.push(Col {
-                    idx,
-                    header: text.to_owned(),
-                    base,
-                    lang,
-                });
-            }
-        }
-        Self {
-            sheet,
-            header,
-            cols,
-        }
-    }
-
-    fn name(&self) -> &str {
-        &self.sheet.name
-    }
-
-    /// Indexes of the rows after the header with any value.
-    fn rows(&self) -> Vec<usize> {
-        (self.header + 1..self.sheet.rows.len())
-            .filter(|&r| self.sheet.rows[r].iter().any(|c| !c.trim().is_empty()))
-            .collect()
-    }
-
-    fn cell(&self, row: usize, col: &Col) -> &'a str {
-        self.sheet
-            .rows
-            .get(row)
-            .and_then(|r| r.get(col.idx))
-            .map_or("", |s| s.trim())
-    }
-
-    fn at(&self, row: usize, col: &Col) -> Location {
-        Location {
-            sheet: self.sheet.name.clone(),
-            row: Some(row_number(row)),
-            col: Some(col_number(col.idx)),
-            column: Some(col.header.clone()),
-        }
-    }
-
-    /// Where a row is, at a named column if the sheet has it.
-    fn at_named(&self, row: usize, base: &str) -> Location {
-        match self.col(base) {
-            Some(c) => self.at(row, c),
-            None => Location {
-                sheet: self.sheet.name.clone(),
-                row: Some(row_number(row)),
-                col: None,
-                column: None,
-            },
-        }
-    }
-
-    /// Where a row is, at the first column of a (possibly per-language)
-    /// text, or at `name` when the sheet has no such column.
-    fn at_text(&self, row: usize, base: &str) -> Location {
-        match self.cols.iter().find(|c| c.base == base) {
-            Some(c) => self.at(row, c),
-            None => self.at_named(row, "name"),
-        }
-    }
-
-    fn col(&self, base: &str) -> Option<&Col> {
-        self.cols
-            .iter()
-            .find(|c| c.base == base && c.lang == ColLang::Default)
-    }
-
-    /// The value of a language-free column, and its column.
-    fn get(&self, row: usize, base: &str) -> Option<(&'a str, &Col)> {
-        let col = self.col(base)?;
-        let v = self.cell(row, col);
-        (!v.is_empty()).then_some((v, col))
-    }
-
-    /// The text of a column in every language, `None` when every cell is
-    /// empty.
-    fn text(&self, row: usize, base: &str, default: &str) -> Option<Text> {
-        let mut text = BTreeMap::new();
-        for col in self.cols.iter().filter(|c| c.base == base) {
-            let lang = match &col.lang {
-                ColLang::Default => default,
-                ColLang::Code(c) => c.as_str(),
-                ColLang::Bad => continue,
-            };
-            let v = self.cell(row, col);
-            if !v.is_empty() {
-                text.insert(lang.to_owned(), v.to_owned());
-            }
-        }
-        (!text.is_empty()).then_some(Text(text))
-    }
-
-    /// Two columns giving one text in one language.
-    fn check_duplicate_columns(&self, default: &str, out: &mut Report) {
-        let mut seen: HashMap<(&str, &str), &Col> = HashMap::new();
-        for col in &self.cols {
-            let lang = match &col.lang {
-                ColLang::Default => default,
-                ColLang::Code(c) => c.as_str(),
-                ColLang::Bad => continue,
-            };
-            if let Some(first) = seen.get(&(col.base.as_str(), lang)) {
-                out.problem(
-                    self.at(self.header, col),
-                    Problem::DuplicateColumn(crate::error::column_letters(col_number(first.idx))),
-                );
-            } else {
-                seen.insert((col.base.as_str(), lang), col);
-            }
-        }
-    }
-
-    /// Columns hark refuses (when any cell has a value) or ignores.
-    fn check_columns(&self, known: &[&str], refused: &[(&str, &'static str)], out: &mut Report) {
-        let rows = self.rows();
-        for col in &self.cols {
-            if known.contains(&col.base.as_str()) {
-                continue;
-            }
-            let used: Vec<usize> = rows
-                .iter()
-                .copied()
-                .filter(|&r| !self.cell(r, col).is_empty())
-                .collect();
-            if used.is_empty() {
-                continue;
-            }
-            if let Some((_, why)) = refused.iter().find(|(name, _)| *name == col.base) {
-                for r in used {
-                    out.problem(
-                        self.at(r, col),
-                        Problem::Unsupported {
-                            what: format!("column '{}'", col.base),
-                            why,
-                        },
-                    );
-                }
-            } else {
-                out.warn(
-                    self.at(self.header, col),
-                    Warning::IgnoredColumn(col.header.clone()),
-                );
-            }
-        }
-    }
-}
-
-/// `label::English (en)` → (`label`, `English (en)`); `media::image` keeps
-/// its `::`; names are lowercased and `list name` is `list_name`.
-fn split_header(header: &str) -> (String, Option<String>) {
-    let parts: Vec<&str> = header.split("::").collect();
-    let (base, rest) = if parts.len() >= 2 && parts[0].trim().eq_ignore_ascii_case("media") {
-        (format!("media::{}", parts[1].trim()), &parts[2..])
-    } else {
-        (parts[0].trim().to_owned(), &parts[1..])
-    };
-    let base = base.to_lowercase().replace(' ', "_");
-    let lang = (!rest.is_empty()).then(|| rest.join("::"));
-    (base, lang)
-}
-
-#[derive(Default)]
-struct Report {
-    problems: Vec<Located<Problem>>,
-    warnings: Vec<Located<Warning>>,
-}
-
-impl Report {
-    fn problem(&mut self, at: Location, what: Problem) {
-        self.problems.push(Located { at, what });
-    }
-
-    fn warn(&mut self, at: Location, what: Warning) {
-        self.warnings.push(Located { at, what });
-    }
 }
 
 fn valid_id(id: &str) -> bool {
@@ -338,154 +77,6 @@ pub fn read_version(s: &str) -> Option<semver::Version> {
 fn from_name<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(s.trim().to_ascii_lowercase())).ok()
 }
-
-/// What the `type` column asks for.
-enum Type<'a> {
-    Question(QuestionKind, Option<&'a str>),
-    Metadata,
-    Refused(Problem),
-}
-
-const METADATA: &[&str] = &[
-    "start",
-    "end",
-    "today",
-    "deviceid",
-    "subscriberid",
-    "simserial",
-    "phonenumber",
-    "username",
-    "email",
-    "audit",
-];
-
-fn unsupported(what: String, why: &'static str) -> Problem {
-    Problem::Unsupported { what, why }
-}
-
-fn read_type(raw: &str) -> Type<'_> {
-    let words: Vec<&str> = raw.split_whitespace().collect();
-    let first = words
-        .first()
-        .map_or(String::new(), |w| w.to_ascii_lowercase());
-    let what = || format!("type '{}'", words.join(" "));
-    let choice = |kind: QuestionKind| match words.as_slice() {
-        [_, list] => Type::Question(kind, Some(list)),
-        [_] => Type::Refused(Problem::Missing("the choice list after the type")),
-        [_, _, extra, ..] if extra.eq_ignore_ascii_case("or_other") => Type::Refused(unsupported(
-            what(),
-            "'or_other' adds a free-text 'other' hark cannot count; add an option and a text question shown when it is picked",
-        )),
-        _ => Type::Refused(Problem::UnknownType(words.join(" "))),
-    };
-    let group = |w: &str| words.get(1).is_some_and(|x| x.eq_ignore_ascii_case(w));
-    match first.as_str() {
-        "select_one" => choice(QuestionKind::SingleChoice { options: vec![] }),
-        "select_multiple" => choice(QuestionKind::MultipleChoice {
-            options: vec![],
-            min_selected: None,
-            max_selected: None,
-        }),
-        "face_scale" => choice(QuestionKind::FaceScale {
-            points: 0,
-            labels: vec![],
-        }),
-        "text" | "integer" | "int" | "date" | "yes_no" if words.len() > 1 => {
-            Type::Refused(Problem::UnknownType(words.join(" ")))
-        }
-        "text" => Type::Question(QuestionKind::FreeText { max_length: None }, None),
-        "integer" | "int" => Type::Question(
-            QuestionKind::Number {
-                min: i64::MIN,
-                max: i64::MAX,
-            },
-            None,
-        ),
-        "date" => Type::Question(
-            QuestionKind::Date {
-                min: None,
-                max: None,
-            },
-            None,
-        ),
-        "yes_no" => Type::Question(QuestionKind::YesNo, None),
-        m if METADATA.contains(&m) && words.len() == 1 => Type::Metadata,
-        "begin" | "end" if group("repeat") => Type::Refused(unsupported(
-            what(),
-            "repeats need answers per item, which hark's responses do not have",
-        )),
-        "begin" | "end" if group("group") => Type::Refused(unsupported(
-            what(),
-            "hark forms have no sections; remove the group rows and keep the questions",
-        )),
-        "begin_repeat" | "end_repeat" => Type::Refused(unsupported(
-            what(),
-            "repeats need answers per item, which hark's responses do not have",
-        )),
-        "begin_group" | "end_group" => Type::Refused(unsupported(
-            what(),
-            "hark forms have no sections; remove the group rows and keep the questions",
-        )),
-        "note" => Type::Refused(unsupported(
-            what(),
-            "hark forms have no notes; put the text in the next question's hint",
-        )),
-        "decimal" | "range" => Type::Refused(unsupported(
-            what(),
-            "hark numbers are whole numbers; use integer",
-        )),
-        "calculate" | "hidden" => Type::Refused(unsupported(what(), "hark forms compute nothing")),
-        "geopoint" | "geotrace" | "geoshape" | "start-geopoint" => {
-            Type::Refused(unsupported(what(), "hark records no location"))
-        }
-        "select_one_from_file" | "select_multiple_from_file" | "select_one_external" => {
-            Type::Refused(unsupported(what(), "choices must be on the choices sheet"))
-        }
-        "image" | "audio" | "video" | "file" | "barcode" | "background-audio" => {
-            Type::Refused(unsupported(what(), "hark collects no files or media"))
-        }
-        "time" | "datetime" | "acknowledge" | "rank" | "trigger" | "xml-external"
-        | "csv-external" | "osm" => Type::Refused(unsupported(
-            what(),
-            "hark has no such question; see the supported types in the README",
-        )),
-        _ => Type::Refused(Problem::UnknownType(words.join(" "))),
-    }
-}
-
-/// Most rows read from the survey or safeguarding sheet (a survey of 2,000
-/// questions is far past any real one; validation is quadratic in them).
-const MAX_ROWS: usize = 2000;
-
-const SURVEY_KNOWN: &[&str] = &[
-    "type",
-    "name",
-    "label",
-    "hint",
-    "easy_read",
-    "read_aloud",
-    "required",
-    "relevant",
-    "constraint",
-    "allow_dont_know",
-    "allow_prefer_not_to_say",
-];
-
-const SURVEY_REFUSED: &[(&str, &str)] = &[
-    ("calculation", "hark forms compute nothing"),
-    (
-        "choice_filter",
-        "hark shows every option of a list; split the list instead",
-    ),
-    ("repeat_count", "hark forms have no repeats"),
-    ("default", "hark questions start unanswered"),
-    (
-        "read_only",
-        "every hark question is answered by the respondent",
-    ),
-    ("trigger", "hark forms compute nothing"),
-    ("parameters", "hark questions take no parameters"),
-];
 
 /// Reads an XLSForm from its sheets.
 ///
@@ -747,10 +338,17 @@ fn read_settings(
         audience: None,
         theme: Theme::Other,
     };
-    let (Some(t), Some(r)) = (t, row) else {
+    let Some(t) = t else {
         out.problem(
             Location::sheet("settings"),
             Problem::MissingSheet("settings"),
+        );
+        return s;
+    };
+    let Some(r) = row else {
+        out.problem(
+            Location::sheet(t.name()),
+            Problem::Missing("the row of values under the settings header"),
         );
         return s;
     };
@@ -1353,19 +951,5 @@ mod tests {
         ] {
             assert_eq!(read_version(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn headers_split_base_and_language() {
-        assert_eq!(
-            split_header("label::English (en)"),
-            ("label".into(), Some("English (en)".into()))
-        );
-        assert_eq!(split_header("media::image"), ("media::image".into(), None));
-        assert_eq!(
-            split_header("media::image::Welsh (cy)"),
-            ("media::image".into(), Some("Welsh (cy)".into()))
-        );
-        assert_eq!(split_header("List Name"), ("list_name".into(), None));
     }
 }

@@ -7,7 +7,8 @@
 //! `import`/`export` work on a grid of cells (`grid`), pure; `io` is the
 //! thin layer over calamine (read `.xlsx`, `.ods`) and rust_xlsxwriter
 //! (write `.xlsx`). `expr` reads expressions, `logic` maps them onto
-//! conditions and bounds, `lang` reads languages in column headers.
+//! conditions and bounds, `lang` reads languages in column headers,
+//! `table` a sheet's header and cells, `types` the `type` column.
 
 mod error;
 mod export;
@@ -17,6 +18,8 @@ mod import;
 mod io;
 mod lang;
 mod logic;
+mod table;
+mod types;
 
 pub use error::{ExportError, ImportError, Located, Location, Problem, Warning, column_letters};
 pub use export::export;

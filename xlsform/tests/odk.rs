@@ -454,6 +454,16 @@ fn missing_sheets_and_settings() {
         "{got:?}"
     );
     assert_eq!(got.len(), 3, "{got:?}");
+    let header_only: &[&[&str]] = &[&["form_id", "version", "audience"]];
+    let got = cells(&problems(&[("survey", survey), ("settings", header_only)]));
+    assert_eq!(
+        got,
+        [(
+            "settings".into(),
+            "-".into(),
+            Problem::Missing("the row of values under the settings header")
+        )]
+    );
 }
 
 #[test]
