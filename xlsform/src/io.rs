@@ -78,7 +78,12 @@ fn read_unguarded(bytes: &[u8]) -> Result<Workbook, Problem> {
     Ok(Workbook { sheets })
 }
 
-/// Writes a grid as an `.xlsx` file, the header row of each sheet in bold.
+/// Widest a column is made to fit its text (in pixels); long labels wrap
+/// past it in the author's spreadsheet instead of making it unreadable.
+const MAX_COLUMN_PIXELS: u32 = 400;
+
+/// Writes a grid as an `.xlsx` file: the header row of each sheet in bold
+/// and frozen, each column as wide as its text (up to a limit).
 ///
 /// # Errors
 /// When the writer fails (a sheet name Excel refuses, say).
@@ -104,6 +109,9 @@ pub fn write(wb: &Workbook) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
                 }
             }
         }
+        ws.set_freeze_panes(1, 0)?;
+        ws.set_autofit_max_width(MAX_COLUMN_PIXELS);
+        ws.autofit();
     }
     book.save_to_buffer()
 }
