@@ -1,10 +1,11 @@
-//! Administration: areas, enrolment codes, devices, counts and rebuilds.
+//! Administration: areas, form versions, enrolment codes, devices, counts
+//! and rebuilds.
 //! Used by the `hark admin` commands, the first-start demo, and tests.
 
 use std::collections::HashMap;
 
-use hark_core::doc::{DocKind, form_doc, now_ms};
-use hark_core::form::builtin_forms;
+use hark_core::doc::{DocKind, form_doc, form_from_doc, now_ms};
+use hark_core::form::{Form, builtin_forms};
 use hark_core::lists::AreaLists;
 use hark_core::response::ResponseDoc;
 use sha2::{Digest, Sha256};
@@ -55,13 +56,79 @@ pub fn create_area(storage: &dyn Storage, name: &str) -> Result<Area> {
 pub fn install_builtin_forms(storage: &dyn Storage, area: &Area) -> Result<usize> {
     let mut n = 0;
     for form in builtin_forms().map_err(hark_core::Error::from)? {
-        let (heads, bytes) = form_doc(&form)?;
-        let id = format!("form:{}:{}@{}", area.id, form.id, form.version);
-        if storage.put_form(&area.id, &id, &form.id, &heads, &bytes)? {
+        if install_form(storage, area, &form)? == Installed::New {
             n += 1;
         }
     }
     Ok(n)
+}
+
+/// What installing a form version did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Installed {
+    /// The version is new to the area.
+    New,
+    /// The area has this exact version already; nothing changed.
+    Same,
+}
+
+/// The key a form version is stored under in an area.
+fn form_key(area: &Area, form: &Form) -> String {
+    format!("form:{}:{}@{}", area.id, form.id, form.version)
+}
+
+/// Installs one form version in an area; devices receive it at their next
+/// sync. The form is validated first. A version is never rewritten: the
+/// same id and version with different content is refused
+/// ([`hark_core::Error::FormVersionClash`]); the same content again is
+/// [`Installed::Same`].
+pub fn install_form(storage: &dyn Storage, area: &Area, form: &Form) -> Result<Installed> {
+    form.validate().map_err(hark_core::Error::from)?;
+    let key = form_key(area, form);
+    let same = |stored: &[u8]| -> Result<Installed> {
+        if &form_from_doc(stored)? == form {
+            Ok(Installed::Same)
+        } else {
+            Err(hark_core::Error::FormVersionClash(form.form_ref()).into())
+        }
+    };
+    if let Some(stored) = storage.load(&key)? {
+        return same(&stored.bytes);
+    }
+    let (heads, bytes) = form_doc(form)?;
+    if storage.put_form(&area.id, &key, &form.id, &heads, &bytes)? {
+        return Ok(Installed::New);
+    }
+    // Installed by someone else between the two calls.
+    match storage.load(&key)? {
+        Some(stored) => same(&stored.bytes),
+        None => Err(Error::NotFound(format!("form {}", form.form_ref()))),
+    }
+}
+
+/// A form of an area: the given version, or the newest.
+pub fn area_form(
+    storage: &dyn Storage,
+    area: &Area,
+    form_id: &str,
+    version: Option<&semver::Version>,
+) -> Result<Form> {
+    let mut found: Option<Form> = None;
+    for bytes in storage.area_forms(&area.id)? {
+        let form = form_from_doc(&bytes)?;
+        if form.id != form_id || version.is_some_and(|v| *v != form.version) {
+            continue;
+        }
+        if found.as_ref().is_none_or(|f| f.version < form.version) {
+            found = Some(form);
+        }
+    }
+    found.ok_or_else(|| {
+        Error::NotFound(match version {
+            Some(v) => format!("form {form_id}@{v} in area '{}'", area.name),
+            None => format!("form {form_id} in area '{}'", area.name),
+        })
+    })
 }
 
 /// The area with this name, or `NotFound` naming it.

@@ -1,8 +1,12 @@
-//! `hark admin`: areas, enrolment codes, devices, dashboard users, the
-//! audit log, counts and rebuilds, straight on the database.
+//! `hark admin`: areas, form versions (XLSForm in and out), enrolment
+//! codes, devices, dashboard users, the audit log, counts and rebuilds,
+//! straight on the database.
+
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use hark_core::doc::now_ms;
+use hark_core::form::Form;
 use hark_core::lists::{ListDim, ListItem, check_list};
 
 use crate::admin;
@@ -30,6 +34,12 @@ pub enum AdminCommand {
         /// What to do with areas.
         #[command(subcommand)]
         command: AreaCommand,
+    },
+    /// An area's forms: import an XLSForm as a new version, export one.
+    Form {
+        /// What to do with forms.
+        #[command(subcommand)]
+        command: FormCommand,
     },
     /// Make a one-time enrolment code (printed as the last line).
     EnrolCode {
@@ -82,6 +92,45 @@ pub enum AdminCommand {
         /// How many entries.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+}
+
+/// Form commands.
+#[derive(Debug, Subcommand)]
+pub enum FormCommand {
+    /// Import an XLSForm (.xlsx or .ods) into an area as a form version;
+    /// devices receive it at their next sync. Every problem is printed with
+    /// its sheet, row and column. A version is never rewritten.
+    Import {
+        /// The XLSForm file.
+        file: PathBuf,
+        /// Area name.
+        #[arg(long)]
+        area: String,
+        /// Check and summarise only; install nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write a form of an area as an .xlsx XLSForm (the newest version
+    /// unless --version is given).
+    Export {
+        /// Form id.
+        form: String,
+        /// Area name.
+        #[arg(long)]
+        area: String,
+        /// Exact version.
+        #[arg(long)]
+        version: Option<semver::Version>,
+        /// The file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// List an area's form versions: id, version, questions, title.
+    List {
+        /// Area name.
+        #[arg(long)]
+        area: String,
     },
 }
 
@@ -163,6 +212,7 @@ pub(super) fn run(args: AdminArgs) -> Result<()> {
                 println!("{}\t{}", a.name, a.id);
             }
         }
+        AdminCommand::Form { command } => form_command(s, command)?,
         AdminCommand::EnrolCode { area, server } => {
             let code = admin::enrol_code(s, &area, now_ms())?;
             println!("QR-ready: {}", admin::enrol_uri(&server, &code));
@@ -274,6 +324,101 @@ pub(super) fn run(args: AdminArgs) -> Result<()> {
             println!("{}", admin::count(s, &area, form.as_deref())?)
         }
         AdminCommand::Rebuild => println!("rebuilt {} responses", admin::rebuild(s)?),
+    }
+    Ok(())
+}
+
+/// One line per fact a form author checks before publishing.
+fn summary(form: &Form) -> String {
+    let lang = form.default_language();
+    format!(
+        "form {} version {}: \"{}\"\n  audience {}, {} question(s), {} safeguarding trigger(s), languages {}",
+        form.id,
+        form.version,
+        form.title.get(lang, lang),
+        form.audience.as_str(),
+        form.questions.len(),
+        form.safeguarding.len(),
+        form.languages.join(", "),
+    )
+}
+
+fn form_command(s: &dyn crate::storage::Storage, command: FormCommand) -> Result<()> {
+    match command {
+        FormCommand::Import {
+            file,
+            area,
+            dry_run,
+        } => {
+            let area = admin::area_named(s, &area)?;
+            let bytes = std::fs::read(&file)
+                .map_err(|e| Error::Invalid(format!("cannot read {}: {e}", file.display())))?;
+            let imported = hark_xlsform::import_file(&bytes).map_err(|e| {
+                for w in &e.warnings {
+                    eprintln!("warning: {w}");
+                }
+                Error::Invalid(e.to_string())
+            })?;
+            let form = imported.form;
+            for w in &imported.warnings {
+                println!("warning: {w}");
+            }
+            println!("{}", summary(&form));
+            if dry_run {
+                match admin::area_form(s, &area, &form.id, Some(&form.version)) {
+                    Ok(existing) if existing == form => {
+                        println!("dry run: '{}' has this version already", area.name);
+                    }
+                    Ok(_) => {
+                        return Err(hark_core::Error::FormVersionClash(form.form_ref()).into());
+                    }
+                    Err(Error::NotFound(_)) => {
+                        println!("dry run: nothing installed in '{}'", area.name);
+                    }
+                    Err(e) => return Err(e),
+                }
+                return Ok(());
+            }
+            match admin::install_form(s, &area, &form)? {
+                admin::Installed::New => println!("installed in '{}'", area.name),
+                admin::Installed::Same => {
+                    println!("'{}' has this version already; nothing changed", area.name);
+                }
+            }
+        }
+        FormCommand::Export {
+            form,
+            area,
+            version,
+            output,
+        } => {
+            let area = admin::area_named(s, &area)?;
+            let form = admin::area_form(s, &area, &form, version.as_ref())?;
+            let bytes =
+                hark_xlsform::export_file(&form).map_err(|e| Error::Invalid(e.to_string()))?;
+            std::fs::write(&output, bytes)
+                .map_err(|e| Error::Invalid(format!("cannot write {}: {e}", output.display())))?;
+            println!("wrote {}@{} to {}", form.id, form.version, output.display());
+        }
+        FormCommand::List { area } => {
+            let area = admin::area_named(s, &area)?;
+            let mut forms = s
+                .area_forms(&area.id)?
+                .iter()
+                .map(|b| hark_core::doc::form_from_doc(b))
+                .collect::<Result<Vec<_>, _>>()?;
+            forms.sort_by(|a, b| (&a.id, &a.version).cmp(&(&b.id, &b.version)));
+            for f in forms {
+                let lang = f.default_language();
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    f.id,
+                    f.version,
+                    f.questions.len(),
+                    f.title.get(lang, lang)
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ mod device;
 mod serve;
 mod simulate;
 
-pub use admin::{AdminArgs, AdminCommand, AreaCommand, UserCommand};
+pub use admin::{AdminArgs, AdminCommand, AreaCommand, FormCommand, UserCommand};
 pub use clap::Parser;
 use clap::Subcommand;
 pub use device::{DeviceArgs, DeviceCommand, open_device_store};

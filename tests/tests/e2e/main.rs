@@ -9,6 +9,7 @@ mod cli;
 mod dashboard;
 mod devices;
 mod faults;
+mod forms;
 mod fuzz_corpus;
 mod integrity;
 mod leaders;
