@@ -1,6 +1,6 @@
 // Drives the dashboard in headless Chromium (Debian's), as a leader would:
 // sign in, pick a form, change the split and a filter, see the chart change,
-// read "fewer than 5", publish a note. Saves screenshots. Started by the
+// read "not enough responses", publish a note. Saves screenshots. Started by the
 // Rust test `dashboard::a_leader_uses_the_dashboard_in_a_browser`, which
 // passes HARK_URL, HARK_USER, HARK_PASSWORD, HARK_CHROMIUM, HARK_SHOTS.
 "use strict";
@@ -85,7 +85,17 @@ async function waitForChartChange(page, before, what) {
     const legend = await page.locator("#chart text").allTextContents();
     check(legend.includes("clinic") && legend.includes("home"), "a line per setting");
     const table = await page.textContent("#table");
-    check(table.includes("fewer than 5"), "the special school reads 'fewer than 5'");
+    check(table.includes("not enough responses"), "a small group's breakdown reads 'not enough responses'");
+    const school = await page.evaluate(() => [...document.querySelectorAll("#table tr")]
+      .filter((tr) => tr.querySelector("th") && tr.querySelector("th").textContent === "special school")
+      .map((tr) => [...tr.querySelectorAll("td")].slice(1).map((td) => td.textContent)));
+    // (A month nobody there answered in shows its zeros: nobody to protect.)
+    check(school.length > 0 && school.every(([answered, ...cells]) => answered === "0" ||
+      cells.every((c) => c === "not enough responses" || c === "hidden")),
+      "no zeros beside the special school's hidden count: " + JSON.stringify(school));
+    await page.click("#disclosure-help summary");
+    const help = await page.textContent("#disclosure-help");
+    check(help.includes("at least 10 people") && help.includes("1 to 4"), "the help says the rules");
     check(!/special school\s*\d{4}-\d{2}\s*[1-4](\D|$)/.test(table), "no small count is shown for it");
     await page.screenshot({ path: shots + "/2-split-by-setting.png", fullPage: true });
 

@@ -352,10 +352,11 @@ impl Cube {
         lines
     }
 
-    /// Which zero cells a reader knows to be zero: shown, or a member of a
-    /// line whose total is known to be zero (recomputed when a zero is
-    /// hidden; zeros hidden are rare).
-    fn known_zeros(&self, lines: &Lines) -> Vec<bool> {
+    /// Which zero cells a reader knows to be zero: shown, a member of a
+    /// line whose total is known to be zero, or the total of a line of
+    /// known zeros (recomputed when a zero is hidden; zeros hidden are
+    /// rare).
+    fn known_zeros(&self, lines: &Lines, subcube: &[u32]) -> Vec<bool> {
         let mut known: Vec<bool> = (0..self.counts.len())
             .map(|c| self.counts[c] == 0 && self.hidden[c] == Hidden::No)
             .collect();
@@ -365,11 +366,19 @@ impl Cube {
                 if known[c] || self.counts[c] != 0 {
                     continue;
                 }
-                if lines
-                    .through(c)
-                    .iter()
-                    .any(|&j| lines.total[j] != c && known[lines.total[j]])
-                {
+                // Below a known zero, or the total of known zeros (of its
+                // own sub-cube: a larger one's are not decided yet, and
+                // must not be, for this one to be suppressed as it would
+                // be on its own).
+                if lines.through(c).iter().any(|&j| {
+                    if lines.total[j] == c {
+                        let ms = lines.members(j);
+                        ms.first().is_some_and(|&m| subcube[m] == subcube[c])
+                            && ms.iter().all(|&m| known[m])
+                    } else {
+                        known[lines.total[j]]
+                    }
+                }) {
                     known[c] = true;
                     changed = true;
                 }
@@ -392,11 +401,11 @@ impl Cube {
 
     /// Whether line `k` breaks rule 3: a shown non-zero total whose line
     /// hides members, but not two protecting ones adding up to at least
-    /// [`THRESHOLD`]; or a hidden non-zero total with no protecting hidden
-    /// member.
+    /// [`THRESHOLD`]; or a hidden total with no protecting hidden member
+    /// (a hidden zero too: shown zeros below it would add up to it).
     fn broken(&self, lines: &Lines, zeros: &[bool], k: usize) -> bool {
         let t = lines.total[k];
-        if self.counts[t] == 0 {
+        if self.counts[t] == 0 && self.hidden[t] == Hidden::No {
             return false;
         }
         let (n, sum) = self.protecting(lines, zeros, k);
@@ -463,10 +472,15 @@ impl Cube {
                 // (A shown zero is known; hidden, it stays known when a
                 // wider group's zero is.)
                 let known_zero = self.counts[c] == 0
-                    && lines
-                        .through(c)
-                        .iter()
-                        .any(|&j| lines.total[j] != c && zeros[lines.total[j]]);
+                    && lines.through(c).iter().any(|&j| {
+                        if lines.total[j] == c {
+                            let ms = lines.members(j);
+                            ms.first().is_some_and(|&m| subcube[m] == mask)
+                                && ms.iter().all(|&m| zeros[m])
+                        } else {
+                            zeros[lines.total[j]]
+                        }
+                    });
                 self.hidden[c] == Hidden::No
                     && !self.locked[c]
                     && !known_zero
@@ -484,6 +498,17 @@ impl Cube {
             .or_else(|| {
                 (total_shown && subcube[t] == mask && !self.locked[t] && self.counts[t] > 0)
                     .then_some(t)
+            })
+            .or_else(|| {
+                // The last resort, when a lower sub-cube (already
+                // published) leaves nothing else: a zero a reader could
+                // bound by 0. It stops a reader adding along lines, not
+                // one who also bounds by zeros; the audit counts these.
+                lines.members(k).iter().copied().find(|&c| {
+                    self.hidden[c] == Hidden::No
+                        && !self.locked[c]
+                        && self.twins(lines, subcube, mask, c).is_some()
+                })
             })?;
         let twins = self.twins(lines, subcube, mask, pick)?;
         for c in twins {
@@ -546,13 +571,22 @@ impl Cube {
                     self.at(c, b) != total
                         && (1..MIN_BREAKDOWN).contains(&self.counts[self.moved(c, b, total)])
                 });
+                // A group of nobody whose count is hidden (the respondent
+                // counts chose it) hides its zeros too: they would add
+                // up to it.
+                let nobody_hidden = answered.is_some_and(|(b, total)| {
+                    let t = self.moved(c, b, total);
+                    self.at(c, b) != total && self.counts[t] == 0 && self.hidden[t] != Hidden::No
+                });
                 if thin {
                     self.hidden[c] = Hidden::Thin;
+                } else if nobody_hidden {
+                    self.hidden[c] = Hidden::Secondary;
                 } else if (1..THRESHOLD).contains(&self.counts[c]) {
                     self.hidden[c] = Hidden::Small;
                 }
             }
-            let mut zeros = self.known_zeros(&lines);
+            let mut zeros = self.known_zeros(&lines, &subcube);
             loop {
                 let mut changed = false;
                 for &k in &by_mask[mask as usize] {
@@ -562,7 +596,7 @@ impl Cube {
                     if let Some(c) = self.mend(&lines, &zeros, &subcube, mask, k) {
                         changed = true;
                         if self.counts[c] == 0 {
-                            zeros = self.known_zeros(&lines);
+                            zeros = self.known_zeros(&lines, &subcube);
                         }
                     }
                 }

@@ -425,16 +425,26 @@ fn no_combination_of_reports_or_exports_singles_out_a_child() {
         }
         reader.read(&report, shape.contains("from="));
     }
-    // The special school reads "fewer than 5".
+    // The special school's count is hidden, and its breakdown reads "not
+    // enough responses" with no zeros beside it.
     let school = web.json(&format!("/api/v1/reports?{base}&setting=special_school"));
-    assert_eq!(
-        school["groups"][0]["cells"]
-            .as_array()
-            .expect("cells")
-            .last()
-            .expect("all")["answered"]["hidden"],
-        "fewer than 5"
-    );
+    let all = school["groups"][0]["cells"]
+        .as_array()
+        .expect("cells")
+        .last()
+        .expect("all")
+        .clone();
+    assert_eq!(all["answered"]["hidden"], "hidden");
+    for o in all["options"].as_array().expect("options") {
+        assert_eq!(o["n"], Value::Null, "{o}");
+        assert_eq!(o["hidden"], "not enough responses");
+    }
+    // Nor is it offered as a filter: the lists name values with at least 5
+    // respondents.
+    let dims = web.json("/api/v1/dimensions?form=service-satisfaction");
+    let settings = dims["setting"].as_array().expect("settings");
+    assert!(!settings.contains(&json!("special_school")), "{dims}");
+    assert!(!settings.is_empty(), "{dims}");
     // And no sum across all those reports gives a small number away.
     assert_eq!(reader.attack(), None);
     // Everyone is counted: 41 shown for the whole range.
@@ -638,6 +648,41 @@ fn the_row_level_export_has_every_response_once() {
     }));
     let audit = admin.json("/api/v1/audit");
     assert_eq!(audit[0]["action"], "responses.export");
+    // 5-anonymous on its quasi-identifiers: quarters, not months, and no
+    // combination of quarter, setting, age phase, need and pathway held by
+    // fewer than 5 rows (but the one with every identifier taken away).
+    assert_eq!(&header[2], "quarter");
+    let mut classes: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+    for r in &rows {
+        *classes
+            .entry((2..7).map(|i| r[i].to_owned()).collect())
+            .or_default() += 1;
+    }
+    for (class, n) in &classes {
+        assert!(
+            *n >= 5 || class.iter().all(|c| c == "*"),
+            "{class:?} is held by {n} rows"
+        );
+    }
+    // The unrestricted export needs a reason, and the reason is audited.
+    let (status, body) = admin.get("/api/v1/export/responses.csv?form=local-offer&detail=full");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("needs a reason"), "{body}");
+    let (status, body) = admin.get(
+        "/api/v1/export/responses.csv?form=local-offer&detail=full&reason=Ofsted%20inspection%20evidence%20pack",
+    );
+    assert_eq!(status, 200);
+    assert!(body.starts_with("form,version,month,"), "{}", &body[..60]);
+    assert_eq!(body.lines().count(), ids.len() + 1);
+    let audit = admin.json("/api/v1/audit");
+    assert_eq!(audit[0]["action"], "responses.export.full");
+    assert!(
+        audit[0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("Ofsted")),
+        "{}",
+        audit[0]
+    );
 }
 
 /// Scenario 5: a "you said, we did" note reaches the tablets.
@@ -716,7 +761,7 @@ fn free_text_for_those_allowed_and_only_for_groups_of_five_or_more() {
     let (status, body) =
         admin.get("/api/v1/text?form=service-satisfaction&question=fft_why&setting=home");
     assert_eq!(status, 400, "nobody at home answered: {body}");
-    assert!(body.contains("fewer than 5"), "{body}");
+    assert!(body.contains("fewer than 5 people answered"), "{body}");
     let (status, body) = admin.get("/api/v1/text?form=service-satisfaction&question=fft");
     assert_eq!(status, 400);
     assert!(body.contains("not a free-text question"), "{body}");
