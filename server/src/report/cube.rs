@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hark_core::form::QuestionKind;
 
+use super::measures::scores_for;
 use super::plan::Plan;
 use super::suppress::{Axis, Cube, Line};
 use super::types::{MAX_MONTHS, ReportError};
@@ -67,7 +68,9 @@ impl ReportCube {
         axes.push(option_axis(plan, option_ids.len()));
         let options_axis = axes.len() - 1;
         let mut this = Self {
-            cube: Cube::new(axes).with_breakdown(options_axis),
+            cube: Cube::new(axes)
+                .with_breakdown(options_axis)
+                .with_classes(classes(plan, &option_ids)),
             months,
             quarters,
             dim_values,
@@ -248,6 +251,22 @@ fn option_ids(plan: &Plan, rows: &[TallyRow]) -> Vec<String> {
     seen.sort_by_key(|v| v.parse::<i64>().unwrap_or(i64::MAX));
     ids.extend(seen);
     ids
+}
+
+/// Each option's class: how the question's main score weighs it.
+fn classes(plan: &Plan, option_ids: &[String]) -> Vec<u32> {
+    let face = matches!(plan.question.kind, QuestionKind::FaceScale { .. });
+    let Some((_, _, weights)) = scores_for(option_ids, face).into_iter().next() else {
+        return Vec::new();
+    };
+    option_ids
+        .iter()
+        .map(|o| match weights(o) {
+            // Weights are percentages or scale points: whole numbers.
+            Some(w) => u32::try_from(w.round() as i64 + 1).unwrap_or(0),
+            None => 0,
+        })
+        .collect()
 }
 
 /// The options, then "answered". For a one-answer question the options

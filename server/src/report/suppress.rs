@@ -26,9 +26,11 @@
 //!    nothing else will do. A hidden total has at least one protecting
 //!    hidden member. Cells
 //!    are added cheapest first: a member before the line's total (option
-//!    counts before respondent totals), one that settles the line before
-//!    one that does not, one that opens the fewest new lines, a small
-//!    count before a large one.
+//!    counts before respondent totals); along the options, one the main
+//!    score weighs like the hidden ones (so the score still follows from
+//!    what is shown); one that settles the line before one that does not,
+//!    one that opens the fewest new lines, a small count before a large
+//!    one.
 //! 4. *One label*: every hidden count reads "hidden", whatever the reason,
 //!    apart from a thin group's breakdown ("not enough responses", which a
 //!    reader could tell from the group's answered count anyway). Two labels
@@ -132,6 +134,10 @@ pub struct Cube {
     /// The option axis, whose last position is "answered": the thin-group
     /// rule applies along it.
     breakdown: Option<usize>,
+    /// A class per option (how the report's main score weighs it): along
+    /// the option axis, complements of the hidden cells' class come first,
+    /// so the score still follows from what is shown.
+    classes: Vec<u32>,
 }
 
 /// Every line instance of a cube, flattened for speed: members of
@@ -142,6 +148,8 @@ struct Lines {
     total: Vec<usize>,
     /// The instance runs along a dimension axis.
     dimension: Vec<bool>,
+    /// The axis it runs along.
+    axis: Vec<usize>,
     /// Instances through each cell (as member or total), CSR.
     adj_start: Vec<usize>,
     adj: Vec<usize>,
@@ -173,6 +181,7 @@ impl Cube {
             hidden: vec![Hidden::No; size],
             locked: vec![false; size],
             breakdown: None,
+            classes: Vec::new(),
         }
     }
 
@@ -180,6 +189,13 @@ impl Cube {
     /// "answered" last).
     pub fn with_breakdown(mut self, axis: usize) -> Self {
         self.breakdown = Some(axis);
+        self
+    }
+
+    /// Gives each option (position on the breakdown axis) a class: how the
+    /// report's main score weighs it.
+    pub fn with_classes(mut self, classes: Vec<u32>) -> Self {
+        self.classes = classes;
         self
     }
 
@@ -302,6 +318,7 @@ impl Cube {
             members: Vec::new(),
             total: Vec::new(),
             dimension: Vec::new(),
+            axis: Vec::new(),
             adj_start: Vec::new(),
             adj: Vec::new(),
         };
@@ -317,6 +334,7 @@ impl Cube {
                     lines.start.push(lines.members.len());
                     lines.total.push(t);
                     lines.dimension.push(axis.dimension.is_some());
+                    lines.axis.push(a);
                 }
             }
         }
@@ -464,6 +482,19 @@ impl Cube {
                 .count()
         };
         let settles = |c: usize| !total_shown || (n >= 1 && sum + self.counts[c] >= THRESHOLD);
+        // Along the options: a complement unlike the hidden ones hides the
+        // score too.
+        let class_of = |c: usize| self.classes.get(self.at(c, lines.axis[k])).copied();
+        let hidden_class = (Some(lines.axis[k]) == self.breakdown)
+            .then(|| {
+                lines
+                    .members(k)
+                    .iter()
+                    .find(|&&m| self.hidden[m] != Hidden::No)
+                    .and_then(|&m| class_of(m))
+            })
+            .flatten();
+        let unlike = |c: usize| hidden_class.is_some_and(|h| class_of(c) != Some(h));
         let pick = lines
             .members(k)
             .iter()
@@ -488,6 +519,7 @@ impl Cube {
             })
             .min_by_key(|&c| {
                 (
+                    unlike(c),
                     !settles(c),
                     opens(c),
                     self.counts[c] == 0,

@@ -400,3 +400,136 @@ fn an_answered_count_shared_with_the_respondents_is_suppressed_alike() {
     // The school's respondents are hidden, so its answered count is too.
     assert_eq!(group(&with_base, "school").cells[1].answered.n, None);
 }
+
+/// Responses for the measurement: (month, setting, age phase, fft option).
+fn area_responses(
+    n: usize,
+    months: usize,
+    settings: usize,
+    seed: u64,
+) -> Vec<(String, String, String, &'static str)> {
+    let options = ["very_good", "good", "neither", "poor", "very_poor"];
+    let phases = ["early_years", "primary", "secondary", "post_16", "19_25"];
+    let mut x = seed;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..n)
+        .map(|_| {
+            let m = (next() % months as u64) as i64;
+            // Settings of very different sizes: the first few hold most.
+            let s = (next() % (settings * settings) as u64) as f64;
+            let s = (s.sqrt() as usize).min(settings - 1);
+            let o = match next() % 100 {
+                0..55 => 0,
+                55..80 => 1,
+                80..90 => 2,
+                90..96 => 3,
+                _ => 4,
+            };
+            (
+                format!("{:04}-{:02}", 2025 + m / 12, m % 12 + 1),
+                format!("setting{}", settings - 1 - s),
+                phases[(next() % 5) as usize].to_owned(),
+                options[o],
+            )
+        })
+        .collect()
+}
+
+/// Hidden share and % positive coverage, for the closing note:
+/// `cargo test -p hark-server --lib report::tests::measure -- --ignored --nocapture`.
+#[test]
+#[ignore = "measurement"]
+fn measure_hidden_shares() {
+    for (name, n, months, settings) in [
+        ("small area (300, 12 months, 6 settings)", 300, 12, 6),
+        (
+            "1,000,000 responses (36 months, 12 settings)",
+            1_000_000,
+            36,
+            12,
+        ),
+    ] {
+        let data = area_responses(n, months, settings, 7);
+        for (split, filter, granularity) in [
+            (Dim::Setting, None, Granularity::Month),
+            (Dim::Setting, None, Granularity::Quarter),
+            (
+                Dim::Setting,
+                Some((Dim::AgePhase, "primary")),
+                Granularity::Quarter,
+            ),
+            (Dim::AgePhase, None, Granularity::Month),
+        ] {
+            let mut q = query(Some(split), &filter.into_iter().collect::<Vec<_>>());
+            q.granularity = granularity;
+            let p = plan("area", &q, &[satisfaction()]).expect("plan");
+            let mut tally: std::collections::BTreeMap<(String, Vec<String>, String), i64> =
+                std::collections::BTreeMap::new();
+            for (m, s, a, o) in &data {
+                let dims: Vec<String> = p
+                    .tallies
+                    .dims
+                    .iter()
+                    .map(|d| {
+                        if *d == Dim::Setting {
+                            s.clone()
+                        } else {
+                            a.clone()
+                        }
+                    })
+                    .collect();
+                for v in [VALUE_ANSWERED, o] {
+                    *tally
+                        .entry((m.clone(), dims.clone(), v.to_owned()))
+                        .or_default() += 1;
+                }
+            }
+            let rows: Vec<TallyRow> = tally
+                .into_iter()
+                .map(|((month, dims, value), n)| TallyRow {
+                    form_id: "service-satisfaction".into(),
+                    month,
+                    dims,
+                    value,
+                    n,
+                })
+                .collect();
+            let r = build(&p, &rows, &respondents(&rows)).expect("build");
+            let (mut cells, mut hidden, mut groups10, mut shown10) = (0, 0, 0, 0);
+            for g in r.groups.iter().filter(|g| g.key != "*") {
+                for c in &g.cells {
+                    for o in std::iter::once(&c.answered).chain(&c.options) {
+                        cells += 1;
+                        hidden += usize::from(o.n.is_none());
+                    }
+                    let positive = c.measures.iter().find(|m| m.id == "fft_positive");
+                    // Respondents known from any report of a required question.
+                    let answered = c.answered.n.unwrap_or(0);
+                    if answered >= 10 {
+                        if std::env::var_os("HARK_MEASURE_SHOW").is_some()
+                            && !positive.is_some_and(|m| m.value.is_some())
+                        {
+                            eprintln!(
+                                "{} {} answered {answered}: {:?}",
+                                g.key,
+                                c.period,
+                                c.options.iter().map(|o| o.n).collect::<Vec<_>>()
+                            );
+                        }
+                        groups10 += 1;
+                        shown10 += usize::from(positive.is_some_and(|m| m.value.is_some()));
+                    }
+                }
+            }
+            println!(
+                "{name} | split {split:?} filter {filter:?} {granularity:?} | cells hidden {hidden}/{cells} ({:.1}%) | % positive shown for {shown10} of {groups10} group-periods with 10+ answered",
+                100.0 * hidden as f64 / cells.max(1) as f64
+            );
+        }
+    }
+}
