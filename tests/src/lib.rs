@@ -542,6 +542,18 @@ pub mod fuzz {
         }
     }
 
+    /// The XLSForm importer on arbitrary bytes: never a panic; a file that
+    /// imports exports and imports back to the same form.
+    pub fn xlsform_import(data: &[u8]) {
+        if let Ok(imported) = hark_xlsform::import_file(data) {
+            let form = imported.form;
+            if let Ok(bytes) = hark_xlsform::export_file(&form) {
+                let again = hark_xlsform::import_file(&bytes).map(|i| i.form);
+                assert_eq!(again.ok(), Some(form));
+            }
+        }
+    }
+
     fn area() -> Area {
         Area {
             id: "a1".into(),

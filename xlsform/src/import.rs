@@ -377,55 +377,69 @@ fn read_settings(
         };
         out.problem(at, Problem::Missing(what));
     };
-    match t.get(r, "form_id") {
-        Some((v, _)) if valid_id(v) => s.id = Some(v.to_owned()),
-        Some((v, col)) => out.problem(
-            t.at(r, col),
-            Problem::BadValue {
-                value: v.to_owned(),
-                expected: "a form id (lowercase letters, digits, '_' or '-')",
-            },
-        ),
-        None => missing(out, "form_id", "the form_id"),
-    }
-    match t.get(r, "version") {
-        Some((v, col)) => match read_version(v) {
-            Some(ver) => s.version = Some(ver),
-            None => out.problem(
+    // One settings value: parsed, or a problem at its cell naming what was
+    // expected; `None` when absent.
+    let value = |out: &mut Report,
+                 base: &'static str,
+                 expected: &'static str,
+                 parse: &dyn Fn(&str) -> bool|
+     -> Option<String> {
+        let (v, col) = t.get(r, base)?;
+        if parse(v) {
+            Some(v.to_owned())
+        } else {
+            out.problem(
                 t.at(r, col),
                 Problem::BadValue {
                     value: v.to_owned(),
-                    expected: "a version (1.2.0, or ODK's yyyymmddrr such as 2024031501)",
+                    expected,
                 },
-            ),
-        },
-        None => missing(out, "version", "the version"),
+            );
+            None
+        }
+    };
+    let present = |base: &str| t.get(r, base).is_some();
+    s.id = value(
+        out,
+        "form_id",
+        "a form id (lowercase letters, digits, '_' or '-')",
+        &|v| valid_id(v),
+    );
+    if !present("form_id") {
+        missing(out, "form_id", "the form_id");
     }
-    match t.get(r, "audience") {
-        Some((v, col)) => match from_name::<Audience>(v) {
-            Some(a) => s.audience = Some(a),
-            None => out.problem(
-                t.at(r, col),
-                Problem::BadValue {
-                    value: v.to_owned(),
-                    expected: "an audience: child_4_to_7, child_8_to_11, young_person_11_to_17, young_adult_18_to_25 or parent_carer",
-                },
-            ),
-        },
-        None => missing(out, "audience", "the audience (hark's own settings column)"),
+    s.version = value(
+        out,
+        "version",
+        "a version (1.2.0, or ODK's yyyymmddrr such as 2024031501)",
+        &|v| read_version(v).is_some(),
+    )
+    .and_then(|v| read_version(&v));
+    if !present("version") {
+        missing(out, "version", "the version");
     }
-    match t.get(r, "theme") {
-        Some((v, col)) => match from_name::<Theme>(v) {
-            Some(th) => s.theme = th,
-            None => out.problem(
-                t.at(r, col),
-                Problem::BadValue {
-                    value: v.to_owned(),
-                    expected: "a theme: feeling_safe, diagnosis, satisfaction, information, being_heard or other",
-                },
-            ),
-        },
-        None => out.warn(Location::sheet(t.name()), Warning::DefaultTheme),
+    s.audience = value(
+        out,
+        "audience",
+        "an audience: child_4_to_7, child_8_to_11, young_person_11_to_17, young_adult_18_to_25 or parent_carer",
+        &|v| from_name::<Audience>(v).is_some(),
+    )
+    .and_then(|v| from_name::<Audience>(&v));
+    if !present("audience") {
+        missing(out, "audience", "the audience (hark's own settings column)");
+    }
+    if let Some(th) = value(
+        out,
+        "theme",
+        "a theme: feeling_safe, diagnosis, satisfaction, information, being_heard or other",
+        &|v| from_name::<Theme>(v).is_some(),
+    )
+    .and_then(|v| from_name::<Theme>(&v))
+    {
+        s.theme = th;
+    }
+    if !present("theme") {
+        out.warn(Location::sheet(t.name()), Warning::DefaultTheme);
     }
     s.title = t.text(r, "form_title", default);
     s.intro = t.text(r, "intro", default);

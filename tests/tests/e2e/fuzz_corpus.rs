@@ -35,6 +35,11 @@ fn the_form_corpus_parses_without_panic() {
     replay("form_json", fuzz::form_json);
 }
 
+#[test]
+fn the_xlsform_corpus_imports_without_panic() {
+    replay("xlsform_import", fuzz::xlsform_import);
+}
+
 /// Writes the seed inputs the corpus grew from (run once, with
 /// `--ignored`): valid messages, forms and documents.
 #[test]
@@ -75,6 +80,10 @@ fn write_fuzz_seeds() {
         .enumerate()
     {
         write("form_json", &format!("seed-{i}"), f.to_json().as_bytes());
+    }
+    for f in hark_core::form::builtin_forms().expect("built in") {
+        let bytes = hark_xlsform::export_file(&f).expect("exports");
+        write("xlsform_import", &format!("seed-{}", f.id), &bytes);
     }
     for mode in 0u8..3 {
         let mut data = vec![mode];
