@@ -224,7 +224,7 @@
   function speakButton(textFn) {
     if (!canSpeak()) return null;
     return el('button', { type: 'button', class: 'speak', on: { click: function () { speak(textFn()); } } }, [
-      el('span', { 'aria-hidden': 'true', text: '🔊 ' }), 'Read it to me'
+      el('span', { 'aria-hidden': 'true', text: '🔊' }), 'Read it to me'
     ]);
   }
 
@@ -386,7 +386,7 @@
               if (onChange) onChange();
             }
           }
-        }, [el('span', { 'aria-hidden': 'true', text: s[3] + ' ' }), s[2]]);
+        }, [el('span', { 'aria-hidden': 'true', text: s[3] }), s[2]]);
         specials.push(b);
       });
 
@@ -431,7 +431,7 @@
 
   function nav(back, next) {
     return el('div', { class: 'nav' }, [
-      back ? el('button', { type: 'button', class: 'back', on: { click: function () { go(-1); } } }, [el('span', { 'aria-hidden': 'true', text: '← ' }), 'Back']) : el('span'),
+      back ? el('button', { type: 'button', class: 'back', on: { click: function () { go(-1); } } }, [el('span', { 'aria-hidden': 'true', text: '←' }), 'Back']) : el('span'),
       next
     ]);
   }
@@ -473,7 +473,10 @@
     } else {
       focus = renderScreen();
     }
-    if (moved && focus) focus.focus();
+    if (moved) {
+      Array.prototype.forEach.call(app.querySelectorAll('.screen'), function (n) { n.classList.add('enter'); });
+      if (focus) focus.focus();
+    }
   }
 
   function renderScreen() {
