@@ -151,18 +151,27 @@ pub fn hub_router(hub: crate::hub::Hub) -> Router {
     use crate::hub;
     Router::new()
         .route("/", get(hub::join_page))
-        .route("/join", post(hub::join))
+        .route(
+            "/join",
+            post(hub::join).layer(DefaultBodyLimit::max(MAX_HUB_BODY)),
+        )
         .route("/forms", get(hub::forms_page))
         .route("/form/{id}", get(hub::form_page))
         .route("/assets/form.js", get(hub::form_js))
         .route("/assets/form.css", get(hub::form_css))
         .route("/api/hub/forms/{id}", get(hub::form_json))
-        .route("/api/hub/submit", post(hub::submit))
+        .route(
+            "/api/hub/submit",
+            post(hub::submit).layer(DefaultBodyLimit::max(MAX_HUB_BODY)),
+        )
+        .route(
+            "/api/v1/sync",
+            post(hub::sync).layer(DefaultBodyLimit::max(MAX_SYNC_BODY)),
+        )
         .route("/organiser", get(hub::organiser_page))
         .route("/organiser/status", get(hub::organiser_status))
         .route("/organiser/sync", post(hub::organiser_sync))
         .fallback(|| async { ApiError::NotFound })
-        .layer(DefaultBodyLimit::max(MAX_HUB_BODY))
         .layer(axum::middleware::from_fn(same_origin))
         .layer(TraceLayer::new_for_http())
         .with_state(hub)

@@ -47,6 +47,15 @@ pub enum HubError {
     /// The core refused the answers, consent or submit.
     #[error("{0}")]
     Refused(String),
+    /// A tablet's sync message that does not decode.
+    #[error("{0}")]
+    BadSync(String),
+    /// A sync body of another media type.
+    #[error("expected content type {0}")]
+    MediaType(&'static str),
+    /// A tablet without the event code.
+    #[error("a tablet syncing to this hub sends the event code as its bearer token")]
+    NoCode,
     /// The hub is not enrolled with a server yet.
     #[error(
         "this hub is not enrolled with a server: run `hark hub --server URL --enrol-code CODE` first"

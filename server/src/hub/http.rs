@@ -34,6 +34,9 @@ impl HubError {
             Self::BadSubmission(_) => (StatusCode::BAD_REQUEST, "bad_submission"),
             Self::Refused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
             Self::NotEnrolled => (StatusCode::CONFLICT, "not_enrolled"),
+            Self::BadSync(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::MediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            Self::NoCode => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Sync(_) => (StatusCode::BAD_GATEWAY, "sync_failed"),
             Self::Store(_) | Self::Join => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -451,4 +454,48 @@ pub async fn organiser_sync(
         Ok(s) => html(pages::organiser(hub.event(), &s, Some(&message))),
         Err(e) => e.page(),
     }
+}
+
+/// `POST /api/v1/sync`: another tablet at the event syncs to the hub with
+/// the server's protocol and endpoint (its bearer token is the event
+/// code); the hub merges what it sends and acknowledges it, and passes it
+/// on at its own next sync with the server, which checks everything.
+pub async fn sync(
+    State(hub): State<Hub>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HubError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(HubError::NoCode)?;
+    hub.check_code(peer.ip(), bearer).map_err(|e| match e {
+        HubError::WrongCode => HubError::NoCode,
+        other => other,
+    })?;
+    let media = hark_core::sync::codec::MEDIA_TYPE;
+    if headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        != Some(media)
+    {
+        return Err(HubError::MediaType(media));
+    }
+    let bytes = blocking(move || {
+        let request: hark_core::sync::SyncRequest =
+            hark_core::sync::decode(&body).map_err(|e| HubError::BadSync(e.to_string()))?;
+        let response = hark_core::sync::hub::serve(hub.store(), &request)?;
+        Ok(hark_core::sync::encode(&response))
+    })
+    .await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(hark_core::sync::codec::MEDIA_TYPE),
+        )],
+        bytes,
+    )
+        .into_response())
 }

@@ -18,6 +18,6 @@ mod submit;
 pub use event::{EVENT_COOKIE, Event, Hub, HubError};
 pub use http::{
     form_css, form_js, form_json, form_page, forms_page, join, join_page, organiser_page,
-    organiser_status, organiser_sync, submit,
+    organiser_status, organiser_sync, submit, sync,
 };
 pub use submit::{Stored, Submission, store_submission};

@@ -13,9 +13,11 @@ use std::thread::JoinHandle;
 use hark_core::answer::Answer;
 use hark_core::form::{plausible_answers, seeded};
 use hark_core::sync::http;
+use hark_core::sync::http::HttpTransport;
+use hark_core::sync::sync;
 use hark_core::{Form, Store, StoreKey};
 use hark_server::hub::{Event, Hub};
-use hark_tests::{TestServer, test_tool, workspace_root};
+use hark_tests::{TestDevice, TestServer, test_tool, workspace_root};
 use serde_json::{Value, json};
 
 /// The event code the tests' hub uses.
@@ -357,6 +359,86 @@ fn phones_answer_on_a_hub_and_the_server_counts_each_family_once() {
     assert_eq!(server.count("hartlepool", None), 2, "counted once");
     let (status, _) = phone.get("/organiser/status");
     assert_eq!(status, 200);
+}
+
+#[test]
+fn tablets_sync_to_the_hub_over_http_and_every_family_is_counted_once() {
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    let hub = TestHub::start(&server, "hartlepool");
+    let tablets: Vec<TestDevice> = (0..2)
+        .map(|_| TestDevice::enrol(&server, "hartlepool"))
+        .collect();
+    for (i, t) in tablets.iter().enumerate() {
+        t.capture("local-offer", 3, i as u64 + 1);
+    }
+    // A tablet without the code, or with another, is refused; nothing moves.
+    let err = sync(
+        &tablets[0].store,
+        "hub",
+        &HttpTransport::new(&hub.url, "NOTIT1"),
+        &|_: usize, _: usize| {},
+    )
+    .expect_err("wrong code");
+    assert!(err.to_string().contains("credentials"), "{err}");
+    assert_eq!(
+        hub.hub
+            .store()
+            .list(&Default::default())
+            .expect("list")
+            .len(),
+        0
+    );
+    // With the code, the server's protocol and endpoint, over HTTP.
+    for t in &tablets {
+        let r = sync(
+            &t.store,
+            "hub",
+            &HttpTransport::new(&hub.url, &CODE.to_lowercase()),
+            &|_: usize, _: usize| {},
+        )
+        .expect("sync to the hub");
+        assert_eq!(r.sent, 3);
+        let again = sync(
+            &t.store,
+            "hub",
+            &HttpTransport::new(&hub.url, CODE),
+            &|_: usize, _: usize| {},
+        )
+        .expect("again");
+        assert_eq!(again.sent, 0, "the hub acknowledged everything");
+    }
+    // A phone answers too.
+    let mut phone = Phone::new(&hub.url);
+    phone.join(CODE);
+    let satisfaction = hub
+        .hub
+        .store()
+        .latest_form("service-satisfaction")
+        .expect("forms")
+        .expect("installed");
+    assert_eq!(
+        phone
+            .submit(&submission(&satisfaction, &"p".repeat(20), 9))
+            .0,
+        200
+    );
+    // A garbled sync body is refused, saying so.
+    let (status, body, _) = phone.post("/api/v1/sync", "text/plain", "hello");
+    assert_eq!(status, 401, "{body}");
+    // The hub takes everything home; one tablet also syncs itself: 7 once.
+    hark_core::sync::http::sync_with_server(hub.hub.store(), &|_: usize, _: usize| {})
+        .expect("hub syncs");
+    assert_eq!(server.count("hartlepool", None), 7);
+    tablets[0].sync().expect("tablet syncs too");
+    hark_core::sync::http::sync_with_server(hub.hub.store(), &|_: usize, _: usize| {})
+        .expect("hub again");
+    tablets[1].sync().expect("tablet syncs too");
+    assert_eq!(
+        server.count("hartlepool", None),
+        7,
+        "every family counted once"
+    );
 }
 
 /// Runs a `hark` command line in this process; the error as a user reads it.
