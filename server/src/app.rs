@@ -159,6 +159,7 @@ pub fn hub_router(hub: crate::hub::Hub) -> Router {
         .route("/form/{id}", get(hub::form_page))
         .route("/assets/form.js", get(hub::form_js))
         .route("/assets/form.css", get(hub::form_css))
+        .route("/assets/organiser.js", get(hub::organiser_js))
         .route("/api/hub/forms/{id}", get(hub::form_json))
         .route(
             "/api/hub/submit",

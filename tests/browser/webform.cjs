@@ -5,7 +5,9 @@
 // a parent on a tablet answers the satisfaction form while the connection
 // drops, and the answers still arrive. Saves screenshots at both sizes.
 // Started by the Rust test `hub::a_child_answers_with_faces_in_a_browser`,
-// which passes HARK_URL, HARK_CODE, HARK_CHROMIUM, HARK_SHOTS.
+// which passes HARK_URL, HARK_CODE, HARK_CHROMIUM, HARK_SHOTS, HARK_AXE.
+// Every screen met is audited with axe-core (WCAG 2.1 A and AA and axe's
+// best practices): no violations allowed.
 "use strict";
 const path = require("path");
 const { chromium } = require("playwright-core");
@@ -47,6 +49,17 @@ async function join(page, url, code) {
   check(true, "the right code opens the list of surveys");
 }
 
+async function audit(page, what) {
+  await page.addScriptTag({ path: env("HARK_AXE") });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] });
+    return r.violations.map((v) => v.id + " (" + v.impact + "): " + v.help + " — " +
+      v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", "));
+  });
+  check(result.length === 0, "no accessibility violations on " + what + (result.length ? ":\n  " + result.join("\n  ") : ""));
+}
+
 async function heading(page) {
   return (await page.textContent("h1")).trim();
 }
@@ -73,6 +86,7 @@ async function next(page) {
     // ----- a child on a phone -------------------------------------------
     const phone = await browser.newContext({
       viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+      bypassCSP: true, // only so that the axe audit can be injected
     });
     await phone.addInitScript(spyOnSpeech);
     const page = await phone.newPage();
@@ -81,6 +95,7 @@ async function next(page) {
     check(await page.locator("svg.qr").count() === 1, "the join page shows the QR code");
     await page.waitForTimeout(300);
     await page.screenshot({ path: path.join(shots, "webform-phone-join.png"), fullPage: true });
+    await audit(page, "the join page");
     await join(page, url, code);
     await page.click("a[href='/form/feeling-safe-child']");
     await page.waitForSelector(".webform.child");
@@ -110,6 +125,7 @@ async function next(page) {
     check((await heading(page)).startsWith("Do you feel safe at school?"), "easy read shows the easy-read wording");
     await page.waitForTimeout(300);
     await page.screenshot({ path: path.join(shots, "webform-phone-face.png"), fullPage: true });
+    await audit(page, "a face question in child mode");
     await next(page);
     await face(page, "Very safe");
     await next(page);
@@ -144,10 +160,11 @@ async function next(page) {
     check(left.length === 0, "nothing is left on the phone once stored");
     await page.waitForTimeout(300);
     await page.screenshot({ path: path.join(shots, "webform-phone-done.png"), fullPage: true });
+    await audit(page, "the end screen");
     await phone.close();
 
     // ----- a tablet ---------------------------------------------------------
-    const tablet = await browser.newContext({ viewport: { width: 820, height: 1180 }, hasTouch: true });
+    const tablet = await browser.newContext({ viewport: { width: 820, height: 1180 }, hasTouch: true, bypassCSP: true });
     await tablet.addInitScript(spyOnSpeech);
     const t = await tablet.newPage();
     t.on("pageerror", (e) => { console.log("page error: " + e.message); process.exitCode = 1; });
@@ -172,6 +189,7 @@ async function next(page) {
     await t.fill("textarea >> nth=0", "Kind staff who listened");
     await t.waitForTimeout(300);
     await t.screenshot({ path: path.join(shots, "webform-tablet-adult.png"), fullPage: true });
+    await audit(t, "a form in adult mode");
     // The connection drops as the parent sends: the answers wait and go later.
     await tablet.setOffline(true);
     await t.getByRole("button", { name: "Send my answers" }).click();
@@ -184,6 +202,7 @@ async function next(page) {
     await t.goto(url + "/organiser");
     check((await t.textContent("#submitted")).trim() === "2", "the organiser sees both responses counted");
     await t.screenshot({ path: path.join(shots, "webform-tablet-organiser.png"), fullPage: true });
+    await audit(t, "the organiser's page");
     await tablet.close();
   } finally {
     await browser.close();

@@ -21,6 +21,7 @@ use super::submit::{Submission, store_submission};
 
 const FORM_JS: &str = include_str!("../web/assets/form.js");
 const FORM_CSS: &str = include_str!("../web/assets/form.css");
+const ORGANISER_JS: &str = include_str!("../web/assets/organiser.js");
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
 
 impl HubError {
@@ -331,6 +332,11 @@ pub async fn submit(
 /// `GET /assets/form.js`.
 pub async fn form_js() -> Response {
     asset("text/javascript; charset=utf-8", FORM_JS)
+}
+
+/// `GET /assets/organiser.js`.
+pub async fn organiser_js() -> Response {
+    asset("text/javascript; charset=utf-8", ORGANISER_JS)
 }
 
 /// `GET /assets/form.css`.

@@ -17,7 +17,7 @@ mod submit;
 
 pub use event::{EVENT_COOKIE, Event, Hub, HubError};
 pub use http::{
-    form_css, form_js, form_json, form_page, forms_page, join, join_page, organiser_page,
-    organiser_status, organiser_sync, submit, sync,
+    form_css, form_js, form_json, form_page, forms_page, join, join_page, organiser_js,
+    organiser_page, organiser_status, organiser_sync, submit, sync,
 };
 pub use submit::{Stored, Submission, store_submission};

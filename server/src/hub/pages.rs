@@ -25,15 +25,15 @@ pub(super) fn esc(s: &str) -> String {
     out
 }
 
-fn page(title: &str, body: &str, refresh: bool) -> String {
+fn page(title: &str, body: &str, live_count: bool) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         {refresh}<title>{title}</title><link rel=\"stylesheet\" href=\"/assets/form.css\">\
-         </head><body class=\"hub\"><main id=\"main\">{body}</main></body></html>\n",
+         <title>{title}</title><link rel=\"stylesheet\" href=\"/assets/form.css\">\
+         </head><body class=\"hub\"><main id=\"main\">{body}</main>{script}</body></html>\n",
         title = esc(title),
-        refresh = if refresh {
-            "<meta http-equiv=\"refresh\" content=\"5\">"
+        script = if live_count {
+            "<script src=\"/assets/organiser.js\"></script>"
         } else {
             ""
         },
@@ -131,10 +131,10 @@ pub(super) fn form_shell(form_id: &str) -> String {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Survey</title><link rel=\"stylesheet\" href=\"/assets/form.css\"></head>\
-         <body><div id=\"app\" data-form-url=\"/api/hub/forms/{id}\" \
+         <body><main><div id=\"app\" data-form-url=\"/api/hub/forms/{id}\" \
          data-submit-url=\"/api/hub/submit\" data-home=\"/forms\">\
          <p class=\"loading\">Loading the survey…</p></div>\
-         <div id=\"live\" class=\"sr-only\" aria-live=\"polite\"></div>\
+         <div id=\"live\" class=\"sr-only\" aria-live=\"polite\"></div></main>\
          <noscript><p>This survey needs JavaScript switched on.</p></noscript>\
          <script src=\"/assets/form.js\"></script></body></html>\n",
         id = esc(form_id)
@@ -149,7 +149,7 @@ pub(super) struct Status {
     pub enrolled: Option<String>,
 }
 
-/// The organiser's page; refreshes itself every 5 seconds for a live count.
+/// The organiser's page; `organiser.js` keeps the count live.
 pub(super) fn organiser(event: &Event, status: &Status, message: Option<&str>) -> String {
     let message = message.map_or(String::new(), |m| {
         format!("<p class=\"message\" role=\"status\">{}</p>", esc(m))
@@ -176,7 +176,8 @@ pub(super) fn organiser(event: &Event, status: &Status, message: Option<&str>) -
              <div class=\"organiser\"><figure class=\"share\">{qr}\
              <figcaption>Scan, or open <span class=\"url\">{url}</span></figcaption></figure>\
              <div><p>Event code</p><p class=\"code\" id=\"event-code\">{code}</p>\
-             <p class=\"count\"><span id=\"submitted\">{submitted}</span> response{s} collected</p>\
+             <p class=\"count\" aria-live=\"polite\"><span id=\"submitted\">{submitted}</span> \
+             <span id=\"responses-noun\">response{s}</span> collected</p>\
              <p><span id=\"waiting\">{waiting}</span> waiting to sync.</p>{flagged}{server}{message}\
              <form method=\"post\" action=\"/organiser/sync\">\
              <button type=\"submit\" class=\"primary\">Sync now</button></form></div></div>",

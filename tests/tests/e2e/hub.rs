@@ -496,6 +496,10 @@ fn a_child_answers_with_faces_in_a_browser() {
         "HARK_TEST_NODE_MODULES",
         "target/tools/browser/node_modules",
     );
+    let axe = test_tool(
+        "HARK_TEST_AXE",
+        "target/tools/browser/node_modules/axe-core/axe.min.js",
+    );
     let server = TestServer::sqlite();
     server.area("hartlepool");
     let hub = TestHub::start(&server, "hartlepool");
@@ -519,6 +523,7 @@ fn a_child_answers_with_faces_in_a_browser() {
         .env("HARK_CODE", CODE)
         .env("HARK_CHROMIUM", &chromium)
         .env("HARK_SHOTS", &shots)
+        .env("HARK_AXE", &axe)
         .output()
         .expect("node runs (install Node.js)");
     let stdout = String::from_utf8_lossy(&out.stdout);
