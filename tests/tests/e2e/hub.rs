@@ -333,6 +333,23 @@ fn phones_answer_on_a_hub_and_the_server_counts_each_family_once() {
         "not even a draft"
     );
 
+    // A child who says they do not feel safe at home: stored, flagged for
+    // the organiser's count (the server's safeguarding list gets it on sync).
+    let flagged = |phone: &Phone| {
+        let (_, body) = phone.get("/organiser/status");
+        serde_json::from_str::<Value>(&body).expect("json")["flagged"]
+            .as_u64()
+            .expect("flagged")
+    };
+    let flagged_before = flagged(&phone);
+    let mut unsafe_home = submission(&child_form, &"h".repeat(32), 10);
+    unsafe_home["answers"]["safe_home"] = json!(1);
+    assert_eq!(phone.submit(&unsafe_home).0, 200);
+    let (_, status_body) = phone.get("/organiser/status");
+    let counts: Value = serde_json::from_str(&status_body).expect("json");
+    assert_eq!(counts["flagged"], flagged_before + 1, "{counts}");
+    assert_eq!(counts["submitted"], 3, "{counts}");
+
     // The organiser's page shows the code and the live count.
     let (status, organiser) = phone.get("/organiser");
     assert_eq!(status, 200);
@@ -341,7 +358,7 @@ fn phones_answer_on_a_hub_and_the_server_counts_each_family_once() {
         "{organiser}"
     );
     assert!(
-        organiser.contains("<span id=\"submitted\">2</span>"),
+        organiser.contains("<span id=\"submitted\">3</span>"),
         "{organiser}"
     );
 
@@ -349,14 +366,23 @@ fn phones_answer_on_a_hub_and_the_server_counts_each_family_once() {
     assert_eq!(server.count("hartlepool", None), 0);
     let (status, page, _) = phone.post("/organiser/sync", "application/x-www-form-urlencoded", "");
     assert_eq!(status, 200);
-    assert!(page.contains("Synced: 2 sent"), "{page}");
-    assert_eq!(server.count("hartlepool", None), 2);
-    assert_eq!(server.count("hartlepool", Some("feeling-safe-child")), 1);
+    assert!(page.contains("Synced: 3 sent"), "{page}");
+    assert_eq!(server.count("hartlepool", None), 3);
+    assert_eq!(server.count("hartlepool", Some("feeling-safe-child")), 2);
+    let area = hark_server::admin::area_named(server.storage.as_ref(), "hartlepool").expect("area");
+    assert!(
+        server
+            .storage
+            .count_flags(&area.id, hark_server::model::FlagStatus::New)
+            .expect("flags")
+            >= 1,
+        "the flagged answer reached the safeguarding list"
+    );
     let (status, _) = phone.submit(&submission(&child_form, &"c".repeat(32), 2));
     assert_eq!(status, 200);
     let (status, page, _) = phone.post("/organiser/sync", "application/x-www-form-urlencoded", "");
     assert_eq!(status, 200, "{page}");
-    assert_eq!(server.count("hartlepool", None), 2, "counted once");
+    assert_eq!(server.count("hartlepool", None), 3, "counted once");
     let (status, _) = phone.get("/organiser/status");
     assert_eq!(status, 200);
 }
