@@ -198,9 +198,39 @@ async function next(page) {
     await tablet.setOffline(false);
     await t.waitForSelector("text=Thank you", { timeout: 20000 });
     check(true, "the answers arrive once the connection is back");
+    // A parent answers a form in Polish, switching language part way.
+    await t.goto(url + "/form/event-feedback");
+    await t.waitForSelector(".webform.adult");
+    await t.getByRole("button", { name: "Start" }).click();
+    await t.getByRole("button", { name: "Yes, I agree" }).click();
+    check(await t.locator("#q-why").isHidden(), "skip logic hides a question until it is asked");
+    await face(t, "Not useful");
+    check(await t.locator("#q-why").isVisible(), "and shows it once it is");
+    await t.selectOption("#language", "pl");
+    check((await t.textContent("h1")).trim() === "Dzisiejsze spotkanie", "the language switch shows the form in Polish");
+    check(await t.locator("label.choice", { hasText: "Nieprzydatne" }).locator("input").isChecked(),
+      "answers are kept across a language switch");
+    check(await t.evaluate(() => document.documentElement.lang) === "pl", "the page's language follows");
+    await t.fill("#q-children-input", "11");
+    await t.getByRole("button", { name: "Send my answers" }).click();
+    check((await t.textContent("#q-children .problem")).includes("from 0 to 10"), "a number out of range is explained");
+    await t.fill("#q-children-input", "2");
+    check((await t.locator(".summary").textContent()) === "", "the list of what to check goes once an answer changes");
+    await t.fill("#q-why textarea", "Za mało czasu");
+    await t.waitForTimeout(300);
+    await t.screenshot({ path: path.join(shots, "webform-tablet-polish.png"), fullPage: true });
+    await audit(t, "a form in Polish");
+    await t.getByRole("button", { name: "Send my answers" }).click();
+    await t.waitForSelector("text=Thank you", { timeout: 10000 });
+    check(true, "the Polish answers are stored");
+    // A shared phone or tablet: the next person starts afresh.
+    await t.getByRole("button", { name: "Next person" }).click();
+    check((await heading(t)) === "Dzisiejsze spotkanie" || (await heading(t)) === "Today's event", "next person starts again");
+    check(await t.locator("#q-why").count() === 0, "at the start, with nothing of the last person's");
+
     // The organiser's screen on the hub: the code, the QR and the count.
     await t.goto(url + "/organiser");
-    check((await t.textContent("#submitted")).trim() === "2", "the organiser sees both responses counted");
+    check((await t.textContent("#submitted")).trim() === "3", "the organiser sees every response counted");
     await t.screenshot({ path: path.join(shots, "webform-tablet-organiser.png"), fullPage: true });
     await audit(t, "the organiser's page");
     await tablet.close();

@@ -511,6 +511,31 @@ fn hark_hub_enrols_and_syncs_from_the_command_line() {
     assert!(err.contains("no forms"), "{err}");
 }
 
+/// A parent carers' form in English and Polish, for the language switch.
+const BILINGUAL: &str = r#"{
+  "id": "event-feedback",
+  "version": "1.0.0",
+  "title": {"en": "Today's event", "pl": "Dzisiejsze spotkanie"},
+  "audience": "parent_carer",
+  "theme": "other",
+  "languages": ["en", "pl"],
+  "questions": [
+    {"id": "useful", "type": "single_choice", "required": true, "allow_dont_know": true,
+     "label": {"en": "Was today useful?", "pl": "Czy dzisiejsze spotkanie było przydatne?"},
+     "options": [
+       {"id": "very", "label": {"en": "Very useful", "pl": "Bardzo przydatne"}},
+       {"id": "a_bit", "label": {"en": "A bit", "pl": "Trochę"}},
+       {"id": "not", "label": {"en": "Not useful", "pl": "Nieprzydatne"}}
+     ]},
+    {"id": "children", "type": "number", "min": 0, "max": 10,
+     "label": {"en": "How many children do you care for?", "pl": "Iloma dziećmi się opiekujesz?"},
+     "hint": {"en": "A number from 0 to 10.", "pl": "Liczba od 0 do 10."}},
+    {"id": "why", "type": "free_text",
+     "relevant": {"equals": {"question": "useful", "value": "not"}},
+     "label": {"en": "What would have made it useful?", "pl": "Co sprawiłoby, że byłoby przydatne?"}}
+  ]
+}"#;
+
 /// A child answers the feeling-safe form on a phone-sized screen by tapping
 /// faces, the read-aloud button speaks, and a reload mid-form keeps the
 /// answers (`tests/browser/webform.cjs`, headless Chromium).
@@ -528,6 +553,9 @@ fn a_child_answers_with_faces_in_a_browser() {
     );
     let server = TestServer::sqlite();
     server.area("hartlepool");
+    let area = hark_server::admin::area_named(server.storage.as_ref(), "hartlepool").expect("area");
+    let bilingual = Form::from_json(BILINGUAL).expect("a valid form");
+    hark_server::admin::install_form(server.storage.as_ref(), &area, &bilingual).expect("install");
     let hub = TestHub::start(&server, "hartlepool");
     let shots = root.join("target/screenshots");
     std::fs::create_dir_all(&shots).expect("screenshots dir");
@@ -538,6 +566,7 @@ fn a_child_answers_with_faces_in_a_browser() {
         "webform-tablet-face.png",
         "webform-tablet-adult.png",
         "webform-tablet-organiser.png",
+        "webform-tablet-polish.png",
     ];
     for old in names {
         let _ = std::fs::remove_file(shots.join(old));
@@ -568,7 +597,22 @@ fn a_child_answers_with_faces_in_a_browser() {
     let all = store
         .list(&hark_core::ResponseFilter::default())
         .expect("list");
-    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all.len(), 3, "{all:#?}");
+    let polish = all
+        .iter()
+        .find(|h| h.form.id == "event-feedback")
+        .expect("the parent's response in Polish");
+    assert_eq!(polish.context.language.as_deref(), Some("pl"));
+    let view = store.response(&polish.id).expect("response");
+    assert_eq!(
+        view.answers.get("useful"),
+        Some(&Answer::Choice("not".into()))
+    );
+    assert_eq!(view.answers.get("children"), Some(&Answer::Number(2)));
+    assert_eq!(
+        view.answers.get("why"),
+        Some(&Answer::Text("Za mało czasu".into()))
+    );
     let child = all
         .iter()
         .find(|h| h.form.id == "feeling-safe-child")
@@ -581,6 +625,6 @@ fn a_child_answers_with_faces_in_a_browser() {
     assert_eq!(view.answers.get("safe_online"), Some(&Answer::DontKnow));
     let sync =
         hark_core::sync::http::sync_with_server(store, &|_: usize, _: usize| {}).expect("sync");
-    assert_eq!(sync.sent, 2);
-    assert_eq!(server.count("hartlepool", None), 2);
+    assert_eq!(sync.sent, 3);
+    assert_eq!(server.count("hartlepool", None), 3);
 }

@@ -569,6 +569,8 @@
     var blocks = {};
     var summary = el('div', { class: 'summary', role: 'alert', tabindex: '-1' });
     function refresh() {
+      // An answer changed: the list of what to check is out of date.
+      summary.textContent = '';
       var ids = walk().asked.map(function (q) { return q.id; });
       form.questions.forEach(function (q) { blocks[q.id].hidden = ids.indexOf(q.id) < 0; });
     }
