@@ -467,6 +467,94 @@ fn tablets_sync_to_the_hub_over_http_and_every_family_is_counted_once() {
     );
 }
 
+/// Sixty families answer on their phones at once, two tablets sync to the
+/// hub at the same time, then the hub syncs: the server counts 66, once.
+/// Prints the phones' p50 and p99 submit latency.
+#[test]
+fn sixty_phones_at_once_then_the_hub_syncs_and_every_family_counts_once() {
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    let hub = TestHub::start(&server, "hartlepool");
+    let tablets: Vec<TestDevice> = (0..2)
+        .map(|_| TestDevice::enrol(&server, "hartlepool"))
+        .collect();
+    for (i, t) in tablets.iter().enumerate() {
+        t.capture("service-satisfaction", 3, 100 + i as u64);
+    }
+    let forms: Vec<Arc<Form>> = ["service-satisfaction", "local-offer", "feeling-safe-child"]
+        .iter()
+        .map(|id| {
+            hub.hub
+                .store()
+                .latest_form(id)
+                .expect("forms")
+                .expect("installed")
+        })
+        .collect();
+    let barrier = Arc::new(std::sync::Barrier::new(60 + tablets.len()));
+    let mut latencies: Vec<std::time::Duration> = std::thread::scope(|scope| {
+        for t in &tablets {
+            let barrier = barrier.clone();
+            let url = hub.url.clone();
+            scope.spawn(move || {
+                barrier.wait();
+                sync(
+                    &t.store,
+                    "hub",
+                    &HttpTransport::new(&url, CODE),
+                    &|_: usize, _: usize| {},
+                )
+                .expect("tablet syncs to the hub");
+            });
+        }
+        let phones: Vec<_> = (0..60)
+            .map(|i| {
+                let barrier = barrier.clone();
+                let form = forms[i % forms.len()].clone();
+                let url = hub.url.clone();
+                scope.spawn(move || {
+                    let mut phone = Phone::new(&url);
+                    phone.join(CODE);
+                    let body = submission(&form, &format!("phone-{i:04}-0123456789"), i as u64);
+                    barrier.wait();
+                    let started = std::time::Instant::now();
+                    let (status, reply) = phone.submit(&body);
+                    let took = started.elapsed();
+                    assert_eq!(status, 200, "{reply}");
+                    took
+                })
+            })
+            .collect();
+        phones
+            .into_iter()
+            .map(|p| p.join().expect("phone"))
+            .collect()
+    });
+    latencies.sort();
+    println!(
+        "60 phones at once: p50 {:?}, p99 {:?}",
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() * 99 / 100]
+    );
+    let held = hub
+        .hub
+        .store()
+        .list(&hark_core::ResponseFilter::default())
+        .expect("list")
+        .len();
+    assert_eq!(held, 66);
+    hark_core::sync::http::sync_with_server(hub.hub.store(), &|_: usize, _: usize| {})
+        .expect("hub syncs");
+    for t in &tablets {
+        t.sync().expect("the tablets sync from home too");
+    }
+    assert_eq!(
+        server.count("hartlepool", None),
+        66,
+        "66 families, once each"
+    );
+}
+
 /// Runs a `hark` command line in this process; the error as a user reads it.
 fn hark(args: &[&str]) -> Result<(), String> {
     use hark_server::cli::{Cli, Parser, run};
