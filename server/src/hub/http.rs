@@ -289,7 +289,7 @@ pub async fn form_page(
 }
 
 /// `GET /api/hub/forms/{id}`: the newest offered version of a form, as the
-/// core's model serialises it.
+/// core's model serialises it, without its safeguarding triggers.
 pub async fn form_json(
     State(hub): State<Hub>,
     headers: HeaderMap,
@@ -306,9 +306,13 @@ pub async fn form_json(
             .ok_or(HubError::UnknownForm(id))
     })
     .await?;
+    // The safeguarding triggers and their guidance are for practitioners and
+    // the server, which decides what an answer raises: phones do not need them.
+    let mut shown = form.as_ref().clone();
+    shown.safeguarding.clear();
     Ok((
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-        Json(form.as_ref().clone()),
+        Json(shown),
     )
         .into_response())
 }

@@ -262,6 +262,10 @@ fn phones_answer_on_a_hub_and_the_server_counts_each_family_once() {
     assert_eq!(status, 200, "{text}");
     let child_form = Form::from_json(&text).expect("the served form is a valid form");
     assert_eq!(child_form.id, "feeling-safe-child");
+    assert!(
+        child_form.safeguarding.is_empty(),
+        "phones are not sent the safeguarding triggers"
+    );
 
     // Two families answer; a retry of the first stores nothing new.
     let (status, body) = phone.submit(&submission(&satisfaction, &"k".repeat(32), 1));
