@@ -173,6 +173,13 @@ async function next(page) {
     await t.getByRole("button", { name: "Start" }).click();
     await t.getByRole("button", { name: "Yes, I agree" }).click();
     await t.getByRole("button", { name: "Yes, I want to" }).click();
+    // Keyboard only: focus starts on the question, Tab reaches the faces,
+    // the arrow keys choose one.
+    check(await t.evaluate(() => document.activeElement.classList.contains("question")),
+      "focus moves to the question on each new screen");
+    await t.keyboard.press("Tab");
+    await t.keyboard.press("ArrowRight");
+    check(await t.locator("input[type=radio][value='2']").isChecked(), "a face can be chosen with the keyboard");
     await face(t, "Very safe");
     await t.waitForTimeout(300);
     await t.screenshot({ path: path.join(shots, "webform-tablet-face.png"), fullPage: true });
