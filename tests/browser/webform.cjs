@@ -181,6 +181,11 @@ async function next(page) {
     await t.keyboard.press("ArrowRight");
     check(await t.locator("input[type=radio][value='2']").isChecked(), "a face can be chosen with the keyboard");
     await face(t, "Very safe");
+    await t.emulateMedia({ reducedMotion: "reduce" });
+    await t.getByRole("button", { name: "Back" }).click();
+    check(await t.evaluate(() => getComputedStyle(document.querySelector(".screen")).animationName) === "none",
+      "nothing moves when the device asks for reduced motion");
+    await t.getByRole("button", { name: "Yes, I want to" }).click();
     await t.waitForTimeout(300);
     await t.screenshot({ path: path.join(shots, "webform-tablet-face.png"), fullPage: true });
 
