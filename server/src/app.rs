@@ -142,6 +142,61 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Largest body the event hub accepts (a phone's whole submission).
+pub const MAX_HUB_BODY: usize = 256 * 1024;
+
+/// The event hub's routes (`hark hub`, see [`crate::hub`]): a table of its
+/// own, kept here so that every route is listed in this file.
+pub fn hub_router(hub: crate::hub::Hub) -> Router {
+    use crate::hub;
+    Router::new()
+        .route("/", get(hub::join_page))
+        .route(
+            "/join",
+            post(hub::join).layer(DefaultBodyLimit::max(MAX_HUB_BODY)),
+        )
+        .route("/forms", get(hub::forms_page))
+        .route("/form/{id}", get(hub::form_page))
+        .route("/assets/form.js", get(hub::form_js))
+        .route("/assets/form.css", get(hub::form_css))
+        .route("/assets/organiser.js", get(hub::organiser_js))
+        .route("/api/hub/forms/{id}", get(hub::form_json))
+        .route(
+            "/api/hub/submit",
+            post(hub::submit).layer(DefaultBodyLimit::max(MAX_HUB_BODY)),
+        )
+        .route(
+            "/api/v1/sync",
+            post(hub::sync).layer(DefaultBodyLimit::max(MAX_SYNC_BODY)),
+        )
+        .route("/organiser", get(hub::organiser_page))
+        .route("/organiser/status", get(hub::organiser_status))
+        .route("/organiser/sync", post(hub::organiser_sync))
+        .fallback(|| async { ApiError::NotFound })
+        .layer(axum::middleware::from_fn(same_origin))
+        .layer(TraceLayer::new_for_http())
+        .with_state(hub)
+}
+
+/// Serves the event hub until `shutdown`; each request carries its peer's
+/// address (the organiser's pages answer only the hub's own screen).
+pub async fn serve_hub(
+    listener: TcpListener,
+    hub: crate::hub::Hub,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = hub_router(hub).layer((
+        RequestBodyTimeoutLayer::new(BODY_TIMEOUT),
+        TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT),
+    ));
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
 /// Records each request's duration by route (the route's pattern, never
 /// the path a client sent).
 async fn timed(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -15,6 +15,8 @@
 //! (the device routes), [`web`] (the leaders' routes and dashboard),
 //! [`error`] (the one mapping from internal to public errors).
 //!
+//! [`hub`]: `hark hub`, the event hub phones answer on.
+//!
 //! [`cli`]: the `hark` commands.
 
 pub mod admin;
@@ -25,6 +27,7 @@ pub mod config;
 pub mod devices;
 pub mod error;
 pub mod export;
+pub mod hub;
 pub mod ingest;
 pub mod metrics;
 pub mod model;

@@ -88,8 +88,15 @@ pub enum DeviceCommand {
         #[arg(long)]
         draft: bool,
     },
-    /// Sync with the server.
-    Sync,
+    /// Sync with the server (or, with --hub, with an event hub).
+    Sync {
+        /// An event hub's address (`hark hub`) to sync with instead.
+        #[arg(long, requires = "event_code")]
+        hub: Option<String>,
+        /// The hub's event code.
+        #[arg(long, requires = "hub")]
+        event_code: Option<String>,
+    },
     /// Show enrolment, responses and what is waiting to sync.
     Status,
     /// Write every response held to a bundle file.
@@ -256,12 +263,21 @@ pub(super) fn run(args: DeviceArgs) -> Result<()> {
             finish(&store, &response, draft)?;
             println!("{response}");
         }
-        DeviceCommand::Sync => {
-            let report = http::sync_with_server(&store, &|done: usize, total: usize| {
+        DeviceCommand::Sync { hub, event_code } => {
+            let progress = |done: usize, total: usize| {
                 if total > 0 {
                     eprint!("\rsending {done}/{total}");
                 }
-            })?;
+            };
+            let report = match (hub, event_code) {
+                (Some(hub), Some(code)) => hark_core::sync::sync(
+                    &store,
+                    &format!("hub:{}", hub.trim_end_matches('/')),
+                    &http::HttpTransport::new(&hub, &code),
+                    &progress,
+                )?,
+                _ => http::sync_with_server(&store, &progress)?,
+            };
             eprintln!();
             print_report(&report);
         }

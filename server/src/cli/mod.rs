@@ -1,10 +1,11 @@
 //! The `hark` command line, one file per command: `serve` (the server),
 //! `admin` (areas, codes, devices, users, audit, counts, rebuilds),
 //! `device` (a terminal device built on hark-core exactly as a mobile app
-//! uses it) and `simulate` (many devices syncing at once).
+//! uses it), `hub` (an event hub for phones) and `simulate` (many devices syncing at once).
 
 mod admin;
 mod device;
+mod hub;
 mod serve;
 mod simulate;
 
@@ -12,6 +13,7 @@ pub use admin::{AdminArgs, AdminCommand, AreaCommand, FormCommand, UserCommand};
 pub use clap::Parser;
 use clap::Subcommand;
 pub use device::{DeviceArgs, DeviceCommand, open_device_store};
+pub use hub::HubArgs;
 pub use serve::ServeArgs;
 pub use simulate::SimulateArgs;
 
@@ -35,6 +37,8 @@ pub enum Command {
     Admin(AdminArgs),
     /// A terminal device: capture and sync exactly as the mobile apps do.
     Device(DeviceArgs),
+    /// An event hub: phones on the local network answer the area's forms.
+    Hub(HubArgs),
     /// Many simulated devices syncing at once; prints throughput.
     Simulate(SimulateArgs),
 }
@@ -45,6 +49,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Admin(args) => admin::run(args),
         Command::Device(args) => device::run(args),
+        Command::Hub(args) => hub::run(args),
         Command::Simulate(args) => simulate::run(args),
     }
 }

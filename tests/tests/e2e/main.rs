@@ -11,6 +11,7 @@ mod devices;
 mod faults;
 mod forms;
 mod fuzz_corpus;
+mod hub;
 mod integrity;
 mod leaders;
 mod processes;

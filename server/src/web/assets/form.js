@@ -1,0 +1,704 @@
+// hark's own web form: renders any hark form from the JSON hark-core's form
+// model serialises (face scales, choices, yes/no, text, numbers, dates,
+// skip logic, languages, easy read, read aloud, symbols, "don't know" and
+// "don't want to say", consent and assent as the audience needs).
+//
+// Child and young-person forms run in child mode (one question a screen,
+// big faces, an easy-read toggle, "read it to me" with the browser's own
+// speech synthesis, progress, back, a calm end screen); other forms show
+// every question on one page. Answers are kept in localStorage until the
+// receiving side says "stored", so a reload or a lost connection loses
+// nothing, and a submission is retried until it is acknowledged. The checks
+// here only help the respondent: the receiving side checks everything again
+// with hark-core's own rules. No framework, nothing fetched from elsewhere.
+(function () {
+  'use strict';
+
+  var app = document.getElementById('app');
+  var live = document.getElementById('live');
+  var FORM_URL = app.getAttribute('data-form-url');
+  var SUBMIT_URL = app.getAttribute('data-submit-url');
+  var HOME = app.getAttribute('data-home') || '/';
+  var CHILD = ['child_4_to_7', 'child_8_to_11', 'young_person_11_to_17'];
+  var FACES = { 3: ['😟', '😐', '😊'], 5: ['😢', '🙁', '😐', '🙂', '😄'] };
+  var RTL = ['ar', 'fa', 'he', 'ps', 'ur', 'yi'];
+  var DONT_KNOW = 'dont_know';
+  var PREFER_NOT = 'prefer_not_to_say';
+  var MAX_TEXT = 4000;
+
+  var form = null;
+  var state = null;
+  var storageKey = '';
+  var retryTimer = null;
+  var retries = 0;
+
+  // ----- small helpers -------------------------------------------------
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      var v = attrs[k];
+      if (v === null || v === undefined || v === false) return;
+      if (k === 'text') node.textContent = v;
+      else if (k === 'on') Object.keys(v).forEach(function (ev) { node.addEventListener(ev, v[ev]); });
+      else if (v === true) node.setAttribute(k, '');
+      else node.setAttribute(k, String(v));
+    });
+    (children || []).forEach(function (c) {
+      if (c === null || c === undefined) return;
+      node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+    });
+    return node;
+  }
+
+  function has(obj, k) { return Object.prototype.hasOwnProperty.call(obj, k); }
+
+  function tx(text) {
+    if (!text) return '';
+    if (has(text, state.lang)) return text[state.lang];
+    var first = form.languages[0];
+    if (has(text, first)) return text[first];
+    var keys = Object.keys(text);
+    return keys.length ? text[keys[0]] : '';
+  }
+
+  function isChild() { return CHILD.indexOf(form.audience) >= 0; }
+  // A child needs a parent's consent as well as their own assent; a young
+  // person (11 to 17) answering alone may give assent without it, as the
+  // core's consent rules allow.
+  function youngPerson() { return form.audience === 'young_person_11_to_17'; }
+
+  function announce(text) {
+    live.textContent = '';
+    window.setTimeout(function () { live.textContent = text; }, 50);
+  }
+
+  function randomKey() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+  }
+
+  function save() {
+    try { window.localStorage.setItem(storageKey, JSON.stringify(state)); } catch (e) { /* private mode: kept in memory */ }
+  }
+
+  function fresh() {
+    return {
+      v: 1, key: randomKey(), lang: form.languages[0], easy: false,
+      consent: { consent: 'not_recorded', assent: isChild() ? 'not_recorded' : 'not_applicable' },
+      answers: {}, screen: 0, stage: 'filling', problem: ''
+    };
+  }
+
+  function load() {
+    var raw = null;
+    try { raw = window.localStorage.getItem(storageKey); } catch (e) { raw = null; }
+    var s = null;
+    try { s = raw ? JSON.parse(raw) : null; } catch (e) { s = null; }
+    if (!s || s.v !== 1 || typeof s.answers !== 'object') s = fresh();
+    if (form.languages.indexOf(s.lang) < 0) s.lang = form.languages[0];
+    return s;
+  }
+
+  // ----- skip logic and checks (the core decides; these mirror it) ------
+
+  function matches(answer, value) {
+    if (Array.isArray(answer)) return typeof value === 'string' && answer.indexOf(value) >= 0;
+    return typeof answer === typeof value && answer === value;
+  }
+
+  function holds(c, kept) {
+    if (has(c, 'answered')) return has(kept, c.answered);
+    if (has(c, 'equals')) return has(kept, c.equals.question) && matches(kept[c.equals.question], c.equals.value);
+    if (has(c, 'one_of')) {
+      return has(kept, c.one_of.question) && c.one_of.values.some(function (v) { return matches(kept[c.one_of.question], v); });
+    }
+    if (has(c, 'at_least')) return typeof kept[c.at_least.question] === 'number' && kept[c.at_least.question] >= c.at_least.value;
+    if (has(c, 'at_most')) return typeof kept[c.at_most.question] === 'number' && kept[c.at_most.question] <= c.at_most.value;
+    if (has(c, 'all')) return c.all.every(function (x) { return holds(x, kept); });
+    if (has(c, 'any')) return c.any.some(function (x) { return holds(x, kept); });
+    if (has(c, 'not')) return !holds(c.not, kept);
+    return false;
+  }
+
+  // Questions in order; one is asked when it has no condition or its
+  // condition holds on the answers kept so far.
+  function walk() {
+    var kept = {};
+    var asked = [];
+    form.questions.forEach(function (q) {
+      if (!q.relevant || holds(q.relevant, kept)) {
+        asked.push(q);
+        if (has(state.answers, q.id)) kept[q.id] = state.answers[q.id];
+      }
+    });
+    return { asked: asked, kept: kept };
+  }
+
+  function optionsOf(q) {
+    if (q.type === 'face_scale') return q.labels;
+    if (q.type === 'single_choice' || q.type === 'multiple_choice') return q.options;
+    if (q.type === 'yes_no') {
+      return [
+        { id: 'yes', label: { en: 'Yes' }, symbol: '👍' },
+        { id: 'no', label: { en: 'No' }, symbol: '👎' },
+        { id: 'not_sure', label: { en: 'Not sure' }, symbol: '🤔' }
+      ];
+    }
+    return [];
+  }
+
+  function validDate(s) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+    var d = new Date(s + 'T00:00:00Z');
+    return !isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+  }
+
+  // The message for an answer the core would refuse, or '' if it is fine.
+  function problemOf(q, a) {
+    if (a === DONT_KNOW) return q.allow_dont_know && q.type !== 'free_text' ? '' : 'Please choose an answer.';
+    if (a === PREFER_NOT) return q.allow_prefer_not_to_say && q.type !== 'free_text' ? '' : 'Please choose an answer.';
+    var ids = optionsOf(q).map(function (o) { return o.id; });
+    switch (q.type) {
+      case 'face_scale':
+        return Number.isInteger(a) && a >= 1 && a <= q.points ? '' : 'Please choose a face.';
+      case 'single_choice':
+      case 'yes_no':
+        return ids.indexOf(a) >= 0 ? '' : 'Please choose one of the answers.';
+      case 'multiple_choice': {
+        var min = q.min_selected === undefined ? 1 : q.min_selected;
+        var max = q.max_selected === undefined ? ids.length : q.max_selected;
+        if (!Array.isArray(a) || a.some(function (x) { return ids.indexOf(x) < 0; })) return 'Please choose from the answers shown.';
+        if (a.length < min || a.length > max) {
+          return min === max ? 'Please choose ' + min + '.' : 'Please choose between ' + min + ' and ' + max + '.';
+        }
+        return '';
+      }
+      case 'free_text': {
+        var maxLen = q.max_length || MAX_TEXT;
+        if (typeof a !== 'string' || a.trim() === '') return 'Please write an answer, or leave it empty.';
+        return Array.from(a).length > maxLen ? 'Please keep your answer to ' + maxLen + ' characters.' : '';
+      }
+      case 'number':
+        if (!Number.isInteger(a)) return 'Please enter a whole number.';
+        return a >= q.min && a <= q.max ? '' : 'Please enter a number from ' + q.min + ' to ' + q.max + '.';
+      case 'date':
+        if (typeof a !== 'string' || !validDate(a)) return 'Please enter a date.';
+        if (q.min && a < q.min) return 'Please enter a date on or after ' + q.min + '.';
+        if (q.max && a > q.max) return 'Please enter a date on or before ' + q.max + '.';
+        return '';
+      default:
+        return 'This question cannot be answered here.';
+    }
+  }
+
+  // What must change before moving on from (or sending) a question.
+  function blocker(q) {
+    if (!has(state.answers, q.id)) {
+      if (!q.required) return '';
+      return q.allow_dont_know ? 'Please answer this, or choose "I don\'t know".' : 'Please answer this question.';
+    }
+    return problemOf(q, state.answers[q.id]);
+  }
+
+  function setAnswer(q, value) {
+    if (value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) delete state.answers[q.id];
+    else state.answers[q.id] = value;
+    save();
+  }
+
+  // ----- speech ---------------------------------------------------------
+
+  function canSpeak() { return 'speechSynthesis' in window && typeof window.SpeechSynthesisUtterance === 'function'; }
+
+  function speak(text) {
+    if (!canSpeak() || !text) return;
+    window.speechSynthesis.cancel();
+    var u = new window.SpeechSynthesisUtterance(text);
+    u.lang = state.lang;
+    u.rate = 0.9;
+    window.speechSynthesis.speak(u);
+  }
+
+  function speakButton(textFn) {
+    if (!canSpeak()) return null;
+    return el('button', { type: 'button', class: 'speak', on: { click: function () { speak(textFn()); } } }, [
+      el('span', { 'aria-hidden': 'true', text: '🔊' }), 'Read it to me'
+    ]);
+  }
+
+  function label(q) { return state.easy && q.easy_read ? tx(q.easy_read) : tx(q.label); }
+  function optionLabel(o) { return state.easy && o.easy_read ? tx(o.easy_read) : tx(o.label); }
+
+  function readAloud(q) {
+    if (q.read_aloud) return tx(q.read_aloud);
+    var parts = [label(q)];
+    optionsOf(q).forEach(function (o) { parts.push(optionLabel(o)); });
+    if (q.allow_dont_know) parts.push("I don't know");
+    if (q.allow_prefer_not_to_say) parts.push("I don't want to say");
+    return parts.join('. ');
+  }
+
+  // ----- the bar: progress, easy read, language --------------------------
+
+  function hasEasyRead() {
+    return form.questions.some(function (q) {
+      return q.easy_read || optionsOf(q).some(function (o) { return o.easy_read; });
+    });
+  }
+
+  function languageName(tag) {
+    try {
+      var names = new Intl.DisplayNames([tag], { type: 'language' });
+      return names.of(tag) || tag;
+    } catch (e) { return tag; }
+  }
+
+  function setDocumentLanguage() {
+    document.documentElement.lang = state.lang;
+    document.documentElement.dir = RTL.indexOf(state.lang.split('-')[0]) >= 0 ? 'rtl' : 'ltr';
+  }
+
+  function bar(progress) {
+    var items = [];
+    if (progress) {
+      items.push(el('div', { class: 'progress' }, [
+        el('span', { id: 'progress-text', text: 'Question ' + progress[0] + ' of ' + progress[1] }),
+        el('progress', { max: progress[1], value: progress[0], 'aria-labelledby': 'progress-text' })
+      ]));
+    }
+    if (hasEasyRead()) {
+      items.push(el('button', {
+        type: 'button', class: 'toggle', 'aria-pressed': state.easy ? 'true' : 'false',
+        on: { click: function () { state.easy = !state.easy; save(); render(); announce(state.easy ? 'Easy read on' : 'Easy read off'); } }
+      }, ['Easy read']));
+    }
+    if (form.languages.length > 1) {
+      var select = el('select', { id: 'language', on: { change: function () { state.lang = select.value; save(); render(); } } },
+        form.languages.map(function (l) { return el('option', { value: l, selected: l === state.lang, text: languageName(l) }); }));
+      items.push(el('label', { class: 'language', for: 'language' }, ['Language ']));
+      items.push(select);
+    }
+    return el('div', { class: 'bar' }, items);
+  }
+
+  // ----- one question ----------------------------------------------------
+
+  function questionBlock(q, headingTag, onChange) {
+    var id = 'q-' + q.id;
+    var problemId = id + '-problem';
+    var hintId = id + '-hint';
+    var current = state.answers[q.id];
+    var special = current === DONT_KNOW || current === PREFER_NOT;
+    var body = [];
+    var inputs = [];
+    var title = el(headingTag, { id: id + '-label', class: 'question', tabindex: '-1' }, [
+      label(q), q.required ? el('span', { class: 'required', text: ' (needs an answer)' }) : null
+    ]);
+    var hint = q.hint ? el('p', { class: 'hint', id: hintId, text: tx(q.hint) }) : null;
+    var problem = el('p', { class: 'problem', id: problemId, role: 'alert' });
+    var described = (hint ? hintId + ' ' : '') + problemId;
+
+    function changed(value) {
+      setAnswer(q, value);
+      problem.textContent = '';
+      specials.forEach(function (b) { b.setAttribute('aria-pressed', 'false'); });
+      if (onChange) onChange();
+    }
+
+    var opts = optionsOf(q);
+    if (q.type === 'face_scale' || q.type === 'single_choice' || q.type === 'yes_no') {
+      var faces = q.type === 'face_scale';
+      body.push(el('div', { class: faces ? 'choices faces' : 'choices' }, opts.map(function (o, i) {
+        var value = faces ? i + 1 : o.id;
+        var input = el('input', {
+          type: 'radio', name: id, id: id + '-' + o.id, value: String(value), checked: current === value,
+          on: { change: function () { changed(value); } }
+        });
+        inputs.push(input);
+        var symbol = o.symbol || (faces ? (FACES[q.points] || [])[i] : '');
+        return el('label', { class: 'choice', for: id + '-' + o.id }, [
+          input,
+          symbol ? el('span', { class: 'symbol', 'aria-hidden': 'true', text: symbol }) : null,
+          el('span', { class: 'text', text: optionLabel(o) })
+        ]);
+      })));
+    } else if (q.type === 'multiple_choice') {
+      body.push(el('div', { class: 'choices' }, opts.map(function (o) {
+        var picked = Array.isArray(current) && current.indexOf(o.id) >= 0;
+        var input = el('input', {
+          type: 'checkbox', id: id + '-' + o.id, value: o.id, checked: picked,
+          on: {
+            change: function () {
+              var values = inputs.filter(function (x) { return x.checked; }).map(function (x) { return x.value; });
+              changed(values);
+            }
+          }
+        });
+        inputs.push(input);
+        return el('label', { class: 'choice', for: id + '-' + o.id }, [
+          input,
+          o.symbol ? el('span', { class: 'symbol', 'aria-hidden': 'true', text: o.symbol }) : null,
+          el('span', { class: 'text', text: optionLabel(o) })
+        ]);
+      })));
+    } else if (q.type === 'free_text') {
+      var area = el('textarea', {
+        id: id + '-input', rows: 4, maxlength: q.max_length || MAX_TEXT, 'aria-labelledby': id + '-label', 'aria-describedby': described,
+        on: { input: function () { changed(area.value.trim() === '' ? undefined : area.value); } }
+      });
+      area.value = typeof current === 'string' ? current : '';
+      inputs.push(area);
+      body.push(area);
+    } else if (q.type === 'number' || q.type === 'date') {
+      var isNumber = q.type === 'number';
+      var input = el('input', {
+        id: id + '-input', type: isNumber ? 'number' : 'date', step: isNumber ? 1 : null,
+        inputmode: isNumber ? 'numeric' : null, min: q.min, max: q.max,
+        'aria-labelledby': id + '-label', 'aria-describedby': described,
+        on: {
+          input: function () {
+            var v = input.value.trim();
+            if (v === '') return changed(undefined);
+            changed(isNumber ? (/^-?\d+$/.test(v) ? parseInt(v, 10) : v) : v);
+          }
+        }
+      });
+      if (!special && current !== undefined) input.value = String(current);
+      inputs.push(input);
+      body.push(input);
+    }
+
+    // "I don't know" and "I don't want to say", where the form offers them.
+    var specials = [];
+    [[q.allow_dont_know, DONT_KNOW, "I don't know", '🤷'], [q.allow_prefer_not_to_say, PREFER_NOT, "I don't want to say", '🤐']]
+      .forEach(function (s) {
+        if (!s[0] || q.type === 'free_text') return;
+        var b = el('button', {
+          type: 'button', class: 'special', 'aria-pressed': current === s[1] ? 'true' : 'false',
+          on: {
+            click: function () {
+              inputs.forEach(function (x) { if (x.type === 'radio' || x.type === 'checkbox') x.checked = false; else x.value = ''; });
+              setAnswer(q, s[1]);
+              problem.textContent = '';
+              specials.forEach(function (o) { o.setAttribute('aria-pressed', o === b ? 'true' : 'false'); });
+              if (onChange) onChange();
+            }
+          }
+        }, [el('span', { 'aria-hidden': 'true', text: s[3] }), s[2]]);
+        specials.push(b);
+      });
+
+    var group = (q.type === 'free_text' || q.type === 'number' || q.type === 'date')
+      ? el('div', { class: 'answer' }, body)
+      : el('div', { class: 'answer', role: q.type === 'multiple_choice' ? 'group' : 'radiogroup', 'aria-labelledby': id + '-label', 'aria-describedby': described }, body);
+    var block = el('section', { class: 'question-block', id: id, 'data-question': q.id }, [
+      title, hint, group, specials.length ? el('div', { class: 'specials' }, specials) : null, problem
+    ]);
+    block.showProblem = function (text) { problem.textContent = text; };
+    block.focusTitle = function () { title.focus(); };
+    return block;
+  }
+
+  // ----- screens ----------------------------------------------------------
+
+  function consentScreens() {
+    if (!isChild()) return ['consent'];
+    return ['grown_up', 'assent'];
+  }
+
+  // Child mode: start, consent, one screen per asked question, then send.
+  // Adult mode: start, consent, every question on one page.
+  function screens() {
+    var list = ['start'].concat(consentScreens());
+    if (isChild()) {
+      walk().asked.forEach(function (q) { list.push(q); });
+      list.push('review');
+    } else {
+      list.push('page');
+    }
+    return list;
+  }
+
+  function go(delta) {
+    var list = screens();
+    state.screen = Math.max(0, Math.min(list.length - 1, state.screen + delta));
+    state.problem = '';
+    save();
+    render(true);
+  }
+
+  function nav(back, next) {
+    return el('div', { class: 'nav' }, [
+      back ? el('button', { type: 'button', class: 'back', on: { click: function () { go(-1); } } }, [el('span', { 'aria-hidden': 'true', text: '←' }), 'Back']) : el('span'),
+      next
+    ]);
+  }
+
+  function primary(text, onClick) {
+    return el('button', { type: 'button', class: 'primary', on: { click: onClick } }, [text]);
+  }
+
+  function decline(which) {
+    state.consent[which] = 'refused';
+    state.stage = 'declined';
+    save();
+    render(true);
+  }
+
+  function render(moved) {
+    setDocumentLanguage();
+    app.className = isChild() ? 'webform child' : 'webform adult';
+    app.textContent = '';
+    var focus = null;
+    if (state.stage === 'sending') {
+      app.appendChild(el('section', { class: 'screen end' }, [
+        el('h1', { tabindex: '-1', text: 'Saving your answers…' }),
+        el('p', { text: state.problem || 'Please keep this page open. If there is no signal, we will keep trying.' })
+      ]));
+      focus = app.querySelector('h1');
+    } else if (state.stage === 'done' || state.stage === 'declined') {
+      var done = state.stage === 'done';
+      app.appendChild(el('section', { class: 'screen end' }, [
+        el('p', { class: 'calm', 'aria-hidden': 'true', text: done ? '🌈' : '🌱' }),
+        el('h1', { tabindex: '-1', text: done ? 'Thank you' : "That's OK" }),
+        el('p', { text: done ? 'Your answers are saved. Thank you for telling us.' : 'Thank you for stopping by. Nothing has been saved.' }),
+        el('div', { class: 'nav' }, [
+          el('a', { class: 'button', href: HOME, text: 'Finish' }),
+          primary('Next person', function () { state = fresh(); save(); render(true); })
+        ])
+      ]));
+      focus = app.querySelector('h1');
+    } else {
+      focus = renderScreen();
+    }
+    if (moved) {
+      Array.prototype.forEach.call(app.querySelectorAll('.screen'), function (n) { n.classList.add('enter'); });
+      if (focus) focus.focus();
+    }
+  }
+
+  function renderScreen() {
+    var list = screens();
+    if (state.screen >= list.length) state.screen = list.length - 1;
+    var screen = list[state.screen];
+    var asked = walk().asked;
+    if (screen === 'start') {
+      var intro = form.intro ? tx(form.intro) : '';
+      app.appendChild(bar(null));
+      app.appendChild(el('section', { class: 'screen' }, [
+        el('h1', { tabindex: '-1', text: tx(form.title) }),
+        intro ? el('p', { class: 'intro', text: intro }) : null,
+        speakButton(function () { return tx(form.title) + '. ' + intro; }),
+        nav(false, primary('Start', function () { go(1); }))
+      ]));
+      return app.querySelector('h1');
+    }
+    if (screen === 'grown_up') {
+      var text = youngPerson()
+        ? 'If a parent or carer is with you, please ask them. Do they agree to you taking part?'
+        : 'For the grown-up: the answers do not have your child\'s name on them. Do you agree to your child taking part?';
+      app.appendChild(bar(null));
+      app.appendChild(el('section', { class: 'screen' }, [
+        el('h1', { tabindex: '-1', text: youngPerson() ? 'Is a grown-up with you?' : 'For the grown-up' }),
+        el('p', { text: text }),
+        speakButton(function () { return text; }),
+        el('div', { class: 'consent' }, [
+          primary(youngPerson() ? 'Yes, they agree' : 'Yes, I agree', function () { state.consent.consent = 'given'; go(1); }),
+          youngPerson()
+            ? el('button', { type: 'button', on: { click: function () { state.consent.consent = 'not_applicable'; go(1); } } }, ["I'm answering on my own"])
+            : null,
+          el('button', { type: 'button', on: { click: function () { decline('consent'); } } }, ['No'])
+        ]),
+        nav(true, el('span'))
+      ]));
+      return app.querySelector('h1');
+    }
+    if (screen === 'assent' || screen === 'consent') {
+      var child = screen === 'assent';
+      var ask = child
+        ? 'Do you want to answer some questions? You can stop at any time, and you can say "I don\'t know".'
+        : 'Your answers do not have your name on them. They help the local area hear what families think. Do you agree to take part?';
+      app.appendChild(bar(null));
+      app.appendChild(el('section', { class: 'screen' }, [
+        el('h1', { tabindex: '-1', text: child ? 'Is it OK to ask you?' : 'Taking part' }),
+        el('p', { text: ask }),
+        speakButton(function () { return ask; }),
+        el('div', { class: 'consent' }, [
+          primary(child ? 'Yes, I want to' : 'Yes, I agree', function () { state.consent[child ? 'assent' : 'consent'] = 'given'; go(1); }),
+          el('button', { type: 'button', on: { click: function () { decline(child ? 'assent' : 'consent'); } } }, [child ? 'No, thank you' : 'No'])
+        ]),
+        nav(true, el('span'))
+      ]));
+      return app.querySelector('h1');
+    }
+    if (screen === 'review') {
+      app.appendChild(bar(null));
+      app.appendChild(el('section', { class: 'screen' }, [
+        el('h1', { tabindex: '-1', text: 'All done?' }),
+        el('p', { text: 'That was the last question. Press "Send my answers" when you are ready, or go back to change something.' }),
+        state.problem ? el('p', { class: 'problem', role: 'alert', text: state.problem }) : null,
+        speakButton(function () { return 'That was the last question. Press send my answers when you are ready.'; }),
+        nav(true, primary('Send my answers', function () { trySend(); }))
+      ]));
+      return app.querySelector('h1');
+    }
+    if (screen === 'page') return renderPage(asked);
+    // One question a screen (child mode).
+    var q = screen;
+    var n = asked.indexOf(q) + 1;
+    var block = questionBlock(q, 'h1', null);
+    app.appendChild(bar([n, asked.length]));
+    app.appendChild(el('section', { class: 'screen' }, [
+      block,
+      speakButton(function () { return readAloud(q); }),
+      nav(true, primary('Next', function () {
+        var p = blocker(q);
+        if (p) { block.showProblem(p); return; }
+        go(1);
+      }))
+    ]));
+    if (state.problem) block.showProblem(state.problem);
+    announce('Question ' + n + ' of ' + asked.length);
+    return block.querySelector('.question');
+  }
+
+  // Adult mode: every question on one page; skip logic shows and hides.
+  function renderPage() {
+    var blocks = {};
+    var summary = el('div', { class: 'summary', role: 'alert', tabindex: '-1' });
+    function refresh() {
+      // An answer changed: the list of what to check is out of date.
+      summary.textContent = '';
+      var ids = walk().asked.map(function (q) { return q.id; });
+      form.questions.forEach(function (q) { blocks[q.id].hidden = ids.indexOf(q.id) < 0; });
+    }
+    app.appendChild(bar(null));
+    var page = el('section', { class: 'screen page' }, [el('h1', { tabindex: '-1', text: tx(form.title) }), summary]);
+    form.questions.forEach(function (q) {
+      blocks[q.id] = questionBlock(q, 'h2', refresh);
+      page.appendChild(blocks[q.id]);
+    });
+    page.appendChild(nav(true, primary('Send my answers', function () {
+      summary.textContent = '';
+      var problems = walk().asked.map(function (q) { return [q, blocker(q)]; }).filter(function (p) { return p[1]; });
+      problems.forEach(function (p) { blocks[p[0].id].showProblem(p[1]); });
+      if (problems.length) {
+        summary.appendChild(el('p', { text: 'Please check ' + (problems.length === 1 ? 'one answer' : problems.length + ' answers') + ':' }));
+        summary.appendChild(el('ul', {}, problems.map(function (p) {
+          return el('li', {}, [el('a', { href: '#q-' + p[0].id, text: label(p[0]) })]);
+        })));
+        summary.focus();
+        return;
+      }
+      trySend();
+    })));
+    app.appendChild(page);
+    refresh();
+    if (state.problem) {
+      summary.appendChild(el('p', { text: state.problem }));
+    }
+    return page.querySelector('h1');
+  }
+
+  // ----- sending -------------------------------------------------------------
+
+  function payload() {
+    return {
+      key: state.key, form: form.id, version: form.version, language: state.lang,
+      consent: state.consent, answers: walk().kept
+    };
+  }
+
+  function trySend() {
+    var bad = walk().asked.filter(function (q) { return blocker(q); });
+    if (bad.length) {
+      // Back to the first question that needs something.
+      var list = screens();
+      state.screen = Math.max(0, list.indexOf(bad[0]));
+      state.problem = blocker(bad[0]);
+      save();
+      render(true);
+      return;
+    }
+    state.stage = 'sending';
+    state.problem = '';
+    state.payload = payload();
+    save();
+    render(true);
+    announce('Saving your answers');
+    attempt();
+  }
+
+  function retryLater(why) {
+    retries += 1;
+    var delay = Math.min(30000, 1000 * Math.pow(2, Math.min(retries, 5)));
+    state.problem = why + ' Trying again in ' + Math.round(delay / 1000) + ' seconds. Your answers are kept on this phone.';
+    render(false);
+    window.clearTimeout(retryTimer);
+    retryTimer = window.setTimeout(attempt, delay);
+  }
+
+  function attempt() {
+    window.clearTimeout(retryTimer);
+    window.fetch(SUBMIT_URL, {
+      method: 'POST', credentials: 'same-origin', cache: 'no-store',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(state.payload || payload())
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) { return { status: r.status, body: body }; });
+    }).then(function (res) {
+      var message = res.body && res.body.error && res.body.error.message;
+      if (res.status === 200 && res.body && res.body.status === 'stored') {
+        retries = 0;
+        try { window.localStorage.removeItem(storageKey); } catch (e) { /* nothing kept */ }
+        state.stage = 'done';
+        state.payload = null;
+        render(true);
+        announce('Thank you. Your answers are saved.');
+      } else if (res.status >= 500 || res.status === 429 || res.status === 408) {
+        retryLater('The hub is busy.');
+      } else if (res.status === 401) {
+        state.stage = 'filling';
+        state.problem = 'This phone needs the event code again: open the start page, enter the code, then come back. Your answers are kept.';
+        save();
+        render(true);
+      } else {
+        // Refused: say why, and go back to the answers.
+        state.stage = 'filling';
+        state.payload = null;
+        state.problem = message || 'These answers could not be saved.';
+        state.screen = screens().length - 1;
+        save();
+        render(true);
+      }
+    }, function () {
+      retryLater('No connection to the hub.');
+    });
+  }
+
+  window.addEventListener('online', function () { if (state && state.stage === 'sending') attempt(); });
+
+  // ----- start ---------------------------------------------------------------
+
+  window.fetch(FORM_URL, { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
+    if (!r.ok) throw new Error(r.status === 401 ? 'Enter the event code first.' : 'This survey could not be loaded.');
+    return r.json();
+  }).then(function (f) {
+    form = f;
+    storageKey = 'hark.draft.' + form.id + '@' + form.version;
+    state = load();
+    document.title = tx(form.title);
+    if (state.stage === 'done') state = fresh();
+    render(false);
+    if (state.stage === 'sending') attempt();
+  }).catch(function (e) {
+    app.textContent = '';
+    app.appendChild(el('section', { class: 'screen' }, [
+      el('h1', { text: 'Sorry' }),
+      el('p', { role: 'alert', text: e.message || 'This survey could not be loaded.' }),
+      el('a', { class: 'button', href: HOME, text: 'Back' })
+    ]));
+  });
+})();
