@@ -595,8 +595,8 @@ impl Cube {
         }
         let answered = self.breakdown.map(|b| (b, self.axes[b].len - 1));
         for mask in masks {
-            for c in 0..self.counts.len() {
-                if subcube[c] != mask || self.locked[c] || self.hidden[c] != Hidden::No {
+            for (c, &sub) in subcube.iter().enumerate() {
+                if sub != mask || self.locked[c] || self.hidden[c] != Hidden::No {
                     continue;
                 }
                 let thin = answered.is_some_and(|(b, total)| {

@@ -512,7 +512,7 @@ fn measure_hidden_shares() {
                     let answered = c.answered.n.unwrap_or(0);
                     if answered >= 10 {
                         if std::env::var_os("HARK_MEASURE_SHOW").is_some()
-                            && !positive.is_some_and(|m| m.value.is_some())
+                            && positive.is_none_or(|m| m.value.is_none())
                         {
                             eprintln!(
                                 "{} {} answered {answered}: {:?}",
