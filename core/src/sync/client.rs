@@ -106,13 +106,17 @@ pub fn sync(
         };
         let mut response = exchange(transport, &request, &mut report)?;
         apply(store, peer, &mut response, &mut report)?;
-        // Documents the peer could not apply as changes go again, whole.
-        if !response.need_whole.is_empty() {
-            let docs = response
-                .need_whole
-                .iter()
-                .map(|id| DocData::whole(store, id))
-                .collect::<Result<Vec<_>, _>>()?;
+        // Documents the peer could not apply as changes go again, whole;
+        // one the same response erased here is no longer ours to send.
+        let docs = response
+            .need_whole
+            .iter()
+            .filter_map(|id| match DocData::whole(store, id) {
+                Err(crate::error::Error::NotFound(_)) => None,
+                other => Some(other),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if !docs.is_empty() {
             let retry = SyncRequest {
                 cursor,
                 docs,

@@ -484,7 +484,15 @@ fn run(seed: u64, steps: usize) {
             .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
             .unwrap_or_default();
         panic!(
-            "fault schedule {seed} failed: {why}\nreplay: HARK_SCHEDULE_SEED={seed} cargo test -p hark-tests --test e2e schedules\nsteps:\n{}",
+            "fault schedule {seed} ({steps} steps) failed: {why}\nreplay: {}\nsteps:\n{}",
+            if steps == 24 {
+                format!("HARK_SCHEDULE_SEED={seed} cargo test -p hark-tests --test e2e schedules")
+            } else {
+                format!(
+                    "HARK_SCHEDULE_SEED={} cargo test -p hark-tests --test e2e fault_schedules_long -- --ignored",
+                    seed - 1_000_000
+                )
+            },
             world.log.join("\n")
         );
     }
