@@ -1,5 +1,5 @@
 //! Disclosure control over a report's cube (pure): which counts a leader
-//! may see, and the guarantee that what is hidden stays hidden.
+//! may see, and which are hidden so that no small group can be worked out.
 //!
 //! A report is a slice of a cube: period × the dimensions the leader split
 //! or filtered by × the question's values. Every axis has "lines": sets of
@@ -8,7 +8,7 @@
 //! options of a one-answer question to "answered"). A reader who can see a
 //! line's total and all but a few of its cells knows what the few add up to.
 //!
-//! **The rules** (strict; an area may only tighten them):
+//! **The rules** (strict; the same for every area, not yet tightenable):
 //!
 //! 1. *Small counts*: a count of 1 to 4 is never shown.
 //! 2. *Thin groups*: a group's breakdown (option counts, shares, scores) is
@@ -24,8 +24,9 @@
 //!    that a reader knows is zero (a wider group's zero is shown) protects
 //!    nothing and is never counted; other zeros are chosen only when
 //!    nothing else will do. A hidden total has at least one protecting
-//!    hidden member. Cells
-//!    are added cheapest first: a member before the line's total (option
+//!    hidden member. Cells joined by a one-member line (a quarter with one
+//!    month of data is that month) are hidden together. Cells are added
+//!    cheapest first: a member before the line's total (option
 //!    counts before respondent totals); along the options, one the main
 //!    score weighs like the hidden ones (so the score still follows from
 //!    what is shown); one that settles the line before one that does not,
@@ -49,10 +50,15 @@
 //! whose respondent cell is hidden stays hidden: two questions' reports
 //! cannot be combined through the counts they share.
 //!
-//! The guarantee is checked by an attacker's audit in the tests
+//! How far this holds is measured by an attacker's audit in the tests
 //! (`report::audit`): for random small datasets, every number a leader can
 //! read about a form is given to a linear programme, which bounds each
-//! hidden count; none is pinned exactly and none is shown to be 1 to 4.
+//! hidden count. The rules above are per line, and the programme, solving
+//! every line at once, still pins or bounds a hidden count in some
+//! datasets (mostly through a smaller sub-cube's published counts, which a
+//! larger one may not change): the audit holds that level, and the full
+//! guarantee (nothing pinned, nothing shown to be 1 to 4) is its ignored
+//! property. See ARCHITECTURE.md, "Disclosure control".
 
 /// The smallest count shown.
 pub const THRESHOLD: u64 = 5;
