@@ -46,7 +46,10 @@ function check(condition, message) {
 
     await page.click("#flags button[aria-label^='Mark flag']");
     await page.waitForFunction(() => document.getElementById("flags-new").textContent === "no new flags");
-    check((await page.textContent("#flags")).includes("seen"), "marked as seen");
+    // The list is drawn again after the count: wait for it (the "Mark
+    // seen" button gone) before typing into its follow-up form.
+    await page.waitForSelector("#flags button[aria-label^='Mark flag']", { state: "detached" });
+    check((await page.locator("#flags tr.status-seen").count()) === 1, "marked as seen");
     await page.fill("#flags textarea", "Spoke to the family and the school's DSL today.");
     await page.click("#flags form button");
     await page.waitForFunction(() => document.getElementById("flags").textContent.includes("followed up"), null, { timeout: 10000 })
