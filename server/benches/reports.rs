@@ -10,7 +10,9 @@
 //!
 //! - times the trend query (one form, split by setting, by month) and two
 //!   heavier shapes, 15 runs each after one warm-up;
-//! - streams the row-level CSV export of every response and reads it as a
+//! - streams the unrestricted row-level CSV export (`detail=full`, the
+//!   streamed one; the default, anonymised export holds its rows to
+//!   shuffle them) of every response and reads it as a
 //!   client would, timing it and recording the server process's peak
 //!   resident memory during the export (reset just before it), for half
 //!   the responses and then all of them, to show it does not grow with the
@@ -243,7 +245,7 @@ fn serve_and_measure(storage: Arc<dyn Storage>, n: usize, path: &std::path::Path
         let t = Instant::now();
         let res = agent
             .get(&format!(
-                "{url}/api/v1/export/responses.csv?form=service-satisfaction"
+                "{url}/api/v1/export/responses.csv?form=service-satisfaction&detail=full&reason=the%20reports%20benchmark"
             ))
             .header("Cookie", &cookie)
             .call()

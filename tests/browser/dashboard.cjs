@@ -4,18 +4,7 @@
 // Rust test `dashboard::a_leader_uses_the_dashboard_in_a_browser`, which
 // passes HARK_URL, HARK_USER, HARK_PASSWORD, HARK_CHROMIUM, HARK_SHOTS.
 "use strict";
-const { chromium } = require("playwright-core");
-
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(name + " is not set");
-  return v;
-};
-
-function check(condition, message) {
-  if (!condition) throw new Error("FAILED: " + message);
-  console.log("ok - " + message);
-}
+const { env, check, launch } = require("./harness.cjs");
 
 async function chartOf(page) {
   return page.locator("#chart").innerHTML();
@@ -33,11 +22,7 @@ async function waitForChartChange(page, before, what) {
 (async () => {
   const url = env("HARK_URL");
   const shots = env("HARK_SHOTS");
-  const browser = await chromium.launch({
-    executablePath: env("HARK_CHROMIUM"),
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  const browser = await launch();
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
     const outside = [];

@@ -3,27 +3,12 @@
 // follow-up. Started by `safeguarding::the_safeguarding_lead_follows_up_a_flag_in_a_browser`
 // (HARK_URL, HARK_USER, HARK_PASSWORD, HARK_CHROMIUM, HARK_SHOTS).
 "use strict";
-const { chromium } = require("playwright-core");
-
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(name + " is not set");
-  return v;
-};
-
-function check(condition, message) {
-  if (!condition) throw new Error("FAILED: " + message);
-  console.log("ok - " + message);
-}
+const { env, check, launch } = require("./harness.cjs");
 
 (async () => {
   const url = env("HARK_URL");
   const shots = env("HARK_SHOTS");
-  const browser = await chromium.launch({
-    executablePath: env("HARK_CHROMIUM"),
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  const browser = await launch();
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
     const errors = [];

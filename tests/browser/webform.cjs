@@ -10,18 +10,7 @@
 // best practices): no violations allowed.
 "use strict";
 const path = require("path");
-const { chromium } = require("playwright-core");
-
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(name + " is not set");
-  return v;
-};
-
-function check(condition, message) {
-  if (!condition) throw new Error("FAILED: " + message);
-  console.log("ok - " + message);
-}
+const { env, check, launch } = require("./harness.cjs");
 
 // The browser's speech synthesis, replaced by a recorder (headless Chromium
 // has no voices); the web form calls it exactly as it would the real one.
@@ -77,11 +66,7 @@ async function next(page) {
   const url = env("HARK_URL");
   const code = env("HARK_CODE");
   const shots = env("HARK_SHOTS");
-  const browser = await chromium.launch({
-    executablePath: env("HARK_CHROMIUM"),
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  const browser = await launch();
   try {
     // ----- a child on a phone -------------------------------------------
     const phone = await browser.newContext({

@@ -468,6 +468,51 @@ pub fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
+/// Runs `tests/browser/<script>` with Node against headless Chromium (both
+/// found with [`test_tool`]), with `HARK_CHROMIUM`, `HARK_SHOTS`
+/// (`target/screenshots`) and `env` set. The screenshots named are removed
+/// first and checked afterwards to be real pictures (more than
+/// `min_bytes`); panics with the script's output if it fails. The
+/// screenshots' folder is returned.
+pub fn run_browser_script(
+    script: &str,
+    env: &[(&str, &str)],
+    shots: &[&str],
+    min_bytes: u64,
+) -> PathBuf {
+    let root = workspace_root();
+    let chromium = test_tool("HARK_TEST_CHROMIUM", "/usr/bin/chromium");
+    let modules = test_tool(
+        "HARK_TEST_NODE_MODULES",
+        "target/tools/browser/node_modules",
+    );
+    let dir = root.join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshots dir");
+    for old in shots {
+        let _ = std::fs::remove_file(dir.join(old));
+    }
+    let out = std::process::Command::new("node")
+        .arg(root.join("tests/browser").join(script))
+        .env("NODE_PATH", &modules)
+        .env("HARK_CHROMIUM", &chromium)
+        .env("HARK_SHOTS", &dir)
+        .envs(env.iter().copied())
+        .output()
+        .expect("node runs (install Node.js)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "browser test failed:\n{stdout}\n{stderr}"
+    );
+    for shot in shots {
+        let meta = std::fs::metadata(dir.join(shot)).expect("screenshot saved");
+        assert!(meta.len() > min_bytes, "{shot} is a real picture");
+    }
+    dir
+}
+
 /// A tool the browser or binding tests need: `$var` if set, else where
 /// `scripts/test-tools` installs it (`default`, relative to the workspace
 /// unless absolute). If it is missing, runs `scripts/test-tools` once (it

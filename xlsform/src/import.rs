@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use hark_core::form::{
     Audience, ChoiceOption, Condition, FlagLevel, Form, FormError, FormProblem, Question,
-    QuestionKind, Text, Theme, Trigger,
+    QuestionKind, Text, Theme, Trigger, valid_id,
 };
 
 use crate::error::{ImportError, Located, Location, Problem, Warning};
@@ -27,14 +27,6 @@ pub struct Imported {
     pub form: Form,
     /// What the import ignored or assumed.
     pub warnings: Vec<Located<Warning>>,
-}
-
-fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 fn read_bool(v: &str) -> Option<bool> {
@@ -403,7 +395,7 @@ fn read_settings(
         out,
         "form_id",
         "a form id (lowercase letters, digits, '_' or '-')",
-        &|v| valid_id(v),
+        &valid_id,
     );
     if !present("form_id") {
         missing(out, "form_id", "the form_id");

@@ -36,5 +36,5 @@ pub use model::{
     Audience, ChoiceOption, FlagLevel, Form, FormRef, Question, QuestionKind, Text, Theme, Trigger,
 };
 pub use sample::{plausible_answer, plausible_answers, seeded};
-pub use validate::{FormError, FormProblem};
+pub use validate::{FormError, FormProblem, valid_id};
 pub use walk::Walk;

@@ -108,7 +108,9 @@ impl FormError {
     }
 }
 
-fn valid_id(id: &str) -> bool {
+/// Whether `id` may name a form, question, option or trigger: 1 to 64
+/// lowercase letters, digits, `_` and `-`.
+pub fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id

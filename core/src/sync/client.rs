@@ -71,6 +71,16 @@ pub fn area_lists(store: &Store) -> Result<Option<AreaLists>, SyncError> {
         .transpose()
 }
 
+/// How many documents the next sync with `peer` would send.
+pub fn waiting(store: &Store, peer: &str) -> Result<usize, SyncError> {
+    let staged = store.stage(peer)?;
+    Ok(plan::plan(&staged, usize::MAX)
+        .batches
+        .iter()
+        .map(Vec::len)
+        .sum())
+}
+
 /// Runs one sync session with `peer` (a stable name for the other side,
 /// e.g. the server URL or a hub device id).
 pub fn sync(

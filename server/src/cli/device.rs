@@ -297,12 +297,7 @@ pub(super) fn run(args: DeviceArgs) -> Result<()> {
                 all.len(),
                 all.len() - submitted
             );
-            let staged = store.stage(SERVER_PEER)?;
-            let waiting = hark_core::sync::plan::plan(&staged, usize::MAX)
-                .batches
-                .iter()
-                .map(Vec::len)
-                .sum::<usize>();
+            let waiting = hark_core::sync::client::waiting(&store, SERVER_PEER)?;
             println!("waiting to sync: {waiting}");
         }
         DeviceCommand::ExportBundle { file } => {

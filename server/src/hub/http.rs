@@ -362,12 +362,8 @@ fn status(hub: &Hub) -> Result<pages::Status, HubError> {
             ..ResponseFilter::default()
         })?
         .len();
-    let staged = store.stage(SERVER_PEER)?;
-    let waiting = hark_core::sync::plan::plan(&staged, usize::MAX)
-        .batches
-        .iter()
-        .map(Vec::len)
-        .sum::<usize>();
+    let waiting = hark_core::sync::client::waiting(store, SERVER_PEER)
+        .map_err(|e| HubError::Sync(e.to_string()))?;
     let enrolled = http::enrolment(store)
         .map_err(|e| HubError::Sync(e.to_string()))?
         .map(|(server, _)| server);

@@ -122,9 +122,12 @@ impl ReportCube {
             let Some(&p) = month_pos.get(&r.month) else {
                 continue;
             };
+            if r.dims.len() != dim_pos.len() {
+                continue;
+            }
             let mut coord = vec![p];
-            for (i, v) in r.dims.iter().enumerate() {
-                coord.push(dim_pos[i].get(v.as_str()).copied().unwrap_or(0));
+            for (pos, v) in dim_pos.iter().zip(&r.dims) {
+                coord.push(pos.get(v.as_str()).copied().unwrap_or(0));
             }
             let o = if r.value == VALUE_ANSWERED {
                 answered

@@ -7,7 +7,8 @@
 //! ([`crate::export::anonymise`]: quarter instead of month, rare values
 //! as "other", identifiers generalised away where a combination is rarer
 //! than 5) and its rows are shuffled, so neither a row's identifiers nor
-//! its place says whose it is; this holds the rows in memory. The
+//! its place says whose it is; this reads the responses twice and holds
+//! the rows, written as CSV, in memory. The
 //! unrestricted export (`detail=full`: months and every value, in storage
 //! order, streamed) needs a recorded reason and is audited with it.
 
@@ -21,6 +22,8 @@ use hark_core::form::QuestionKind;
 
 use super::{Params, audit, csv_cell, csv_response, form_versions, query_string, required};
 use crate::auth::AuthUser;
+use std::io::Write as _;
+
 use rand::seq::SliceRandom;
 
 use crate::error::{ApiError, Error, Result};
@@ -126,12 +129,12 @@ pub(crate) async fn responses(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
     let name = format!("{form}-responses.csv");
     tokio::task::spawn_blocking(move || {
-        let mut w = csv::Writer::from_writer(ChunkSink {
+        let sink = ChunkSink {
             buf: Vec::with_capacity(CHUNK),
             tx,
-        });
+        };
         let result = write_export(
-            &mut w,
+            sink,
             storage.as_ref(),
             &area_id,
             &form,
@@ -139,7 +142,6 @@ pub(crate) async fn responses(
             full,
             &questions,
         );
-        let result = result.and_then(|()| w.flush().map_err(Error::from));
         if let Err(e) = result {
             tracing::warn!(error = %e, "export stopped");
         }
@@ -153,7 +155,7 @@ pub(crate) async fn responses(
 /// Writes the export: the header, then every response's row (see the
 /// module header for what the default export does to them).
 fn write_export(
-    w: &mut csv::Writer<ChunkSink>,
+    sink: ChunkSink,
     storage: &dyn Storage,
     area_id: &str,
     form: &str,
@@ -161,6 +163,7 @@ fn write_export(
     full: bool,
     questions: &[String],
 ) -> Result<()> {
+    let mut w = csv::Writer::from_writer(sink);
     let forms = [form.to_owned()];
     let published = if full {
         None
@@ -193,7 +196,10 @@ fn write_export(
         .enumerate()
         .map(|(i, q)| (q.as_str(), i))
         .collect();
-    let mut held: Vec<Vec<String>> = Vec::new();
+    // The default export's rows, already written as CSV, one after
+    // another, and where each ends: shuffled as spans, not as strings.
+    let mut held = csv::Writer::from_writer(Vec::new());
+    let mut ends: Vec<usize> = Vec::new();
     storage.export_responses(area_id, &forms, with_text, &mut |rec| {
         let mut cells: Vec<String> = vec![String::new(); column.len()];
         for (q, text, num) in &rec.answers {
@@ -229,15 +235,24 @@ fn write_export(
             .map(|c| csv_cell(&c).into_owned())
             .collect();
         if published.is_some() {
-            held.push(row);
+            held.write_record(&row)?;
+            held.flush()?;
+            ends.push(held.get_ref().len());
             Ok(())
         } else {
             w.write_record(&row).map_err(Error::from)
         }
     })?;
-    held.shuffle(&mut rand::rng());
-    for row in held {
-        w.write_record(&row)?;
+    let held = held.into_inner().map_err(|e| Error::from(e.into_error()))?;
+    let mut spans: Vec<(usize, usize)> = ends
+        .iter()
+        .scan(0, |start, &end| Some((std::mem::replace(start, end), end)))
+        .collect();
+    spans.shuffle(&mut rand::rng());
+    let mut sink = w.into_inner().map_err(|e| Error::from(e.into_error()))?;
+    for (start, end) in spans {
+        sink.write_all(&held[start..end])?;
     }
+    sink.flush()?;
     Ok(())
 }

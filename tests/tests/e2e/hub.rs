@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -17,7 +16,7 @@ use hark_core::sync::http::HttpTransport;
 use hark_core::sync::sync;
 use hark_core::{Form, Store, StoreKey};
 use hark_server::hub::{Event, Hub};
-use hark_tests::{TestDevice, TestServer, test_tool, workspace_root};
+use hark_tests::{TestDevice, TestServer, run_browser_script, test_tool};
 use serde_json::{Value, json};
 
 /// The event code the tests' hub uses.
@@ -639,12 +638,6 @@ const BILINGUAL: &str = r#"{
 /// answers (`tests/browser/webform.cjs`, headless Chromium).
 #[test]
 fn a_child_answers_with_faces_in_a_browser() {
-    let root = workspace_root();
-    let chromium = test_tool("HARK_TEST_CHROMIUM", "/usr/bin/chromium");
-    let modules = test_tool(
-        "HARK_TEST_NODE_MODULES",
-        "target/tools/browser/node_modules",
-    );
     let axe = test_tool(
         "HARK_TEST_AXE",
         "target/tools/browser/node_modules/axe-core/axe.min.js",
@@ -655,41 +648,25 @@ fn a_child_answers_with_faces_in_a_browser() {
     let bilingual = Form::from_json(BILINGUAL).expect("a valid form");
     hark_server::admin::install_form(server.storage.as_ref(), &area, &bilingual).expect("install");
     let hub = TestHub::start(&server, "hartlepool");
-    let shots = root.join("target/screenshots");
-    std::fs::create_dir_all(&shots).expect("screenshots dir");
-    let names = [
-        "webform-phone-join.png",
-        "webform-phone-face.png",
-        "webform-phone-done.png",
-        "webform-tablet-face.png",
-        "webform-tablet-adult.png",
-        "webform-tablet-organiser.png",
-        "webform-tablet-polish.png",
-    ];
-    for old in names {
-        let _ = std::fs::remove_file(shots.join(old));
-    }
-    let out = Command::new("node")
-        .arg(root.join("tests/browser/webform.cjs"))
-        .env("NODE_PATH", &modules)
-        .env("HARK_URL", &hub.url)
-        .env("HARK_CODE", CODE)
-        .env("HARK_CHROMIUM", &chromium)
-        .env("HARK_SHOTS", &shots)
-        .env("HARK_AXE", &axe)
-        .output()
-        .expect("node runs (install Node.js)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "browser test failed:\n{stdout}\n{stderr}"
+    let axe = axe.to_string_lossy();
+    run_browser_script(
+        "webform.cjs",
+        &[
+            ("HARK_URL", &hub.url),
+            ("HARK_CODE", CODE),
+            ("HARK_AXE", &axe),
+        ],
+        &[
+            "webform-phone-join.png",
+            "webform-phone-face.png",
+            "webform-phone-done.png",
+            "webform-tablet-face.png",
+            "webform-tablet-adult.png",
+            "webform-tablet-organiser.png",
+            "webform-tablet-polish.png",
+        ],
+        5_000,
     );
-    for shot in names {
-        let meta = std::fs::metadata(shots.join(shot)).expect("screenshot saved");
-        assert!(meta.len() > 5_000, "{shot} is a real picture");
-    }
     // What the child sent is on the hub, submitted, once; so is the parent's.
     let store = hub.hub.store();
     let all = store

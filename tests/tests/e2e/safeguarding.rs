@@ -3,12 +3,10 @@
 //! every view and every change is audited; the follow-up survives later
 //! syncs; an erasure removes the flag; the lead works it in a browser.
 
-use std::process::Command;
-
 use hark_core::Answer;
 use hark_core::response::{Consent, ResponseContext};
 use hark_server::model::Role;
-use hark_tests::{TestDevice, TestServer, test_tool, workspace_root};
+use hark_tests::{TestDevice, TestServer, run_browser_script};
 use serde_json::{Value, json};
 
 use crate::leaders::{PASSWORD, Web, user};
@@ -183,36 +181,17 @@ fn flags_appear_on_ingest_for_the_safeguarding_role_only() {
 
 #[test]
 fn the_safeguarding_lead_follows_up_a_flag_in_a_browser() {
-    let root = workspace_root();
-    let chromium = test_tool("HARK_TEST_CHROMIUM", "/usr/bin/chromium");
-    let modules = test_tool(
-        "HARK_TEST_NODE_MODULES",
-        "target/tools/browser/node_modules",
-    );
     let (server, d) = setup();
     flagged(&d);
     d.sync().expect("sync");
-    let shots = root.join("target/screenshots");
-    std::fs::create_dir_all(&shots).expect("screenshots dir");
-    let out = Command::new("node")
-        .arg(root.join("tests/browser/safeguarding.cjs"))
-        .env("NODE_PATH", &modules)
-        .env("HARK_URL", &server.url)
-        .env("HARK_USER", "sam")
-        .env("HARK_PASSWORD", PASSWORD)
-        .env("HARK_CHROMIUM", &chromium)
-        .env("HARK_SHOTS", &shots)
-        .output()
-        .expect("node runs (install Node.js)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "browser test failed:\n{stdout}\n{stderr}"
+    run_browser_script(
+        "safeguarding.cjs",
+        &[
+            ("HARK_URL", &server.url),
+            ("HARK_USER", "sam"),
+            ("HARK_PASSWORD", PASSWORD),
+        ],
+        &["5-safeguarding-new.png", "6-safeguarding-followed-up.png"],
+        10_000,
     );
-    for shot in ["5-safeguarding-new.png", "6-safeguarding-followed-up.png"] {
-        let meta = std::fs::metadata(shots.join(shot)).expect("screenshot saved");
-        assert!(meta.len() > 10_000, "{shot} is a real picture");
-    }
 }
