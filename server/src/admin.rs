@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use hark_core::doc::{DocKind, form_doc, form_from_doc, now_ms};
-use hark_core::form::{Form, builtin_forms};
+use hark_core::form::{Bump, Changes, Form, builtin_forms, bump_between, is_shipped};
 use hark_core::lists::AreaLists;
 use hark_core::response::ResponseDoc;
 use sha2::{Digest, Sha256};
@@ -52,11 +52,27 @@ pub fn create_area(storage: &dyn Storage, name: &str) -> Result<Area> {
     Ok(area)
 }
 
-/// Installs (idempotently) every built-in form in an area.
+/// Installs in an area every built-in form version it should have, and
+/// returns how many were new. This is how the forms of a newer hark reach
+/// existing areas (`hark serve` runs it for every area at start):
+/// a built-in version is installed when the area has no version of that
+/// form, or when the area's newest version of it is an older built-in
+/// version exactly as some hark shipped it ([`is_shipped`]). An area whose
+/// newest version is its own (imported, edited) keeps it: a newer built-in
+/// never supersedes an area's own form. Idempotent.
 pub fn install_builtin_forms(storage: &dyn Storage, area: &Area) -> Result<usize> {
     let mut n = 0;
     for form in builtin_forms().map_err(hark_core::Error::from)? {
-        if install_form(storage, area, &form)? == Installed::New {
+        let newest = match area_form(storage, area, &form.id, None) {
+            Ok(f) => Some(f),
+            Err(Error::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let wanted = newest
+            .as_ref()
+            .is_none_or(|f| f.version < form.version && is_shipped(f));
+        if wanted && install_form(storage, area, &form)? == Installed::New {
+            tracing::info!(area = %area.name, form = %form.form_ref(), "built-in form installed");
             n += 1;
         }
     }
@@ -131,6 +147,124 @@ pub fn area_form(
     })
 }
 
+/// What publishing a form version did, or would do.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Published: devices receive it at their next sync, and new responses
+    /// use it.
+    Published,
+    /// The area has this exact version already; nothing changed.
+    AlreadyPublished,
+    /// A dry run: everything was checked, nothing installed.
+    Checked,
+}
+
+/// The result of publishing a form version in an area.
+#[derive(Clone, Debug)]
+pub struct Publication {
+    /// The form version.
+    pub form: Form,
+    /// The area's newest version before this one, if any.
+    pub previous: Option<semver::Version>,
+    /// What changed since `previous`.
+    pub changes: Option<Changes>,
+    /// What the author should know (a version number that says less than
+    /// the changes do).
+    pub warnings: Vec<String>,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Publishes a form version in an area, the one path the CLI and the
+/// dashboard share. The form is validated; a version is never rewritten
+/// (the same id and version with other content is refused, the same
+/// content is [`Outcome::AlreadyPublished`]); a new version must be newer
+/// than the area's newest, which it supersedes for new responses (drafts
+/// keep theirs). The changes since the newest are returned, with a warning
+/// when the version number says less than they do: a question whose shape
+/// changed is reported apart from the older versions' answers, which is a
+/// major change. With `dry_run`, nothing is installed.
+pub fn publish(
+    storage: &dyn Storage,
+    area: &Area,
+    form: Form,
+    dry_run: bool,
+) -> Result<Publication> {
+    form.validate().map_err(hark_core::Error::from)?;
+    match area_form(storage, area, &form.id, Some(&form.version)) {
+        Ok(existing) if existing == form => {
+            return Ok(Publication {
+                form,
+                previous: None,
+                changes: None,
+                warnings: Vec::new(),
+                outcome: Outcome::AlreadyPublished,
+            });
+        }
+        Ok(_) => return Err(hark_core::Error::FormVersionClash(form.form_ref()).into()),
+        Err(Error::NotFound(_)) => {}
+        Err(e) => return Err(e),
+    }
+    let newest = match area_form(storage, area, &form.id, None) {
+        Ok(f) => Some(f),
+        Err(Error::NotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let mut warnings = Vec::new();
+    let changes = newest.as_ref().map(|old| Changes::between(old, &form));
+    if let (Some(old), Some(changes)) = (&newest, &changes) {
+        if form.version < old.version {
+            return Err(Error::Invalid(format!(
+                "version {} of '{}' is older than the area's newest, {}: a new version must be newer",
+                form.version, form.id, old.version
+            )));
+        }
+        let said = bump_between(&old.version, &form.version);
+        let needs = changes.needs();
+        if said < needs {
+            let why = match needs {
+                Bump::Major => format!(
+                    "question(s) {} changed shape (kind, options or the \"don't know\" and \"don't want to say\" offers), so reports list this version's answers apart from the older ones'",
+                    changes.reshaped.join(", ")
+                ),
+                _ => "questions were added or removed".to_owned(),
+            };
+            warnings.push(format!(
+                "{} -> {} is a {} version, but {why}: that is a {} change",
+                old.version,
+                form.version,
+                bump_name(said),
+                bump_name(needs)
+            ));
+        }
+    }
+    let outcome = if dry_run {
+        Outcome::Checked
+    } else {
+        match install_form(storage, area, &form)? {
+            Installed::New => Outcome::Published,
+            Installed::Same => Outcome::AlreadyPublished,
+        }
+    };
+    Ok(Publication {
+        previous: newest.map(|f| f.version),
+        form,
+        changes,
+        warnings,
+        outcome,
+    })
+}
+
+fn bump_name(b: Bump) -> &'static str {
+    match b {
+        Bump::None => "no",
+        Bump::Patch => "patch",
+        Bump::Minor => "minor",
+        Bump::Major => "major",
+    }
+}
+
 /// The area with this name, or `NotFound` naming it.
 pub fn area_named(storage: &dyn Storage, name: &str) -> Result<Area> {
     storage
@@ -201,4 +335,124 @@ pub fn rebuild(storage: &dyn Storage) -> Result<usize> {
     }
     storage.rebuild_tallies()?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Tenancy;
+    use crate::storage::sqlite::SqliteStorage;
+    use hark_core::form::{Text, builtin_form};
+
+    fn area() -> (SqliteStorage, Area) {
+        let s = SqliteStorage::in_memory().expect("sqlite");
+        let a = create_area(&s, "hartlepool").expect("area");
+        (s, a)
+    }
+
+    fn v(s: &str) -> semver::Version {
+        semver::Version::parse(s).expect("version")
+    }
+
+    /// The built-in service-satisfaction form exactly as hark 1.0 shipped it.
+    fn shipped_1_0_0() -> Form {
+        Form::from_json(include_str!("../testdata/service_satisfaction-1.0.0.json")).expect("form")
+    }
+
+    #[test]
+    fn a_newer_builtin_version_reaches_an_area_that_has_the_older_one_as_shipped() {
+        let s = SqliteStorage::in_memory().expect("sqlite");
+        let a = s.create_area("hartlepool").expect("area");
+        let old = shipped_1_0_0();
+        assert!(is_shipped(&old), "the fixture is a shipped version");
+        install_form(&s, &a, &old).expect("install the old version");
+        install_builtin_forms(&s, &a).expect("upgrade");
+        let current = builtin_form(&old.id).expect("built in");
+        let newest = area_form(&s, &a, &old.id, None).expect("newest");
+        assert_eq!(newest, current, "the area has this hark's version");
+        // The old version stays: responses to it are still read.
+        assert!(area_form(&s, &a, &old.id, Some(&old.version)).is_ok());
+        assert_eq!(install_builtin_forms(&s, &a).expect("again"), 0);
+    }
+
+    #[test]
+    fn a_newer_builtin_version_never_supersedes_an_areas_own_edit() {
+        let s = SqliteStorage::in_memory().expect("sqlite");
+        let a = s.create_area("hartlepool").expect("area");
+        let mut own = shipped_1_0_0();
+        own.version = v("1.0.0-hartlepool.1");
+        own.title = Text::new("en", "How was our service? (Hartlepool)");
+        install_form(&s, &a, &own).expect("the area's own edit");
+        install_builtin_forms(&s, &a).expect("upgrade");
+        assert_eq!(area_form(&s, &a, &own.id, None).expect("newest"), own);
+        // Forms the area never had arrive all the same.
+        assert!(area_form(&s, &a, "local-offer", None).is_ok());
+    }
+
+    #[test]
+    fn publishing_says_what_changed_and_warns_when_the_version_says_less() {
+        let (s, a) = area();
+        let old = area_form(&s, &a, "service-satisfaction", None).expect("built in");
+        let mut new = old.clone();
+        new.version = v(&format!(
+            "{}.{}.{}",
+            old.version.major,
+            old.version.minor + 1,
+            0
+        ));
+        let fft = new
+            .questions
+            .iter_mut()
+            .find(|q| q.id == "fft")
+            .expect("fft");
+        fft.allow_prefer_not_to_say = !fft.allow_prefer_not_to_say;
+        let p = publish(&s, &a, new.clone(), true).expect("dry run");
+        assert_eq!(p.outcome, Outcome::Checked);
+        assert_eq!(p.previous, Some(old.version.clone()));
+        assert_eq!(p.changes.as_ref().expect("changes").reshaped, ["fft"]);
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("minor version") && w.contains("major change")),
+            "{:?}",
+            p.warnings
+        );
+        assert_eq!(
+            area_form(&s, &a, &old.id, None).expect("newest"),
+            old,
+            "a dry run installs nothing"
+        );
+        let p = publish(&s, &a, new.clone(), false).expect("publish");
+        assert_eq!(p.outcome, Outcome::Published);
+        assert_eq!(area_form(&s, &a, &old.id, None).expect("newest"), new);
+        assert_eq!(
+            publish(&s, &a, new.clone(), false).expect("again").outcome,
+            Outcome::AlreadyPublished
+        );
+    }
+
+    #[test]
+    fn publishing_refuses_a_rewritten_or_older_version() {
+        let (s, a) = area();
+        let old = area_form(&s, &a, "local-offer", None).expect("built in");
+        let mut clash = old.clone();
+        clash.title = Text::new("en", "Another title");
+        let err = publish(&s, &a, clash, true).expect_err("a version is never rewritten");
+        assert!(
+            err.to_string()
+                .contains("already installed with different content"),
+            "{err}"
+        );
+        let mut newer = old.clone();
+        newer.version = v("9.0.0");
+        publish(&s, &a, newer, false).expect("publish 9.0.0");
+        let mut older = old.clone();
+        older.version = v("2.0.0");
+        let err = publish(&s, &a, older, false).expect_err("older than the newest");
+        assert!(
+            err.to_string()
+                .contains("is older than the area's newest, 9.0.0"),
+            "{err}"
+        );
+    }
 }

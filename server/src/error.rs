@@ -55,6 +55,15 @@ pub enum Error {
     /// I/O.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// An XLSForm that cannot become a form: every problem, by cell.
+    #[error(transparent)]
+    Import(Box<hark_xlsform::ImportError>),
+}
+
+impl From<hark_xlsform::ImportError> for Error {
+    fn from(e: hark_xlsform::ImportError) -> Self {
+        Self::Import(Box::new(e))
+    }
 }
 
 impl From<crate::report::ReportError> for Error {
@@ -93,6 +102,17 @@ pub enum ApiError {
     CrossSite,
     /// Try again shortly, with a reason safe to show.
     Busy(String),
+    /// The request clashes with what is stored (a form version published
+    /// with other content), with a reason safe to show.
+    Conflict(String),
+    /// An uploaded form with problems: every one, by cell, and the
+    /// warnings.
+    InvalidForm {
+        /// What stops the form.
+        problems: Vec<CellProblem>,
+        /// What was ignored.
+        warnings: Vec<CellProblem>,
+    },
     /// Anything else: logged in full, reported as a plain 500.
     Internal(Box<Error>),
 }
@@ -106,6 +126,39 @@ struct Body {
 struct Detail {
     code: &'static str,
     message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problems: Option<Vec<CellProblem>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warnings: Option<Vec<CellProblem>>,
+}
+
+/// A problem or warning in an uploaded spreadsheet, where an author finds
+/// it: the sheet, the row and column as the spreadsheet shows them, the
+/// cell (`F4`) and what is wrong.
+#[derive(Debug, Serialize)]
+pub struct CellProblem {
+    /// The sheet's name; empty for the file as a whole.
+    pub sheet: String,
+    /// The row (the header is row 1).
+    pub row: Option<u32>,
+    /// The column's header as written.
+    pub column: Option<String>,
+    /// The cell in spreadsheet notation, when row and column are known.
+    pub cell: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl CellProblem {
+    fn from_located<T: std::fmt::Display>(p: &hark_xlsform::Located<T>) -> Self {
+        Self {
+            sheet: p.at.sheet.clone(),
+            row: p.at.row,
+            column: p.at.column.clone(),
+            cell: p.at.cell(),
+            message: p.what.to_string(),
+        }
+    }
 }
 
 impl From<Error> for ApiError {
@@ -118,6 +171,12 @@ impl From<Error> for ApiError {
             Error::Invalid(m) => Self::BadRequest(m),
             Error::NotFound(_) => Self::NotFound,
             Error::Busy(m) => Self::Busy(m),
+            Error::Core(hark_core::Error::FormVersionClash(_)) => Self::Conflict(e.to_string()),
+            Error::Core(hark_core::Error::Form(f)) => Self::BadRequest(f.to_string()),
+            Error::Import(i) => Self::InvalidForm {
+                problems: i.problems.iter().map(CellProblem::from_located).collect(),
+                warnings: i.warnings.iter().map(CellProblem::from_located).collect(),
+            },
             other => Self::Internal(Box::new(other)),
         }
     }
@@ -125,6 +184,7 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut lists = None;
         let (status, code, message) = match self {
             Self::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
@@ -169,6 +229,16 @@ impl IntoResponse for ApiError {
                 "requests that change data must come from this server's own pages".to_owned(),
             ),
             Self::Busy(m) => (StatusCode::SERVICE_UNAVAILABLE, "busy", m),
+            Self::Conflict(m) => (StatusCode::CONFLICT, "conflict", m),
+            Self::InvalidForm { problems, warnings } => {
+                let message = format!(
+                    "the form has {} problem{}; nothing was published",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" }
+                );
+                lists = Some((problems, warnings));
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_form", message)
+            }
             Self::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 (
@@ -181,7 +251,12 @@ impl IntoResponse for ApiError {
         (
             status,
             Json(Body {
-                error: Detail { code, message },
+                error: Detail {
+                    code,
+                    message,
+                    problems: lists.as_mut().map(|l| std::mem::take(&mut l.0)),
+                    warnings: lists.map(|l| l.1),
+                },
             }),
         )
             .into_response()

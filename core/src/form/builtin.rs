@@ -51,6 +51,26 @@ pub fn builtin_forms() -> Result<Vec<Form>, FormError> {
         .collect()
 }
 
+/// Every built-in form version hark has ever shipped, one line each: id,
+/// version and the SHA-256 of the form's JSON ([`Form::to_json`]). A line
+/// is added, never changed, whenever a built-in form gets a new version;
+/// a test holds the shipped forms to it, so a shipped version's content
+/// can never change.
+const SHIPPED: &str = include_str!("../../forms/shipped.txt");
+
+/// The SHA-256 of a form's JSON, in hex.
+fn fingerprint(form: &Form) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(form.to_json().as_bytes()))
+}
+
+/// Whether `form` is, byte for byte, a built-in form version some release
+/// of hark shipped (an area's own edit of a built-in form is not).
+pub fn is_shipped(form: &Form) -> bool {
+    let line = format!("{} {} {}", form.id, form.version, fingerprint(form));
+    SHIPPED.lines().any(|l| l.trim() == line)
+}
+
 /// One built-in form by id.
 pub fn builtin_form(id: &str) -> Option<Form> {
     builtin_forms().ok()?.into_iter().find(|f| f.id == id)
@@ -89,6 +109,33 @@ mod tests {
             form.asked(&Default::default()).len(),
             form.questions.len() - 1
         );
+    }
+
+    /// Every built-in form is listed in `forms/shipped.txt` with its
+    /// content's fingerprint: a shipped version is never rewritten, and a
+    /// changed form needs a new version (and a new line).
+    #[test]
+    fn every_builtin_form_is_listed_as_shipped() {
+        let missing: Vec<String> = builtin_forms()
+            .expect("valid")
+            .iter()
+            .filter(|f| !is_shipped(f))
+            .map(|f| format!("{} {} {}", f.id, f.version, fingerprint(f)))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "a built-in form's content is not as shipped: give it a new version and add to \
+             core/forms/shipped.txt:\n{}",
+            missing.join("\n")
+        );
+    }
+
+    #[test]
+    fn an_edited_builtin_form_is_not_shipped() {
+        let mut form = builtin_form("feeling-safe-child").expect("shipped");
+        assert!(is_shipped(&form));
+        form.title = super::super::model::Text::new("en", "Our own wording");
+        assert!(!is_shipped(&form));
     }
 
     #[test]

@@ -17,9 +17,11 @@
 //! rule of the format), `check` (an answer against its question), `walk`
 //! (skip logic: which questions are asked given the answers), `json` (answers
 //! written as JSON), `condition` (skip-logic and trigger conditions),
-//! `display` (an answer in words).
+//! `display` (an answer in words), `changes` (what changed between two
+//! versions, and which questions reports must list apart).
 
 mod builtin;
+mod changes;
 mod check;
 mod condition;
 mod display;
@@ -30,7 +32,8 @@ mod validate;
 mod walk;
 
 pub use crate::answer::{DONT_KNOW, PREFER_NOT_TO_SAY};
-pub use builtin::{builtin_form, builtin_forms};
+pub use builtin::{builtin_form, builtin_forms, is_shipped};
+pub use changes::{Bump, Changes, Shape, bump_between};
 pub use condition::{CondValue, Condition};
 pub use model::{
     Audience, ChoiceOption, FlagLevel, Form, FormRef, Question, QuestionKind, Text, Theme, Trigger,

@@ -126,6 +126,18 @@ pub enum FormCommand {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Show one form version of an area: its summary, questions and
+    /// safeguarding triggers (the newest version unless --version is given).
+    Show {
+        /// Form id.
+        form: String,
+        /// Area name.
+        #[arg(long)]
+        area: String,
+        /// Exact version.
+        #[arg(long)]
+        version: Option<semver::Version>,
+    },
     /// List an area's form versions: id, version, questions, title.
     List {
         /// Area name.
@@ -328,6 +340,55 @@ pub(super) fn run(args: AdminArgs) -> Result<()> {
     Ok(())
 }
 
+/// What publishing did: the summary, what changed since the newest
+/// version, warnings, and the outcome, as an author reads it.
+fn describe(p: &admin::Publication, area: &str) -> String {
+    use std::fmt::Write;
+    let mut out = format!("{}\n", summary(&p.form));
+    if let (Some(prev), Some(c)) = (&p.previous, &p.changes) {
+        let _ = writeln!(out, "changes since {prev}:");
+        for (what, ids) in [
+            ("added", &c.added),
+            ("removed", &c.removed),
+            (
+                "changed shape (reported apart from older versions)",
+                &c.reshaped,
+            ),
+            ("reworded", &c.reworded),
+            ("languages added", &c.languages_added),
+            ("languages removed", &c.languages_removed),
+        ] {
+            if !ids.is_empty() {
+                let _ = writeln!(out, "  {what}: {}", ids.join(", "));
+            }
+        }
+        if c.triggers_changed {
+            let _ = writeln!(out, "  safeguarding triggers changed");
+        }
+        if c.reordered {
+            let _ = writeln!(out, "  questions reordered");
+        }
+        if c.about_changed {
+            let _ = writeln!(out, "  title, introduction, audience or theme changed");
+        }
+    }
+    for w in &p.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        match p.outcome {
+            admin::Outcome::Published =>
+                format!("published in '{area}': devices receive it at their next sync"),
+            admin::Outcome::AlreadyPublished =>
+                format!("'{area}' has this version already; nothing changed"),
+            admin::Outcome::Checked => format!("dry run: nothing installed in '{area}'"),
+        }
+    );
+    out
+}
+
 /// One line per fact a form author checks before publishing.
 fn summary(form: &Form) -> String {
     let lang = form.default_language();
@@ -359,31 +420,32 @@ fn form_command(s: &dyn crate::storage::Storage, command: FormCommand) -> Result
                 }
                 Error::Invalid(e.to_string())
             })?;
-            let form = imported.form;
             for w in &imported.warnings {
                 println!("warning: {w}");
             }
+            let publication = admin::publish(s, &area, imported.form, dry_run)?;
+            print!("{}", describe(&publication, &area.name));
+        }
+        FormCommand::Show {
+            form,
+            area,
+            version,
+        } => {
+            let area = admin::area_named(s, &area)?;
+            let form = admin::area_form(s, &area, &form, version.as_ref())?;
             println!("{}", summary(&form));
-            if dry_run {
-                match admin::area_form(s, &area, &form.id, Some(&form.version)) {
-                    Ok(existing) if existing == form => {
-                        println!("dry run: '{}' has this version already", area.name);
-                    }
-                    Ok(_) => {
-                        return Err(hark_core::Error::FormVersionClash(form.form_ref()).into());
-                    }
-                    Err(Error::NotFound(_)) => {
-                        println!("dry run: nothing installed in '{}'", area.name);
-                    }
-                    Err(e) => return Err(e),
-                }
-                return Ok(());
+            let lang = form.default_language();
+            for q in &form.questions {
+                println!(
+                    "  {}\t{}{}\t{}",
+                    q.id,
+                    q.kind.name(),
+                    if q.required { ", required" } else { "" },
+                    q.label.get(lang, lang)
+                );
             }
-            match admin::install_form(s, &area, &form)? {
-                admin::Installed::New => println!("installed in '{}'", area.name),
-                admin::Installed::Same => {
-                    println!("'{}' has this version already; nothing changed", area.name);
-                }
+            for t in &form.safeguarding {
+                println!("  trigger {} ({})", t.id, t.level.as_str());
             }
         }
         FormCommand::Export {

@@ -54,6 +54,17 @@ pub(super) fn run(args: ServeArgs) -> Result<()> {
         )?;
         println!("Dashboard:            {server}/  user 'admin', password {password} (shown once)");
     }
+    // The built-in forms of this hark reach every existing area as new
+    // versions, never over an area's own form.
+    for area in storage.areas()? {
+        let n = admin::install_builtin_forms(storage.as_ref(), &area)?;
+        if n > 0 {
+            println!(
+                "Area '{}': {n} built-in form version(s) of this hark installed.",
+                area.name
+            );
+        }
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let state = AppState::new(storage).with_secure_cookies(!args.insecure_cookies);

@@ -4,26 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use hark_core::form::{Form, Question, QuestionKind};
+use hark_core::form::{Form, Question};
 
 use super::types::MAX_DIMS;
 use super::types::{Excluded, ReportError, ReportQuery};
 use crate::tally::{Dim, QUESTION_RESPONSES, TallyQuery};
-
-/// The "shape" of a question that must not change for two versions to be
-/// reported together: kind and option ids (wording may change).
-fn signature(q: &Question) -> (String, Vec<String>, bool, bool) {
-    let mut kind = q.kind.name().to_owned();
-    if let QuestionKind::FaceScale { points, .. } = &q.kind {
-        kind = format!("{kind}{points}");
-    }
-    (
-        kind,
-        q.kind.option_ids().into_iter().map(str::to_owned).collect(),
-        q.allow_dont_know,
-        q.allow_prefer_not_to_say,
-    )
-}
 
 /// A plan for one report: what to read from the tallies.
 #[derive(Clone, Debug)]
@@ -109,12 +94,12 @@ pub fn plan(area_id: &str, query: &ReportQuery, versions: &[Form]) -> Result<Pla
         )));
     }
     dims.sort();
-    let want = signature(&question);
+    let want = question.shape();
     let mut included = Vec::new();
     let mut excluded = Vec::new();
     for f in versions {
         match f.questions.iter().find(|q| q.id == query.question) {
-            Some(q) if signature(q) == want => {
+            Some(q) if q.shape() == want => {
                 included.push((f.id.clone(), f.version.to_string()));
             }
             Some(_) => excluded.push(Excluded {

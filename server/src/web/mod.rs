@@ -3,7 +3,8 @@
 //! (`session`), the area's forms and dimension values (`forms`), reports
 //! as JSON and CSV (`reports`), free text (`text`), the row-level export
 //! (`export`), users, the audit log, "you said, we did" notes, the area's
-//! reporting lists, data problems and the safeguarding lead's list. The
+//! reporting lists, data problems, the safeguarding lead's list, and
+//! publishing the area's own forms from an XLSForm (`publish`). The
 //! routes are listed once, in `crate::app::routes`.
 //!
 //! Every handler takes the signed-in user's area from the session, never
@@ -16,6 +17,7 @@ pub mod forms;
 pub mod lists;
 pub mod notes;
 pub mod problems;
+pub mod publish;
 pub mod reports;
 pub mod safeguarding;
 pub mod session;

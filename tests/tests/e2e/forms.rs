@@ -1,13 +1,21 @@
 //! A local area's own survey, as an administrator publishes it: an XLSForm
 //! checked, imported, refused when it would rewrite a version, filled on a
-//! device, synced, counted, and exported again.
+//! device, synced, counted, and exported again; through the CLI and
+//! through the API the dashboard uses.
 
 use std::sync::Arc;
 
 use hark_core::form::{Text, builtin_form};
+use hark_core::{Consent, ResponseContext};
 use hark_server::cli::{Cli, Parser, run};
+use hark_server::model::Role;
 use hark_server::storage::sqlite::SqliteStorage;
-use hark_tests::TestServer;
+use hark_tests::{TestDevice, TestServer};
+use serde_json::Value;
+
+use crate::leaders::{PASSWORD, Web, user};
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 fn hark(args: &[&str]) -> Result<(), String> {
     run(Cli::parse_from(
@@ -163,6 +171,172 @@ fn an_imported_xlsform_is_published_filled_synced_and_exported() {
     );
 }
 
+#[test]
+fn an_administrator_publishes_through_the_api_and_devices_get_it_at_their_next_sync() {
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    user(&server, "hartlepool", "sam", Role::Administrator);
+    user(&server, "hartlepool", "priya", Role::Leader);
+    let mut admin = Web::new(&server.url);
+    assert_eq!(admin.sign_in("sam", PASSWORD), 200);
+    let mut leader = Web::new(&server.url);
+    assert_eq!(leader.sign_in("priya", PASSWORD), 200);
+
+    // A tablet has a draft on the version the area has now.
+    let tablet = TestDevice::enrol(&server, "hartlepool");
+    let old = tablet
+        .store
+        .latest_form("local-offer")
+        .expect("forms")
+        .expect("installed");
+    let ctx = ResponseContext {
+        area: tablet.area.clone(),
+        setting: Some("clinic".into()),
+        ..Default::default()
+    };
+    let draft = tablet
+        .store
+        .start_response("local-offer", &ctx, Consent::given_for(old.audience))
+        .expect("draft");
+
+    // The administrator downloads the form to edit it.
+    let (status, bytes) = admin.get_bytes("/api/v1/forms/local-offer/xlsx");
+    assert_eq!(status, 200);
+    let mut form = hark_xlsform::import_file(&bytes)
+        .expect("the download imports")
+        .form;
+    assert_eq!(form, *old);
+    assert_eq!(leader.get_bytes("/api/v1/forms/local-offer/xlsx").0, 403);
+
+    // Edited: new wording and a question that changed shape, but only a
+    // minor version number.
+    form.version = semver::Version::new(old.version.major, old.version.minor + 1, 0);
+    form.questions[0].label = Text::new("en", "Have you heard of Hartlepool's local offer?");
+    let reshaped = form.questions[1].id.clone();
+    form.questions[1].allow_prefer_not_to_say = !form.questions[1].allow_prefer_not_to_say;
+    let upload = hark_xlsform::export_file(&form).expect("export");
+
+    // Leaders cannot publish; a body that is not a spreadsheet is refused.
+    assert_eq!(leader.post_bytes("/api/v1/forms", XLSX, &upload).0, 403);
+    assert_eq!(
+        admin.post_bytes("/api/v1/forms", "text/plain", &upload).0,
+        415
+    );
+
+    // The check says what changed and warns; nothing is installed.
+    let (status, body) = admin.post_bytes("/api/v1/forms?dry_run=true", XLSX, &upload);
+    assert_eq!(status, 200, "{body}");
+    let checked: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(checked["outcome"], "checked");
+    assert_eq!(checked["previous"], old.version.to_string());
+    assert_eq!(checked["changes"]["reshaped"][0], reshaped.as_str());
+    assert_eq!(
+        checked["changes"]["reworded"][0],
+        form.questions[0].id.as_str()
+    );
+    assert!(
+        checked["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("major change")),
+        "{checked}"
+    );
+    let versions = |web: &Web| web.json("/api/v1/forms/local-offer")["version"].clone();
+    assert_eq!(versions(&leader), old.version.to_string());
+
+    // A bad file: every problem by cell, and nothing changes.
+    let (status, body) = admin.post_bytes("/api/v1/forms", XLSX, &bad_xlsform());
+    assert_eq!(status, 422, "{body}");
+    let bad: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(bad["error"]["code"], "invalid_form");
+    let cells: Vec<&str> = bad["error"]["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter_map(|p| p["cell"].as_str())
+        .collect();
+    assert_eq!(cells, ["A2", "C3"], "{bad}");
+
+    // Published: the newest for everyone, audited, and at the tablet's
+    // next sync new responses use it while the draft keeps its version.
+    let (status, body) = admin.post_bytes("/api/v1/forms", XLSX, &upload);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("JSON")["outcome"],
+        "published"
+    );
+    assert_eq!(versions(&leader), form.version.to_string());
+    let audit = admin.json("/api/v1/audit");
+    assert!(audit.to_string().contains("form.publish"), "{audit}");
+    tablet.sync().expect("sync");
+    let newest = tablet
+        .store
+        .latest_form("local-offer")
+        .expect("forms")
+        .expect("installed");
+    assert_eq!(*newest, form);
+    assert_eq!(
+        tablet
+            .store
+            .response(&draft)
+            .expect("draft")
+            .header
+            .form
+            .version,
+        old.version
+    );
+    let fresh = tablet
+        .store
+        .start_response("local-offer", &ctx, Consent::given_for(form.audience))
+        .expect("new response");
+    assert_eq!(
+        tablet
+            .store
+            .response(&fresh)
+            .expect("new")
+            .header
+            .form
+            .version,
+        form.version
+    );
+
+    // The same version again changes nothing; other content under it is a
+    // conflict; an older version is refused.
+    let (status, body) = admin.post_bytes("/api/v1/forms", XLSX, &upload);
+    assert_eq!(
+        (status, body.contains("already_published")),
+        (200, true),
+        "{body}"
+    );
+    let mut clash = form.clone();
+    clash.title = Text::new("en", "Something else");
+    let (status, body) = admin.post_bytes(
+        "/api/v1/forms",
+        XLSX,
+        &hark_xlsform::export_file(&clash).expect("export"),
+    );
+    assert_eq!(status, 409, "{body}");
+    let mut older = form.clone();
+    older.version = semver::Version::new(0, 9, 0);
+    let (status, body) = admin.post_bytes(
+        "/api/v1/forms",
+        XLSX,
+        &hark_xlsform::export_file(&older).expect("export"),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("older than the area's newest"), "{body}");
+    assert_eq!(versions(&leader), form.version.to_string());
+    // Every version stays downloadable.
+    let (status, bytes) = admin.get_bytes(&format!(
+        "/api/v1/forms/local-offer/xlsx?version={}",
+        old.version
+    ));
+    assert_eq!(status, 200);
+    assert_eq!(
+        hark_xlsform::import_file(&bytes).expect("import").form,
+        *old
+    );
+}
+
 /// An XLSForm with a repeat and an unreadable relevant.
 fn bad_xlsform() -> Vec<u8> {
     use hark_xlsform::{Sheet, Workbook};
@@ -186,4 +360,47 @@ fn bad_xlsform() -> Vec<u8> {
         ],
     })
     .expect("write")
+}
+
+#[test]
+fn an_administrator_publishes_a_form_in_a_browser() {
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    user(&server, "hartlepool", "sam", Role::Administrator);
+    let area = hark_server::admin::area_named(server.storage.as_ref(), "hartlepool").expect("area");
+    let old = hark_server::admin::area_form(server.storage.as_ref(), &area, "local-offer", None)
+        .expect("built in");
+    let mut form = old.clone();
+    form.version = semver::Version::new(old.version.major, old.version.minor + 1, 0);
+    form.questions[0].label = Text::new("en", "Have you heard of Hartlepool's local offer?");
+    form.questions[1].allow_prefer_not_to_say = !form.questions[1].allow_prefer_not_to_say;
+    let dir = tempfile::tempdir().expect("dir");
+    let good = dir.path().join("local-offer-edited.xlsx");
+    let bad = dir.path().join("broken.xlsx");
+    std::fs::write(&good, hark_xlsform::export_file(&form).expect("export")).expect("write");
+    std::fs::write(&bad, bad_xlsform()).expect("write");
+    let version = form.version.to_string();
+    hark_tests::run_browser_script(
+        "forms.cjs",
+        &[
+            ("HARK_URL", &server.url),
+            ("HARK_USER", "sam"),
+            ("HARK_PASSWORD", PASSWORD),
+            ("HARK_GOOD_XLSX", good.to_str().expect("utf-8")),
+            ("HARK_BAD_XLSX", bad.to_str().expect("utf-8")),
+            ("HARK_NEW_VERSION", &version),
+        ],
+        &[
+            "forms-1-problems.png",
+            "forms-2-checked.png",
+            "forms-3-published.png",
+        ],
+        10_000,
+    );
+    assert_eq!(
+        hark_server::admin::area_form(server.storage.as_ref(), &area, "local-offer", None)
+            .expect("newest"),
+        form,
+        "what the browser published is the area's newest version"
+    );
 }

@@ -78,6 +78,31 @@ impl Web {
         (res.status().as_u16(), body)
     }
 
+    /// POSTs raw bytes of a content type (an uploaded file).
+    pub(crate) fn post_bytes(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
+        let mut req = self
+            .agent
+            .post(&format!("{}{path}", self.url))
+            .header("Content-Type", content_type);
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c);
+        }
+        let mut res = req.send(body).expect("request");
+        let body = res.body_mut().read_to_string().unwrap_or_default();
+        (res.status().as_u16(), body)
+    }
+
+    /// GETs raw bytes.
+    pub(crate) fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let mut req = self.agent.get(&format!("{}{path}", self.url));
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c);
+        }
+        let mut res = req.call().expect("request");
+        let body = res.body_mut().read_to_vec().unwrap_or_default();
+        (res.status().as_u16(), body)
+    }
+
     pub(crate) fn put(&self, path: &str, body: &Value) -> (u16, String) {
         let mut req = self
             .agent

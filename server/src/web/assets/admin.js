@@ -1,5 +1,6 @@
-// hark dashboard, administration: the area's reporting lists and the data
-// problems found in merged responses. Loaded after app.js (uses $, api,
+// hark dashboard, administration: publishing the area's forms from an
+// XLSForm, the area's reporting lists and the data problems found in merged
+// responses. Loaded after app.js (uses $, api,
 // say) and only shown to administrators.
 "use strict";
 
@@ -47,7 +48,113 @@ async function loadProblems() {
   $("problems-none").hidden = problems.length > 0;
 }
 
+function el(tag, text) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function headRow(names) {
+  const tr = el("tr");
+  for (const h of names) {
+    const th = el("th", h);
+    th.scope = "col";
+    tr.appendChild(th);
+  }
+  return tr;
+}
+
+async function loadFormVersions() {
+  const forms = await api("/api/v1/forms");
+  $("form-versions").replaceChildren(headRow(["form", "title", "versions (download to edit)"]), ...forms.map((f) => {
+    const tr = el("tr");
+    tr.append(el("td", f.id), el("td", f.title));
+    const td = el("td");
+    f.versions.forEach((v, i) => {
+      const a = el("a", v);
+      a.href = "/api/v1/forms/" + encodeURIComponent(f.id) + "/xlsx?version=" + encodeURIComponent(v);
+      a.setAttribute("download", f.id + "-" + v + ".xlsx");
+      a.setAttribute("aria-label", "Download " + f.id + " version " + v + " as .xlsx");
+      if (i > 0) td.append(", ");
+      td.append(a);
+    });
+    tr.appendChild(td);
+    return tr;
+  }));
+}
+
+// Uploads the chosen XLSForm: a check (dry run) or the publication.
+// Returns the server's answer, or shows every problem by cell.
+async function sendForm(dryRun) {
+  const file = $("xlsform-file").files[0];
+  if (!file) return null;
+  const res = await fetch("/api/v1/forms" + (dryRun ? "?dry_run=true" : ""), {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": file.type || "application/octet-stream" },
+    body: file,
+  });
+  let body = null;
+  try { body = await res.json(); } catch (_) { /* not JSON */ }
+  if (res.ok) return body;
+  const error = body && body.error ? body.error : { message: res.statusText };
+  showProblems(error);
+  return null;
+}
+
+function showProblems(error) {
+  const out = $("publish-result");
+  const parts = [el("p", error.message)];
+  parts[0].className = "error";
+  if (error.problems && error.problems.length) {
+    const table = el("table");
+    table.id = "form-problems";
+    table.appendChild(headRow(["sheet", "cell", "column", "problem"]));
+    for (const p of error.problems) {
+      const tr = el("tr");
+      tr.append(el("td", p.sheet || "(file)"), el("td", p.cell || (p.row ? "row " + p.row : "")), el("td", p.column || ""), el("td", p.message));
+      table.appendChild(tr);
+    }
+    const wrap = el("div");
+    wrap.className = "table-wrap";
+    wrap.tabIndex = 0;
+    wrap.setAttribute("role", "region");
+    wrap.setAttribute("aria-label", "Problems in the form");
+    wrap.appendChild(table);
+    parts.push(wrap);
+  }
+  for (const w of error.warnings || []) parts.push(el("p", "Warning: " + (w.cell ? w.sheet + " " + w.cell + ": " : "") + w.message));
+  out.replaceChildren(...parts);
+  $("publish-button").disabled = true;
+}
+
+function showPublished(r) {
+  const lines = [r.form + " version " + r.version + ": \u201c" + r.title + "\u201d \u2014 " + r.questions + " question(s), " + r.triggers + " safeguarding trigger(s), languages " + r.languages.join(", ") + "."];
+  if (r.previous && r.changes) {
+    const c = r.changes;
+    lines.push("Since version " + r.previous + ":");
+    const list = (what, ids) => { if (ids.length) lines.push("\u2022 " + what + ": " + ids.join(", ")); };
+    list("added", c.added);
+    list("removed", c.removed);
+    list("changed shape (reports list them apart from older versions)", c.reshaped);
+    list("reworded", c.reworded);
+    list("languages added", c.languages_added);
+    list("languages removed", c.languages_removed);
+    if (c.triggers_changed) lines.push("\u2022 safeguarding triggers changed");
+    if (c.reordered) lines.push("\u2022 questions reordered");
+    if (c.about_changed) lines.push("\u2022 title, introduction, audience or theme changed");
+  }
+  for (const w of r.warnings) lines.push("Warning: " + w);
+  lines.push({
+    checked: "Checked: no problems. Nothing is published until you press Publish.",
+    published: "Published: tablets receive it at their next sync.",
+    already_published: "This area has this exact version already; nothing changed.",
+  }[r.outcome]);
+  $("publish-result").replaceChildren(...lines.map((l) => el("p", l)));
+}
+
 async function loadAdministration() {
+  await loadFormVersions();
   await loadLists();
   await loadProblems();
 }
@@ -57,6 +164,29 @@ document.addEventListener("hark:signed-in", (ev) => {
 });
 
 document.addEventListener("DOMContentLoaded", () => {
+  $("xlsform-file").addEventListener("change", () => {
+    $("publish-button").disabled = true;
+    $("publish-result").replaceChildren();
+  });
+  $("publish-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await sendForm(true);
+      if (!r) return;
+      showPublished(r);
+      $("publish-button").disabled = r.outcome !== "checked";
+    } catch (e) { say(e.message); }
+  });
+  $("publish-button").addEventListener("click", async () => {
+    try {
+      const r = await sendForm(false);
+      if (!r) return;
+      showPublished(r);
+      $("publish-button").disabled = true;
+      await loadFormVersions();
+      say(r.outcome === "published" ? "Form published." : "Nothing changed.");
+    } catch (e) { say(e.message); }
+  });
   $("list-dim").addEventListener("change", showList);
   $("list-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
