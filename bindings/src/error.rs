@@ -165,6 +165,9 @@ impl From<hark_core::Error> for HarkError {
                 form: form.id,
                 detail,
             },
+            // The detail says it is retired; for an app, as for a form it
+            // does not have, there is nothing to start.
+            E::FormRetired(form) => Self::UnknownForm { form, detail },
             E::NotFound(response) => Self::UnknownResponse { response, detail },
             E::Answer(a) => {
                 let (question, problem) = answer_problem(a);

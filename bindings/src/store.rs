@@ -124,6 +124,18 @@ impl HarkStore {
             .collect())
     }
 
+    /// The forms to offer for a new response: the newest version of each
+    /// form the area has not retired, by id. List these to start from;
+    /// drafts on a retired form can still be finished.
+    pub fn offered_forms(&self) -> Result<Vec<SurveyForm>> {
+        Ok(self
+            .inner
+            .offered_forms()?
+            .iter()
+            .map(|f| SurveyForm::from(f.as_ref()))
+            .collect())
+    }
+
     /// The newest installed version of a form.
     pub fn latest_form(&self, form_id: String) -> Result<Option<SurveyForm>> {
         Ok(self

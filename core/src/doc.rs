@@ -80,6 +80,33 @@ pub fn form_from_doc(bytes: &[u8]) -> Result<Form> {
     }
 }
 
+/// Marks a form document as retired at `at` (milliseconds): devices that
+/// receive it stop offering the form for new responses; responses already
+/// begun on it are still finished, synced and counted. The form itself is
+/// unchanged (a version is never rewritten); retiring is one more change
+/// on its document, so it travels the way the form did. Returns the new
+/// heads and bytes; a document retired already is returned as it is.
+pub fn retire_form_doc(bytes: &[u8], at: i64) -> Result<(Vec<ChangeHash>, Vec<u8>)> {
+    let mut doc = AutoCommit::load(bytes)?;
+    if form_doc_retired(bytes)?.is_none() {
+        doc.put(ROOT, "retired_at", at)?;
+    }
+    Ok((doc.get_heads(), doc.save()))
+}
+
+/// When a form document was retired, if it was.
+pub fn form_doc_retired(bytes: &[u8]) -> Result<Option<i64>> {
+    let doc = AutoCommit::load(bytes)?;
+    Ok(match doc.get(ROOT, "retired_at")? {
+        Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+            automerge::ScalarValue::Int(at) => Some(*at),
+            _ => return Err(Error::Malformed("form document's retired_at".into())),
+        },
+        None => None,
+        Some(_) => return Err(Error::Malformed("form document's retired_at".into())),
+    })
+}
+
 /// The id a form version's document has on a device.
 pub fn form_doc_id(form: &FormRef) -> String {
     format!("form:{}@{}", form.id, form.version)

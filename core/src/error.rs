@@ -29,7 +29,10 @@ pub enum Error {
     /// The response's form version is not installed on this device.
     #[error("form {0} is not installed on this device")]
     FormNotInstalled(FormRef),
-    /// A different form was installed under an existing id and version.
+    /// The form's newest version is retired: no new responses to it.
+    #[error("form '{0}' is retired: it is no longer offered for new responses")]
+    FormRetired(String),
+    /// A form version with other content under the same id and version.
     #[error("form {0} is already installed with different content; give the new one a new version")]
     FormVersionClash(FormRef),
     /// Two documents that are not copies of the same response.

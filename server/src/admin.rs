@@ -68,9 +68,11 @@ pub fn install_builtin_forms(storage: &dyn Storage, area: &Area) -> Result<usize
             Err(Error::NotFound(_)) => None,
             Err(e) => return Err(e),
         };
-        let wanted = newest
-            .as_ref()
-            .is_none_or(|f| f.version < form.version && is_shipped(f));
+        // A form the area retired stays retired.
+        let wanted = match &newest {
+            None => true,
+            Some(f) => f.version < form.version && is_shipped(f) && !is_retired(storage, area, f)?,
+        };
         if wanted && install_form(storage, area, &form)? == Installed::New {
             tracing::info!(area = %area.name, form = %form.form_ref(), "built-in form installed");
             n += 1;
@@ -145,6 +147,44 @@ pub fn area_form(
             None => format!("form {form_id} in area '{}'", area.name),
         })
     })
+}
+
+/// Whether a form version of an area is retired.
+pub fn is_retired(storage: &dyn Storage, area: &Area, form: &Form) -> Result<bool> {
+    Ok(match storage.load(&form_key(area, form))? {
+        Some(doc) => hark_core::doc::form_doc_retired(&doc.bytes)?.is_some(),
+        None => false,
+    })
+}
+
+/// Retires a form in an area: every version of it. Devices stop offering
+/// it for new responses at their next sync; responses begun on it are
+/// still finished, accepted and counted, and reports keep every version.
+/// Publishing a newer version offers the form again. Returns the versions
+/// newly retired (none if it was retired already).
+pub fn retire(storage: &dyn Storage, area: &Area, form_id: &str) -> Result<Vec<semver::Version>> {
+    let mut versions: Vec<Form> = Vec::new();
+    for bytes in storage.area_forms(&area.id)? {
+        let form = form_from_doc(&bytes)?;
+        if form.id == form_id {
+            versions.push(form);
+        }
+    }
+    if versions.is_empty() {
+        return Err(Error::NotFound(format!(
+            "form {form_id} in area '{}'",
+            area.name
+        )));
+    }
+    versions.sort_by(|a, b| a.version.cmp(&b.version));
+    let now = now_ms();
+    let mut out = Vec::new();
+    for f in versions {
+        if storage.retire_form(&area.id, &form_key(area, &f), now)? {
+            out.push(f.version);
+        }
+    }
+    Ok(out)
 }
 
 /// What publishing a form version did, or would do.
@@ -373,6 +413,24 @@ mod tests {
         // The old version stays: responses to it are still read.
         assert!(area_form(&s, &a, &old.id, Some(&old.version)).is_ok());
         assert_eq!(install_builtin_forms(&s, &a).expect("again"), 0);
+    }
+
+    #[test]
+    fn a_retired_form_stays_retired_when_a_newer_builtin_version_ships() {
+        let s = SqliteStorage::in_memory().expect("sqlite");
+        let a = s.create_area("hartlepool").expect("area");
+        let old = shipped_1_0_0();
+        install_form(&s, &a, &old).expect("install the old version");
+        assert_eq!(
+            retire(&s, &a, &old.id).expect("retire"),
+            [old.version.clone()]
+        );
+        assert!(retire(&s, &a, &old.id).expect("again").is_empty());
+        assert!(is_retired(&s, &a, &old).expect("read"));
+        install_builtin_forms(&s, &a).expect("upgrade");
+        assert_eq!(area_form(&s, &a, &old.id, None).expect("newest"), old);
+        let err = retire(&s, &a, "no-such-form").expect_err("unknown");
+        assert!(matches!(err, Error::NotFound(_)), "{err}");
     }
 
     #[test]

@@ -107,6 +107,7 @@ pub fn routes() -> Vec<Route> {
         Route::post("/api/v1/forms", web::publish::upload).limit(web::publish::MAX_XLSFORM_BODY),
         Route::get("/api/v1/forms/{id}", web::publish::show),
         Route::get("/api/v1/forms/{id}/xlsx", web::publish::xlsx),
+        Route::post("/api/v1/forms/{id}/retire", web::publish::retire),
         Route::get("/api/v1/dimensions", web::forms::dimensions),
         Route::get("/api/v1/reports", web::reports::json),
         Route::get("/api/v1/reports.csv", web::reports::csv),

@@ -313,6 +313,45 @@ impl Store {
             .max_by(|a, b| a.version.cmp(&b.version)))
     }
 
+    /// Whether a form is retired: its newest installed version was retired
+    /// by the area. A retired form is not offered for new responses;
+    /// responses begun on it are still finished and synced.
+    pub fn is_retired(&self, form_id: &str) -> Result<bool> {
+        let Some(newest) = self.latest_form(form_id)? else {
+            return Ok(false);
+        };
+        let inner = self.lock();
+        let retired: Option<i64> = inner
+            .conn
+            .query_row(
+                "SELECT retired_at FROM documents WHERE id = ?1",
+                [form_doc_id(&newest.form_ref())],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        Ok(retired.is_some())
+    }
+
+    /// The newest version of every form that is offered for new responses
+    /// (not retired), ordered by id: what a device lists to start.
+    pub fn offered_forms(&self) -> Result<Vec<Arc<Form>>> {
+        let mut newest: Vec<Arc<Form>> = Vec::new();
+        for f in self.forms()? {
+            match newest.last_mut() {
+                Some(last) if last.id == f.id => *last = f,
+                _ => newest.push(f),
+            }
+        }
+        let mut out = Vec::with_capacity(newest.len());
+        for f in newest {
+            if !self.is_retired(&f.id)? {
+                out.push(f);
+            }
+        }
+        Ok(out)
+    }
+
     /// One exact form version.
     pub fn form(&self, r: &FormRef) -> Result<Arc<Form>> {
         let mut inner = self.lock();
@@ -323,7 +362,8 @@ impl Store {
     // ----- responses ---------------------------------------------------
 
     /// Starts a draft response to the newest installed version of
-    /// `form_id`, durably, and returns its id.
+    /// `form_id`, durably, and returns its id. A retired form is refused
+    /// ([`Error::FormRetired`]).
     pub fn start_response(
         &self,
         form_id: &str,
@@ -336,6 +376,9 @@ impl Store {
                 version: semver::Version::new(0, 0, 0),
             })
         })?;
+        if self.is_retired(form_id)? {
+            return Err(Error::FormRetired(form_id.to_owned()));
+        }
         let mut context = context.clone();
         if context.device.is_empty() {
             context.device = self.device_id.clone();

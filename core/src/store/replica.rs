@@ -10,7 +10,9 @@ use automerge::{AutoCommit, ChangeHash};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, cache_put, current_seq, place};
-use crate::doc::{DocKind, decode_heads, encode_heads, form_doc, form_doc_id, form_from_doc};
+use crate::doc::{
+    DocKind, decode_heads, encode_heads, form_doc, form_doc_id, form_doc_retired, form_from_doc,
+};
 use crate::error::{Error, Result};
 use crate::form::Form;
 use crate::response::{Conflict, ResponseDoc, ResponseHeader};
@@ -87,13 +89,22 @@ pub struct Applied {
 
 /// A document checked and ready to write.
 enum Ready {
-    Form(Form),
+    /// A form version, with its document as it came when it is retired.
+    Form(Form, Option<Retired>),
     Response {
         data_id: String,
         base: Vec<ChangeHash>,
         bytes: Vec<u8>,
         whole: Option<Box<ResponseDoc>>,
     },
+}
+
+/// A retired form's document as it arrived: passed on as it is, so that
+/// the retirement reaches the peers this store syncs with in turn.
+struct Retired {
+    at: i64,
+    heads: Vec<ChangeHash>,
+    bytes: Vec<u8>,
 }
 
 impl Store {
@@ -171,8 +182,10 @@ impl Store {
     pub fn outgoing(&self, id: &str, base: &[ChangeHash]) -> Result<Outgoing> {
         let bytes = self.export_document(id)?;
         let mut doc = AutoCommit::load(&bytes)?;
-        let base_known =
-            !base.is_empty() && base.iter().all(|h| doc.get_change_by_hash(h).is_some());
+        // A form document always travels whole: a peer reads it as a form.
+        let base_known = !id.starts_with("form:")
+            && !base.is_empty()
+            && base.iter().all(|h| doc.get_change_by_hash(h).is_some());
         // Whole documents travel uncompressed, so the message's gzip can
         // compress across documents (column compression per document
         // cannot see the repetition between responses to one form).
@@ -197,7 +210,18 @@ impl Store {
         let mut ready = Vec::with_capacity(docs.len());
         for d in docs {
             match d.kind {
-                DocKind::Form => ready.push(Ready::Form(form_from_doc(&d.bytes)?)),
+                DocKind::Form => {
+                    let form = form_from_doc(&d.bytes)?;
+                    let retired = match form_doc_retired(&d.bytes)? {
+                        Some(at) => Some(Retired {
+                            at,
+                            heads: AutoCommit::load(&d.bytes)?.get_heads(),
+                            bytes: d.bytes.clone(),
+                        }),
+                        None => None,
+                    };
+                    ready.push(Ready::Form(form, retired));
+                }
                 DocKind::Response => {
                     let base = d.base.clone();
                     let whole = if base.is_empty() {
@@ -229,7 +253,7 @@ impl Store {
         let mut forms = Vec::new();
         for r in ready {
             match r {
-                Ready::Form(f) => forms.push(f),
+                Ready::Form(f, retired) => forms.push((f, retired)),
                 Ready::Response {
                     data_id,
                     base,
@@ -290,8 +314,11 @@ impl Store {
         }
         let result = (|| -> Result<()> {
             let tx = inner.conn.transaction()?;
-            for f in &forms {
+            for (f, retired) in &forms {
                 self.write_form(&tx, f)?;
+                if let Some(r) = retired {
+                    self.retire_form(&tx, f, r)?;
+                }
             }
             for (doc, new) in &mut touched {
                 self.write_doc(&tx, doc, *new)?;
@@ -301,7 +328,7 @@ impl Store {
         })();
         result?;
         out.applied = forms.len() + touched.len();
-        for f in forms {
+        for (f, _) in forms {
             inner.forms.insert(f.form_ref(), std::sync::Arc::new(f));
         }
         for (doc, _) in touched {
@@ -353,6 +380,32 @@ impl Store {
             bytes: bytes.to_vec(),
         };
         Ok(self.apply(std::slice::from_ref(&incoming))?.conflicts)
+    }
+
+    /// Records that a form version was retired, keeping its document as it
+    /// came (with a new sequence number, so the peers this store serves
+    /// receive it). Once retired, a version stays retired.
+    fn retire_form(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        form: &Form,
+        retired: &Retired,
+    ) -> Result<()> {
+        let id = form_doc_id(&form.form_ref());
+        let seq = super::next_seq(tx)?;
+        tx.execute(
+            "UPDATE documents SET retired_at = ?2, seq = ?3, heads = ?4, snapshot = ?5
+             WHERE id = ?1 AND retired_at IS NULL",
+            params![
+                id,
+                retired.at,
+                seq,
+                encode_heads(&retired.heads),
+                self.cipher
+                    .seal(&place("documents", &id, 0), &retired.bytes)
+            ],
+        )?;
+        Ok(())
     }
 
     pub(super) fn write_form(&self, tx: &rusqlite::Transaction<'_>, form: &Form) -> Result<()> {

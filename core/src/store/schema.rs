@@ -10,7 +10,7 @@ use rusqlite::Transaction;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
 
 /// Creates the latest schema in an empty database, in one step.
 pub fn create(tx: &Transaction<'_>) -> Result<()> {
@@ -35,7 +35,8 @@ CREATE TABLE documents (
     heads        BLOB NOT NULL,
     snapshot     BLOB NOT NULL,
     header       BLOB,
-    n_changes    INTEGER NOT NULL DEFAULT 0
+    n_changes    INTEGER NOT NULL DEFAULT 0,
+    retired_at   INTEGER
 ) STRICT;
 CREATE INDEX documents_seq ON documents (seq);
 CREATE TABLE changes (
@@ -72,6 +73,9 @@ pub fn upgrade(tx: &Transaction<'_>, from: i64) -> Result<()> {
     }
     if from < 2 {
         tx.execute_batch(V2)?;
+    }
+    if from < 3 {
+        tx.execute_batch(V3)?;
     }
     tx.pragma_update(None, "user_version", LATEST)?;
     Ok(())
@@ -124,6 +128,12 @@ CREATE TABLE sync_docs (
     heads  BLOB NOT NULL,
     PRIMARY KEY (peer, doc_id)
 ) STRICT;
+";
+
+/// Version 3: when a form was retired (from its document; null while it is
+/// offered), so that listing the forms to start needs no decryption.
+pub(crate) const V3: &str = "
+ALTER TABLE documents ADD COLUMN retired_at INTEGER;
 ";
 
 #[cfg(test)]
@@ -194,9 +204,12 @@ mod tests {
         for start in 0..LATEST {
             let mut old = Connection::open_in_memory().expect("open");
             let tx = old.transaction().expect("tx");
-            if start >= 1 {
-                tx.execute_batch(V1).expect("v1");
-                tx.pragma_update(None, "user_version", 1).expect("version");
+            // The database as version `start` left it.
+            for (v, sql) in [(1, V1), (2, V2)] {
+                if start >= v {
+                    tx.execute_batch(sql).expect("migration");
+                    tx.pragma_update(None, "user_version", v).expect("version");
+                }
             }
             tx.commit().expect("commit");
             let tx = old.transaction().expect("tx");

@@ -307,6 +307,69 @@ fn forms_install_once_and_versions_cannot_be_rewritten() {
 }
 
 #[test]
+fn a_retired_form_is_not_offered_but_its_drafts_are_finished_and_a_peer_hears_of_it() {
+    use crate::doc::{DocKind, form_doc, retire_form_doc};
+    use crate::store::replica::Incoming;
+    let dir = tempfile::tempdir().expect("dir");
+    let key = StoreKey::generate();
+    let store = new_store(&dir, &key);
+    let form = sample_form();
+    let draft = store
+        .start_response("sample", &ctx(), Consent::child())
+        .expect("a draft before retirement");
+    assert_eq!(store.offered_forms().expect("offered").len(), 1);
+
+    // The area retires the form: its document arrives with one more change.
+    let (_, bytes) = form_doc(&form).expect("doc");
+    let (_, retired) = retire_form_doc(&bytes, 1_700_000_000_000).expect("retire");
+    let incoming = Incoming {
+        id: form_doc_id(&form.form_ref()),
+        kind: DocKind::Form,
+        base: Vec::new(),
+        bytes: retired.clone(),
+    };
+    store.apply(std::slice::from_ref(&incoming)).expect("apply");
+    assert!(store.is_retired("sample").expect("read"));
+    assert!(store.offered_forms().expect("offered").is_empty());
+    assert!(matches!(
+        store.start_response("sample", &ctx(), Consent::child()),
+        Err(Error::FormRetired(_))
+    ));
+    // The draft begun before is still finished.
+    for (q, a) in crate::form::plausible_answers(&form, &mut crate::form::seeded(1)) {
+        store.answer(&draft, &q, a).expect("answer");
+    }
+    store.submit(&draft).expect("submit");
+    assert_eq!(
+        store.forms().expect("forms").len(),
+        1,
+        "the version stays installed"
+    );
+    // It stays retired across a reopen, and the document is passed on as
+    // it came, so a tablet syncing with this store hears of it too.
+    drop(store);
+    let store = Store::open(&dir.path().join("hark.db"), &key).expect("reopen");
+    assert!(store.is_retired("sample").expect("read"));
+    let passed_on = store
+        .export_document(&form_doc_id(&form.form_ref()))
+        .expect("the form document");
+    assert!(
+        crate::doc::form_doc_retired(&passed_on)
+            .expect("reads")
+            .is_some()
+    );
+    // Publishing a newer version offers the form again.
+    let mut newer = form.clone();
+    newer.version = semver::Version::new(1, 1, 0);
+    store.install_form(&newer).expect("newer");
+    assert!(!store.is_retired("sample").expect("read"));
+    assert_eq!(
+        store.offered_forms().expect("offered")[0].version,
+        newer.version
+    );
+}
+
+#[test]
 fn list_filters_by_form_status_occasion_and_flags() {
     let dir = tempfile::tempdir().expect("dir");
     let store = new_store(&dir, &StoreKey::generate());

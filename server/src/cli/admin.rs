@@ -138,7 +138,18 @@ pub enum FormCommand {
         #[arg(long)]
         version: Option<semver::Version>,
     },
-    /// List an area's form versions: id, version, questions, title.
+    /// Retire a form (every version): devices stop offering it for new
+    /// responses at their next sync; responses begun on it are still
+    /// accepted and counted. Publishing a newer version offers it again.
+    Retire {
+        /// Form id.
+        form: String,
+        /// Area name.
+        #[arg(long)]
+        area: String,
+    },
+    /// List an area's form versions: id, version, questions, title, and
+    /// "(retired)" for a retired one.
     List {
         /// Area name.
         #[arg(long)]
@@ -426,6 +437,20 @@ fn form_command(s: &dyn crate::storage::Storage, command: FormCommand) -> Result
             let publication = admin::publish(s, &area, imported.form, dry_run)?;
             print!("{}", describe(&publication, &area.name));
         }
+        FormCommand::Retire { form, area } => {
+            let area = admin::area_named(s, &area)?;
+            let retired = admin::retire(s, &area, &form)?;
+            if retired.is_empty() {
+                println!("'{form}' is retired in '{}' already", area.name);
+            } else {
+                let versions: Vec<String> = retired.iter().map(ToString::to_string).collect();
+                println!(
+                    "retired '{form}' in '{}' (version(s) {}): devices stop offering it at their next sync",
+                    area.name,
+                    versions.join(", ")
+                );
+            }
+        }
         FormCommand::Show {
             form,
             area,
@@ -472,12 +497,14 @@ fn form_command(s: &dyn crate::storage::Storage, command: FormCommand) -> Result
             forms.sort_by(|a, b| (&a.id, &a.version).cmp(&(&b.id, &b.version)));
             for f in forms {
                 let lang = f.default_language();
+                let retired = admin::is_retired(s, &area, &f)?;
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}{}",
                     f.id,
                     f.version,
                     f.questions.len(),
-                    f.title.get(lang, lang)
+                    f.title.get(lang, lang),
+                    if retired { "\t(retired)" } else { "" }
                 );
             }
         }

@@ -187,12 +187,14 @@ pub(super) fn run(args: DeviceArgs) -> Result<()> {
         },
         DeviceCommand::Forms => {
             for f in store.forms()? {
+                let retired = store.is_retired(&f.id)?;
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}{}",
                     f.id,
                     f.version,
                     f.audience.as_str(),
-                    f.title.get("en", f.default_language())
+                    f.title.get("en", f.default_language()),
+                    if retired { "\t(retired)" } else { "" }
                 );
             }
         }

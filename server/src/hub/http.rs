@@ -237,17 +237,13 @@ pub async fn join(
 
 fn offered(hub: &Hub) -> Result<Vec<std::sync::Arc<hark_core::Form>>, HubError> {
     let wanted = &hub.event().forms;
-    let mut latest: Vec<std::sync::Arc<hark_core::Form>> = Vec::new();
-    for f in hub.store().forms()? {
-        if !wanted.is_empty() && !wanted.contains(&f.id) {
-            continue;
-        }
-        match latest.iter_mut().find(|g| g.id == f.id) {
-            Some(g) if g.version < f.version => *g = f,
-            Some(_) => {}
-            None => latest.push(f),
-        }
-    }
+    // The newest version of each form the area has not retired.
+    let mut latest: Vec<std::sync::Arc<hark_core::Form>> = hub
+        .store()
+        .offered_forms()?
+        .into_iter()
+        .filter(|f| wanted.is_empty() || wanted.contains(&f.id))
+        .collect();
     if !wanted.is_empty() {
         latest.sort_by_key(|f| wanted.iter().position(|w| *w == f.id));
     }

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::backend::{Backend, DocRow, DocTx, ProjectionRow};
 use super::{Documents, Lists, Pending, PendingBatch, Upload, doc_id, response_key};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::export::pack_answers;
 use crate::ingest::{DocBytes, Fate, Merged, StoredDoc};
 use crate::model::Device;
@@ -287,6 +287,30 @@ fn put_form(
     })
 }
 
+/// See [`Documents::retire_form`].
+fn retire_form(tx: &mut impl DocTx, area_id: &str, id: &str, at: i64) -> Result<bool> {
+    let stored = match tx.load_doc(id)? {
+        Some(d) if d.area_id == area_id && d.kind == DocKind::Form => d,
+        _ => return Err(Error::NotFound(format!("form document {id}"))),
+    };
+    if hark_core::doc::form_doc_retired(&stored.bytes)?.is_some() {
+        return Ok(false);
+    }
+    let form = hark_core::doc::form_from_doc(&stored.bytes)?;
+    let (heads, bytes) = hark_core::doc::retire_form_doc(&stored.bytes, at)?;
+    let seq = tx.next_seq()?;
+    tx.put_snapshots(&[DocRow {
+        id,
+        area_id,
+        kind: DocKind::Form,
+        form_id: &form.id,
+        seq,
+        heads: &heads,
+        bytes: &bytes,
+    }])?;
+    Ok(true)
+}
+
 /// Recounts every tally from the projections, a step of responses at a
 /// time.
 pub(super) fn rebuild_tallies(tx: &mut impl DocTx) -> Result<()> {
@@ -371,6 +395,10 @@ impl<B: Backend> Documents for B {
         self.write(&[id.to_owned()], |tx| {
             put_form(tx, area_id, id, form_id, heads, bytes)
         })
+    }
+
+    fn retire_form(&self, area_id: &str, id: &str, at: i64) -> Result<bool> {
+        self.write(&[id.to_owned()], |tx| retire_form(tx, area_id, id, at))
     }
 
     fn load(&self, id: &str) -> Result<Option<StoredDoc>> {

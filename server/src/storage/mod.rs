@@ -179,6 +179,11 @@ pub trait Documents {
         heads: &[ChangeHash],
         bytes: &[u8],
     ) -> Result<bool>;
+    /// Retires a form version of an area: one more change on its document
+    /// ([`hark_core::doc::retire_form_doc`]) with a new sequence number, so
+    /// every device receives it at its next sync. Returns `false` if it was
+    /// retired already; `NotFound` if the area has no such document.
+    fn retire_form(&self, area_id: &str, id: &str, at: i64) -> Result<bool>;
     /// Loads one document by its key ([`response_key`], or a form's id).
     fn load(&self, key: &str) -> Result<Option<StoredDoc>>;
     /// Every form version of an area, as stored form documents.

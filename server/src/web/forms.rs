@@ -21,6 +21,8 @@ pub(crate) struct FormSummary {
     audience: hark_core::form::Audience,
     theme: hark_core::form::Theme,
     versions: Vec<String>,
+    /// Whether the newest version is retired (no new responses).
+    retired: bool,
     questions: Vec<QuestionSummary>,
 }
 
@@ -38,7 +40,20 @@ pub(crate) async fn forms(
 ) -> Result<Json<Vec<FormSummary>>, ApiError> {
     let storage = state.storage.clone();
     let area_id = who.area.id.clone();
-    let forms = blocking(move || area_forms(storage.as_ref(), &area_id)).await?;
+    let area = who.area.clone();
+    let (forms, retired) = blocking(move || {
+        let forms = area_forms(storage.as_ref(), &area_id)?;
+        let mut retired = std::collections::BTreeSet::new();
+        for versions in forms.values() {
+            if let Some(latest) = versions.last()
+                && crate::admin::is_retired(storage.as_ref(), &area, latest)?
+            {
+                retired.insert(latest.id.clone());
+            }
+        }
+        Ok((forms, retired))
+    })
+    .await?;
     Ok(Json(
         forms
             .into_values()
@@ -55,6 +70,7 @@ pub(crate) async fn forms(
                     audience: latest.audience,
                     theme: latest.theme,
                     versions: versions.iter().map(|f| f.version.to_string()).collect(),
+                    retired: retired.contains(&latest.id),
                     questions: latest
                         .questions
                         .iter()

@@ -1,7 +1,7 @@
 //! An administrator publishes the area's own forms from the dashboard or
 //! the API: upload an XLSForm (checked, with every problem by cell, or
 //! published), read one form version, download any version as an `.xlsx`
-//! to edit and upload again. The rules are [`crate::admin::publish`]'s,
+//! to edit and upload again, retire a form. The rules are [`crate::admin::publish`]'s,
 //! shared with `hark admin form import`; this file only speaks HTTP.
 
 use axum::Json;
@@ -116,6 +116,38 @@ fn published(
         changes,
         warnings,
     }
+}
+
+/// What retiring did.
+#[derive(Serialize)]
+pub(crate) struct RetiredForm {
+    form: String,
+    /// The versions newly retired (none if it was retired already).
+    retired: Vec<String>,
+}
+
+/// `POST /api/v1/forms/{id}/retire`: devices stop offering the form for
+/// new responses at their next sync; responses begun on it still count.
+#[tracing::instrument(skip_all, fields(user = %who.user.username))]
+pub(crate) async fn retire(
+    State(state): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<RetiredForm>, ApiError> {
+    who.require(Role::Administrator)?;
+    let storage = state.storage.clone();
+    let out = blocking(move || {
+        let retired = admin::retire(storage.as_ref(), &who.area, &id)?;
+        if !retired.is_empty() {
+            audit(storage.as_ref(), &who, "form.retire", id.clone())?;
+        }
+        Ok(RetiredForm {
+            form: id,
+            retired: retired.iter().map(ToString::to_string).collect(),
+        })
+    })
+    .await?;
+    Ok(Json(out))
 }
 
 /// The `version` query parameter, if given.

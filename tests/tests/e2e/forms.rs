@@ -404,3 +404,86 @@ fn an_administrator_publishes_a_form_in_a_browser() {
         "what the browser published is the area's newest version"
     );
 }
+
+#[test]
+fn a_retired_form_is_no_longer_offered_and_what_was_begun_on_it_still_counts() {
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    user(&server, "hartlepool", "sam", Role::Administrator);
+    user(&server, "hartlepool", "priya", Role::Leader);
+    let mut admin = Web::new(&server.url);
+    assert_eq!(admin.sign_in("sam", PASSWORD), 200);
+    let mut leader = Web::new(&server.url);
+    assert_eq!(leader.sign_in("priya", PASSWORD), 200);
+
+    let tablet = TestDevice::enrol(&server, "hartlepool");
+    let form = tablet
+        .store
+        .latest_form("local-offer")
+        .expect("forms")
+        .expect("installed");
+    let ctx = ResponseContext {
+        area: tablet.area.clone(),
+        setting: Some("clinic".into()),
+        ..Default::default()
+    };
+    let draft = tablet
+        .store
+        .start_response("local-offer", &ctx, Consent::given_for(form.audience))
+        .expect("a draft before the form is retired");
+
+    // Only an administrator retires, and it is audited.
+    assert_eq!(
+        leader
+            .post("/api/v1/forms/local-offer/retire", &Value::Null)
+            .0,
+        403
+    );
+    let (status, body) = admin.post("/api/v1/forms/local-offer/retire", &Value::Null);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&form.version.to_string()), "{body}");
+    assert_eq!(admin.post("/api/v1/forms/nope/retire", &Value::Null).0, 404);
+    assert!(
+        admin
+            .json("/api/v1/audit")
+            .to_string()
+            .contains("form.retire")
+    );
+    let listed = leader.json("/api/v1/forms");
+    let entry = listed
+        .as_array()
+        .expect("forms")
+        .iter()
+        .find(|f| f["id"] == "local-offer")
+        .expect("still listed for reports");
+    assert_eq!(entry["retired"], true);
+
+    // At its next sync the tablet stops offering it ...
+    tablet.sync().expect("sync");
+    assert!(tablet.store.is_retired("local-offer").expect("read"));
+    assert!(
+        tablet
+            .store
+            .offered_forms()
+            .expect("offered")
+            .iter()
+            .all(|f| f.id != "local-offer")
+    );
+    let err = tablet
+        .store
+        .start_response("local-offer", &ctx, Consent::given_for(form.audience))
+        .expect_err("no new responses");
+    assert!(err.to_string().contains("retired"), "{err}");
+    // ... and a second tablet, enrolled afterwards, never offers it.
+    let later = TestDevice::enrol(&server, "hartlepool");
+    assert!(later.store.is_retired("local-offer").expect("read"));
+
+    // The draft begun before is finished, synced and counted.
+    let mut next = hark_core::form::seeded(3);
+    for (q, a) in hark_core::form::plausible_answers(&form, &mut next) {
+        tablet.store.answer(&draft, &q, a).expect("answer");
+    }
+    tablet.store.submit(&draft).expect("submit");
+    tablet.sync().expect("sync");
+    assert_eq!(server.count("hartlepool", Some("local-offer")), 1);
+}

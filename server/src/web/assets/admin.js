@@ -68,7 +68,7 @@ async function loadFormVersions() {
   const forms = await api("/api/v1/forms");
   $("form-versions").replaceChildren(headRow(["form", "title", "versions (download to edit)"]), ...forms.map((f) => {
     const tr = el("tr");
-    tr.append(el("td", f.id), el("td", f.title));
+    tr.append(el("td", f.id), el("td", f.retired ? f.title + " (retired: not offered for new responses)" : f.title));
     const td = el("td");
     f.versions.forEach((v, i) => {
       const a = el("a", v);
