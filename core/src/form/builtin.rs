@@ -7,6 +7,10 @@ use super::validate::FormError;
 /// The JSON source of each built-in form, by file name.
 const SOURCES: &[(&str, &str)] = &[
     (
+        "feeling_safe_early.json",
+        include_str!("../../forms/feeling_safe_early.json"),
+    ),
+    (
         "feeling_safe_child.json",
         include_str!("../../forms/feeling_safe_child.json"),
     ),
@@ -17,6 +21,10 @@ const SOURCES: &[(&str, &str)] = &[
     (
         "diagnosis_experience.json",
         include_str!("../../forms/diagnosis_experience.json"),
+    ),
+    (
+        "diagnosis_experience_young_person.json",
+        include_str!("../../forms/diagnosis_experience_young_person.json"),
     ),
     (
         "service_satisfaction.json",
