@@ -7,7 +7,7 @@ use hark_xlsform::{export, export_file, import, import_file};
 #[test]
 fn every_builtin_form_round_trips_through_xlsx() {
     let forms = builtin_forms().expect("built-in forms load");
-    assert!(forms.len() >= 8);
+    assert!(forms.len() >= 10);
     for form in forms {
         let grid = export(&form).unwrap_or_else(|e| panic!("{}: {e}", form.id));
         let back = import(&grid).unwrap_or_else(|e| panic!("{}: {e}", form.id));

@@ -44,7 +44,7 @@ def test_the_form_carries_its_child_friendly_text(store):
     assert clubs.conditional
     trigger = next(t for t in form.safeguarding if t.id == "unsafe_home")
     assert trigger.level == hark_ffi.FlagLevel.URGENT
-    assert len({f.id for f in store.forms()}) == 8
+    assert len({f.id for f in store.forms()}) == 10
 
 
 def test_full_visit_raises_the_flag_with_its_guidance(tmp_path, child_context):

@@ -7,6 +7,10 @@ use super::validate::FormError;
 /// The JSON source of each built-in form, by file name.
 const SOURCES: &[(&str, &str)] = &[
     (
+        "feeling_safe_early.json",
+        include_str!("../../forms/feeling_safe_early.json"),
+    ),
+    (
         "feeling_safe_child.json",
         include_str!("../../forms/feeling_safe_child.json"),
     ),
@@ -17,6 +21,10 @@ const SOURCES: &[(&str, &str)] = &[
     (
         "diagnosis_experience.json",
         include_str!("../../forms/diagnosis_experience.json"),
+    ),
+    (
+        "diagnosis_experience_young_person.json",
+        include_str!("../../forms/diagnosis_experience_young_person.json"),
     ),
     (
         "service_satisfaction.json",
@@ -78,6 +86,9 @@ pub fn builtin_form(id: &str) -> Option<Form> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::model::{
+        Audience, ChoiceOption, FlagLevel, Question, QuestionKind, Text, Theme,
+    };
     use super::*;
 
     #[test]
@@ -147,26 +158,181 @@ mod tests {
         assert_eq!(ids.len(), forms.len());
     }
 
+    /// The text in the form's default language, if it has any.
+    fn text<'a>(form: &Form, t: Option<&'a Text>) -> Option<&'a str> {
+        t.and_then(|t| t.0.get(form.default_language()))
+            .map(String::as_str)
+            .filter(|s| !s.trim().is_empty())
+    }
+
+    /// The options a respondent sees: a face scale's labels or a choice's
+    /// options (yes / no has fixed options, drawn by the device).
+    fn options(q: &Question) -> &[ChoiceOption] {
+        match &q.kind {
+            QuestionKind::FaceScale { labels, .. } => labels,
+            QuestionKind::SingleChoice { options }
+            | QuestionKind::MultipleChoice { options, .. } => options,
+            _ => &[],
+        }
+    }
+
     #[test]
     fn child_forms_have_child_friendly_variants_and_safeguarding() {
-        for form in builtin_forms()
-            .expect("valid")
-            .iter()
-            .filter(|f| f.audience.is_child())
-        {
+        for form in builtin_forms().expect("valid") {
             for q in &form.questions {
+                // Parent carers may have SEND themselves or read English as
+                // an additional language: every audience gets both.
                 assert!(
-                    q.easy_read.is_some() || q.read_aloud.is_some(),
-                    "{}: {} lacks a child variant",
+                    text(&form, q.easy_read.as_ref()).is_some(),
+                    "{}: {} has no easy-read text",
                     form.id,
                     q.id
                 );
+                let aloud = text(&form, q.read_aloud.as_ref())
+                    .unwrap_or_else(|| panic!("{}: {} has no read-aloud text", form.id, q.id));
+                // What is read aloud offers what the screen offers.
+                for (allowed, words) in [
+                    (q.allow_dont_know, "don't know"),
+                    (q.allow_prefer_not_to_say, "don't want to say"),
+                ] {
+                    assert_eq!(
+                        aloud.contains(words),
+                        allowed,
+                        "{}: {} reads aloud {words:?} {}",
+                        form.id,
+                        q.id,
+                        if allowed {
+                            "nowhere"
+                        } else {
+                            "but does not offer it"
+                        }
+                    );
+                }
+                if form.audience.is_child() {
+                    for o in options(q) {
+                        assert!(
+                            o.symbol.as_deref().is_some_and(|s| !s.trim().is_empty()),
+                            "{}: option {} of {} has no symbol",
+                            form.id,
+                            o.id,
+                            q.id
+                        );
+                    }
+                }
             }
-            if form.theme == super::super::model::Theme::FeelingSafe {
+            if form.audience.is_child() && form.theme == Theme::FeelingSafe {
                 assert!(
                     !form.safeguarding.is_empty(),
                     "{} raises no safeguarding flag",
                     form.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_form_for_children_aged_4_to_7_needs_no_reading_or_writing() {
+        let forms: Vec<Form> = builtin_forms()
+            .expect("valid")
+            .into_iter()
+            .filter(|f| f.audience == Audience::Child4To7)
+            .collect();
+        assert!(!forms.is_empty(), "a form for children aged 4 to 7 ships");
+        for form in forms {
+            assert!(
+                (5..=7).contains(&form.questions.len()),
+                "{} is not short: {} questions",
+                form.id,
+                form.questions.len()
+            );
+            for q in &form.questions {
+                assert!(
+                    !matches!(
+                        q.kind,
+                        QuestionKind::FreeText { .. }
+                            | QuestionKind::Number { .. }
+                            | QuestionKind::Date { .. }
+                    ),
+                    "{}: {} asks for {}, which needs reading or writing",
+                    form.id,
+                    q.id,
+                    q.kind.name()
+                );
+                assert!(
+                    q.allow_dont_know && q.allow_prefer_not_to_say,
+                    "{}: {} must allow \"I don't know\" and \"I don't want to say\"",
+                    form.id,
+                    q.id
+                );
+                let aloud = text(&form, q.read_aloud.as_ref())
+                    .unwrap_or_else(|| panic!("{}: {} is not read aloud", form.id, q.id))
+                    .to_lowercase();
+                if matches!(q.kind, QuestionKind::FaceScale { .. }) {
+                    assert!(
+                        aloud.contains("face"),
+                        "{}: {} names no face",
+                        form.id,
+                        q.id
+                    );
+                } else {
+                    for o in options(q) {
+                        let label = o.label.get(form.default_language(), "en").to_lowercase();
+                        assert!(
+                            aloud.contains(&label),
+                            "{}: {} does not read out {label:?}",
+                            form.id,
+                            q.id
+                        );
+                    }
+                }
+            }
+            assert!(
+                form.safeguarding
+                    .iter()
+                    .any(|t| t.level == FlagLevel::Urgent),
+                "{} has no urgent safeguarding flag",
+                form.id
+            );
+        }
+    }
+
+    /// Each audience has the themes the inspections asked about, ready on day
+    /// one.
+    #[test]
+    fn every_audience_has_its_templates() {
+        let forms = builtin_forms().expect("valid");
+        let has = |audience: Audience, theme: Theme| {
+            forms
+                .iter()
+                .any(|f| f.audience == audience && f.theme == theme)
+        };
+        for (audience, themes) in [
+            (Audience::Child4To7, &[Theme::FeelingSafe][..]),
+            (Audience::Child8To11, &[Theme::FeelingSafe]),
+            (
+                Audience::YoungPerson11To17,
+                &[
+                    Theme::FeelingSafe,
+                    Theme::Diagnosis,
+                    Theme::Satisfaction,
+                    Theme::BeingHeard,
+                ],
+            ),
+            (
+                Audience::ParentCarer,
+                &[
+                    Theme::Diagnosis,
+                    Theme::Satisfaction,
+                    Theme::Information,
+                    Theme::BeingHeard,
+                ],
+            ),
+        ] {
+            for &theme in themes {
+                assert!(
+                    has(audience, theme),
+                    "no {theme:?} form for {}",
+                    audience.as_str()
                 );
             }
         }
