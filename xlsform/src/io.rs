@@ -50,7 +50,36 @@ pub fn read(bytes: &[u8]) -> Result<Workbook, Problem> {
     })
 }
 
+/// Most a workbook may unpack to. An XLSForm of 2,000 rows in a few
+/// languages unpacks to well under 10 MB; a file that claims more is
+/// refused before the spreadsheet reader inflates it (a "zip bomb" of a
+/// few megabytes can unpack to gigabytes).
+const MAX_UNPACKED: u64 = 64 * 1024 * 1024;
+
+/// Refuses a zip file (`.xlsx` and `.ods` are both) whose entries declare
+/// more than [`MAX_UNPACKED`] bytes in all. Bytes that are no zip file are
+/// left to the reader, which names what it expected.
+fn check_unpacked_size(bytes: &[u8]) -> Result<(), Problem> {
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return Ok(());
+    };
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let size = archive.by_index_raw(i).map(|f| f.size()).unwrap_or(0);
+        total = total.saturating_add(size);
+    }
+    if total > MAX_UNPACKED {
+        return Err(Problem::Unreadable(format!(
+            "the file unpacks to {} MB; hark reads workbooks of at most {} MB",
+            total / (1024 * 1024),
+            MAX_UNPACKED / (1024 * 1024)
+        )));
+    }
+    Ok(())
+}
+
 fn read_unguarded(bytes: &[u8]) -> Result<Workbook, Problem> {
+    check_unpacked_size(bytes)?;
     let mut book = open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| Problem::Unreadable(e.to_string()))?;
     let mut sheets = Vec::new();
@@ -114,4 +143,41 @@ pub fn write(wb: &Workbook) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         ws.autofit();
     }
     book.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A "zip bomb": a small file whose sheet unpacks to more than hark
+    /// reads is refused before anything inflates it.
+    #[test]
+    fn a_file_that_unpacks_to_too_much_is_refused_unread() {
+        let mut out = Cursor::new(Vec::new());
+        {
+            let mut zip = zip::ZipWriter::new(&mut out);
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .compression_level(Some(1))
+                .large_file(true);
+            zip.start_file("xl/worksheets/sheet1.xml", options)
+                .expect("entry");
+            let chunk = vec![b' '; 1024 * 1024];
+            for _ in 0..65 {
+                zip.write_all(&chunk).expect("write");
+            }
+            zip.finish().expect("finish");
+        }
+        let bytes = out.into_inner();
+        assert!(
+            bytes.len() < 1024 * 1024,
+            "the file itself is small: {}",
+            bytes.len()
+        );
+        match read(&bytes) {
+            Err(Problem::Unreadable(why)) => assert!(why.contains("unpacks to 65 MB"), "{why}"),
+            other => panic!("not refused: {other:?}"),
+        }
+    }
 }
