@@ -1,7 +1,7 @@
 // An administrator publishes the area's own form in headless Chromium:
 // download a form to edit, upload a broken XLSForm and read every problem
 // by cell, check the edited one, read what changed, publish it, see the new
-// version listed. Started by
+// version listed, retire another form. Started by
 // `forms::an_administrator_publishes_a_form_in_a_browser` (HARK_URL,
 // HARK_USER, HARK_PASSWORD, HARK_CHROMIUM, HARK_SHOTS, HARK_BAD_XLSX,
 // HARK_GOOD_XLSX, HARK_NEW_VERSION).
@@ -63,6 +63,14 @@ const { env, check, launch } = require("./harness.cjs");
     check(true, "the new version is listed after publishing");
     check(await page.isDisabled("#publish-button"), "and cannot be published twice by accident");
     await page.locator("#admin").screenshot({ path: shots + "/forms-3-published.png" });
+
+    // Retiring asks first, then marks the form retired.
+    let asked = "";
+    page.once("dialog", (d) => { asked = d.message(); d.accept(); });
+    await page.click("#form-versions button[aria-label='Retire being-heard']");
+    await page.waitForFunction(() => /being-heard.*retired/.test(document.getElementById("form-versions").textContent));
+    check(asked.includes("still accepted and counted"), "retiring says what it does before it does it");
+    check((await page.locator("#form-versions button[aria-label='Retire being-heard']").count()) === 0, "a retired form has no Retire button");
     check(errors.filter((e) => !e.includes("401 (Unauthorized)") && !e.includes("422")).length === 0, "no script errors (" + errors.join("; ") + ")");
   } finally {
     await browser.close();

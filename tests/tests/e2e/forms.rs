@@ -403,6 +403,12 @@ fn an_administrator_publishes_a_form_in_a_browser() {
         form,
         "what the browser published is the area's newest version"
     );
+    let retired = hark_server::admin::area_form(server.storage.as_ref(), &area, "being-heard", None)
+        .expect("being-heard");
+    assert!(
+        hark_server::admin::is_retired(server.storage.as_ref(), &area, &retired).expect("read"),
+        "the form the browser retired is retired"
+    );
 }
 
 #[test]

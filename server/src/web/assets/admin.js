@@ -66,7 +66,7 @@ function headRow(names) {
 
 async function loadFormVersions() {
   const forms = await api("/api/v1/forms");
-  $("form-versions").replaceChildren(headRow(["form", "title", "versions (download to edit)"]), ...forms.map((f) => {
+  $("form-versions").replaceChildren(headRow(["form", "title", "versions (download to edit)", ""]), ...forms.map((f) => {
     const tr = el("tr");
     tr.append(el("td", f.id), el("td", f.retired ? f.title + " (retired: not offered for new responses)" : f.title));
     const td = el("td");
@@ -79,8 +79,26 @@ async function loadFormVersions() {
       td.append(a);
     });
     tr.appendChild(td);
+    const action = el("td");
+    if (!f.retired) {
+      const b = el("button", "Retire");
+      b.type = "button";
+      b.setAttribute("aria-label", "Retire " + f.id);
+      b.addEventListener("click", () => retireForm(f.id).catch((e) => say(e.message)));
+      action.appendChild(b);
+    }
+    tr.appendChild(action);
     return tr;
   }));
+}
+
+// Retires a form after the administrator confirms: tablets stop offering
+// it at their next sync; what was begun on it still counts.
+async function retireForm(id) {
+  if (!window.confirm("Retire " + id + "? Tablets stop offering it for new responses at their next sync; responses already begun on it are still accepted and counted. Publishing a newer version offers it again.")) return;
+  const r = await api("/api/v1/forms/" + encodeURIComponent(id) + "/retire", { method: "POST" });
+  await loadFormVersions();
+  say(r.retired.length ? "Retired " + id + "." : id + " was retired already.");
 }
 
 // Uploads the chosen XLSForm: a check (dry run) or the publication.
