@@ -299,6 +299,34 @@ fn an_administrator_publishes_through_the_api_and_devices_get_it_at_their_next_s
         form.version
     );
 
+    // Reported on: the reshaped question counts the new version's answers
+    // only, and says the older version was asked differently.
+    let ids = tablet.capture("local-offer", 12, 5);
+    tablet.sync().expect("sync");
+    let answered = ids
+        .iter()
+        .filter(|id| {
+            tablet
+                .store
+                .response(id)
+                .expect("response")
+                .answers
+                .contains_key(&reshaped)
+        })
+        .count();
+    let report = leader.json(&format!("/api/v1/reports?form=local-offer&question={reshaped}"));
+    let all = &report["groups"][0]["cells"]
+        .as_array()
+        .expect("cells")
+        .last()
+        .expect("all")["answered"]["n"];
+    assert_eq!(all.as_u64(), Some(answered as u64), "{report}");
+    assert_eq!(
+        report["excluded_versions"][0]["version"],
+        old.version.to_string(),
+        "{report}"
+    );
+
     // The same version again changes nothing; other content under it is a
     // conflict; an older version is refused.
     let (status, body) = admin.post_bytes("/api/v1/forms", XLSX, &upload);
