@@ -399,6 +399,23 @@ mod tests {
         Form::from_json(include_str!("../testdata/service_satisfaction-1.0.0.json")).expect("form")
     }
 
+    /// Each built-in version an older hark shipped, as it shipped, is
+    /// recognised: areas holding it get this hark's newer version.
+    #[test]
+    fn the_versions_older_hark_shipped_are_recognised() {
+        for json in [
+            include_str!("../testdata/service_satisfaction-1.0.0.json"),
+            include_str!("../testdata/diagnosis_experience-1.0.0.json"),
+            include_str!("../testdata/local_offer-1.0.0.json"),
+            include_str!("../testdata/being_heard_parent-1.0.0.json"),
+        ] {
+            let old = Form::from_json(json).expect("form");
+            assert!(is_shipped(&old), "{} {}", old.id, old.version);
+            let current = builtin_form(&old.id).expect("still built in");
+            assert!(current.version > old.version, "{}", old.id);
+        }
+    }
+
     #[test]
     fn a_newer_builtin_version_reaches_an_area_that_has_the_older_one_as_shipped() {
         let s = SqliteStorage::in_memory().expect("sqlite");

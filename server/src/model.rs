@@ -96,6 +96,44 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// A survey link an administrator hands out: anyone with its URL may answer
+/// its form, until it closes, reaches its cap or is revoked. A single-use
+/// link takes one response. No respondent's name is stored anywhere: the
+/// link is for a family, not about one.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SurveyLink {
+    /// Stable public id (not the secret in the URL).
+    pub id: String,
+    /// The area it belongs to.
+    #[serde(skip)]
+    pub area_id: String,
+    /// The form it answers (its newest offered version).
+    pub form_id: String,
+    /// Takes one response only.
+    pub single_use: bool,
+    /// No answers at or after this time, ms since the epoch.
+    pub closes_at: Option<i64>,
+    /// Most responses it takes.
+    pub cap: Option<i64>,
+    /// Responses taken so far.
+    pub used: i64,
+    /// When it was made, ms since the epoch.
+    pub created_at: i64,
+    /// Who made it.
+    pub created_by: String,
+    /// Revoked links take nothing.
+    pub revoked: bool,
+}
+
+impl SurveyLink {
+    /// Whether the link would take a response at `now`.
+    pub fn open_at(&self, now: i64) -> bool {
+        !self.revoked
+            && self.closes_at.is_none_or(|c| now < c)
+            && self.cap.is_none_or(|c| self.used < c)
+    }
+}
+
 /// A "you said, we did" note, shown on the dashboard and on devices.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Note {

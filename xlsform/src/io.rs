@@ -4,7 +4,7 @@
 
 use std::io::Cursor;
 
-use calamine::{Data, Reader, open_workbook_auto_from_rs};
+use calamine::{Data, DataType, Reader, Sheets, open_workbook_auto_from_rs};
 use rust_xlsxwriter::{Format, Workbook as XlsxBook};
 
 use crate::error::Problem;
@@ -78,33 +78,180 @@ fn check_unpacked_size(bytes: &[u8]) -> Result<(), Problem> {
     Ok(())
 }
 
+/// The furthest row and column a sheet's cell may be at (XLSForms are a
+/// few thousand rows of a few dozen columns; a cell at XFD1048576 would
+/// make calamine build a grid of seventeen billion cells).
+const MAX_ROW: u32 = 100_000;
+const MAX_COL: u32 = 1_000;
+
 fn read_unguarded(bytes: &[u8]) -> Result<Workbook, Problem> {
     check_unpacked_size(bytes)?;
+    // calamine reads an .ods workbook's sheets as it opens it: measure first.
+    if is_ods(bytes) {
+        ods_cells(bytes)?;
+    }
     let mut book = open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| Problem::Unreadable(e.to_string()))?;
     let mut sheets = Vec::new();
     for name in book.sheet_names() {
-        let range = book
-            .worksheet_range(&name)
-            .map_err(|e| Problem::Unreadable(format!("sheet '{name}': {e}")))?;
-        let (r0, c0) = range.start().unwrap_or((0, 0));
-        let (r0, c0) = (r0 as usize, c0 as usize);
-        let (h, w) = range.get_size();
-        if (r0 + h).saturating_mul(c0 + w) > MAX_CELLS {
-            return Err(Problem::Unreadable(format!("sheet '{name}' is too large")));
-        }
-        let mut rows = vec![Vec::new(); r0];
-        for row in range.rows() {
-            let mut cells = vec![String::new(); c0];
-            cells.extend(row.iter().map(text));
-            while cells.last().is_some_and(String::is_empty) {
-                cells.pop();
-            }
-            rows.push(cells);
-        }
+        let rows = match &mut book {
+            // Cell by cell: nothing is built before each cell's place is
+            // checked.
+            Sheets::Xlsx(x) => xlsx_rows(x, &name)?,
+            other => range_rows(other, &name)?,
+        };
         sheets.push(Sheet { name, rows });
     }
     Ok(Workbook { sheets })
+}
+
+fn too_large(name: &str) -> Problem {
+    Problem::Unreadable(format!(
+        "sheet '{name}' is too large: hark reads {MAX_ROW} rows of {MAX_COL} columns, {MAX_CELLS} cells at most"
+    ))
+}
+
+/// An `.xlsx` sheet read cell by cell, each checked against [`MAX_ROW`],
+/// [`MAX_COL`] and [`MAX_CELLS`] before it is kept.
+fn xlsx_rows(
+    x: &mut calamine::Xlsx<Cursor<&[u8]>>,
+    name: &str,
+) -> Result<Vec<Vec<String>>, Problem> {
+    let unreadable = |e: calamine::XlsxError| Problem::Unreadable(format!("sheet '{name}': {e}"));
+    let mut reader = x.worksheet_cells_reader(name).map_err(unreadable)?;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut n = 0usize;
+    while let Some(cell) = reader.next_cell().map_err(unreadable)? {
+        if cell.get_value().is_empty() {
+            continue;
+        }
+        let (r, c) = cell.get_position();
+        n += 1;
+        if r >= MAX_ROW || c >= MAX_COL || n > MAX_CELLS {
+            return Err(too_large(name));
+        }
+        let (r, c) = (r as usize, c as usize);
+        if rows.len() <= r {
+            rows.resize(r + 1, Vec::new());
+        }
+        let row = &mut rows[r];
+        if row.len() <= c {
+            row.resize(c + 1, String::new());
+        }
+        row[c] = text(&Data::from(cell.get_value().clone()));
+    }
+    for row in &mut rows {
+        while row.last().is_some_and(String::is_empty) {
+            row.pop();
+        }
+    }
+    Ok(rows)
+}
+
+/// A sheet of another format read whole by calamine (for `.ods`, only
+/// after [`ods_cells`] has measured it).
+fn range_rows(book: &mut Sheets<Cursor<&[u8]>>, name: &str) -> Result<Vec<Vec<String>>, Problem> {
+    let range = book
+        .worksheet_range(name)
+        .map_err(|e| Problem::Unreadable(format!("sheet '{name}': {e}")))?;
+    let (r0, c0) = range.start().unwrap_or((0, 0));
+    let (r0, c0) = (r0 as usize, c0 as usize);
+    let (h, w) = range.get_size();
+    if (r0 + h).saturating_mul(c0 + w) > MAX_CELLS {
+        return Err(too_large(name));
+    }
+    let mut rows = vec![Vec::new(); r0];
+    for row in range.rows() {
+        let mut cells = vec![String::new(); c0];
+        cells.extend(row.iter().map(text));
+        while cells.last().is_some_and(String::is_empty) {
+            cells.pop();
+        }
+        rows.push(cells);
+    }
+    Ok(rows)
+}
+
+/// Whether the bytes are an OpenDocument spreadsheet (a zip with the
+/// OpenDocument `content.xml`).
+fn is_ods(bytes: &[u8]) -> bool {
+    zip::ZipArchive::new(Cursor::new(bytes)).is_ok_and(|mut a| a.by_name("content.xml").is_ok())
+}
+
+/// Measures the cells calamine would build for an `.ods` workbook before
+/// it builds them: a row counts as wide as its last cell with content
+/// (repeated cells before it included) and as many times as it is
+/// repeated. LibreOffice's trailing blank rows and columns (repeated,
+/// without content) count nothing.
+fn ods_cells(bytes: &[u8]) -> Result<(), Problem> {
+    use quick_xml::events::Event;
+    use std::io::Read;
+    let unreadable = |what: String| Problem::Unreadable(what);
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| unreadable(format!("the .ods file: {e}")))?;
+    let mut xml = String::new();
+    archive
+        .by_name("content.xml")
+        .map_err(|e| unreadable(format!("the .ods file's content: {e}")))?
+        .read_to_string(&mut xml)
+        .map_err(|e| unreadable(format!("the .ods file's content: {e}")))?;
+    let repeat = |e: &quick_xml::events::BytesStart<'_>, attr: &str| -> u64 {
+        e.attributes()
+            .flatten()
+            .find(|a| a.key.as_ref() == attr)
+            .and_then(|a| a.value.parse().ok())
+            .unwrap_or(1)
+    };
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut total, mut row_repeats, mut col, mut width) = (0u64, 1u64, 0u64, 0u64);
+    let mut sheet = String::new();
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| unreadable(format!("the .ods file's content: {e}")))?;
+        let (start, empty) = match &event {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            Event::End(e) if e.name().as_ref() == "table:table-row" => {
+                total = total.saturating_add(row_repeats.saturating_mul(width));
+                if total > MAX_CELLS as u64 {
+                    return Err(too_large(&sheet));
+                }
+                (None, false)
+            }
+            Event::Eof => return Ok(()),
+            _ => (None, false),
+        };
+        let Some(e) = start else { continue };
+        match e.name().as_ref() {
+            "table:table" => {
+                sheet = e
+                    .attributes()
+                    .flatten()
+                    .find(|a| a.key.as_ref() == "table:name")
+                    .map(|a| a.value.into_owned())
+                    .unwrap_or_default();
+            }
+            "table:table-row" => {
+                (row_repeats, col, width) = (repeat(e, "table:number-rows-repeated"), 0, 0);
+                if empty {
+                    row_repeats = 1;
+                }
+            }
+            "table:table-cell" | "table:covered-table-cell" => {
+                let n = repeat(e, "table:number-columns-repeated");
+                let content = !empty
+                    || e.attributes()
+                        .flatten()
+                        .any(|a| a.key.as_ref() == "office:value-type");
+                col = col.saturating_add(n);
+                if content {
+                    width = col;
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Widest a column is made to fit its text (in pixels); long labels wrap

@@ -749,3 +749,20 @@ fn numbered_choices_compare_as_their_names_and_are_not_ordered() {
         ]))
     );
 }
+
+/// Two cells, at A1 and at XFD1048576: the reader would build the grid
+/// between them (seventeen billion cells). Refused, cell by cell, first.
+#[test]
+fn a_cell_at_the_far_corner_is_refused_before_the_grid_is_built() {
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet();
+    ws.set_name("survey").expect("name");
+    ws.write_string(0, 0, "type").expect("cell");
+    ws.write_string(1_048_575, 16_383, "x").expect("cell");
+    let bytes = book.save_to_buffer().expect("xlsx");
+    let err = import_file(&bytes).expect_err("refused");
+    assert!(
+        err.to_string().contains("sheet 'survey' is too large"),
+        "{err}"
+    );
+}

@@ -25,6 +25,12 @@ fn cell(v: &str) -> String {
 }
 
 fn ods(sheets: &[(&str, &[&[&str]])]) -> Vec<u8> {
+    ods_with(sheets, "")
+}
+
+/// An `.ods` of these sheets, with `extra` (raw rows) at the end of the
+/// first one.
+fn ods_with(sheets: &[(&str, &[&[&str]])], extra: &str) -> Vec<u8> {
     let mut content = String::from(
         r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet>"#,
     );
@@ -36,6 +42,9 @@ fn ods(sheets: &[(&str, &[&[&str]])]) -> Vec<u8> {
                 content.push_str(&cell(v));
             }
             content.push_str("</table:table-row>");
+        }
+        if *name == sheets[0].0 {
+            content.push_str(extra);
         }
         content.push_str("</table:table>");
     }
@@ -124,4 +133,39 @@ fn an_ods_xlsform_imports() {
         "Czy chodzisz do klubu?"
     );
     assert!(f.questions[1].relevant.is_some());
+}
+
+const SURVEY: &[&[&str]] = &[
+    &["type", "name", "label"],
+    &["yes_no", "heard", "Have you heard of the local offer?"],
+    &["text", "why", "Why?"],
+];
+const SETTINGS: &[&[&str]] = &[
+    &["form_id", "version", "audience", "theme", "form_title"],
+    &["ours", "1.0.0", "parent_carer", "information", "Ours"],
+];
+
+/// LibreOffice ends every sheet with its blank rows and columns, repeated
+/// to the sheet's edge: they count nothing.
+#[test]
+fn libreoffice_trailing_blank_rows_cost_nothing() {
+    let blank = r#"<table:table-row table:number-rows-repeated="1048573"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>"#;
+    let bytes = ods_with(&[("survey", SURVEY), ("settings", SETTINGS)], blank);
+    let form = import_file(&bytes).expect("imports").form;
+    assert_eq!(form.questions.len(), 2);
+}
+
+/// A few hundred bytes that would make the reader build a hundred million
+/// cells (one cell with content repeated across 1,000 columns, that row
+/// repeated 100,000 times) are refused before anything is built.
+#[test]
+fn repeated_cells_that_would_fill_memory_are_refused_unbuilt() {
+    let bomb = r#"<table:table-row table:number-rows-repeated="100000"><table:table-cell table:number-columns-repeated="1000" office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>"#;
+    let bytes = ods_with(&[("survey", SURVEY), ("settings", SETTINGS)], bomb);
+    assert!(bytes.len() < 4096);
+    let err = import_file(&bytes).expect_err("refused");
+    assert!(
+        err.to_string().contains("sheet 'survey' is too large"),
+        "{err}"
+    );
 }

@@ -229,7 +229,7 @@ mod tests {
         let mut new = old.clone();
         let gone = new.questions.pop().expect("a question");
         let c = Changes::between(&old, &new);
-        assert_eq!(c.removed, [gone.id.clone()]);
+        assert_eq!(c.removed, std::slice::from_ref(&gone.id));
         assert_eq!(c.needs(), Bump::Minor);
         let back = Changes::between(&new, &old);
         assert_eq!(back.added, [gone.id]);

@@ -38,6 +38,11 @@ pub enum FormProblem {
     /// An id that is empty or has characters other than a-z, 0-9, `_`, `-`.
     #[error("id '{0}' must be lowercase letters, digits, '_' or '-'")]
     BadId(String),
+    /// A version with build metadata (`1.0.0+x`): semver orders it after
+    /// `1.0.0` although it names the same release, so it could pass for a
+    /// new version of the same content.
+    #[error("version '{0}' has build metadata ('+…'); give the version as major.minor.patch")]
+    BuildMetadata(String),
     /// No languages listed.
     #[error("lists no languages")]
     NoLanguages,
@@ -135,6 +140,12 @@ impl Form {
         };
         if !valid_id(&self.id) {
             return Err(err(None, FormProblem::BadId(self.id.clone())));
+        }
+        if !self.version.build.is_empty() {
+            return Err(err(
+                None,
+                FormProblem::BuildMetadata(self.version.to_string()),
+            ));
         }
         let Some(lang) = self.languages.first() else {
             return Err(err(None, FormProblem::NoLanguages));
@@ -366,6 +377,8 @@ mod tests {
             matches!(&e.problem, FormProblem::Syntax(s) if s.contains("slider")),
             "{e}"
         );
+        let e = error_after(|v| v["version"] = json!("1.0.0+hartlepool"));
+        assert!(matches!(e.problem, FormProblem::BuildMetadata(_)), "{e}");
         let e = error_after(|v| v["version"] = json!("one"));
         assert!(matches!(e.problem, FormProblem::Syntax(_)));
     }

@@ -343,13 +343,18 @@ impl Store {
                 _ => newest.push(f),
             }
         }
-        let mut out = Vec::with_capacity(newest.len());
-        for f in newest {
-            if !self.is_retired(&f.id)? {
-                out.push(f);
-            }
-        }
-        Ok(out)
+        let retired: std::collections::HashSet<String> = {
+            let inner = self.lock();
+            let mut stmt = inner.conn.prepare(
+                "SELECT id FROM documents WHERE kind = 'form' AND retired_at IS NOT NULL",
+            )?;
+            stmt.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<_, _>>()?
+        };
+        Ok(newest
+            .into_iter()
+            .filter(|f| !retired.contains(&form_doc_id(&f.form_ref())))
+            .collect())
     }
 
     /// One exact form version.

@@ -99,8 +99,8 @@ enum Ready {
     },
 }
 
-/// A retired form's document as it arrived: passed on as it is, so that
-/// the retirement reaches the peers this store syncs with in turn.
+/// A retired form's document as it arrived from the server, kept as it
+/// came.
 struct Retired {
     at: i64,
     heads: Vec<ChangeHash>,
@@ -202,16 +202,40 @@ impl Store {
         })
     }
 
-    /// Applies documents from a peer, all or nothing: every document is
-    /// checked first (it must load, be a hark document with the id it
-    /// claims, and a valid form), and only then are all written in one
-    /// transaction. Responses erased here stay erased.
+    /// Applies responses from a peer (a tablet syncing with a hub, a
+    /// bundle), all or nothing: every document is checked first (it must
+    /// load and be a hark document with the id it claims), and only then
+    /// are all written in one transaction. Responses erased here stay
+    /// erased. A peer may not send forms: forms come from the area's
+    /// server only ([`Store::apply_from_server`]), so a tablet at an event
+    /// cannot change, add or retire the forms a hub offers.
     pub fn apply(&self, docs: &[Incoming]) -> Result<Applied> {
+        if docs.iter().any(|d| d.kind == DocKind::Form) {
+            return Err(Error::Malformed(
+                "a peer may not send forms; forms come from the area's server".into(),
+            ));
+        }
+        self.apply_from_server(docs)
+    }
+
+    /// Applies documents from the area's server: responses as
+    /// [`Store::apply`] does, and form versions. A form version already
+    /// installed must have the same content (a version is never
+    /// rewritten); it may arrive retired.
+    pub fn apply_from_server(&self, docs: &[Incoming]) -> Result<Applied> {
         let mut ready = Vec::with_capacity(docs.len());
         for d in docs {
             match d.kind {
                 DocKind::Form => {
                     let form = form_from_doc(&d.bytes)?;
+                    {
+                        let mut inner = self.lock();
+                        if let Some(installed) = self.load_form(&mut inner, &form.form_ref())?
+                            && *installed != form
+                        {
+                            return Err(Error::FormVersionClash(form.form_ref()));
+                        }
+                    }
                     let retired = match form_doc_retired(&d.bytes)? {
                         Some(at) => Some(Retired {
                             at,
@@ -329,7 +353,11 @@ impl Store {
         result?;
         out.applied = forms.len() + touched.len();
         for (f, _) in forms {
-            inner.forms.insert(f.form_ref(), std::sync::Arc::new(f));
+            // An installed version keeps its cached copy (the same content).
+            inner
+                .forms
+                .entry(f.form_ref())
+                .or_insert_with(|| std::sync::Arc::new(f));
         }
         for (doc, _) in touched {
             out.conflicts.extend(doc.conflicts()?);
@@ -383,8 +411,7 @@ impl Store {
     }
 
     /// Records that a form version was retired, keeping its document as it
-    /// came (with a new sequence number, so the peers this store serves
-    /// receive it). Once retired, a version stays retired.
+    /// came. Once retired, a version stays retired.
     fn retire_form(
         &self,
         tx: &rusqlite::Transaction<'_>,
@@ -392,14 +419,12 @@ impl Store {
         retired: &Retired,
     ) -> Result<()> {
         let id = form_doc_id(&form.form_ref());
-        let seq = super::next_seq(tx)?;
         tx.execute(
-            "UPDATE documents SET retired_at = ?2, seq = ?3, heads = ?4, snapshot = ?5
+            "UPDATE documents SET retired_at = ?2, heads = ?3, snapshot = ?4
              WHERE id = ?1 AND retired_at IS NULL",
             params![
                 id,
                 retired.at,
-                seq,
                 encode_heads(&retired.heads),
                 self.cipher
                     .seal(&place("documents", &id, 0), &retired.bytes)

@@ -131,9 +131,12 @@ CREATE TABLE sync_docs (
 ";
 
 /// Version 3: when a form was retired (from its document; null while it is
-/// offered), so that listing the forms to start needs no decryption.
+/// offered). The cursors of what peers sent are reset, so the next sync
+/// fetches every form document again: a store of an older hark kept its
+/// own copy of a form and dropped a retirement it could not read.
 pub(crate) const V3: &str = "
 ALTER TABLE documents ADD COLUMN retired_at INTEGER;
+UPDATE sync_peers SET peer_cursor = 0;
 ";
 
 #[cfg(test)]

@@ -307,7 +307,7 @@ fn forms_install_once_and_versions_cannot_be_rewritten() {
 }
 
 #[test]
-fn a_retired_form_is_not_offered_but_its_drafts_are_finished_and_a_peer_hears_of_it() {
+fn a_retired_form_is_not_offered_but_its_drafts_are_finished() {
     use crate::doc::{DocKind, form_doc, retire_form_doc};
     use crate::store::replica::Incoming;
     let dir = tempfile::tempdir().expect("dir");
@@ -328,7 +328,33 @@ fn a_retired_form_is_not_offered_but_its_drafts_are_finished_and_a_peer_hears_of
         base: Vec::new(),
         bytes: retired.clone(),
     };
-    store.apply(std::slice::from_ref(&incoming)).expect("apply");
+    // A peer (a tablet at a hub, a bundle) may not send forms at all.
+    let err = store
+        .apply(std::slice::from_ref(&incoming))
+        .expect_err("forms come from the server only");
+    assert!(err.to_string().contains("may not send forms"), "{err}");
+    assert!(!store.is_retired("sample").expect("read"));
+    // Nor may the server send other content under an installed version.
+    let mut rewritten = form.clone();
+    rewritten.title = crate::form::Text::new("en", "Rewritten");
+    let (_, other) = form_doc(&rewritten).expect("doc");
+    let (_, other) = retire_form_doc(&other, 1).expect("retire");
+    let clash = Incoming {
+        bytes: other,
+        ..incoming.clone()
+    };
+    assert!(matches!(
+        store.apply_from_server(std::slice::from_ref(&clash)),
+        Err(Error::FormVersionClash(_))
+    ));
+    assert!(!store.is_retired("sample").expect("read"));
+    assert_eq!(
+        *store.latest_form("sample").expect("read").expect("form"),
+        form
+    );
+    store
+        .apply_from_server(std::slice::from_ref(&incoming))
+        .expect("apply");
     assert!(store.is_retired("sample").expect("read"));
     assert!(store.offered_forms().expect("offered").is_empty());
     assert!(matches!(
@@ -345,8 +371,7 @@ fn a_retired_form_is_not_offered_but_its_drafts_are_finished_and_a_peer_hears_of
         1,
         "the version stays installed"
     );
-    // It stays retired across a reopen, and the document is passed on as
-    // it came, so a tablet syncing with this store hears of it too.
+    // It stays retired across a reopen, with the document as it came.
     drop(store);
     let store = Store::open(&dir.path().join("hark.db"), &key).expect("reopen");
     assert!(store.is_retired("sample").expect("read"));

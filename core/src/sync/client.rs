@@ -183,7 +183,7 @@ fn apply(
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
     if !response.docs.is_empty() {
-        let applied = store.apply(&incoming(&response.docs)?)?;
+        let applied = store.apply_from_server(&incoming(&response.docs)?)?;
         report.received += applied.applied;
         report.conflicts += applied.conflicts.len();
         if !applied.want_whole.is_empty() {

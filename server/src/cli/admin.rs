@@ -351,6 +351,24 @@ pub(super) fn run(args: AdminArgs) -> Result<()> {
     Ok(())
 }
 
+/// Records a form change made from the command line in the area's audit
+/// log, as the dashboard's are.
+fn audit(
+    s: &dyn crate::storage::Storage,
+    area: &crate::model::Area,
+    action: &str,
+    detail: String,
+) -> Result<()> {
+    s.audit(&crate::model::AuditEntry {
+        seq: 0,
+        at: hark_core::doc::now_ms(),
+        area_id: area.id.clone(),
+        actor: "hark admin".into(),
+        action: action.to_owned(),
+        detail,
+    })
+}
+
 /// What publishing did: the summary, what changed since the newest
 /// version, warnings, and the outcome, as an author reads it.
 fn describe(p: &admin::Publication, area: &str) -> String {
@@ -435,11 +453,22 @@ fn form_command(s: &dyn crate::storage::Storage, command: FormCommand) -> Result
                 println!("warning: {w}");
             }
             let publication = admin::publish(s, &area, imported.form, dry_run)?;
+            if publication.outcome == admin::Outcome::Published {
+                audit(
+                    s,
+                    &area,
+                    "form.publish",
+                    publication.form.form_ref().to_string(),
+                )?;
+            }
             print!("{}", describe(&publication, &area.name));
         }
         FormCommand::Retire { form, area } => {
             let area = admin::area_named(s, &area)?;
             let retired = admin::retire(s, &area, &form)?;
+            if !retired.is_empty() {
+                audit(s, &area, "form.retire", form.clone())?;
+            }
             if retired.is_empty() {
                 println!("'{form}' is retired in '{}' already", area.name);
             } else {

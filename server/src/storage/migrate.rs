@@ -13,7 +13,7 @@
 
 use super::backend::{Backend, DocTx, SchemaTx};
 use super::documents::{backfill_packed, rebuild_tallies};
-use super::{Accounts, AuditLog, Notes, Reads, SafeguardingList, Storage, Tenancy};
+use super::{Accounts, AuditLog, Links, Notes, Reads, SafeguardingList, Storage, Tenancy};
 use crate::error::{Error, Result};
 
 /// Brings the schema from its recorded version to the last of
@@ -38,7 +38,9 @@ fn run(tx: &mut (impl DocTx + SchemaTx), migrations: &[&str]) -> Result<()> {
     Ok(())
 }
 
-impl<B: Backend + Tenancy + Reads + Accounts + AuditLog + Notes + SafeguardingList> Storage for B {
+impl<B: Backend + Tenancy + Reads + Accounts + AuditLog + Notes + Links + SafeguardingList> Storage
+    for B
+{
     fn migrate(&self) -> Result<()> {
         self.migration(|tx| run(tx, B::MIGRATIONS))
     }

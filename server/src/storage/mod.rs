@@ -11,6 +11,7 @@
 //! - [`Accounts`]: dashboard users and their sessions.
 //! - [`AuditLog`]: the per-area audit log.
 //! - [`Notes`]: "you said, we did" notes.
+//! - [`Links`]: survey links and the uses they take.
 //! - [`Lists`]: each area's settings, age phases, needs and pathways.
 //! - [`SafeguardingList`]: flagged responses and their follow-up.
 //!
@@ -47,7 +48,7 @@ use hark_core::lists::{AreaLists, ListDim, ListItem};
 use crate::error::Result;
 use crate::export::ExportRecord;
 use crate::ingest::{Fate, StagedDoc, StoredDoc};
-use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, User};
+use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, SurveyLink, User};
 use crate::projection::Projection;
 use crate::tally::{TallyQuery, TallyRow};
 use crate::throttle::Failures;
@@ -281,6 +282,27 @@ pub trait Notes {
     fn delete_note(&self, area_id: &str, id: &str) -> Result<bool>;
 }
 
+/// Survey links: what an administrator hands out, and the one atomic step
+/// by which a link takes a response.
+pub trait Links {
+    /// Stores a new link with the hash of its secret token.
+    fn create_link(&self, link: &SurveyLink, token_hash: &[u8]) -> Result<()>;
+    /// An area's links, newest first.
+    fn links(&self, area_id: &str) -> Result<Vec<SurveyLink>>;
+    /// The link whose secret token hashes to `token_hash`.
+    fn link_by_token(&self, token_hash: &[u8]) -> Result<Option<SurveyLink>>;
+    /// Takes one use of a link, atomically: only while it is not revoked,
+    /// not closed at `now` and under its cap (so concurrent answers on
+    /// any number of servers never take more than the cap). Returns
+    /// whether a use was taken.
+    fn claim_link(&self, id: &str, now: i64) -> Result<bool>;
+    /// Gives back a use taken by [`Links::claim_link`] whose response was
+    /// then not stored.
+    fn release_link(&self, id: &str) -> Result<()>;
+    /// Revokes a link of an area. Returns whether it existed there.
+    fn revoke_link(&self, area_id: &str, id: &str) -> Result<bool>;
+}
+
 /// Each area's reporting lists.
 pub trait Lists {
     /// The area's lists (the defaults until an administrator changes one).
@@ -331,6 +353,7 @@ pub trait Storage:
     + Accounts
     + AuditLog
     + Notes
+    + Links
     + SafeguardingList
     + Send
     + Sync

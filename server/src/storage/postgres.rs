@@ -36,12 +36,13 @@ use super::backend::{Backend, DocRow, DocTx, ProjectionRow, SchemaTx};
 use super::query::{free_text_sql, tallies_sql};
 use super::rows::{self, Row};
 use super::{
-    Accounts, AnswerCell, AuditLog, Notes, ProblemCount, Reads, SafeguardingList, Storage, Tenancy,
+    Accounts, AnswerCell, AuditLog, Links, Notes, ProblemCount, Reads, SafeguardingList, Storage,
+    Tenancy,
 };
 use crate::error::{Error, Result};
 use crate::export::{ExportRecord, pack_answers};
 use crate::ingest::StoredDoc;
-use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, User};
+use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, SurveyLink, User};
 use crate::projection::{AnswerRow, Projection};
 use crate::tally::{TallyKey, TallyQuery, TallyRow};
 use crate::throttle::Failures;
@@ -163,6 +164,14 @@ CREATE TABLE flags (
     occasion TEXT COLLATE "C", practitioner TEXT COLLATE "C", status TEXT COLLATE "C" NOT NULL,
     status_by TEXT COLLATE "C", status_at BIGINT, note TEXT COLLATE "C", UNIQUE (response_key, trigger));
 CREATE INDEX flags_area ON flags (area_id, id);
+"#,
+    r#"
+CREATE TABLE survey_links (
+    id TEXT COLLATE "C" PRIMARY KEY, area_id TEXT COLLATE "C" NOT NULL REFERENCES areas (id),
+    token_hash BYTEA NOT NULL UNIQUE, form_id TEXT COLLATE "C" NOT NULL, single_use BOOLEAN NOT NULL,
+    closes_at BIGINT, cap BIGINT, used BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL,
+    created_by TEXT COLLATE "C" NOT NULL, revoked BOOLEAN NOT NULL DEFAULT FALSE);
+CREATE INDEX survey_links_area ON survey_links (area_id, created_at);
 "#,
 ];
 
@@ -1255,6 +1264,80 @@ impl Notes for PostgresStorage {
     fn delete_note(&self, area_id: &str, id: &str) -> Result<bool> {
         Ok(self.conn()?.execute(
             "DELETE FROM notes WHERE area_id = $1 AND id = $2",
+            &[&area_id, &id],
+        )? > 0)
+    }
+}
+
+impl Links for PostgresStorage {
+    fn create_link(&self, l: &SurveyLink, token_hash: &[u8]) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT INTO survey_links (id, area_id, token_hash, form_id, single_use, closes_at, cap,
+                 used, created_at, created_by, revoked)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                &l.id,
+                &l.area_id,
+                &token_hash,
+                &l.form_id,
+                &l.single_use,
+                &l.closes_at,
+                &l.cap,
+                &l.used,
+                &l.created_at,
+                &l.created_by,
+                &l.revoked,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn links(&self, area_id: &str) -> Result<Vec<SurveyLink>> {
+        all(
+            &mut *self.conn()?,
+            &format!(
+                "SELECT {} FROM survey_links WHERE area_id = $1 ORDER BY created_at DESC, id",
+                rows::LINK
+            ),
+            &[&area_id],
+            rows::link,
+        )
+    }
+
+    fn link_by_token(&self, token_hash: &[u8]) -> Result<Option<SurveyLink>> {
+        Ok(all(
+            &mut *self.conn()?,
+            &format!(
+                "SELECT {} FROM survey_links WHERE token_hash = $1",
+                rows::LINK
+            ),
+            &[&token_hash],
+            rows::link,
+        )?
+        .into_iter()
+        .next())
+    }
+
+    fn claim_link(&self, id: &str, now: i64) -> Result<bool> {
+        Ok(self.conn()?.execute(
+            "UPDATE survey_links SET used = used + 1
+             WHERE id = $1 AND NOT revoked AND (closes_at IS NULL OR $2 < closes_at)
+                 AND (cap IS NULL OR used < cap)",
+            &[&id, &now],
+        )? == 1)
+    }
+
+    fn release_link(&self, id: &str) -> Result<()> {
+        self.conn()?.execute(
+            "UPDATE survey_links SET used = used - 1 WHERE id = $1 AND used > 0",
+            &[&id],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_link(&self, area_id: &str, id: &str) -> Result<bool> {
+        Ok(self.conn()?.execute(
+            "UPDATE survey_links SET revoked = TRUE WHERE area_id = $1 AND id = $2",
             &[&area_id, &id],
         )? > 0)
     }

@@ -8,7 +8,7 @@ use hark_core::response::Status;
 
 use crate::error::{Error, Result};
 use crate::export::{ExportRecord, unpack_answers};
-use crate::model::{Area, AuditEntry, Device, Note, Role, User};
+use crate::model::{Area, AuditEntry, Device, Note, Role, SurveyLink, User};
 use crate::projection::{AnswerRow, Projection};
 
 /// A row of a result, as the record functions below read it.
@@ -143,6 +143,24 @@ pub(super) fn note(r: &impl Row) -> Result<Note> {
         we_did: r.text(4)?,
         author: r.text(5)?,
         updated_at: r.int(6)?,
+    })
+}
+
+pub(super) const LINK: &str =
+    "id, area_id, form_id, single_use, closes_at, cap, used, created_at, created_by, revoked";
+
+pub(super) fn link(r: &impl Row) -> Result<SurveyLink> {
+    Ok(SurveyLink {
+        id: r.text(0)?,
+        area_id: r.text(1)?,
+        form_id: r.text(2)?,
+        single_use: r.flag(3)?,
+        closes_at: r.opt_int(4)?,
+        cap: r.opt_int(5)?,
+        used: r.int(6)?,
+        created_at: r.int(7)?,
+        created_by: r.text(8)?,
+        revoked: r.flag(9)?,
     })
 }
 

@@ -19,12 +19,13 @@ use super::backend::{Backend, DocRow, DocTx, ProjectionRow, SchemaTx};
 use super::query::{free_text_sql, tallies_sql};
 use super::rows::{self, Row};
 use super::{
-    Accounts, AnswerCell, AuditLog, Notes, ProblemCount, Reads, SafeguardingList, Storage, Tenancy,
+    Accounts, AnswerCell, AuditLog, Links, Notes, ProblemCount, Reads, SafeguardingList, Storage,
+    Tenancy,
 };
 use crate::error::{Error, Result};
 use crate::export::{ExportRecord, pack_answers};
 use crate::ingest::StoredDoc;
-use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, User};
+use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, SurveyLink, User};
 use crate::projection::{AnswerRow, Projection};
 use crate::tally::{TallyKey, TallyQuery, TallyRow};
 use crate::throttle::Failures;
@@ -110,6 +111,14 @@ CREATE TABLE flags (
     level TEXT NOT NULL, setting TEXT, occasion TEXT, practitioner TEXT, status TEXT NOT NULL,
     status_by TEXT, status_at INTEGER, note TEXT, UNIQUE (response_key, trigger));
 CREATE INDEX flags_area ON flags (area_id, id);
+",
+    "
+CREATE TABLE survey_links (
+    id TEXT PRIMARY KEY NOT NULL, area_id TEXT NOT NULL REFERENCES areas (id),
+    token_hash BLOB NOT NULL UNIQUE, form_id TEXT NOT NULL, single_use INTEGER NOT NULL,
+    closes_at INTEGER, cap INTEGER, used INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX survey_links_area ON survey_links (area_id, created_at);
 ",
 ];
 
@@ -1168,6 +1177,78 @@ impl Notes for SqliteStorage {
     fn delete_note(&self, area_id: &str, id: &str) -> Result<bool> {
         Ok(self.lock().execute(
             "DELETE FROM notes WHERE area_id = ?1 AND id = ?2",
+            params![area_id, id],
+        )? > 0)
+    }
+}
+
+impl Links for SqliteStorage {
+    fn create_link(&self, l: &SurveyLink, token_hash: &[u8]) -> Result<()> {
+        self.lock().execute(
+            "INSERT INTO survey_links (id, area_id, token_hash, form_id, single_use, closes_at, cap,
+                 used, created_at, created_by, revoked)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                l.id,
+                l.area_id,
+                token_hash,
+                l.form_id,
+                l.single_use,
+                l.closes_at,
+                l.cap,
+                l.used,
+                l.created_at,
+                l.created_by,
+                l.revoked
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn links(&self, area_id: &str) -> Result<Vec<SurveyLink>> {
+        let conn = self.lock();
+        all(
+            &mut *conn.prepare_cached(&format!(
+                "SELECT {} FROM survey_links WHERE area_id = ?1 ORDER BY created_at DESC, id",
+                rows::LINK
+            ))?,
+            [area_id],
+            |r| rows::link(r),
+        )
+    }
+
+    fn link_by_token(&self, token_hash: &[u8]) -> Result<Option<SurveyLink>> {
+        let conn = self.lock();
+        Ok(conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM survey_links WHERE token_hash = ?1",
+                rows::LINK
+            ))?
+            .query_row([token_hash], |r| Ok(rows::link(r)))
+            .optional()?
+            .transpose()?)
+    }
+
+    fn claim_link(&self, id: &str, now: i64) -> Result<bool> {
+        Ok(self.lock().execute(
+            "UPDATE survey_links SET used = used + 1
+             WHERE id = ?1 AND revoked = 0 AND (closes_at IS NULL OR ?2 < closes_at)
+                 AND (cap IS NULL OR used < cap)",
+            params![id, now],
+        )? == 1)
+    }
+
+    fn release_link(&self, id: &str) -> Result<()> {
+        self.lock().execute(
+            "UPDATE survey_links SET used = used - 1 WHERE id = ?1 AND used > 0",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_link(&self, area_id: &str, id: &str) -> Result<bool> {
+        Ok(self.lock().execute(
+            "UPDATE survey_links SET revoked = 1 WHERE area_id = ?1 AND id = ?2",
             params![area_id, id],
         )? > 0)
     }

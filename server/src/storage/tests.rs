@@ -1584,6 +1584,115 @@ macro_rules! notes_conformance {
 notes_conformance!(sqlite_notes, SqliteGuard::new());
 notes_conformance!(postgres_notes, PgGuard::new());
 
+/// Survey links ([`Links`]): a link belongs to its area, is found by its
+/// token's hash only, and takes no more uses than its cap, before it
+/// closes and until it is revoked, however many claim at once.
+macro_rules! links_conformance {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            use super::*;
+            use crate::model::SurveyLink;
+
+            fn link(
+                area_id: &str,
+                id: &str,
+                cap: Option<i64>,
+                closes_at: Option<i64>,
+            ) -> SurveyLink {
+                SurveyLink {
+                    id: id.into(),
+                    area_id: area_id.into(),
+                    form_id: "local-offer".into(),
+                    single_use: cap == Some(1),
+                    closes_at,
+                    cap,
+                    used: 0,
+                    created_at: 10,
+                    created_by: "sam".into(),
+                    revoked: false,
+                }
+            }
+
+            #[test]
+            fn links_take_uses_up_to_their_cap_until_they_close_or_are_revoked() {
+                let s = $make;
+                let h = admin::create_area(&*s, "hartlepool").expect("create");
+                let m = admin::create_area(&*s, "middlesbrough").expect("create");
+                s.create_link(&link(&h.id, "l1", Some(2), Some(1_000)), b"token-1")
+                    .expect("create");
+                s.create_link(&link(&h.id, "l2", None, None), b"token-2")
+                    .expect("create");
+                assert!(
+                    s.create_link(&link(&h.id, "l3", None, None), b"token-1")
+                        .is_err(),
+                    "tokens are unique"
+                );
+                let found = s.link_by_token(b"token-1").expect("read").expect("found");
+                assert_eq!(found, link(&h.id, "l1", Some(2), Some(1_000)));
+                assert_eq!(s.link_by_token(b"token-9").expect("read"), None);
+                assert_eq!(s.links(&m.id).expect("links"), vec![]);
+                assert_eq!(s.links(&h.id).expect("links").len(), 2);
+
+                // The cap holds; a released use can be taken again.
+                assert!(s.claim_link("l1", 5).expect("claim"));
+                assert!(s.claim_link("l1", 5).expect("claim"));
+                assert!(!s.claim_link("l1", 5).expect("claim"), "over the cap");
+                s.release_link("l1").expect("release");
+                assert!(s.claim_link("l1", 5).expect("claim"));
+                assert_eq!(
+                    s.link_by_token(b"token-1")
+                        .expect("read")
+                        .expect("found")
+                        .used,
+                    2
+                );
+                // Closed at its closing time.
+                s.release_link("l1").expect("release");
+                assert!(!s.claim_link("l1", 1_000).expect("claim"), "closed");
+                // Revoked only in its own area.
+                assert!(
+                    !s.revoke_link(&m.id, "l2").expect("revoke"),
+                    "not another area's"
+                );
+                assert!(s.claim_link("l2", 5).expect("claim"));
+                assert!(s.revoke_link(&h.id, "l2").expect("revoke"));
+                assert!(!s.claim_link("l2", 5).expect("claim"), "revoked");
+                assert!(
+                    s.link_by_token(b"token-2")
+                        .expect("read")
+                        .expect("found")
+                        .revoked
+                );
+            }
+
+            #[test]
+            fn concurrent_claims_never_pass_the_cap() {
+                let s = std::sync::Arc::new($make);
+                let h = admin::create_area(&**s, "hartlepool").expect("create");
+                s.create_link(&link(&h.id, "l1", Some(5), None), b"token-1")
+                    .expect("create");
+                let taken: usize = std::thread::scope(|scope| {
+                    let handles: Vec<_> = (0..4)
+                        .map(|_| {
+                            let s = s.clone();
+                            scope.spawn(move || {
+                                (0..5)
+                                    .filter(|_| s.claim_link("l1", 5).expect("claim"))
+                                    .count()
+                            })
+                        })
+                        .collect();
+                    handles.into_iter().map(|h| h.join().expect("thread")).sum()
+                });
+                assert_eq!(taken, 5);
+            }
+        }
+    };
+}
+
+links_conformance!(sqlite_links, SqliteGuard::new());
+links_conformance!(postgres_links, PgGuard::new());
+
 /// The audit log ([`AuditLog`]).
 macro_rules! audit_conformance {
     ($name:ident, $make:expr) => {

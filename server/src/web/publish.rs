@@ -70,9 +70,19 @@ pub(crate) async fn upload(
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet (.xlsx) or application/vnd.oasis.opendocument.spreadsheet (.ods)",
         ));
     }
-    let dry_run = params
+    let dry_run = match params
         .iter()
-        .any(|(k, v)| k == "dry_run" && matches!(v.as_str(), "true" | "1"));
+        .find(|(k, _)| k == "dry_run")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "dry_run is true or false, not '{other}'"
+            )));
+        }
+    };
     let storage = state.storage.clone();
     let out = blocking(move || {
         let imported = hark_xlsform::import_file(&body).map_err(Error::from)?;

@@ -314,7 +314,9 @@ fn an_administrator_publishes_through_the_api_and_devices_get_it_at_their_next_s
                 .contains_key(&reshaped)
         })
         .count();
-    let report = leader.json(&format!("/api/v1/reports?form=local-offer&question={reshaped}"));
+    let report = leader.json(&format!(
+        "/api/v1/reports?form=local-offer&question={reshaped}"
+    ));
     let all = &report["groups"][0]["cells"]
         .as_array()
         .expect("cells")
@@ -431,8 +433,9 @@ fn an_administrator_publishes_a_form_in_a_browser() {
         form,
         "what the browser published is the area's newest version"
     );
-    let retired = hark_server::admin::area_form(server.storage.as_ref(), &area, "being-heard", None)
-        .expect("being-heard");
+    let retired =
+        hark_server::admin::area_form(server.storage.as_ref(), &area, "being-heard", None)
+            .expect("being-heard");
     assert!(
         hark_server::admin::is_retired(server.storage.as_ref(), &area, &retired).expect("read"),
         "the form the browser retired is retired"
