@@ -98,6 +98,11 @@ pub fn routes() -> Vec<Route> {
         Route::get("/assets/admin.js", web::assets::admin_js).page(),
         Route::get("/assets/safeguarding.js", web::assets::safeguarding_js).page(),
         Route::get("/assets/app.css", web::assets::app_css).page(),
+        Route::get("/assets/form.js", web::assets::form_js).page(),
+        Route::get("/assets/form.css", web::assets::form_css).page(),
+        Route::get("/s/{token}", crate::survey::page).page(),
+        Route::get("/s/{token}/form", crate::survey::form),
+        Route::post("/s/{token}/answers", crate::survey::answers),
         Route::get("/api/v1/openapi.json", web::assets::openapi),
         // Leaders.
         Route::post("/api/v1/session", web::session::sign_in),
@@ -108,6 +113,9 @@ pub fn routes() -> Vec<Route> {
         Route::get("/api/v1/forms/{id}", web::publish::show),
         Route::get("/api/v1/forms/{id}/xlsx", web::publish::xlsx),
         Route::post("/api/v1/forms/{id}/retire", web::publish::retire),
+        Route::get("/api/v1/links", web::links::list),
+        Route::post("/api/v1/links", web::links::create),
+        Route::post("/api/v1/links/{id}/revoke", web::links::revoke),
         Route::get("/api/v1/dimensions", web::forms::dimensions),
         Route::get("/api/v1/reports", web::reports::json),
         Route::get("/api/v1/reports.csv", web::reports::csv),
@@ -380,7 +388,10 @@ mod tests {
             SqliteStorage::in_memory().expect("sqlite"),
         )));
         for (method, path) in &described {
-            let uri = path.replace("{id}", "1").replace("{dim}", "setting");
+            let uri = path
+                .replace("{id}", "1")
+                .replace("{dim}", "setting")
+                .replace("{token}", &"0".repeat(40));
             let request = Request::builder()
                 .method(method.to_uppercase().as_str())
                 .uri(&uri)

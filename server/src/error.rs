@@ -102,6 +102,13 @@ pub enum ApiError {
     CrossSite,
     /// Try again shortly, with a reason safe to show.
     Busy(String),
+    /// A survey link that does not exist.
+    UnknownLink(String),
+    /// Gone for good (a survey link that has closed), with a reason safe to
+    /// show.
+    Gone(String),
+    /// Too many requests from one address: try again shortly.
+    TooMany(String),
     /// The request clashes with what is stored (a form version published
     /// with other content), with a reason safe to show.
     Conflict(String),
@@ -230,6 +237,9 @@ impl IntoResponse for ApiError {
             ),
             Self::Busy(m) => (StatusCode::SERVICE_UNAVAILABLE, "busy", m),
             Self::Conflict(m) => (StatusCode::CONFLICT, "conflict", m),
+            Self::Gone(m) => (StatusCode::GONE, "gone", m),
+            Self::UnknownLink(m) => (StatusCode::NOT_FOUND, "unknown_link", m),
+            Self::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", m),
             Self::InvalidForm { problems, warnings } => {
                 let message = format!(
                     "the form has {} problem{}; nothing was published",

@@ -30,7 +30,14 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The group writer every sync exchange commits through.
     pub writer: Arc<Writer>,
+    /// Survey-link answers per client address (see
+    /// [`LINK_ANSWERS_PER_MINUTE`]).
+    pub link_limiter: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
 }
+
+/// Survey-link answers one client address may send a minute (a school's
+/// or a library's whole network may share one address).
+pub const LINK_ANSWERS_PER_MINUTE: u32 = 30;
 
 impl AppState {
     /// State over `storage`, with two sync slots per core.
@@ -45,6 +52,10 @@ impl AppState {
             secure_cookies: true,
             metrics,
             writer: Arc::new(writer),
+            link_limiter: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
+                std::num::NonZeroU32::new(LINK_ANSWERS_PER_MINUTE)
+                    .unwrap_or(std::num::NonZeroU32::MIN),
+            ))),
         }
     }
 

@@ -35,11 +35,18 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: AreaCommand,
     },
-    /// An area's forms: import an XLSForm as a new version, export one.
+    /// An area's forms: import an XLSForm as a new version, export,
+    /// show, list or retire one.
     Form {
         /// What to do with forms.
         #[command(subcommand)]
         command: FormCommand,
+    },
+    /// Survey links: families answer a form in the browser, no app needed.
+    Link {
+        /// What to do with links.
+        #[command(subcommand)]
+        command: LinkCommand,
     },
     /// Make a one-time enrolment code (printed as the last line).
     EnrolCode {
@@ -92,6 +99,48 @@ pub enum AdminCommand {
         /// How many entries.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+}
+
+/// Survey link commands.
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// Make one open link to a form (optionally closing after a day, or
+    /// after a number of answers), or --single-use N links to hand out one
+    /// per family. Prints each link's address: it holds the link's secret
+    /// and is shown only now.
+    Create {
+        /// Form id.
+        form: String,
+        /// Area name.
+        #[arg(long)]
+        area: String,
+        /// Make this many single-use links instead of one open link.
+        #[arg(long)]
+        single_use: Option<u32>,
+        /// The last day answers are taken (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        closes: Option<String>,
+        /// Most answers the open link takes.
+        #[arg(long)]
+        cap: Option<i64>,
+        /// The server's address as families reach it.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+    },
+    /// List an area's links: id, form, used/cap, closes, state.
+    List {
+        /// Area name.
+        #[arg(long)]
+        area: String,
+    },
+    /// Revoke a link: it takes no more answers.
+    Revoke {
+        /// Link id (from `list`).
+        id: String,
+        /// Area name.
+        #[arg(long)]
+        area: String,
     },
 }
 
@@ -236,6 +285,7 @@ pub(super) fn run(args: AdminArgs) -> Result<()> {
             }
         }
         AdminCommand::Form { command } => form_command(s, command)?,
+        AdminCommand::Link { command } => link_command(s, command)?,
         AdminCommand::EnrolCode { area, server } => {
             let code = admin::enrol_code(s, &area, now_ms())?;
             println!("QR-ready: {}", admin::enrol_uri(&server, &code));
@@ -347,6 +397,86 @@ pub(super) fn run(args: AdminArgs) -> Result<()> {
             println!("{}", admin::count(s, &area, form.as_deref())?)
         }
         AdminCommand::Rebuild => println!("rebuilt {} responses", admin::rebuild(s)?),
+    }
+    Ok(())
+}
+
+fn link_command(s: &dyn crate::storage::Storage, command: LinkCommand) -> Result<()> {
+    match command {
+        LinkCommand::Create {
+            form,
+            area,
+            single_use,
+            closes,
+            cap,
+            server,
+        } => {
+            let area = admin::area_named(s, &area)?;
+            let spec = crate::links::LinkSpec {
+                single_use,
+                closes_at: closes
+                    .as_deref()
+                    .map(crate::web::links::closes_after)
+                    .transpose()?,
+                cap,
+            };
+            let made = crate::links::create(
+                s,
+                &area,
+                &form,
+                &spec,
+                "hark admin",
+                hark_core::doc::now_ms(),
+            )?;
+            audit(
+                s,
+                &area,
+                "link.create",
+                format!("{} link(s) to {form}", made.len()),
+            )?;
+            for m in &made {
+                println!("{}\t{}", m.link.id, m.url(&server));
+            }
+        }
+        LinkCommand::List { area } => {
+            let area = admin::area_named(s, &area)?;
+            let now = hark_core::doc::now_ms();
+            for l in s.links(&area.id)? {
+                let closes = l.closes_at.map_or_else(
+                    || "no closing date".to_owned(),
+                    |c| {
+                        time::OffsetDateTime::from_unix_timestamp(c / 1000 - 1)
+                            .map(|t| format!("last day {}", t.date()))
+                            .unwrap_or_default()
+                    },
+                );
+                let cap = l
+                    .cap
+                    .map_or_else(|| "no cap".to_owned(), |c| format!("of {c}"));
+                let state = if l.revoked {
+                    "revoked"
+                } else if l.open_at(now) {
+                    "open"
+                } else {
+                    "closed"
+                };
+                println!(
+                    "{}\t{}\t{} used {cap}\t{closes}\t{state}",
+                    l.id, l.form_id, l.used
+                );
+            }
+        }
+        LinkCommand::Revoke { id, area } => {
+            let area = admin::area_named(s, &area)?;
+            if !s.revoke_link(&area.id, &id)? {
+                return Err(Error::NotFound(format!(
+                    "link {id} in area '{}'",
+                    area.name
+                )));
+            }
+            audit(s, &area, "link.revoke", id.clone())?;
+            println!("revoked link {id}: it takes no more answers");
+        }
     }
     Ok(())
 }

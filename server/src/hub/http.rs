@@ -19,8 +19,7 @@ use super::event::{EVENT_COOKIE, Hub, HubError};
 use super::pages::{self, Offered};
 use super::submit::{Submission, store_submission};
 
-const FORM_JS: &str = include_str!("../web/assets/form.js");
-const FORM_CSS: &str = include_str!("../web/assets/form.css");
+use crate::web::assets::{FORM_CSS, FORM_JS};
 const ORGANISER_JS: &str = include_str!("../web/assets/organiser.js");
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
 

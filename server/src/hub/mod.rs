@@ -12,7 +12,7 @@
 
 mod event;
 mod http;
-mod pages;
+pub(crate) mod pages;
 mod submit;
 
 pub use event::{EVENT_COOKIE, Event, Hub, HubError};

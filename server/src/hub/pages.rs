@@ -10,7 +10,7 @@ use qrcode::render::svg;
 use super::event::Event;
 
 /// Escapes text for HTML content and attribute values.
-pub(super) fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -127,17 +127,29 @@ pub(super) fn forms(event: &Event, offered: &[Offered]) -> String {
 
 /// The shell the web form runs in (`form.js` reads the data attributes).
 pub(super) fn form_shell(form_id: &str) -> String {
+    form_shell_at(
+        &format!("/api/hub/forms/{form_id}"),
+        "/api/hub/submit",
+        "/forms",
+    )
+}
+
+/// The page hark's web form runs in: it fetches the form from `form_url`,
+/// posts the answers to `submit_url`, and offers `home` at the end.
+pub(crate) fn form_shell_at(form_url: &str, submit_url: &str, home: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Survey</title><link rel=\"stylesheet\" href=\"/assets/form.css\"></head>\
-         <body><main><div id=\"app\" data-form-url=\"/api/hub/forms/{id}\" \
-         data-submit-url=\"/api/hub/submit\" data-home=\"/forms\">\
+         <body><main><div id=\"app\" data-form-url=\"{form}\" \
+         data-submit-url=\"{submit}\" data-home=\"{home}\">\
          <p class=\"loading\">Loading the survey…</p></div>\
          <div id=\"live\" class=\"sr-only\" aria-live=\"polite\"></div></main>\
          <noscript><p>This survey needs JavaScript switched on.</p></noscript>\
          <script src=\"/assets/form.js\"></script></body></html>\n",
-        id = esc(form_id)
+        form = esc(form_url),
+        submit = esc(submit_url),
+        home = esc(home)
     )
 }
 

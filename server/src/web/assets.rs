@@ -10,6 +10,10 @@ const APP_JS: &str = include_str!("assets/app.js");
 const ADMIN_JS: &str = include_str!("assets/admin.js");
 const SAFEGUARDING_JS: &str = include_str!("assets/safeguarding.js");
 const APP_CSS: &str = include_str!("assets/app.css");
+/// hark's own web form, served by the event hub and by survey links.
+pub(crate) const FORM_JS: &str = include_str!("assets/form.js");
+/// Its style sheet.
+pub(crate) const FORM_CSS: &str = include_str!("assets/form.css");
 /// The OpenAPI 3.1 document (a test checks it against the route table).
 pub const OPENAPI: &str = include_str!("openapi.json");
 
@@ -45,6 +49,14 @@ pub(crate) async fn admin_js() -> Response {
 
 pub(crate) async fn safeguarding_js() -> Response {
     asset("text/javascript; charset=utf-8", SAFEGUARDING_JS)
+}
+
+pub(crate) async fn form_js() -> Response {
+    asset("text/javascript; charset=utf-8", FORM_JS)
+}
+
+pub(crate) async fn form_css() -> Response {
+    asset("text/css; charset=utf-8", FORM_CSS)
 }
 
 pub(crate) async fn app_css() -> Response {

@@ -4,7 +4,8 @@
 //! as JSON and CSV (`reports`), free text (`text`), the row-level export
 //! (`export`), users, the audit log, "you said, we did" notes, the area's
 //! reporting lists, data problems, the safeguarding lead's list, and
-//! publishing the area's own forms from an XLSForm (`publish`). The
+//! publishing the area's own forms from an XLSForm (`publish`), survey
+//! links (`links`). The
 //! routes are listed once, in `crate::app::routes`.
 //!
 //! Every handler takes the signed-in user's area from the session, never
@@ -14,6 +15,7 @@ pub mod assets;
 pub mod audit;
 pub mod export;
 pub mod forms;
+pub mod links;
 pub mod lists;
 pub mod notes;
 pub mod problems;

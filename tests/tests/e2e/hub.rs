@@ -177,7 +177,7 @@ fn answer_json(a: &Answer) -> Value {
 }
 
 /// A submission as the web form posts it, with plausible answers.
-fn submission(form: &Form, key: &str, seed: u64) -> Value {
+pub(crate) fn submission(form: &Form, key: &str, seed: u64) -> Value {
     let answers: BTreeMap<String, Value> = plausible_answers(form, seeded(seed))
         .iter()
         .map(|(q, a)| (q.clone(), answer_json(a)))

@@ -14,6 +14,7 @@ mod fuzz_corpus;
 mod hub;
 mod integrity;
 mod leaders;
+mod links;
 mod processes;
 mod safeguarding;
 mod schedules;
