@@ -221,3 +221,23 @@ fn answers_from_one_address_are_throttled() {
         stored as i64
     );
 }
+
+#[test]
+fn a_family_answers_a_survey_link_in_a_browser() {
+    let (server, _admin, _form) = setup();
+    hark_tests::run_browser_script(
+        "links.cjs",
+        &[
+            ("HARK_URL", &server.url),
+            ("HARK_USER", "sam"),
+            ("HARK_PASSWORD", PASSWORD),
+        ],
+        &[
+            "links-1-made.png",
+            "links-2-phone.png",
+            "links-3-thank-you.png",
+        ],
+        10_000,
+    );
+    assert_eq!(server.count("hartlepool", Some("local-offer")), 1);
+}

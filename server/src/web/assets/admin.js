@@ -98,6 +98,7 @@ async function retireForm(id) {
   if (!window.confirm("Retire " + id + "? Tablets stop offering it for new responses at their next sync; responses already begun on it are still accepted and counted. Publishing a newer version offers it again.")) return;
   const r = await api("/api/v1/forms/" + encodeURIComponent(id) + "/retire", { method: "POST" });
   await loadFormVersions();
+  await loadLinkForms();
   say(r.retired.length ? "Retired " + id + "." : id + " was retired already.");
 }
 
@@ -171,8 +172,70 @@ function showPublished(r) {
   $("publish-result").replaceChildren(...lines.map((l) => el("p", l)));
 }
 
+async function loadLinks() {
+  const links = await api("/api/v1/links");
+  const now = Date.now();
+  $("links").replaceChildren(headRow(["link", "form", "answers", "last day", "state", ""]), ...links.map((l) => {
+    const tr = el("tr");
+    const open = !l.revoked && (l.closes_at === null || now < l.closes_at) && (l.cap === null || l.used < l.cap);
+    const lastDay = l.closes_at === null ? "none" : new Date(l.closes_at - 1).toISOString().slice(0, 10);
+    tr.append(
+      el("td", l.id + (l.single_use ? " (single use)" : "")),
+      el("td", l.form_id),
+      el("td", l.used + (l.cap === null ? "" : " of " + l.cap)),
+      el("td", lastDay),
+      el("td", l.revoked ? "revoked" : open ? "open" : "closed"),
+    );
+    const action = el("td");
+    if (!l.revoked) {
+      const b = el("button", "Revoke");
+      b.type = "button";
+      b.setAttribute("aria-label", "Revoke link " + l.id);
+      b.addEventListener("click", async () => {
+        try {
+          await api("/api/v1/links/" + encodeURIComponent(l.id) + "/revoke", { method: "POST" });
+          await loadLinks();
+          say("Link " + l.id + " revoked: it takes no more answers.");
+        } catch (e) { say(e.message); }
+      });
+      action.appendChild(b);
+    }
+    tr.appendChild(action);
+    return tr;
+  }));
+}
+
+async function loadLinkForms() {
+  const forms = await api("/api/v1/forms");
+  $("link-form-id").replaceChildren(...forms.filter((f) => !f.retired).map((f) => {
+    const o = el("option", f.title + " (" + f.id + ")");
+    o.value = f.id;
+    return o;
+  }));
+}
+
+async function makeLinks() {
+  const body = { form: $("link-form-id").value };
+  if ($("link-single").value) body.single_use = Number($("link-single").value);
+  if ($("link-closes").value) body.closes = $("link-closes").value;
+  if ($("link-cap").value) body.cap = Number($("link-cap").value);
+  const made = await postJson("/api/v1/links", body);
+  const list = el("ul");
+  list.id = "made-links";
+  for (const m of made) {
+    const li = el("li");
+    const code = el("code", window.location.origin + m.path);
+    li.append(code);
+    list.appendChild(li);
+  }
+  $("links-made").replaceChildren(el("p", made.length === 1 ? "Your link (copy it now: it is shown only this once):" : "Your " + made.length + " single-use links (copy them now: they are shown only this once):"), list);
+  await loadLinks();
+}
+
 async function loadAdministration() {
   await loadFormVersions();
+  await loadLinkForms();
+  await loadLinks();
   await loadLists();
   await loadProblems();
 }
@@ -204,6 +267,10 @@ document.addEventListener("DOMContentLoaded", () => {
       await loadFormVersions();
       say(r.outcome === "published" ? "Form published." : "Nothing changed.");
     } catch (e) { say(e.message); }
+  });
+  $("link-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    makeLinks().catch((e) => say(e.message));
   });
   $("list-dim").addEventListener("change", showList);
   $("list-form").addEventListener("submit", async (ev) => {
