@@ -147,6 +147,8 @@ pub enum AnswerProblem {
     NotOffered,
     /// Skip logic says the question is not asked given the earlier answers.
     NotAsked,
+    /// The question is a note, which takes no answer.
+    Note,
 }
 
 fn detail(e: &impl std::fmt::Display) -> String {
@@ -206,6 +208,7 @@ fn answer_problem(e: AnswerError) -> (String, AnswerProblem) {
         A::BadDate { question, .. } => (question, P::BadDate),
         A::SpecialNotOffered { question, .. } => (question, P::NotOffered),
         A::NotRelevant { question } => (question, P::NotAsked),
+        A::Note { question } => (question, P::Note),
     }
 }
 

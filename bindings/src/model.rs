@@ -157,6 +157,9 @@ pub enum QuestionKind {
         /// Latest allowed.
         max: Option<String>,
     },
+    /// Text to show (the label and hint), with nothing to answer: the app
+    /// shows it and moves on; an answer to it is refused.
+    Note,
 }
 
 impl From<&core_form::QuestionKind> for QuestionKind {
@@ -192,6 +195,7 @@ impl From<&core_form::QuestionKind> for QuestionKind {
                 min: min.clone(),
                 max: max.clone(),
             },
+            K::Note => Self::Note,
         }
     }
 }

@@ -4092,6 +4092,10 @@ public enum AnswerProblem: Equatable, Hashable {
      * Skip logic says the question is not asked given the earlier answers.
      */
     case notAsked
+    /**
+     * The question is a note, which takes no answer.
+     */
+    case note
 
 
 
@@ -4132,6 +4136,8 @@ public struct FfiConverterTypeAnswerProblem: FfiConverterRustBuffer {
         case 9: return .notOffered
         
         case 10: return .notAsked
+        
+        case 11: return .note
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4179,6 +4185,10 @@ public struct FfiConverterTypeAnswerProblem: FfiConverterRustBuffer {
         
         case .notAsked:
             writeInt(&buf, Int32(10))
+        
+        
+        case .note:
+            writeInt(&buf, Int32(11))
         
         }
     }
@@ -4893,6 +4903,11 @@ public enum QuestionKind: Equatable, Hashable {
          * Latest allowed.
          */max: String?
     )
+    /**
+     * Text to show (the label and hint), with nothing to answer: the app
+     * shows it and moves on; an answer to it is refused.
+     */
+    case note
 
 
 
@@ -4933,6 +4948,8 @@ public struct FfiConverterTypeQuestionKind: FfiConverterRustBuffer {
         
         case 7: return .date(min: try FfiConverterOptionString.read(from: &buf), max: try FfiConverterOptionString.read(from: &buf)
         )
+        
+        case 8: return .note
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4980,6 +4997,10 @@ public struct FfiConverterTypeQuestionKind: FfiConverterRustBuffer {
             FfiConverterOptionString.write(min, into: &buf)
             FfiConverterOptionString.write(max, into: &buf)
             
+        
+        case .note:
+            writeInt(&buf, Int32(8))
+        
         }
     }
 }

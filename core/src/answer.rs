@@ -157,6 +157,12 @@ pub enum AnswerError {
         /// Question id.
         question: String,
     },
+    /// The question is a note: it is shown, never answered.
+    #[error("question '{question}' is a note: it takes no answer")]
+    Note {
+        /// Question id.
+        question: String,
+    },
     /// Skip logic says the question is not asked given the earlier answers.
     #[error("question '{question}' is not asked given the earlier answers")]
     NotRelevant {

@@ -39,7 +39,9 @@ pub(crate) const SAMPLE_FORM: &str = r#"{
     {"id": "visit", "type": "date", "min": "2020-01-01", "label": {"en": "Date of visit"}},
     {"id": "q8", "type": "yes_no", "label": {"en": "Q8"}},
     {"id": "q9", "type": "yes_no", "label": {"en": "Q9"}},
-    {"id": "q10", "type": "yes_no", "label": {"en": "Q10"}}
+    {"id": "q10", "type": "yes_no", "label": {"en": "Q10"}},
+    {"id": "thanks", "type": "note", "label": {"en": "Thank you for telling us."},
+     "relevant": {"answered": "club"}}
   ],
   "safeguarding": [
     {"id": "unsafe_school", "level": "urgent",

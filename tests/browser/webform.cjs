@@ -200,6 +200,9 @@ async function next(page) {
     await t.waitForSelector(".webform.adult");
     await t.getByRole("button", { name: "Start" }).click();
     await t.getByRole("button", { name: "Yes, I agree" }).click();
+    check((await t.textContent("#q-thanks")).includes("Two more questions") &&
+      await t.locator("#q-thanks input, #q-thanks textarea").count() === 0,
+      "a note is shown as text, with nothing to answer");
     check(await t.locator("#q-why").isHidden(), "skip logic hides a question until it is asked");
     await face(t, "Not useful");
     check(await t.locator("#q-why").isVisible(), "and shows it once it is");

@@ -77,6 +77,7 @@ pub fn export(form: &Form) -> Result<Workbook, ExportError> {
             QuestionKind::FreeText { .. } => ("text".into(), &[]),
             QuestionKind::Number { .. } => ("integer".into(), &[]),
             QuestionKind::Date { .. } => ("date".into(), &[]),
+            QuestionKind::Note => ("note".into(), &[]),
         };
         let relevant = match &q.relevant {
             None => String::new(),

@@ -274,6 +274,8 @@ fn question_column(p: &FormProblem) -> &'static str {
         | FormProblem::MissingText(..) => "type",
         FormProblem::BadBounds(_) => "constraint",
         FormProblem::SpecialOnOpenQuestion => "allow_dont_know",
+        FormProblem::AnsweredNote => "required",
+        FormProblem::ReadsNote(..) => "relevant",
         FormProblem::UnknownReference(..)
         | FormProblem::ForwardReference(_)
         | FormProblem::ImpossibleValue(..) => "relevant",
@@ -285,7 +287,9 @@ fn question_column(p: &FormProblem) -> &'static str {
 fn trigger_column(p: &FormProblem) -> &'static str {
     match p {
         FormProblem::NoGuidance => "guidance",
-        FormProblem::UnknownReference(..) | FormProblem::ImpossibleValue(..) => "when",
+        FormProblem::UnknownReference(..)
+        | FormProblem::ImpossibleValue(..)
+        | FormProblem::ReadsNote(..) => "when",
         _ => "id",
     }
 }

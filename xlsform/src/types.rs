@@ -57,7 +57,7 @@ pub(crate) fn read_type(raw: &str) -> Type<'_> {
             points: 0,
             labels: vec![],
         }),
-        "text" | "integer" | "int" | "date" | "yes_no" if words.len() > 1 => {
+        "text" | "integer" | "int" | "date" | "yes_no" | "note" if words.len() > 1 => {
             Type::Refused(Problem::UnknownType(words.join(" ")))
         }
         "text" => Type::Question(QuestionKind::FreeText { max_length: None }, None),
@@ -76,6 +76,7 @@ pub(crate) fn read_type(raw: &str) -> Type<'_> {
             None,
         ),
         "yes_no" => Type::Question(QuestionKind::YesNo, None),
+        "note" => Type::Question(QuestionKind::Note, None),
         m if METADATA.contains(&m) && words.len() == 1 => Type::Metadata,
         "begin" | "end" if group("repeat") => Type::Refused(unsupported(
             what(),
@@ -92,10 +93,6 @@ pub(crate) fn read_type(raw: &str) -> Type<'_> {
         "begin_group" | "end_group" => Type::Refused(unsupported(
             what(),
             "hark forms have no sections; remove the group rows and keep the questions",
-        )),
-        "note" => Type::Refused(unsupported(
-            what(),
-            "hark forms have no notes; put the text in the next question's hint",
         )),
         "decimal" | "range" => Type::Refused(unsupported(
             what(),

@@ -1,6 +1,6 @@
 //! The rule that checks one answer against its question: kind, options,
-//! bounds, lengths, dates, and the two answers any closed question may
-//! offer. Pure; the response calls it before anything is written, and the
+//! bounds, lengths, dates, the two answers any closed question may offer,
+//! and that a note takes none. Pure; the response calls it before anything is written, and the
 //! server calls it on every document that arrives.
 
 use super::model::{Question, QuestionKind};
@@ -20,6 +20,7 @@ impl Question {
             got: answer.kind(),
         };
         match (&question.kind, answer) {
+            (QuestionKind::Note, _) => Err(AnswerError::Note { question: q() }),
             (_, Answer::DontKnow) => {
                 if question.allow_dont_know && question.kind.is_closed() {
                     Ok(Answer::DontKnow)
@@ -282,6 +283,25 @@ mod tests {
             d.check(Answer::Date("31/12/2021".into())),
             Err(AnswerError::BadDate { .. })
         ));
+    }
+
+    #[test]
+    fn a_note_takes_no_answer_of_any_kind() {
+        let mut note = question(QuestionKind::Note);
+        note.allow_dont_know = false;
+        for answer in [
+            Answer::Text("read it".into()),
+            Answer::Choice("yes".into()),
+            Answer::Number(1),
+            Answer::DontKnow,
+        ] {
+            assert_eq!(
+                note.check(answer),
+                Err(AnswerError::Note {
+                    question: "q".into()
+                })
+            );
+        }
     }
 
     #[test]

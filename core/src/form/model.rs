@@ -241,6 +241,10 @@ pub enum QuestionKind {
         /// Largest allowed value.
         max: i64,
     },
+    /// Text shown to the respondent (the label, and any hint) with nothing
+    /// to answer: a note is never required, never answered and never
+    /// counted.
+    Note,
     /// A calendar date (`YYYY-MM-DD`) within optional bounds.
     Date {
         /// Earliest allowed date.
@@ -263,12 +267,18 @@ impl QuestionKind {
             Self::FreeText { .. } => "free_text",
             Self::Number { .. } => "number",
             Self::Date { .. } => "date",
+            Self::Note => "note",
         }
+    }
+
+    /// Whether the question takes an answer: every kind but a note.
+    pub fn takes_answer(&self) -> bool {
+        !matches!(self, Self::Note)
     }
 
     /// Closed questions may offer "don't know" and "don't want to say".
     pub fn is_closed(&self) -> bool {
-        !matches!(self, Self::FreeText { .. })
+        !matches!(self, Self::FreeText { .. } | Self::Note)
     }
 
     /// The option ids an answer may take, for choice-like kinds.

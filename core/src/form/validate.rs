@@ -76,6 +76,15 @@ pub enum FormProblem {
     /// "Don't know" or "don't want to say" on a free-text question.
     #[error("free-text questions cannot offer 'don't know' or 'don't want to say'")]
     SpecialOnOpenQuestion,
+    /// A note that is required or offers "don't know" / "don't want to say":
+    /// a note is shown, never answered.
+    #[error(
+        "a note takes no answer: it cannot be required or offer 'don't know' or 'don't want to say'"
+    )]
+    AnsweredNote,
+    /// A condition reading a note, which never has an answer.
+    #[error("{0} reads note '{1}', which never has an answer")]
+    ReadsNote(&'static str, String),
     /// A condition naming a question that does not exist.
     #[error("{0} refers to unknown question '{1}'")]
     UnknownReference(&'static str, String),
@@ -239,6 +248,12 @@ impl Form {
                     &[]
                 }
                 QuestionKind::YesNo => &[],
+                QuestionKind::Note => {
+                    if q.required || q.allow_dont_know || q.allow_prefer_not_to_say {
+                        return Err(err(at, FormProblem::AnsweredNote));
+                    }
+                    &[]
+                }
             };
             if matches!(
                 q.kind,
@@ -302,6 +317,9 @@ impl Form {
                 return Err(FormProblem::ForwardReference(qid.to_owned()));
             }
             let q = &self.questions[pos];
+            if !q.kind.takes_answer() {
+                return Err(FormProblem::ReadsNote(what, qid.to_owned()));
+            }
             let possible = match value {
                 None => true,
                 Some(CondValue::Str(s)) if s == DONT_KNOW => q.allow_dont_know,
@@ -312,7 +330,9 @@ impl Form {
                     | QuestionKind::YesNo => q.kind.option_ids().contains(&s.as_str()),
                     QuestionKind::FreeText { .. } => true,
                     QuestionKind::Date { .. } => parse_date(s).is_some(),
-                    QuestionKind::FaceScale { .. } | QuestionKind::Number { .. } => false,
+                    QuestionKind::FaceScale { .. }
+                    | QuestionKind::Number { .. }
+                    | QuestionKind::Note => false,
                 },
                 Some(CondValue::Int(n)) => match &q.kind {
                     QuestionKind::FaceScale { points, .. } => (1..=i64::from(*points)).contains(n),
@@ -500,6 +520,21 @@ mod tests {
                 }),
                 Some("why_unsafe"),
                 FormProblem::ImpossibleValue("the relevance condition", "school".into()),
+            ),
+            (
+                Box::new(|v| q(v, 10)["required"] = json!(true)),
+                Some("thanks"),
+                FormProblem::AnsweredNote,
+            ),
+            (
+                Box::new(|v| q(v, 10)["allow_dont_know"] = json!(true)),
+                Some("thanks"),
+                FormProblem::AnsweredNote,
+            ),
+            (
+                Box::new(|v| v["safeguarding"][0]["when"] = json!({"answered": "thanks"})),
+                Some("unsafe_school"),
+                FormProblem::ReadsNote("the safeguarding trigger", "thanks".into()),
             ),
             (
                 Box::new(|v| v["safeguarding"][1]["id"] = json!("unsafe_school")),

@@ -366,6 +366,14 @@ fn interactive(store: &Store, form: &Form, id: &str) -> Result<()> {
         if !form.walk(&given).is_asked(&q.id) {
             continue;
         }
+        if !q.kind.takes_answer() {
+            // A note: its text, and on to the next question.
+            println!("\n{}", t(&q.label));
+            if let Some(hint) = &q.hint {
+                println!("  {}", t(hint));
+            }
+            continue;
+        }
         loop {
             println!("\n{}{}", t(&q.label), if q.required { " *" } else { "" });
             let options: Vec<String> = match &q.kind {
@@ -418,6 +426,7 @@ fn interactive(store: &Store, form: &Form, id: &str) -> Result<()> {
                 (QuestionKind::Number { .. }, s) => s.parse().ok().map(Answer::Number),
                 (QuestionKind::Date { .. }, s) => Some(Answer::Date(s.to_owned())),
                 (QuestionKind::FreeText { .. }, s) => Some(Answer::Text(s.to_owned())),
+                (QuestionKind::Note, _) => None,
             };
             match answer.map(|a| store.answer(id, &q.id, a)) {
                 Some(Ok(_)) => break,

@@ -624,6 +624,8 @@ const BILINGUAL: &str = r#"{
        {"id": "a_bit", "label": {"en": "A bit", "pl": "Trochę"}},
        {"id": "not", "label": {"en": "Not useful", "pl": "Nieprzydatne"}}
      ]},
+    {"id": "thanks", "type": "note",
+     "label": {"en": "Thank you. Two more questions.", "pl": "Dziękujemy. Jeszcze dwa pytania."}},
     {"id": "children", "type": "number", "min": 0, "max": 10,
      "label": {"en": "How many children do you care for?", "pl": "Iloma dziećmi się opiekujesz?"},
      "hint": {"en": "A number from 0 to 10.", "pl": "Liczba od 0 do 10."}},

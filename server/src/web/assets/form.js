@@ -130,7 +130,8 @@
     form.questions.forEach(function (q) {
       if (!q.relevant || holds(q.relevant, kept)) {
         asked.push(q);
-        if (has(state.answers, q.id)) kept[q.id] = state.answers[q.id];
+        // A note is shown, never answered.
+        if (q.type !== 'note' && has(state.answers, q.id)) kept[q.id] = state.answers[q.id];
       }
     });
     return { asked: asked, kept: kept };
@@ -195,6 +196,7 @@
 
   // What must change before moving on from (or sending) a question.
   function blocker(q) {
+    if (q.type === 'note') return '';
     if (!has(state.answers, q.id)) {
       if (!q.required) return '';
       return q.allow_dont_know ? 'Please answer this, or choose "I don\'t know".' : 'Please answer this question.';
@@ -285,7 +287,19 @@
 
   // ----- one question ----------------------------------------------------
 
+  // A note: its text (and hint), nothing to answer.
+  function noteBlock(q, headingTag) {
+    var title = el(headingTag, { id: 'q-' + q.id + '-label', class: 'question note', tabindex: '-1', text: label(q) });
+    var block = el('section', { class: 'question-block note', id: 'q-' + q.id, 'data-question': q.id, 'data-note': 'true' }, [
+      title, q.hint ? el('p', { class: 'hint', text: tx(q.hint) }) : null
+    ]);
+    block.showProblem = function () {};
+    block.focusTitle = function () { title.focus(); };
+    return block;
+  }
+
   function questionBlock(q, headingTag, onChange) {
+    if (q.type === 'note') return noteBlock(q, headingTag);
     var id = 'q-' + q.id;
     var problemId = id + '-problem';
     var hintId = id + '-hint';
