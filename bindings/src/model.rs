@@ -44,6 +44,9 @@ pub struct SurveyForm {
     pub theme: Theme,
     /// Languages, the default first.
     pub languages: Vec<String>,
+    /// Sections the questions are grouped in, in order (`Question.section`
+    /// names one).
+    pub sections: Vec<Section>,
     /// Questions, in order.
     pub questions: Vec<Question>,
     /// Answers that raise a safeguarding flag, and the guidance.
@@ -60,12 +63,35 @@ impl From<&core_form::Form> for SurveyForm {
             audience: f.audience.into(),
             theme: f.theme.into(),
             languages: f.languages.clone(),
+            sections: f.sections.iter().map(Section::from).collect(),
             questions: f.questions.iter().map(Question::from).collect(),
             safeguarding: f
                 .safeguarding
                 .iter()
                 .map(SafeguardingTrigger::from)
                 .collect(),
+        }
+    }
+}
+
+/// A section: a run of questions under one title.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct Section {
+    /// Id unique among the form's sections.
+    pub id: String,
+    /// Title, by language.
+    pub title: Texts,
+    /// Shown as one page where the app shows several questions at once
+    /// (child mode still asks one at a time).
+    pub one_page: bool,
+}
+
+impl From<&core_form::Section> for Section {
+    fn from(s: &core_form::Section) -> Self {
+        Self {
+            id: s.id.clone(),
+            title: texts(&s.title),
+            one_page: s.one_page,
         }
     }
 }
@@ -93,6 +119,8 @@ pub struct Question {
     pub allow_dont_know: bool,
     /// Offers "I don't want to say".
     pub allow_prefer_not_to_say: bool,
+    /// The id of the section the question is in, if any.
+    pub section: Option<String>,
 }
 
 impl From<&core_form::Question> for Question {
@@ -108,6 +136,7 @@ impl From<&core_form::Question> for Question {
             conditional: q.relevant.is_some(),
             allow_dont_know: q.allow_dont_know,
             allow_prefer_not_to_say: q.allow_prefer_not_to_say,
+            section: q.section.clone(),
         }
     }
 }

@@ -2736,6 +2736,10 @@ public struct Question: Equatable, Hashable {
      * Offers "I don't want to say".
      */
     public var allowPreferNotToSay: Bool
+    /**
+     * The id of the section the question is in, if any.
+     */
+    public var section: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2769,7 +2773,10 @@ public struct Question: Equatable, Hashable {
          */allowDontKnow: Bool, 
         /**
          * Offers "I don't want to say".
-         */allowPreferNotToSay: Bool) {
+         */allowPreferNotToSay: Bool, 
+        /**
+         * The id of the section the question is in, if any.
+         */section: String?) {
         self.id = id
         self.kind = kind
         self.label = label
@@ -2780,6 +2787,7 @@ public struct Question: Equatable, Hashable {
         self.conditional = conditional
         self.allowDontKnow = allowDontKnow
         self.allowPreferNotToSay = allowPreferNotToSay
+        self.section = section
     }
 
     
@@ -2807,7 +2815,8 @@ public struct FfiConverterTypeQuestion: FfiConverterRustBuffer {
                 required: FfiConverterBool.read(from: &buf), 
                 conditional: FfiConverterBool.read(from: &buf), 
                 allowDontKnow: FfiConverterBool.read(from: &buf), 
-                allowPreferNotToSay: FfiConverterBool.read(from: &buf)
+                allowPreferNotToSay: FfiConverterBool.read(from: &buf), 
+                section: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2822,6 +2831,7 @@ public struct FfiConverterTypeQuestion: FfiConverterRustBuffer {
         FfiConverterBool.write(value.conditional, into: &buf)
         FfiConverterBool.write(value.allowDontKnow, into: &buf)
         FfiConverterBool.write(value.allowPreferNotToSay, into: &buf)
+        FfiConverterOptionString.write(value.section, into: &buf)
     }
 }
 
@@ -3536,6 +3546,87 @@ public func FfiConverterTypeSafeguardingTrigger_lower(_ value: SafeguardingTrigg
 
 
 /**
+ * A section: a run of questions under one title.
+ */
+public struct Section: Equatable, Hashable {
+    /**
+     * Id unique among the form's sections.
+     */
+    public var id: String
+    /**
+     * Title, by language.
+     */
+    public var title: [String: String]
+    /**
+     * Shown as one page where the app shows several questions at once
+     * (child mode still asks one at a time).
+     */
+    public var onePage: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Id unique among the form's sections.
+         */id: String, 
+        /**
+         * Title, by language.
+         */title: [String: String], 
+        /**
+         * Shown as one page where the app shows several questions at once
+         * (child mode still asks one at a time).
+         */onePage: Bool) {
+        self.id = id
+        self.title = title
+        self.onePage = onePage
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Section: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSection: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Section {
+        return
+            try Section(
+                id: FfiConverterString.read(from: &buf), 
+                title: FfiConverterDictionaryStringString.read(from: &buf), 
+                onePage: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Section, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterDictionaryStringString.write(value.title, into: &buf)
+        FfiConverterBool.write(value.onePage, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSection_lift(_ buf: RustBuffer) throws -> Section {
+    return try FfiConverterTypeSection.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSection_lower(_ value: Section) -> RustBuffer {
+    return FfiConverterTypeSection.lower(value)
+}
+
+
+/**
  * A flag as recorded in a response.
  */
 public struct StoredFlag: Equatable, Hashable {
@@ -3648,6 +3739,11 @@ public struct SurveyForm: Equatable, Hashable {
      */
     public var languages: [String]
     /**
+     * Sections the questions are grouped in, in order (`Question.section`
+     * names one).
+     */
+    public var sections: [Section]
+    /**
      * Questions, in order.
      */
     public var questions: [Question]
@@ -3681,6 +3777,10 @@ public struct SurveyForm: Equatable, Hashable {
          * Languages, the default first.
          */languages: [String], 
         /**
+         * Sections the questions are grouped in, in order (`Question.section`
+         * names one).
+         */sections: [Section], 
+        /**
          * Questions, in order.
          */questions: [Question], 
         /**
@@ -3693,6 +3793,7 @@ public struct SurveyForm: Equatable, Hashable {
         self.audience = audience
         self.theme = theme
         self.languages = languages
+        self.sections = sections
         self.questions = questions
         self.safeguarding = safeguarding
     }
@@ -3720,6 +3821,7 @@ public struct FfiConverterTypeSurveyForm: FfiConverterRustBuffer {
                 audience: FfiConverterTypeAudience.read(from: &buf), 
                 theme: FfiConverterTypeTheme.read(from: &buf), 
                 languages: FfiConverterSequenceString.read(from: &buf), 
+                sections: FfiConverterSequenceTypeSection.read(from: &buf), 
                 questions: FfiConverterSequenceTypeQuestion.read(from: &buf), 
                 safeguarding: FfiConverterSequenceTypeSafeguardingTrigger.read(from: &buf)
         )
@@ -3733,6 +3835,7 @@ public struct FfiConverterTypeSurveyForm: FfiConverterRustBuffer {
         FfiConverterTypeAudience.write(value.audience, into: &buf)
         FfiConverterTypeTheme.write(value.theme, into: &buf)
         FfiConverterSequenceString.write(value.languages, into: &buf)
+        FfiConverterSequenceTypeSection.write(value.sections, into: &buf)
         FfiConverterSequenceTypeQuestion.write(value.questions, into: &buf)
         FfiConverterSequenceTypeSafeguardingTrigger.write(value.safeguarding, into: &buf)
     }
@@ -5696,6 +5799,31 @@ fileprivate struct FfiConverterSequenceTypeSafeguardingTrigger: FfiConverterRust
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeSafeguardingTrigger.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSection: FfiConverterRustBuffer {
+    typealias SwiftType = [Section]
+
+    public static func write(_ value: [Section], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSection.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Section] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Section]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSection.read(from: &buf))
         }
         return seq
     }

@@ -1,5 +1,6 @@
-//! The survey sheet's `type` column: what hark reads as a question, what it
-//! skips (metadata) and what it refuses, with the reason an author can act
+//! The survey sheet's `type` column: what hark reads as a question or a
+//! section (`begin group` / `end group`), what it skips (metadata) and what
+//! it refuses, with the reason an author can act
 //! on; and the survey columns it reads, refuses or ignores.
 
 use hark_core::form::QuestionKind;
@@ -9,6 +10,11 @@ use crate::error::Problem;
 /// What the `type` column asks for.
 pub(crate) enum Type<'a> {
     Question(QuestionKind, Option<&'a str>),
+    /// `begin group`: a section starts (its name, label and appearance on
+    /// the row).
+    BeginGroup,
+    /// `end group`: the open section ends.
+    EndGroup,
     Metadata,
     Refused(Problem),
 }
@@ -82,17 +88,13 @@ pub(crate) fn read_type(raw: &str) -> Type<'_> {
             what(),
             "repeats need answers per item, which hark's responses do not have",
         )),
-        "begin" | "end" if group("group") => Type::Refused(unsupported(
-            what(),
-            "hark forms have no sections; remove the group rows and keep the questions",
-        )),
+        "begin" if group("group") && words.len() == 2 => Type::BeginGroup,
+        "end" if group("group") && words.len() == 2 => Type::EndGroup,
+        "begin_group" if words.len() == 1 => Type::BeginGroup,
+        "end_group" if words.len() == 1 => Type::EndGroup,
         "begin_repeat" | "end_repeat" => Type::Refused(unsupported(
             what(),
             "repeats need answers per item, which hark's responses do not have",
-        )),
-        "begin_group" | "end_group" => Type::Refused(unsupported(
-            what(),
-            "hark forms have no sections; remove the group rows and keep the questions",
         )),
         "decimal" | "range" => Type::Refused(unsupported(
             what(),
@@ -131,6 +133,7 @@ pub(crate) const SURVEY_KNOWN: &[&str] = &[
     "required",
     "relevant",
     "constraint",
+    "appearance",
     "allow_dont_know",
     "allow_prefer_not_to_say",
 ];

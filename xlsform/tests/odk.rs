@@ -283,7 +283,7 @@ fn a_kobo_style_form_in_two_languages() {
         "I1".into(),
         &Warning::IgnoredColumn("constraint_message::English (en)".into())
     )));
-    assert!(warnings.contains(&("J1".into(), &Warning::IgnoredColumn("appearance".into()))));
+    assert!(warnings.contains(&("J4".into(), &Warning::IgnoredAppearance("minimal".into()))));
 }
 
 #[test]
@@ -781,4 +781,131 @@ fn a_note_imports_as_text_to_show_and_round_trips() {
     assert!(note.relevant.is_some() && !note.required);
     let back = hark_xlsform::import(&hark_xlsform::export(&f).expect("export")).expect("import");
     assert_eq!(back.form, f);
+}
+
+#[test]
+fn a_field_list_group_is_a_section_on_one_page_and_round_trips() {
+    let survey: &[&[&str]] = &[
+        &[
+            "type",
+            "name",
+            "label::English (en)",
+            "label::Welsh (cy)",
+            "appearance",
+        ],
+        &[
+            "yes_no",
+            "club",
+            "Do you go to a club?",
+            "Wyt ti'n mynd i glwb?",
+            "",
+        ],
+        &[
+            "begin group",
+            "about_you",
+            "About you",
+            "Amdanat ti",
+            "field-list",
+        ],
+        &[
+            "integer",
+            "age",
+            "How old are you?",
+            "Faint yw dy oed di?",
+            "",
+        ],
+        &["note", "nearly", "Nearly done", "Bron wedi gorffen", ""],
+        &["end group", "", "", "", ""],
+        &["begin_group", "school", "School", "Ysgol", ""],
+        &[
+            "yes_no",
+            "likes",
+            "Do you like school?",
+            "Wyt ti'n hoffi'r ysgol?",
+            "",
+        ],
+        &["end_group", "", "", "", ""],
+        &["text", "else", "Anything else?", "Unrhyw beth arall?", ""],
+    ];
+    let f = ok(&[("survey", survey), ("settings", SETTINGS)]).form;
+    assert_eq!(f.sections.len(), 2);
+    assert_eq!(f.sections[0].id, "about_you");
+    assert!(f.sections[0].one_page, "field-list is one page");
+    assert_eq!(f.sections[0].title.get("cy", "en"), "Amdanat ti");
+    assert!(!f.sections[1].one_page);
+    let sections: Vec<Option<&str>> = f.questions.iter().map(|q| q.section.as_deref()).collect();
+    assert_eq!(
+        sections,
+        [
+            None,
+            Some("about_you"),
+            Some("about_you"),
+            Some("school"),
+            None
+        ]
+    );
+    assert_eq!(
+        f.section_of(&f.questions[3]).map(|s| s.id.as_str()),
+        Some("school")
+    );
+    let bytes = hark_xlsform::export_file(&f).expect("export");
+    assert_eq!(import_file(&bytes).expect("import").form, f);
+    // A form without sections writes none: its JSON is unchanged.
+    assert!(
+        !hark_core::form::builtin_forms().expect("forms")[0]
+            .to_json()
+            .contains("section")
+    );
+}
+
+#[test]
+fn nested_unclosed_and_empty_groups_are_refused_by_row() {
+    let survey: &[&[&str]] = &[
+        &["type", "name", "label"],
+        &["begin group", "outer", "Outer"],
+        &["yes_no", "a", "A?"],
+        &["begin group", "inner", "Inner"],
+        &["yes_no", "b", "B?"],
+        &["end group", "", ""],
+        &["end group", "", ""],
+        &["begin group", "empty", "Empty"],
+        &["end group", "", ""],
+        &["begin group", "open", "Open"],
+        &["yes_no", "c", "C?"],
+    ];
+    let e = problems(&[("survey", survey), ("settings", SETTINGS)]);
+    let got = cells(&e);
+    assert!(
+        got.contains(&(
+            "survey".into(),
+            "A4".into(),
+            Problem::Nested { first_row: 2 }
+        )),
+        "{got:#?}"
+    );
+    assert!(
+        got.contains(&("survey".into(), "A7".into(), Problem::UnopenedGroup)),
+        "{got:#?}"
+    );
+    assert!(
+        got.contains(&(
+            "survey".into(),
+            "A9".into(),
+            Problem::EmptyGroup { first_row: 8 }
+        )),
+        "{got:#?}"
+    );
+    assert!(
+        got.contains(&(
+            "survey".into(),
+            "A10".into(),
+            Problem::Missing("the 'end group' row for this group")
+        )),
+        "{got:#?}"
+    );
+    assert!(
+        e.to_string()
+            .contains("sheet 'survey', row 4, column A (type): groups do not nest"),
+        "{e}"
+    );
 }

@@ -161,6 +161,7 @@ mod tests {
             relevant: None,
             allow_dont_know: true,
             allow_prefer_not_to_say: false,
+            section: None,
         }
     }
 

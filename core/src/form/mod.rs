@@ -33,7 +33,8 @@ pub use crate::answer::{DONT_KNOW, PREFER_NOT_TO_SAY};
 pub use builtin::{builtin_form, builtin_forms};
 pub use condition::{CondValue, Condition};
 pub use model::{
-    Audience, ChoiceOption, FlagLevel, Form, FormRef, Question, QuestionKind, Text, Theme, Trigger,
+    Audience, ChoiceOption, FlagLevel, Form, FormRef, Question, QuestionKind, Section, Text, Theme,
+    Trigger,
 };
 pub use sample::{plausible_answer, plausible_answers, seeded};
 pub use validate::{FormError, FormProblem, valid_id};

@@ -12,6 +12,10 @@
 //! The safeguarding triggers are read off the answers a walk keeps
 //! ([`Form::raised`]).
 //!
+//! Sections do not change what is asked: each asked question carries
+//! its `section`, and [`Form::section_of`] gives its title and whether it
+//! is one page.
+//!
 //! A note is asked like any question (it is shown when its condition
 //! holds) but never keeps an answer: nothing counts it as answered.
 
@@ -167,6 +171,23 @@ mod tests {
             !offered.contains(&"thanks".to_owned()),
             "a note is never asked for an answer"
         );
+    }
+
+    #[test]
+    fn asked_questions_name_their_section() {
+        let form = sample_form();
+        let walk = form.walk(&BTreeMap::new());
+        let sections: Vec<(&str, Option<&str>)> = walk
+            .asked
+            .iter()
+            .filter(|q| q.id.starts_with('q'))
+            .map(|q| (q.id.as_str(), form.section_of(q).map(|s| s.id.as_str())))
+            .collect();
+        assert_eq!(
+            sections,
+            [("q8", Some("more")), ("q9", Some("more")), ("q10", None)]
+        );
+        assert!(form.section("more").is_some_and(|s| s.one_page));
     }
 
     #[test]

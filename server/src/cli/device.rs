@@ -359,12 +359,20 @@ fn interactive(store: &Store, form: &Form, id: &str) -> Result<()> {
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     println!("{} — press Enter to skip a question.", t(&form.title));
+    let mut section = None;
     for q in &form.questions {
         // The questions skip logic asks, given the answers that count (the
         // same walk the apps make).
         let given = store.response(id)?.answers;
         if !form.walk(&given).is_asked(&q.id) {
             continue;
+        }
+        // A new section: its title, once.
+        if q.section != section {
+            if let Some(s) = form.section_of(q) {
+                println!("\n== {} ==", t(&s.title));
+            }
+            section.clone_from(&q.section);
         }
         if !q.kind.takes_answer() {
             // A note: its text, and on to the next question.

@@ -266,7 +266,7 @@
     var items = [];
     if (progress) {
       items.push(el('div', { class: 'progress' }, [
-        el('span', { id: 'progress-text', text: 'Question ' + progress[0] + ' of ' + progress[1] }),
+        el('span', { id: 'progress-text', text: (progress[2] || 'Question') + ' ' + progress[0] + ' of ' + progress[1] }),
         el('progress', { max: progress[1], value: progress[0], 'aria-labelledby': 'progress-text' })
       ]));
     }
@@ -422,17 +422,44 @@
     return ['grown_up', 'assent'];
   }
 
+  function sectionOf(q) {
+    var id = q.section;
+    return id ? (form.sections || []).filter(function (s) { return s.id === id; })[0] || null : null;
+  }
+
+  // Adult mode's pages: the questions in order, a one-page section always a
+  // page of its own (a form without one is a single page).
+  function pages() {
+    var out = [];
+    var key = null;
+    form.questions.forEach(function (q) {
+      var s = sectionOf(q);
+      var k = s && s.one_page ? 'section:' + s.id : 'rest';
+      if (!out.length || k !== key) out.push([]);
+      key = k;
+      out[out.length - 1].push(q);
+    });
+    return out;
+  }
+
   // Child mode: start, consent, one screen per asked question, then send.
-  // Adult mode: start, consent, every question on one page.
+  // Adult mode: start, consent, the pages.
   function screens() {
     var list = ['start'].concat(consentScreens());
     if (isChild()) {
       walk().asked.forEach(function (q) { list.push(q); });
       list.push('review');
     } else {
-      list.push('page');
+      pages().forEach(function (p, i) { list.push('page:' + i); });
     }
     return list;
+  }
+
+  // The screen a question is asked on.
+  function screenOf(q) {
+    if (isChild()) return screens().indexOf(q);
+    var i = pages().findIndex(function (p) { return p.indexOf(q) >= 0; });
+    return screens().indexOf('page:' + i);
   }
 
   function go(delta) {
@@ -558,7 +585,7 @@
       ]));
       return app.querySelector('h1');
     }
-    if (screen === 'page') return renderPage(asked);
+    if (typeof screen === 'string' && screen.indexOf('page:') === 0) return renderPage(Number(screen.slice(5)));
     // One question a screen (child mode).
     var q = screen;
     var n = asked.indexOf(q) + 1;
@@ -578,25 +605,34 @@
     return block.querySelector('.question');
   }
 
-  // Adult mode: every question on one page; skip logic shows and hides.
-  function renderPage() {
+  // Adult mode: one page of questions (a section's title above its first);
+  // skip logic shows and hides.
+  function renderPage(index) {
+    var all = pages();
+    var questions = all[index] || [];
+    var last = index >= all.length - 1;
     var blocks = {};
     var summary = el('div', { class: 'summary', role: 'alert', tabindex: '-1' });
     function refresh() {
       // An answer changed: the list of what to check is out of date.
       summary.textContent = '';
       var ids = walk().asked.map(function (q) { return q.id; });
-      form.questions.forEach(function (q) { blocks[q.id].hidden = ids.indexOf(q.id) < 0; });
+      questions.forEach(function (q) { blocks[q.id].hidden = ids.indexOf(q.id) < 0; });
     }
-    app.appendChild(bar(null));
+    app.appendChild(bar(all.length > 1 ? [index + 1, all.length, 'Page'] : null));
     var page = el('section', { class: 'screen page' }, [el('h1', { tabindex: '-1', text: tx(form.title) }), summary]);
-    form.questions.forEach(function (q) {
+    var shown = null;
+    questions.forEach(function (q) {
+      var s = sectionOf(q);
+      if (s && s !== shown) page.appendChild(el('h2', { class: 'section-title', text: tx(s.title) }));
+      shown = s;
       blocks[q.id] = questionBlock(q, 'h2', refresh);
       page.appendChild(blocks[q.id]);
     });
-    page.appendChild(nav(true, primary('Send my answers', function () {
+    page.appendChild(nav(true, primary(last ? 'Send my answers' : 'Next', function () {
       summary.textContent = '';
-      var problems = walk().asked.map(function (q) { return [q, blocker(q)]; }).filter(function (p) { return p[1]; });
+      var here = walk().asked.filter(function (q) { return questions.indexOf(q) >= 0; });
+      var problems = here.map(function (q) { return [q, blocker(q)]; }).filter(function (p) { return p[1]; });
       problems.forEach(function (p) { blocks[p[0].id].showProblem(p[1]); });
       if (problems.length) {
         summary.appendChild(el('p', { text: 'Please check ' + (problems.length === 1 ? 'one answer' : problems.length + ' answers') + ':' }));
@@ -606,7 +642,7 @@
         summary.focus();
         return;
       }
-      trySend();
+      if (last) trySend(); else go(1);
     })));
     app.appendChild(page);
     refresh();
@@ -629,8 +665,7 @@
     var bad = walk().asked.filter(function (q) { return blocker(q); });
     if (bad.length) {
       // Back to the first question that needs something.
-      var list = screens();
-      state.screen = Math.max(0, list.indexOf(bad[0]));
+      state.screen = Math.max(0, screenOf(bad[0]));
       state.problem = blocker(bad[0]);
       save();
       render(true);
