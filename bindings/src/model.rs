@@ -121,6 +121,10 @@ pub struct Question {
     pub allow_prefer_not_to_say: bool,
     /// The id of the section the question is in, if any.
     pub section: Option<String>,
+    /// What to say when it is required and left unanswered, by language.
+    pub required_message: Option<Texts>,
+    /// What to say when an answer is outside its bounds, by language.
+    pub constraint_message: Option<Texts>,
 }
 
 impl From<&core_form::Question> for Question {
@@ -137,6 +141,8 @@ impl From<&core_form::Question> for Question {
             allow_dont_know: q.allow_dont_know,
             allow_prefer_not_to_say: q.allow_prefer_not_to_say,
             section: q.section.clone(),
+            required_message: opt_texts(q.required_message.as_ref()),
+            constraint_message: opt_texts(q.constraint_message.as_ref()),
         }
     }
 }

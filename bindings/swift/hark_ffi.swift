@@ -2740,6 +2740,14 @@ public struct Question: Equatable, Hashable {
      * The id of the section the question is in, if any.
      */
     public var section: String?
+    /**
+     * What to say when it is required and left unanswered, by language.
+     */
+    public var requiredMessage: [String: String]?
+    /**
+     * What to say when an answer is outside its bounds, by language.
+     */
+    public var constraintMessage: [String: String]?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2776,7 +2784,13 @@ public struct Question: Equatable, Hashable {
          */allowPreferNotToSay: Bool, 
         /**
          * The id of the section the question is in, if any.
-         */section: String?) {
+         */section: String?, 
+        /**
+         * What to say when it is required and left unanswered, by language.
+         */requiredMessage: [String: String]?, 
+        /**
+         * What to say when an answer is outside its bounds, by language.
+         */constraintMessage: [String: String]?) {
         self.id = id
         self.kind = kind
         self.label = label
@@ -2788,6 +2802,8 @@ public struct Question: Equatable, Hashable {
         self.allowDontKnow = allowDontKnow
         self.allowPreferNotToSay = allowPreferNotToSay
         self.section = section
+        self.requiredMessage = requiredMessage
+        self.constraintMessage = constraintMessage
     }
 
     
@@ -2816,7 +2832,9 @@ public struct FfiConverterTypeQuestion: FfiConverterRustBuffer {
                 conditional: FfiConverterBool.read(from: &buf), 
                 allowDontKnow: FfiConverterBool.read(from: &buf), 
                 allowPreferNotToSay: FfiConverterBool.read(from: &buf), 
-                section: FfiConverterOptionString.read(from: &buf)
+                section: FfiConverterOptionString.read(from: &buf), 
+                requiredMessage: FfiConverterOptionDictionaryStringString.read(from: &buf), 
+                constraintMessage: FfiConverterOptionDictionaryStringString.read(from: &buf)
         )
     }
 
@@ -2832,6 +2850,8 @@ public struct FfiConverterTypeQuestion: FfiConverterRustBuffer {
         FfiConverterBool.write(value.allowDontKnow, into: &buf)
         FfiConverterBool.write(value.allowPreferNotToSay, into: &buf)
         FfiConverterOptionString.write(value.section, into: &buf)
+        FfiConverterOptionDictionaryStringString.write(value.requiredMessage, into: &buf)
+        FfiConverterOptionDictionaryStringString.write(value.constraintMessage, into: &buf)
     }
 }
 
@@ -4562,6 +4582,10 @@ enum HarkError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          * What kind of problem.
          */problem: AnswerProblem, 
         /**
+         * The form author's words for it (a bound refused), by language:
+         * show these rather than `detail` where there are any.
+         */authorMessage: [String: String]?, 
+        /**
          * What to show.
          */detail: String
     )
@@ -4695,6 +4719,7 @@ public struct FfiConverterTypeHarkError: FfiConverterRustBuffer {
         case 6: return .InvalidAnswer(
             question: try FfiConverterString.read(from: &buf), 
             problem: try FfiConverterTypeAnswerProblem.read(from: &buf), 
+            authorMessage: try FfiConverterOptionDictionaryStringString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
         case 7: return .CannotSubmit(
@@ -4765,10 +4790,11 @@ public struct FfiConverterTypeHarkError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .InvalidAnswer(question,problem,detail):
+        case let .InvalidAnswer(question,problem,authorMessage,detail):
             writeInt(&buf, Int32(6))
             FfiConverterString.write(question, into: &buf)
             FfiConverterTypeAnswerProblem.write(problem, into: &buf)
+            FfiConverterOptionDictionaryStringString.write(authorMessage, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         

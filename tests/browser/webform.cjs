@@ -223,7 +223,8 @@ async function next(page) {
     check((await t.textContent(".section-title")).trim() === "Twoja rodzina", "the section's title in Polish");
     await t.fill("#q-children-input", "11");
     await t.getByRole("button", { name: "Send my answers" }).click();
-    check((await t.textContent("#q-children .problem")).includes("from 0 to 10"), "a number out of range is explained");
+    check((await t.textContent("#q-children .problem")).includes("Od 0 do 10, prosimy."),
+      "a number out of range is explained in the author's words, in the chosen language");
     await t.fill("#q-children-input", "2");
     check((await t.locator(".summary").textContent()) === "", "the list of what to check goes once an answer changes");
     await t.fill("#q-why textarea", "Za mało czasu");

@@ -46,7 +46,14 @@ pub fn export(form: &Form) -> Result<Workbook, ExportError> {
     let kind = |q: &str| form.question(q).map(|q| &q.kind);
 
     let mut survey_head = vec!["type".to_owned(), "name".to_owned()];
-    for base in ["label", "hint", "easy_read", "read_aloud"] {
+    for base in [
+        "label",
+        "hint",
+        "easy_read",
+        "read_aloud",
+        "required_message",
+        "constraint_message",
+    ] {
         survey_head.extend(headers(base, langs));
     }
     survey_head.extend(
@@ -112,6 +119,8 @@ pub fn export(form: &Form) -> Result<Workbook, ExportError> {
         row.extend(texts(q.hint.as_ref(), langs));
         row.extend(texts(q.easy_read.as_ref(), langs));
         row.extend(texts(q.read_aloud.as_ref(), langs));
+        row.extend(texts(q.required_message.as_ref(), langs));
+        row.extend(texts(q.constraint_message.as_ref(), langs));
         row.extend([
             yes(q.required),
             relevant,

@@ -282,6 +282,8 @@ fn question_column(p: &FormProblem) -> &'static str {
         FormProblem::MissingText("the easy-read text", _) => "easy_read",
         FormProblem::MissingText("the read-aloud text", _) => "read_aloud",
         FormProblem::MissingText("the label", _) => "label",
+        FormProblem::MissingText("the required message", _) => "required_message",
+        FormProblem::MissingText("the constraint message", _) => "constraint_message",
         FormProblem::ScalePoints(_)
         | FormProblem::ScaleLabels { .. }
         | FormProblem::TooFewOptions
@@ -802,6 +804,8 @@ fn read_survey(
                 hint: t.text(r, "hint", default),
                 easy_read: t.text(r, "easy_read", default),
                 read_aloud: t.text(r, "read_aloud", default),
+                required_message: t.text(r, "required_message", default),
+                constraint_message: t.text(r, "constraint_message", default),
                 required,
                 relevant,
                 allow_dont_know,

@@ -131,6 +131,8 @@ pub(crate) const SURVEY_KNOWN: &[&str] = &[
     "easy_read",
     "read_aloud",
     "required",
+    "required_message",
+    "constraint_message",
     "relevant",
     "constraint",
     "appearance",

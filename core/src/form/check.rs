@@ -10,8 +10,27 @@ const DEFAULT_MAX_TEXT: u32 = 4000;
 
 impl Question {
     /// Checks `answer` against this question and returns it in canonical
-    /// form (multiple-choice picks deduplicated, in the form's order).
+    /// form (multiple-choice picks deduplicated, in the form's order). A
+    /// bound refused where the question has a `constraint_message` comes
+    /// back as [`AnswerError::Constraint`], carrying the author's words.
     pub fn check(&self, answer: Answer) -> Result<Answer, AnswerError> {
+        self.check_kind(answer)
+            .map_err(|e| match (&self.constraint_message, e) {
+                (
+                    Some(message),
+                    e @ (AnswerError::OutOfRange { .. }
+                    | AnswerError::SelectionCount { .. }
+                    | AnswerError::TooLong { .. }
+                    | AnswerError::BadDate { .. }),
+                ) => AnswerError::Constraint {
+                    message: message.0.clone(),
+                    refused: Box::new(e),
+                },
+                (_, e) => e,
+            })
+    }
+
+    fn check_kind(&self, answer: Answer) -> Result<Answer, AnswerError> {
         let question = self;
         let q = || question.id.clone();
         let wrong = |answer: &Answer| AnswerError::WrongKind {
@@ -162,6 +181,8 @@ mod tests {
             allow_dont_know: true,
             allow_prefer_not_to_say: false,
             section: None,
+            required_message: None,
+            constraint_message: None,
         }
     }
 
@@ -303,6 +324,34 @@ mod tests {
                 })
             );
         }
+    }
+
+    #[test]
+    fn a_refused_bound_carries_the_authors_message() {
+        let mut n = question(QuestionKind::Number { min: 0, max: 24 });
+        let plain = n.check(Answer::Number(30)).expect_err("out of range");
+        assert_eq!(plain.message(), None);
+        n.constraint_message = Some(Text(
+            [
+                ("en".to_owned(), "Hours in a day: 0 to 24".to_owned()),
+                ("cy".to_owned(), "Oriau mewn diwrnod: 0 i 24".to_owned()),
+            ]
+            .into(),
+        ));
+        let e = n.check(Answer::Number(30)).expect_err("out of range");
+        assert_eq!(e.explain("cy", "en"), "Oriau mewn diwrnod: 0 i 24");
+        assert_eq!(e.explain("pl", "en"), "Hours in a day: 0 to 24");
+        assert_eq!(
+            e.to_string(),
+            plain.to_string(),
+            "logs keep the plain sentence"
+        );
+        assert_eq!(e.question(), "q");
+        // Not a bound: the kind's own refusal.
+        assert!(matches!(
+            n.check(Answer::Text("x".into())),
+            Err(AnswerError::WrongKind { .. })
+        ));
     }
 
     #[test]

@@ -177,6 +177,13 @@ pub struct Question {
     /// The id of the section the question is in, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub section: Option<String>,
+    /// What to say when the question is required and left unanswered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_message: Option<Text>,
+    /// What to say when an answer is outside the question's bounds (a
+    /// number, date, length or number of picks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint_message: Option<Text>,
 }
 
 /// A question as written: the common fields, and everything else handed to
@@ -202,6 +209,10 @@ struct RawQuestion {
     allow_prefer_not_to_say: bool,
     #[serde(default)]
     section: Option<String>,
+    #[serde(default)]
+    required_message: Option<Text>,
+    #[serde(default)]
+    constraint_message: Option<Text>,
     #[serde(flatten)]
     rest: serde_json::Map<String, serde_json::Value>,
 }
@@ -224,6 +235,8 @@ impl TryFrom<RawQuestion> for Question {
             allow_dont_know: raw.allow_dont_know,
             allow_prefer_not_to_say: raw.allow_prefer_not_to_say,
             section: raw.section,
+            required_message: raw.required_message,
+            constraint_message: raw.constraint_message,
         })
     }
 }

@@ -231,6 +231,8 @@ impl Form {
                 (&q.hint, "the hint"),
                 (&q.easy_read, "the easy-read text"),
                 (&q.read_aloud, "the read-aloud text"),
+                (&q.required_message, "the required message"),
+                (&q.constraint_message, "the constraint message"),
             ] {
                 if let Some(t) = t {
                     need(t, what, at)?;

@@ -42,7 +42,8 @@ impl Walk<'_> {
         self.asked.iter().any(|q| q.id == question)
     }
 
-    /// Asked, required questions without an answer that counts.
+    /// Asked, required questions without an answer that counts (what to
+    /// say about each is its `required_message`, where it has one).
     pub fn missing_required(&self) -> Vec<&str> {
         self.asked
             .iter()

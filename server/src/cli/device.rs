@@ -413,6 +413,9 @@ fn interactive(store: &Store, form: &Form, id: &str) -> Result<()> {
             };
             let line = line?.trim().to_owned();
             if line.is_empty() {
+                if let (true, Some(m)) = (q.required, &q.required_message) {
+                    println!("  {}", t(m));
+                }
                 break;
             }
             let ids = q.kind.option_ids();
@@ -438,6 +441,9 @@ fn interactive(store: &Store, form: &Form, id: &str) -> Result<()> {
             };
             match answer.map(|a| store.answer(id, &q.id, a)) {
                 Some(Ok(_)) => break,
+                Some(Err(hark_core::Error::Answer(e))) => {
+                    println!("  {}", e.explain(&lang, &lang));
+                }
                 Some(Err(e)) => println!("  {e}"),
                 None => println!("  please pick one of the numbers shown"),
             }

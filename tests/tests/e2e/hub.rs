@@ -628,6 +628,7 @@ const BILINGUAL: &str = r#"{
     {"id": "thanks", "type": "note",
      "label": {"en": "Thank you. Two more questions.", "pl": "Dziękujemy. Jeszcze dwa pytania."}},
     {"id": "children", "type": "number", "min": 0, "max": 10, "section": "family",
+     "constraint_message": {"en": "From 0 to 10, please.", "pl": "Od 0 do 10, prosimy."},
      "label": {"en": "How many children do you care for?", "pl": "Iloma dziećmi się opiekujesz?"},
      "hint": {"en": "A number from 0 to 10.", "pl": "Liczba od 0 do 10."}},
     {"id": "why", "type": "free_text", "section": "family",

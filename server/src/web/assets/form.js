@@ -156,6 +156,9 @@
     return !isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
   }
 
+  // A refused bound: the author's words where the form has them.
+  function outside(q, text) { return q.constraint_message ? tx(q.constraint_message) : text; }
+
   // The message for an answer the core would refuse, or '' if it is fine.
   function problemOf(q, a) {
     if (a === DONT_KNOW) return q.allow_dont_know && q.type !== 'free_text' ? '' : 'Please choose an answer.';
@@ -172,22 +175,22 @@
         var max = q.max_selected === undefined ? ids.length : q.max_selected;
         if (!Array.isArray(a) || a.some(function (x) { return ids.indexOf(x) < 0; })) return 'Please choose from the answers shown.';
         if (a.length < min || a.length > max) {
-          return min === max ? 'Please choose ' + min + '.' : 'Please choose between ' + min + ' and ' + max + '.';
+          return outside(q, min === max ? 'Please choose ' + min + '.' : 'Please choose between ' + min + ' and ' + max + '.');
         }
         return '';
       }
       case 'free_text': {
         var maxLen = q.max_length || MAX_TEXT;
         if (typeof a !== 'string' || a.trim() === '') return 'Please write an answer, or leave it empty.';
-        return Array.from(a).length > maxLen ? 'Please keep your answer to ' + maxLen + ' characters.' : '';
+        return Array.from(a).length > maxLen ? outside(q, 'Please keep your answer to ' + maxLen + ' characters.') : '';
       }
       case 'number':
         if (!Number.isInteger(a)) return 'Please enter a whole number.';
-        return a >= q.min && a <= q.max ? '' : 'Please enter a number from ' + q.min + ' to ' + q.max + '.';
+        return a >= q.min && a <= q.max ? '' : outside(q, 'Please enter a number from ' + q.min + ' to ' + q.max + '.');
       case 'date':
         if (typeof a !== 'string' || !validDate(a)) return 'Please enter a date.';
-        if (q.min && a < q.min) return 'Please enter a date on or after ' + q.min + '.';
-        if (q.max && a > q.max) return 'Please enter a date on or before ' + q.max + '.';
+        if (q.min && a < q.min) return outside(q, 'Please enter a date on or after ' + q.min + '.');
+        if (q.max && a > q.max) return outside(q, 'Please enter a date on or before ' + q.max + '.');
         return '';
       default:
         return 'This question cannot be answered here.';
@@ -199,6 +202,7 @@
     if (q.type === 'note') return '';
     if (!has(state.answers, q.id)) {
       if (!q.required) return '';
+      if (q.required_message) return tx(q.required_message);
       return q.allow_dont_know ? 'Please answer this, or choose "I don\'t know".' : 'Please answer this question.';
     }
     return problemOf(q, state.answers[q.id]);
