@@ -58,6 +58,9 @@ pub enum HarkError {
         question: String,
         /// What kind of problem.
         problem: AnswerProblem,
+        /// The form author's words for it (a bound refused), by language:
+        /// show these rather than `detail` where there are any.
+        author_message: Option<std::collections::HashMap<String, String>>,
         /// What to show.
         detail: String,
     },
@@ -147,6 +150,8 @@ pub enum AnswerProblem {
     NotOffered,
     /// Skip logic says the question is not asked given the earlier answers.
     NotAsked,
+    /// The question is a note, which takes no answer.
+    Note,
 }
 
 fn detail(e: &impl std::fmt::Display) -> String {
@@ -170,10 +175,14 @@ impl From<hark_core::Error> for HarkError {
             E::FormRetired(form) => Self::UnknownForm { form, detail },
             E::NotFound(response) => Self::UnknownResponse { response, detail },
             E::Answer(a) => {
-                let (question, problem) = answer_problem(a);
+                let author_message = a
+                    .message()
+                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+                let (question, problem) = answer_problem(a.refused().clone());
                 Self::InvalidAnswer {
                     question,
                     problem,
+                    author_message,
                     detail,
                 }
             }
@@ -209,6 +218,9 @@ fn answer_problem(e: AnswerError) -> (String, AnswerProblem) {
         A::BadDate { question, .. } => (question, P::BadDate),
         A::SpecialNotOffered { question, .. } => (question, P::NotOffered),
         A::NotRelevant { question } => (question, P::NotAsked),
+        A::Note { question } => (question, P::Note),
+        // `refused()` is never a constraint; kept total for the compiler.
+        A::Constraint { refused, .. } => answer_problem(*refused),
     }
 }
 

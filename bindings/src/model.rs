@@ -44,6 +44,9 @@ pub struct SurveyForm {
     pub theme: Theme,
     /// Languages, the default first.
     pub languages: Vec<String>,
+    /// Sections the questions are grouped in, in order (`Question.section`
+    /// names one).
+    pub sections: Vec<Section>,
     /// Questions, in order.
     pub questions: Vec<Question>,
     /// Answers that raise a safeguarding flag, and the guidance.
@@ -60,12 +63,35 @@ impl From<&core_form::Form> for SurveyForm {
             audience: f.audience.into(),
             theme: f.theme.into(),
             languages: f.languages.clone(),
+            sections: f.sections.iter().map(Section::from).collect(),
             questions: f.questions.iter().map(Question::from).collect(),
             safeguarding: f
                 .safeguarding
                 .iter()
                 .map(SafeguardingTrigger::from)
                 .collect(),
+        }
+    }
+}
+
+/// A section: a run of questions under one title.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct Section {
+    /// Id unique among the form's sections.
+    pub id: String,
+    /// Title, by language.
+    pub title: Texts,
+    /// Shown as one page where the app shows several questions at once
+    /// (child mode still asks one at a time).
+    pub one_page: bool,
+}
+
+impl From<&core_form::Section> for Section {
+    fn from(s: &core_form::Section) -> Self {
+        Self {
+            id: s.id.clone(),
+            title: texts(&s.title),
+            one_page: s.one_page,
         }
     }
 }
@@ -93,6 +119,12 @@ pub struct Question {
     pub allow_dont_know: bool,
     /// Offers "I don't want to say".
     pub allow_prefer_not_to_say: bool,
+    /// The id of the section the question is in, if any.
+    pub section: Option<String>,
+    /// What to say when it is required and left unanswered, by language.
+    pub required_message: Option<Texts>,
+    /// What to say when an answer is outside its bounds, by language.
+    pub constraint_message: Option<Texts>,
 }
 
 impl From<&core_form::Question> for Question {
@@ -108,6 +140,9 @@ impl From<&core_form::Question> for Question {
             conditional: q.relevant.is_some(),
             allow_dont_know: q.allow_dont_know,
             allow_prefer_not_to_say: q.allow_prefer_not_to_say,
+            section: q.section.clone(),
+            required_message: opt_texts(q.required_message.as_ref()),
+            constraint_message: opt_texts(q.constraint_message.as_ref()),
         }
     }
 }
@@ -157,6 +192,9 @@ pub enum QuestionKind {
         /// Latest allowed.
         max: Option<String>,
     },
+    /// Text to show (the label and hint), with nothing to answer: the app
+    /// shows it and moves on; an answer to it is refused.
+    Note,
 }
 
 impl From<&core_form::QuestionKind> for QuestionKind {
@@ -192,6 +230,7 @@ impl From<&core_form::QuestionKind> for QuestionKind {
                 min: min.clone(),
                 max: max.clone(),
             },
+            K::Note => Self::Note,
         }
     }
 }

@@ -2736,6 +2736,18 @@ public struct Question: Equatable, Hashable {
      * Offers "I don't want to say".
      */
     public var allowPreferNotToSay: Bool
+    /**
+     * The id of the section the question is in, if any.
+     */
+    public var section: String?
+    /**
+     * What to say when it is required and left unanswered, by language.
+     */
+    public var requiredMessage: [String: String]?
+    /**
+     * What to say when an answer is outside its bounds, by language.
+     */
+    public var constraintMessage: [String: String]?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2769,7 +2781,16 @@ public struct Question: Equatable, Hashable {
          */allowDontKnow: Bool, 
         /**
          * Offers "I don't want to say".
-         */allowPreferNotToSay: Bool) {
+         */allowPreferNotToSay: Bool, 
+        /**
+         * The id of the section the question is in, if any.
+         */section: String?, 
+        /**
+         * What to say when it is required and left unanswered, by language.
+         */requiredMessage: [String: String]?, 
+        /**
+         * What to say when an answer is outside its bounds, by language.
+         */constraintMessage: [String: String]?) {
         self.id = id
         self.kind = kind
         self.label = label
@@ -2780,6 +2801,9 @@ public struct Question: Equatable, Hashable {
         self.conditional = conditional
         self.allowDontKnow = allowDontKnow
         self.allowPreferNotToSay = allowPreferNotToSay
+        self.section = section
+        self.requiredMessage = requiredMessage
+        self.constraintMessage = constraintMessage
     }
 
     
@@ -2807,7 +2831,10 @@ public struct FfiConverterTypeQuestion: FfiConverterRustBuffer {
                 required: FfiConverterBool.read(from: &buf), 
                 conditional: FfiConverterBool.read(from: &buf), 
                 allowDontKnow: FfiConverterBool.read(from: &buf), 
-                allowPreferNotToSay: FfiConverterBool.read(from: &buf)
+                allowPreferNotToSay: FfiConverterBool.read(from: &buf), 
+                section: FfiConverterOptionString.read(from: &buf), 
+                requiredMessage: FfiConverterOptionDictionaryStringString.read(from: &buf), 
+                constraintMessage: FfiConverterOptionDictionaryStringString.read(from: &buf)
         )
     }
 
@@ -2822,6 +2849,9 @@ public struct FfiConverterTypeQuestion: FfiConverterRustBuffer {
         FfiConverterBool.write(value.conditional, into: &buf)
         FfiConverterBool.write(value.allowDontKnow, into: &buf)
         FfiConverterBool.write(value.allowPreferNotToSay, into: &buf)
+        FfiConverterOptionString.write(value.section, into: &buf)
+        FfiConverterOptionDictionaryStringString.write(value.requiredMessage, into: &buf)
+        FfiConverterOptionDictionaryStringString.write(value.constraintMessage, into: &buf)
     }
 }
 
@@ -3536,6 +3566,87 @@ public func FfiConverterTypeSafeguardingTrigger_lower(_ value: SafeguardingTrigg
 
 
 /**
+ * A section: a run of questions under one title.
+ */
+public struct Section: Equatable, Hashable {
+    /**
+     * Id unique among the form's sections.
+     */
+    public var id: String
+    /**
+     * Title, by language.
+     */
+    public var title: [String: String]
+    /**
+     * Shown as one page where the app shows several questions at once
+     * (child mode still asks one at a time).
+     */
+    public var onePage: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Id unique among the form's sections.
+         */id: String, 
+        /**
+         * Title, by language.
+         */title: [String: String], 
+        /**
+         * Shown as one page where the app shows several questions at once
+         * (child mode still asks one at a time).
+         */onePage: Bool) {
+        self.id = id
+        self.title = title
+        self.onePage = onePage
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Section: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSection: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Section {
+        return
+            try Section(
+                id: FfiConverterString.read(from: &buf), 
+                title: FfiConverterDictionaryStringString.read(from: &buf), 
+                onePage: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Section, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterDictionaryStringString.write(value.title, into: &buf)
+        FfiConverterBool.write(value.onePage, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSection_lift(_ buf: RustBuffer) throws -> Section {
+    return try FfiConverterTypeSection.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSection_lower(_ value: Section) -> RustBuffer {
+    return FfiConverterTypeSection.lower(value)
+}
+
+
+/**
  * A flag as recorded in a response.
  */
 public struct StoredFlag: Equatable, Hashable {
@@ -3648,6 +3759,11 @@ public struct SurveyForm: Equatable, Hashable {
      */
     public var languages: [String]
     /**
+     * Sections the questions are grouped in, in order (`Question.section`
+     * names one).
+     */
+    public var sections: [Section]
+    /**
      * Questions, in order.
      */
     public var questions: [Question]
@@ -3681,6 +3797,10 @@ public struct SurveyForm: Equatable, Hashable {
          * Languages, the default first.
          */languages: [String], 
         /**
+         * Sections the questions are grouped in, in order (`Question.section`
+         * names one).
+         */sections: [Section], 
+        /**
          * Questions, in order.
          */questions: [Question], 
         /**
@@ -3693,6 +3813,7 @@ public struct SurveyForm: Equatable, Hashable {
         self.audience = audience
         self.theme = theme
         self.languages = languages
+        self.sections = sections
         self.questions = questions
         self.safeguarding = safeguarding
     }
@@ -3720,6 +3841,7 @@ public struct FfiConverterTypeSurveyForm: FfiConverterRustBuffer {
                 audience: FfiConverterTypeAudience.read(from: &buf), 
                 theme: FfiConverterTypeTheme.read(from: &buf), 
                 languages: FfiConverterSequenceString.read(from: &buf), 
+                sections: FfiConverterSequenceTypeSection.read(from: &buf), 
                 questions: FfiConverterSequenceTypeQuestion.read(from: &buf), 
                 safeguarding: FfiConverterSequenceTypeSafeguardingTrigger.read(from: &buf)
         )
@@ -3733,6 +3855,7 @@ public struct FfiConverterTypeSurveyForm: FfiConverterRustBuffer {
         FfiConverterTypeAudience.write(value.audience, into: &buf)
         FfiConverterTypeTheme.write(value.theme, into: &buf)
         FfiConverterSequenceString.write(value.languages, into: &buf)
+        FfiConverterSequenceTypeSection.write(value.sections, into: &buf)
         FfiConverterSequenceTypeQuestion.write(value.questions, into: &buf)
         FfiConverterSequenceTypeSafeguardingTrigger.write(value.safeguarding, into: &buf)
     }
@@ -4092,6 +4215,10 @@ public enum AnswerProblem: Equatable, Hashable {
      * Skip logic says the question is not asked given the earlier answers.
      */
     case notAsked
+    /**
+     * The question is a note, which takes no answer.
+     */
+    case note
 
 
 
@@ -4132,6 +4259,8 @@ public struct FfiConverterTypeAnswerProblem: FfiConverterRustBuffer {
         case 9: return .notOffered
         
         case 10: return .notAsked
+        
+        case 11: return .note
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4179,6 +4308,10 @@ public struct FfiConverterTypeAnswerProblem: FfiConverterRustBuffer {
         
         case .notAsked:
             writeInt(&buf, Int32(10))
+        
+        
+        case .note:
+            writeInt(&buf, Int32(11))
         
         }
     }
@@ -4449,6 +4582,10 @@ enum HarkError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          * What kind of problem.
          */problem: AnswerProblem, 
         /**
+         * The form author's words for it (a bound refused), by language:
+         * show these rather than `detail` where there are any.
+         */authorMessage: [String: String]?, 
+        /**
          * What to show.
          */detail: String
     )
@@ -4582,6 +4719,7 @@ public struct FfiConverterTypeHarkError: FfiConverterRustBuffer {
         case 6: return .InvalidAnswer(
             question: try FfiConverterString.read(from: &buf), 
             problem: try FfiConverterTypeAnswerProblem.read(from: &buf), 
+            authorMessage: try FfiConverterOptionDictionaryStringString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
         case 7: return .CannotSubmit(
@@ -4652,10 +4790,11 @@ public struct FfiConverterTypeHarkError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .InvalidAnswer(question,problem,detail):
+        case let .InvalidAnswer(question,problem,authorMessage,detail):
             writeInt(&buf, Int32(6))
             FfiConverterString.write(question, into: &buf)
             FfiConverterTypeAnswerProblem.write(problem, into: &buf)
+            FfiConverterOptionDictionaryStringString.write(authorMessage, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
@@ -4893,6 +5032,11 @@ public enum QuestionKind: Equatable, Hashable {
          * Latest allowed.
          */max: String?
     )
+    /**
+     * Text to show (the label and hint), with nothing to answer: the app
+     * shows it and moves on; an answer to it is refused.
+     */
+    case note
 
 
 
@@ -4933,6 +5077,8 @@ public struct FfiConverterTypeQuestionKind: FfiConverterRustBuffer {
         
         case 7: return .date(min: try FfiConverterOptionString.read(from: &buf), max: try FfiConverterOptionString.read(from: &buf)
         )
+        
+        case 8: return .note
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4980,6 +5126,10 @@ public struct FfiConverterTypeQuestionKind: FfiConverterRustBuffer {
             FfiConverterOptionString.write(min, into: &buf)
             FfiConverterOptionString.write(max, into: &buf)
             
+        
+        case .note:
+            writeInt(&buf, Int32(8))
+        
         }
     }
 }
@@ -5675,6 +5825,31 @@ fileprivate struct FfiConverterSequenceTypeSafeguardingTrigger: FfiConverterRust
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeSafeguardingTrigger.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSection: FfiConverterRustBuffer {
+    typealias SwiftType = [Section]
+
+    public static func write(_ value: [Section], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSection.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Section] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Section]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSection.read(from: &buf))
         }
         return seq
     }

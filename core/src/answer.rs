@@ -157,12 +157,77 @@ pub enum AnswerError {
         /// Question id.
         question: String,
     },
+    /// The question is a note: it is shown, never answered.
+    #[error("question '{question}' is a note: it takes no answer")]
+    Note {
+        /// Question id.
+        question: String,
+    },
+    /// A bound refused (`refused`) on a question whose author wrote what
+    /// to say then (`constraint_message`, in every language of the form).
+    #[error("{refused}")]
+    Constraint {
+        /// The author's message, by language tag (the form's `Text`).
+        message: BTreeMap<String, String>,
+        /// The refusal itself.
+        refused: Box<AnswerError>,
+    },
     /// Skip logic says the question is not asked given the earlier answers.
     #[error("question '{question}' is not asked given the earlier answers")]
     NotRelevant {
         /// Question id.
         question: String,
     },
+}
+
+impl AnswerError {
+    /// The author's message for this refusal, if the question has one.
+    pub fn message(&self) -> Option<&BTreeMap<String, String>> {
+        match self {
+            Self::Constraint { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
+    /// What to show the respondent: the author's message in `lang` (else
+    /// in `fallback`, else any), or the sentence when there is none.
+    pub fn explain(&self, lang: &str, fallback: &str) -> String {
+        self.message()
+            .and_then(|m| {
+                m.get(lang)
+                    .or_else(|| m.get(fallback))
+                    .or_else(|| m.values().next())
+            })
+            .map_or_else(|| self.to_string(), Clone::clone)
+    }
+
+    /// The refusal under the author's message (the error itself when there
+    /// is none).
+    pub fn refused(&self) -> &AnswerError {
+        match self {
+            Self::Constraint { refused, .. } => refused.refused(),
+            other => other,
+        }
+    }
+
+    /// The question refused.
+    pub fn question(&self) -> &str {
+        match self.refused() {
+            Self::UnknownQuestion { question }
+            | Self::WrongKind { question, .. }
+            | Self::OutOfRange { question, .. }
+            | Self::UnknownOption { question, .. }
+            | Self::SelectionCount { question, .. }
+            | Self::TooLong { question, .. }
+            | Self::Empty { question }
+            | Self::BadDate { question, .. }
+            | Self::SpecialNotOffered { question, .. }
+            | Self::Unreadable { question }
+            | Self::Note { question }
+            | Self::NotRelevant { question } => question,
+            Self::Constraint { .. } => "",
+        }
+    }
 }
 
 /// Parses a `YYYY-MM-DD` calendar date.

@@ -10,6 +10,7 @@ pub(crate) const SAMPLE_FORM: &str = r#"{
   "audience": "child_8_to_11",
   "theme": "feeling_safe",
   "languages": ["en", "cy"],
+  "sections": [{"id": "more", "title": {"en": "A few more"}, "one_page": true}],
   "questions": [
     {"id": "school", "type": "face_scale", "points": 5, "required": true,
      "labels": [{"id": "1", "label": {"en": "Very unsafe"}, "symbol": "😢"},
@@ -37,9 +38,11 @@ pub(crate) const SAMPLE_FORM: &str = r#"{
      "relevant": {"equals": {"question": "club", "value": "yes"}}},
     {"id": "age", "type": "number", "min": 4, "max": 25, "label": {"en": "How old are you?"}},
     {"id": "visit", "type": "date", "min": "2020-01-01", "label": {"en": "Date of visit"}},
-    {"id": "q8", "type": "yes_no", "label": {"en": "Q8"}},
-    {"id": "q9", "type": "yes_no", "label": {"en": "Q9"}},
-    {"id": "q10", "type": "yes_no", "label": {"en": "Q10"}}
+    {"id": "q8", "type": "yes_no", "label": {"en": "Q8"}, "section": "more"},
+    {"id": "q9", "type": "yes_no", "label": {"en": "Q9"}, "section": "more"},
+    {"id": "q10", "type": "yes_no", "label": {"en": "Q10"}},
+    {"id": "thanks", "type": "note", "label": {"en": "Thank you for telling us."},
+     "relevant": {"answered": "club"}}
   ],
   "safeguarding": [
     {"id": "unsafe_school", "level": "urgent",

@@ -262,6 +262,27 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_to_a_note_is_refused_and_a_note_is_never_counted() {
+        let mut form = builtin_form("service-satisfaction").expect("form");
+        let note =
+            serde_json::json!({"id": "thanks", "type": "note", "label": {"en": "Thank you"}});
+        form.questions
+            .push(serde_json::from_value(note).expect("a note"));
+        form.validate().expect("valid");
+        let forms = AreaForms::from_docs(&[form_doc(&form).expect("doc").1]);
+        let mut doc =
+            ResponseDoc::start("r-1", &form, &ctx(), Consent::adult(), "fw").expect("start");
+        doc.answer(&form, "fft", Answer::Choice("very_good".into()), NOW)
+            .expect("answer");
+        doc.submit(&form, NOW).expect("submit");
+        let p = check(&doc, &forms, &AreaLists::defaults(), NOW).expect("counted");
+        assert!(p.answers.iter().all(|a| a.question != "thanks"));
+        forge(&mut doc, "thanks", "text", Some("read it".into()), &[]);
+        let why = check(&doc, &forms, &AreaLists::defaults(), NOW).expect_err("refused");
+        assert_eq!(why, "question 'thanks' is a note: it takes no answer");
+    }
+
+    #[test]
     fn a_valid_response_is_counted_as_answered() {
         let p = check(&satisfaction(), &forms(), &AreaLists::defaults(), NOW).expect("valid");
         assert!(p.counted);

@@ -200,17 +200,31 @@ async function next(page) {
     await t.waitForSelector(".webform.adult");
     await t.getByRole("button", { name: "Start" }).click();
     await t.getByRole("button", { name: "Yes, I agree" }).click();
-    check(await t.locator("#q-why").isHidden(), "skip logic hides a question until it is asked");
+    check((await t.textContent("#q-thanks")).includes("Two more questions") &&
+      await t.locator("#q-thanks input, #q-thanks textarea").count() === 0,
+      "a note is shown as text, with nothing to answer");
+    check((await t.textContent("#progress-text")).startsWith("Page 1 of 2"),
+      "a one-page section is a page of its own");
+    check(await t.locator("#q-children").count() === 0, "its questions are not on the first page");
+    await face(t, "Very useful");
+    await next(t);
+    check((await t.textContent(".section-title")).trim() === "Your family", "the section's page shows its title");
+    check(await t.locator("#q-children").isVisible() && await t.locator("#q-why").isHidden(),
+      "skip logic hides a question until it is asked");
+    await t.getByRole("button", { name: "Back" }).click();
     await face(t, "Not useful");
-    check(await t.locator("#q-why").isVisible(), "and shows it once it is");
     await t.selectOption("#language", "pl");
     check((await t.textContent("h1")).trim() === "Dzisiejsze spotkanie", "the language switch shows the form in Polish");
     check(await t.locator("label.choice", { hasText: "Nieprzydatne" }).locator("input").isChecked(),
       "answers are kept across a language switch");
     check(await t.evaluate(() => document.documentElement.lang) === "pl", "the page's language follows");
+    await next(t);
+    check(await t.locator("#q-why").isVisible(), "and shows it once it is");
+    check((await t.textContent(".section-title")).trim() === "Twoja rodzina", "the section's title in Polish");
     await t.fill("#q-children-input", "11");
     await t.getByRole("button", { name: "Send my answers" }).click();
-    check((await t.textContent("#q-children .problem")).includes("from 0 to 10"), "a number out of range is explained");
+    check((await t.textContent("#q-children .problem")).includes("Od 0 do 10, prosimy."),
+      "a number out of range is explained in the author's words, in the chosen language");
     await t.fill("#q-children-input", "2");
     check((await t.locator(".summary").textContent()) === "", "the list of what to check goes once an answer changes");
     await t.fill("#q-why textarea", "Za mało czasu");

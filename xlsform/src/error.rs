@@ -143,6 +143,23 @@ pub enum Problem {
         /// The row that used it first.
         first_row: u32,
     },
+    /// A `begin group` inside an open group: hark's sections do not nest.
+    #[error(
+        "groups do not nest in hark: the group begun on row {first_row} is still open; end it first"
+    )]
+    Nested {
+        /// The open group's row.
+        first_row: u32,
+    },
+    /// An `end group` with no group open.
+    #[error("'end group' with no group open")]
+    UnopenedGroup,
+    /// A group with no question rows.
+    #[error("the group begun on row {first_row} has no questions")]
+    EmptyGroup {
+        /// The group's row.
+        first_row: u32,
+    },
     /// Two columns give the same text in the same language.
     #[error("column duplicates column {0}: both give the same text in one language")]
     DuplicateColumn(String),
@@ -197,6 +214,9 @@ pub enum Warning {
         /// The code used.
         code: &'static str,
     },
+    /// An `appearance` hark does not use (only a group's `field-list` is).
+    #[error("appearance '{0}' is ignored: hark uses only 'field-list', on a group")]
+    IgnoredAppearance(String),
     /// No `form_title`: the form id is the title.
     #[error("no form_title: the form is titled '{0}'")]
     DefaultTitle(String),

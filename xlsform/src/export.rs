@@ -1,5 +1,6 @@
 //! Any hark form written as an XLSForm grid an author can open, edit and
-//! import again: `survey`, `choices` (one list per question, named after
+//! import again: `survey` (sections as `begin group` / `end group`, one
+//! page as `field-list`), `choices` (one list per question, named after
 //! it), `settings`, and `safeguarding` when the form has triggers. Every
 //! text column is written per language (`label::English (en)`), and every
 //! condition and bound in the one shape the import reads back the same.
@@ -45,7 +46,14 @@ pub fn export(form: &Form) -> Result<Workbook, ExportError> {
     let kind = |q: &str| form.question(q).map(|q| &q.kind);
 
     let mut survey_head = vec!["type".to_owned(), "name".to_owned()];
-    for base in ["label", "hint", "easy_read", "read_aloud"] {
+    for base in [
+        "label",
+        "hint",
+        "easy_read",
+        "read_aloud",
+        "required_message",
+        "constraint_message",
+    ] {
         survey_head.extend(headers(base, langs));
     }
     survey_head.extend(
@@ -53,6 +61,7 @@ pub fn export(form: &Form) -> Result<Workbook, ExportError> {
             "required",
             "relevant",
             "constraint",
+            "appearance",
             "allow_dont_know",
             "allow_prefer_not_to_say",
         ]
@@ -66,7 +75,27 @@ pub fn export(form: &Form) -> Result<Workbook, ExportError> {
     choices_head.push("symbol".to_owned());
     let mut choices = vec![choices_head];
 
+    let width = survey[0].len();
+    let group_row = |ty: &str, id: &str, title: Option<&Text>, one_page: bool| {
+        let mut row = vec![ty.to_owned(), id.to_owned()];
+        row.extend(texts(title, langs));
+        row.resize(width, String::new());
+        if one_page {
+            row[width - 3] = "field-list".into();
+        }
+        row
+    };
+    let mut open: Option<&str> = None;
     for q in &form.questions {
+        if q.section.as_deref() != open {
+            if open.is_some() {
+                survey.push(group_row("end group", "", None, false));
+            }
+            if let Some(s) = q.section.as_deref().and_then(|id| form.section(id)) {
+                survey.push(group_row("begin group", &s.id, Some(&s.title), s.one_page));
+            }
+            open = q.section.as_deref();
+        }
         let (ty, options): (String, &[ChoiceOption]) = match &q.kind {
             QuestionKind::FaceScale { labels, .. } => (format!("face_scale {}", q.id), labels),
             QuestionKind::SingleChoice { options } => (format!("select_one {}", q.id), options),
@@ -77,6 +106,7 @@ pub fn export(form: &Form) -> Result<Workbook, ExportError> {
             QuestionKind::FreeText { .. } => ("text".into(), &[]),
             QuestionKind::Number { .. } => ("integer".into(), &[]),
             QuestionKind::Date { .. } => ("date".into(), &[]),
+            QuestionKind::Note => ("note".into(), &[]),
         };
         let relevant = match &q.relevant {
             None => String::new(),
@@ -89,10 +119,13 @@ pub fn export(form: &Form) -> Result<Workbook, ExportError> {
         row.extend(texts(q.hint.as_ref(), langs));
         row.extend(texts(q.easy_read.as_ref(), langs));
         row.extend(texts(q.read_aloud.as_ref(), langs));
+        row.extend(texts(q.required_message.as_ref(), langs));
+        row.extend(texts(q.constraint_message.as_ref(), langs));
         row.extend([
             yes(q.required),
             relevant,
             logic::constraint_of(&q.kind),
+            String::new(),
             yes(q.allow_dont_know),
             yes(q.allow_prefer_not_to_say),
         ]);
@@ -104,6 +137,10 @@ pub fn export(form: &Form) -> Result<Workbook, ExportError> {
             row.push(o.symbol.clone().unwrap_or_default());
             choices.push(row);
         }
+    }
+
+    if open.is_some() {
+        survey.push(group_row("end group", "", None, false));
     }
 
     let mut settings_head = vec!["form_id".to_owned(), "version".to_owned()];

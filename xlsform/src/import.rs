@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use hark_core::form::{
     Audience, ChoiceOption, Condition, FlagLevel, Form, FormError, FormProblem, Question,
-    QuestionKind, Text, Theme, Trigger, valid_id,
+    QuestionKind, Section, Text, Theme, Trigger, valid_id,
 };
 
 use crate::error::{ImportError, Located, Location, Problem, Warning};
@@ -172,7 +172,7 @@ fn read_form(wb: &Workbook, out: &mut Report) -> Option<Form> {
         .unwrap_or_default();
 
     // Questions.
-    let (questions, seen) = read_survey(&survey, choices.as_ref(), &lists, &default, out);
+    let (questions, sections, seen) = read_survey(&survey, choices.as_ref(), &lists, &default, out);
 
     // Triggers.
     let safeguarding = triggers
@@ -198,6 +198,7 @@ fn read_form(wb: &Workbook, out: &mut Report) -> Option<Form> {
         audience,
         theme: settings.theme,
         languages,
+        sections,
         questions: questions.iter().map(|(q, _)| q.clone()).collect(),
         safeguarding: safeguarding.iter().map(|(t, _)| t.clone()).collect(),
     };
@@ -222,6 +223,7 @@ fn validate_each(form: &Form) -> Vec<FormError> {
     let mut errors = Vec::new();
     let mut probe = Form {
         questions: Vec::new(),
+        sections: Vec::new(),
         safeguarding: Vec::new(),
         ..form.clone()
     };
@@ -234,10 +236,24 @@ fn validate_each(form: &Form) -> Vec<FormError> {
     }
     let mut left_out: HashSet<&str> = HashSet::new();
     let repeats = |e: &FormError, left_out: &HashSet<&str>| matches!(&e.problem, FormProblem::UnknownReference(_, q) if left_out.contains(q.as_str()));
+    // Only the sections of the questions kept so far (a section none of
+    // them is in yet would be "empty").
+    let used = |qs: &[Question]| -> Vec<Section> {
+        form.sections
+            .iter()
+            .filter(|s| {
+                qs.iter()
+                    .any(|q| q.section.as_deref() == Some(s.id.as_str()))
+            })
+            .cloned()
+            .collect()
+    };
     for q in &form.questions {
         probe.questions.push(q.clone());
+        probe.sections = used(&probe.questions);
         if let Err(e) = probe.validate() {
             probe.questions.pop();
+            probe.sections = used(&probe.questions);
             if !repeats(&e, &left_out) {
                 errors.push(e);
             }
@@ -266,6 +282,8 @@ fn question_column(p: &FormProblem) -> &'static str {
         FormProblem::MissingText("the easy-read text", _) => "easy_read",
         FormProblem::MissingText("the read-aloud text", _) => "read_aloud",
         FormProblem::MissingText("the label", _) => "label",
+        FormProblem::MissingText("the required message", _) => "required_message",
+        FormProblem::MissingText("the constraint message", _) => "constraint_message",
         FormProblem::ScalePoints(_)
         | FormProblem::ScaleLabels { .. }
         | FormProblem::TooFewOptions
@@ -274,6 +292,8 @@ fn question_column(p: &FormProblem) -> &'static str {
         | FormProblem::MissingText(..) => "type",
         FormProblem::BadBounds(_) => "constraint",
         FormProblem::SpecialOnOpenQuestion => "allow_dont_know",
+        FormProblem::AnsweredNote => "required",
+        FormProblem::ReadsNote(..) => "relevant",
         FormProblem::UnknownReference(..)
         | FormProblem::ForwardReference(_)
         | FormProblem::ImpossibleValue(..) => "relevant",
@@ -285,7 +305,9 @@ fn question_column(p: &FormProblem) -> &'static str {
 fn trigger_column(p: &FormProblem) -> &'static str {
     match p {
         FormProblem::NoGuidance => "guidance",
-        FormProblem::UnknownReference(..) | FormProblem::ImpossibleValue(..) => "when",
+        FormProblem::UnknownReference(..)
+        | FormProblem::ImpossibleValue(..)
+        | FormProblem::ReadsNote(..) => "when",
         _ => "id",
     }
 }
@@ -535,9 +557,13 @@ fn read_survey(
     lists: &Lists,
     default: &str,
     out: &mut Report,
-) -> (Vec<(Question, usize)>, Seen) {
+) -> (Vec<(Question, usize)>, Vec<Section>, Seen) {
     t.check_columns(SURVEY_KNOWN, SURVEY_REFUSED, out);
     let mut questions: Vec<(Question, usize)> = Vec::new();
+    let mut sections: Vec<Section> = Vec::new();
+    // The open group: its section (None when its row had a problem), its
+    // row, and how many rows and questions it has so far.
+    let mut group: Option<(Option<Section>, usize, usize, usize)> = None;
     if t.rows().len() > MAX_ROWS {
         out.problem(
             Location::sheet(t.name()),
@@ -546,15 +572,15 @@ fn read_survey(
                 max: MAX_ROWS,
             },
         );
-        return (questions, Seen::default());
+        return (questions, sections, Seen::default());
     }
     let Some(type_col) = t.col("type") else {
         out.problem(Location::sheet(t.name()), Problem::MissingColumn("type"));
-        return (questions, Seen::default());
+        return (questions, sections, Seen::default());
     };
     if t.col("name").is_none() {
         out.problem(Location::sheet(t.name()), Problem::MissingColumn("name"));
-        return (questions, Seen::default());
+        return (questions, sections, Seen::default());
     }
     // Every name on the sheet, to tell a later question from an unknown one,
     // and the names of rows that could not be read, whose references are
@@ -577,6 +603,38 @@ fn read_survey(
         };
         let (mut kind, list) = match read_type(ty) {
             Type::Question(k, l) => (k, l),
+            Type::BeginGroup => {
+                if let Some((_, first, ..)) = &group {
+                    out.problem(
+                        t.at(r, type_col),
+                        Problem::Nested {
+                            first_row: row_number(*first),
+                        },
+                    );
+                    continue;
+                }
+                let section = read_group(t, r, &seen, default, out);
+                group = Some((section, r, 0, 0));
+                continue;
+            }
+            Type::EndGroup => {
+                match group.take() {
+                    None => out.problem(t.at(r, type_col), Problem::UnopenedGroup),
+                    Some((_, first, 0, _)) => {
+                        out.problem(
+                            t.at(r, type_col),
+                            Problem::EmptyGroup {
+                                first_row: row_number(first),
+                            },
+                        );
+                    }
+                    // A group whose questions all had problems is left out
+                    // with them.
+                    Some((Some(section), _, _, n)) if n > 0 => sections.push(section),
+                    Some(_) => {}
+                }
+                continue;
+            }
             Type::Metadata => {
                 metadata_rows += 1;
                 out.warn(t.at(r, type_col), Warning::Metadata(ty.to_owned()));
@@ -589,6 +647,12 @@ fn read_survey(
                 continue;
             }
         };
+        if let Some((_, _, rows, _)) = &mut group {
+            *rows += 1;
+        }
+        if let Some((a, col)) = t.get(r, "appearance") {
+            out.warn(t.at(r, col), Warning::IgnoredAppearance(a.to_owned()));
+        }
         let mut ok = true;
         // The name.
         let id = match t.get(r, "name") {
@@ -740,19 +804,106 @@ fn read_survey(
                 hint: t.text(r, "hint", default),
                 easy_read: t.text(r, "easy_read", default),
                 read_aloud: t.text(r, "read_aloud", default),
+                required_message: t.text(r, "required_message", default),
+                constraint_message: t.text(r, "constraint_message", default),
                 required,
                 relevant,
                 allow_dont_know,
                 allow_prefer_not_to_say,
+                section: group
+                    .as_ref()
+                    .and_then(|(s, ..)| s.as_ref().map(|s| s.id.clone())),
             },
             r,
         ));
+        if let Some((_, _, _, n)) = &mut group {
+            *n += 1;
+        }
+    }
+    if let Some((_, first, ..)) = group {
+        out.problem(
+            t.at(first, type_col),
+            Problem::Missing("the 'end group' row for this group"),
+        );
     }
     // Metadata alone is no survey.
     if rows == metadata_rows {
         out.problem(Location::sheet(t.name()), Problem::NoQuestions);
     }
-    (questions, seen)
+    (questions, sections, seen)
+}
+
+/// A `begin group` row as a section: its name, its label (the title) and
+/// `field-list` (one page); `None` after reporting a problem.
+fn read_group(
+    t: &Table<'_>,
+    r: usize,
+    seen: &Seen,
+    default: &str,
+    out: &mut Report,
+) -> Option<Section> {
+    let mut ok = true;
+    let id = match t.get(r, "name") {
+        None => {
+            out.problem(t.at_named(r, "name"), Problem::Missing("the group's name"));
+            return None;
+        }
+        Some((n, col)) => {
+            if !valid_id(n) {
+                out.problem(
+                    t.at(r, col),
+                    Problem::BadValue {
+                        value: n.to_owned(),
+                        expected: "a group name (lowercase letters, digits and '_')",
+                    },
+                );
+                ok = false;
+            }
+            if let Some(&first) = seen.names.get(n)
+                && first != r
+            {
+                out.problem(
+                    t.at(r, col),
+                    Problem::Duplicate {
+                        name: n.to_owned(),
+                        first_row: row_number(first),
+                    },
+                );
+                ok = false;
+            }
+            n.to_owned()
+        }
+    };
+    let Some(title) = t.text(r, "label", default) else {
+        out.problem(
+            t.at_named(r, "label"),
+            Problem::Missing("the group's label (the section's title)"),
+        );
+        return None;
+    };
+    if let Some((_, col)) = t.get(r, "relevant") {
+        out.problem(
+            t.at(r, col),
+            Problem::Unsupported {
+                what: "relevant on a group".into(),
+                why: "put the condition on each question of the group",
+            },
+        );
+        ok = false;
+    }
+    let mut one_page = false;
+    if let Some((a, col)) = t.get(r, "appearance") {
+        if a.trim().eq_ignore_ascii_case("field-list") {
+            one_page = true;
+        } else {
+            out.warn(t.at(r, col), Warning::IgnoredAppearance(a.to_owned()));
+        }
+    }
+    ok.then_some(Section {
+        id,
+        title,
+        one_page,
+    })
 }
 
 /// The names on the survey sheet, to tell a later question, a metadata row

@@ -1,5 +1,6 @@
-//! The survey sheet's `type` column: what hark reads as a question, what it
-//! skips (metadata) and what it refuses, with the reason an author can act
+//! The survey sheet's `type` column: what hark reads as a question or a
+//! section (`begin group` / `end group`), what it skips (metadata) and what
+//! it refuses, with the reason an author can act
 //! on; and the survey columns it reads, refuses or ignores.
 
 use hark_core::form::QuestionKind;
@@ -9,6 +10,11 @@ use crate::error::Problem;
 /// What the `type` column asks for.
 pub(crate) enum Type<'a> {
     Question(QuestionKind, Option<&'a str>),
+    /// `begin group`: a section starts (its name, label and appearance on
+    /// the row).
+    BeginGroup,
+    /// `end group`: the open section ends.
+    EndGroup,
     Metadata,
     Refused(Problem),
 }
@@ -57,7 +63,7 @@ pub(crate) fn read_type(raw: &str) -> Type<'_> {
             points: 0,
             labels: vec![],
         }),
-        "text" | "integer" | "int" | "date" | "yes_no" if words.len() > 1 => {
+        "text" | "integer" | "int" | "date" | "yes_no" | "note" if words.len() > 1 => {
             Type::Refused(Problem::UnknownType(words.join(" ")))
         }
         "text" => Type::Question(QuestionKind::FreeText { max_length: None }, None),
@@ -76,26 +82,19 @@ pub(crate) fn read_type(raw: &str) -> Type<'_> {
             None,
         ),
         "yes_no" => Type::Question(QuestionKind::YesNo, None),
+        "note" => Type::Question(QuestionKind::Note, None),
         m if METADATA.contains(&m) && words.len() == 1 => Type::Metadata,
         "begin" | "end" if group("repeat") => Type::Refused(unsupported(
             what(),
             "repeats need answers per item, which hark's responses do not have",
         )),
-        "begin" | "end" if group("group") => Type::Refused(unsupported(
-            what(),
-            "hark forms have no sections; remove the group rows and keep the questions",
-        )),
+        "begin" if group("group") && words.len() == 2 => Type::BeginGroup,
+        "end" if group("group") && words.len() == 2 => Type::EndGroup,
+        "begin_group" if words.len() == 1 => Type::BeginGroup,
+        "end_group" if words.len() == 1 => Type::EndGroup,
         "begin_repeat" | "end_repeat" => Type::Refused(unsupported(
             what(),
             "repeats need answers per item, which hark's responses do not have",
-        )),
-        "begin_group" | "end_group" => Type::Refused(unsupported(
-            what(),
-            "hark forms have no sections; remove the group rows and keep the questions",
-        )),
-        "note" => Type::Refused(unsupported(
-            what(),
-            "hark forms have no notes; put the text in the next question's hint",
         )),
         "decimal" | "range" => Type::Refused(unsupported(
             what(),
@@ -132,8 +131,11 @@ pub(crate) const SURVEY_KNOWN: &[&str] = &[
     "easy_read",
     "read_aloud",
     "required",
+    "required_message",
+    "constraint_message",
     "relevant",
     "constraint",
+    "appearance",
     "allow_dont_know",
     "allow_prefer_not_to_say",
 ];

@@ -279,11 +279,13 @@ fn a_kobo_style_form_in_two_languages() {
     assert!(warnings.contains(&("A2".into(), &Warning::Metadata("start".into()))));
     assert!(warnings.contains(&("A3".into(), &Warning::Metadata("deviceid".into()))));
     assert!(warnings.contains(&("A9".into(), &Warning::Metadata("end".into()))));
-    assert!(warnings.contains(&(
-        "I1".into(),
-        &Warning::IgnoredColumn("constraint_message::English (en)".into())
-    )));
-    assert!(warnings.contains(&("J1".into(), &Warning::IgnoredColumn("appearance".into()))));
+    assert!(
+        !warnings.iter().any(
+            |(_, w)| matches!(w, Warning::IgnoredColumn(c) if c.starts_with("constraint_message"))
+        ),
+        "constraint_message is read"
+    );
+    assert!(warnings.contains(&("J4".into(), &Warning::IgnoredAppearance("minimal".into()))));
 }
 
 #[test]
@@ -367,7 +369,7 @@ fn every_problem_by_cell() {
     assert!(
         matches!(one("D5"), Problem::Reference { question, where_, .. } if question == "later" && *where_ == "an earlier question")
     );
-    assert!(matches!(one("A6"), Problem::Unsupported { what, .. } if what == "type 'note'"));
+    assert!(at("A6").is_empty(), "a note is a question hark has");
     assert!(matches!(one("A7"), Problem::Unsupported { what, .. } if what == "type 'calculate'"));
     assert!(
         matches!(one("E7"), Problem::Unsupported { what, .. } if what == "column 'calculation'")
@@ -392,10 +394,10 @@ fn every_problem_by_cell() {
         matches!(dup.as_slice(), [(_, _, Problem::Duplicate { name, first_row: 4 })] if name == "leeds"),
         "{got:#?}"
     );
-    assert_eq!(got.len(), 16, "{got:#?}");
+    assert_eq!(got.len(), 15, "{got:#?}");
     // The report reads as a list an author can work through.
     let text = e.to_string();
-    assert!(text.starts_with("the XLSForm has 16 problems"), "{text}");
+    assert!(text.starts_with("the XLSForm has 15 problems"), "{text}");
     assert!(
         text.contains("sheet 'survey', row 4, column D (relevant): cannot read"),
         "{text}"
@@ -764,5 +766,217 @@ fn a_cell_at_the_far_corner_is_refused_before_the_grid_is_built() {
     assert!(
         err.to_string().contains("sheet 'survey' is too large"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_note_imports_as_text_to_show_and_round_trips() {
+    let survey: &[&[&str]] = &[
+        &["type", "name", "label", "hint", "relevant", "required"],
+        &["yes_no", "club", "Do you go to a club?", "", "", "yes"],
+        &[
+            "note",
+            "club_thanks",
+            "Thank you: clubs matter to us.",
+            "Next, a few questions about school.",
+            "${club} = 'yes'",
+            "",
+        ],
+        &["note", "asked", "Asked again", "", "", "yes"],
+    ];
+    let e = problems(&[("survey", survey), ("settings", SETTINGS)]);
+    // A required note is refused at its `required` cell.
+    assert!(
+        matches!(cells(&e).as_slice(), [(s, c, Problem::Invalid(err))] if s == "survey" && c == "F4" && err.problem == FormProblem::AnsweredNote),
+        "{e}"
+    );
+    let f = ok(&[("survey", &survey[..3]), ("settings", SETTINGS)]).form;
+    let note = &f.questions[1];
+    assert_eq!(note.kind, QuestionKind::Note);
+    assert_eq!(
+        note.hint,
+        Some(Text::new("en", "Next, a few questions about school."))
+    );
+    assert!(note.relevant.is_some() && !note.required);
+    let back = hark_xlsform::import(&hark_xlsform::export(&f).expect("export")).expect("import");
+    assert_eq!(back.form, f);
+}
+
+#[test]
+fn a_field_list_group_is_a_section_on_one_page_and_round_trips() {
+    let survey: &[&[&str]] = &[
+        &[
+            "type",
+            "name",
+            "label::English (en)",
+            "label::Welsh (cy)",
+            "appearance",
+        ],
+        &[
+            "yes_no",
+            "club",
+            "Do you go to a club?",
+            "Wyt ti'n mynd i glwb?",
+            "",
+        ],
+        &[
+            "begin group",
+            "about_you",
+            "About you",
+            "Amdanat ti",
+            "field-list",
+        ],
+        &[
+            "integer",
+            "age",
+            "How old are you?",
+            "Faint yw dy oed di?",
+            "",
+        ],
+        &["note", "nearly", "Nearly done", "Bron wedi gorffen", ""],
+        &["end group", "", "", "", ""],
+        &["begin_group", "school", "School", "Ysgol", ""],
+        &[
+            "yes_no",
+            "likes",
+            "Do you like school?",
+            "Wyt ti'n hoffi'r ysgol?",
+            "",
+        ],
+        &["end_group", "", "", "", ""],
+        &["text", "else", "Anything else?", "Unrhyw beth arall?", ""],
+    ];
+    let f = ok(&[("survey", survey), ("settings", SETTINGS)]).form;
+    assert_eq!(f.sections.len(), 2);
+    assert_eq!(f.sections[0].id, "about_you");
+    assert!(f.sections[0].one_page, "field-list is one page");
+    assert_eq!(f.sections[0].title.get("cy", "en"), "Amdanat ti");
+    assert!(!f.sections[1].one_page);
+    let sections: Vec<Option<&str>> = f.questions.iter().map(|q| q.section.as_deref()).collect();
+    assert_eq!(
+        sections,
+        [
+            None,
+            Some("about_you"),
+            Some("about_you"),
+            Some("school"),
+            None
+        ]
+    );
+    assert_eq!(
+        f.section_of(&f.questions[3]).map(|s| s.id.as_str()),
+        Some("school")
+    );
+    let bytes = hark_xlsform::export_file(&f).expect("export");
+    assert_eq!(import_file(&bytes).expect("import").form, f);
+    // A form without sections writes none: its JSON is unchanged.
+    assert!(
+        !hark_core::form::builtin_forms().expect("forms")[0]
+            .to_json()
+            .contains("section")
+    );
+}
+
+#[test]
+fn nested_unclosed_and_empty_groups_are_refused_by_row() {
+    let survey: &[&[&str]] = &[
+        &["type", "name", "label"],
+        &["begin group", "outer", "Outer"],
+        &["yes_no", "a", "A?"],
+        &["begin group", "inner", "Inner"],
+        &["yes_no", "b", "B?"],
+        &["end group", "", ""],
+        &["end group", "", ""],
+        &["begin group", "empty", "Empty"],
+        &["end group", "", ""],
+        &["begin group", "open", "Open"],
+        &["yes_no", "c", "C?"],
+    ];
+    let e = problems(&[("survey", survey), ("settings", SETTINGS)]);
+    let got = cells(&e);
+    assert!(
+        got.contains(&(
+            "survey".into(),
+            "A4".into(),
+            Problem::Nested { first_row: 2 }
+        )),
+        "{got:#?}"
+    );
+    assert!(
+        got.contains(&("survey".into(), "A7".into(), Problem::UnopenedGroup)),
+        "{got:#?}"
+    );
+    assert!(
+        got.contains(&(
+            "survey".into(),
+            "A9".into(),
+            Problem::EmptyGroup { first_row: 8 }
+        )),
+        "{got:#?}"
+    );
+    assert!(
+        got.contains(&(
+            "survey".into(),
+            "A10".into(),
+            Problem::Missing("the 'end group' row for this group")
+        )),
+        "{got:#?}"
+    );
+    assert!(
+        e.to_string()
+            .contains("sheet 'survey', row 4, column A (type): groups do not nest"),
+        "{e}"
+    );
+}
+
+#[test]
+fn required_and_constraint_messages_per_language_import_and_round_trip() {
+    let survey: &[&[&str]] = &[
+        &[
+            "type",
+            "name",
+            "label::English (en)",
+            "label::Welsh (cy)",
+            "required",
+            "constraint",
+            "required_message::English (en)",
+            "required_message::Welsh (cy)",
+            "constraint_message::English (en)",
+            "constraint_message::Welsh (cy)",
+        ],
+        &[
+            "integer",
+            "age",
+            "How old are you?",
+            "Faint yw dy oed di?",
+            "yes",
+            ". >= 4 and . <= 18",
+            "Please tell us your age",
+            "Dywed wrthym dy oed",
+            "An age from 4 to 18",
+            "Oed o 4 i 18",
+        ],
+        &["text", "why", "Why?", "Pam?", "", "", "", "", "", "Gair"],
+    ];
+    let f = ok(&[("survey", &survey[..2]), ("settings", SETTINGS)]);
+    let age = &f.form.questions[0];
+    assert_eq!(
+        age.required_message.as_ref().map(|t| t.get("cy", "en")),
+        Some("Dywed wrthym dy oed")
+    );
+    let e = age
+        .check(hark_core::answer::Answer::Number(30))
+        .expect_err("out of range");
+    assert_eq!(e.explain("cy", "en"), "Oed o 4 i 18");
+    assert_eq!(e.explain("en", "en"), "An age from 4 to 18");
+    let back =
+        hark_xlsform::import(&hark_xlsform::export(&f.form).expect("export")).expect("import");
+    assert_eq!(back.form, f.form);
+    // A message without the default language is refused on its row.
+    let e = problems(&[("survey", survey), ("settings", SETTINGS)]);
+    assert!(
+        e.problems.iter().any(|p| p.at.row == Some(3)
+            && matches!(&p.what, Problem::Invalid(err) if err.problem == FormProblem::MissingText("the constraint message", "en".into()))),
+        "{e}"
     );
 }

@@ -1,6 +1,6 @@
 //! The rule that checks one answer against its question: kind, options,
-//! bounds, lengths, dates, and the two answers any closed question may
-//! offer. Pure; the response calls it before anything is written, and the
+//! bounds, lengths, dates, the two answers any closed question may offer,
+//! and that a note takes none. Pure; the response calls it before anything is written, and the
 //! server calls it on every document that arrives.
 
 use super::model::{Question, QuestionKind};
@@ -10,8 +10,27 @@ const DEFAULT_MAX_TEXT: u32 = 4000;
 
 impl Question {
     /// Checks `answer` against this question and returns it in canonical
-    /// form (multiple-choice picks deduplicated, in the form's order).
+    /// form (multiple-choice picks deduplicated, in the form's order). A
+    /// bound refused where the question has a `constraint_message` comes
+    /// back as [`AnswerError::Constraint`], carrying the author's words.
     pub fn check(&self, answer: Answer) -> Result<Answer, AnswerError> {
+        self.check_kind(answer)
+            .map_err(|e| match (&self.constraint_message, e) {
+                (
+                    Some(message),
+                    e @ (AnswerError::OutOfRange { .. }
+                    | AnswerError::SelectionCount { .. }
+                    | AnswerError::TooLong { .. }
+                    | AnswerError::BadDate { .. }),
+                ) => AnswerError::Constraint {
+                    message: message.0.clone(),
+                    refused: Box::new(e),
+                },
+                (_, e) => e,
+            })
+    }
+
+    fn check_kind(&self, answer: Answer) -> Result<Answer, AnswerError> {
         let question = self;
         let q = || question.id.clone();
         let wrong = |answer: &Answer| AnswerError::WrongKind {
@@ -20,6 +39,7 @@ impl Question {
             got: answer.kind(),
         };
         match (&question.kind, answer) {
+            (QuestionKind::Note, _) => Err(AnswerError::Note { question: q() }),
             (_, Answer::DontKnow) => {
                 if question.allow_dont_know && question.kind.is_closed() {
                     Ok(Answer::DontKnow)
@@ -160,6 +180,9 @@ mod tests {
             relevant: None,
             allow_dont_know: true,
             allow_prefer_not_to_say: false,
+            section: None,
+            required_message: None,
+            constraint_message: None,
         }
     }
 
@@ -281,6 +304,53 @@ mod tests {
         assert!(matches!(
             d.check(Answer::Date("31/12/2021".into())),
             Err(AnswerError::BadDate { .. })
+        ));
+    }
+
+    #[test]
+    fn a_note_takes_no_answer_of_any_kind() {
+        let mut note = question(QuestionKind::Note);
+        note.allow_dont_know = false;
+        for answer in [
+            Answer::Text("read it".into()),
+            Answer::Choice("yes".into()),
+            Answer::Number(1),
+            Answer::DontKnow,
+        ] {
+            assert_eq!(
+                note.check(answer),
+                Err(AnswerError::Note {
+                    question: "q".into()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_bound_carries_the_authors_message() {
+        let mut n = question(QuestionKind::Number { min: 0, max: 24 });
+        let plain = n.check(Answer::Number(30)).expect_err("out of range");
+        assert_eq!(plain.message(), None);
+        n.constraint_message = Some(Text(
+            [
+                ("en".to_owned(), "Hours in a day: 0 to 24".to_owned()),
+                ("cy".to_owned(), "Oriau mewn diwrnod: 0 i 24".to_owned()),
+            ]
+            .into(),
+        ));
+        let e = n.check(Answer::Number(30)).expect_err("out of range");
+        assert_eq!(e.explain("cy", "en"), "Oriau mewn diwrnod: 0 i 24");
+        assert_eq!(e.explain("pl", "en"), "Hours in a day: 0 to 24");
+        assert_eq!(
+            e.to_string(),
+            plain.to_string(),
+            "logs keep the plain sentence"
+        );
+        assert_eq!(e.question(), "q");
+        // Not a bound: the kind's own refusal.
+        assert!(matches!(
+            n.check(Answer::Text("x".into())),
+            Err(AnswerError::WrongKind { .. })
         ));
     }
 

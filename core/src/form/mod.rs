@@ -36,7 +36,8 @@ pub use builtin::{builtin_form, builtin_forms, is_shipped};
 pub use changes::{Bump, Changes, Shape, bump_between};
 pub use condition::{CondValue, Condition};
 pub use model::{
-    Audience, ChoiceOption, FlagLevel, Form, FormRef, Question, QuestionKind, Text, Theme, Trigger,
+    Audience, ChoiceOption, FlagLevel, Form, FormRef, Question, QuestionKind, Section, Text, Theme,
+    Trigger,
 };
 pub use sample::{plausible_answer, plausible_answers, seeded};
 pub use validate::{FormError, FormProblem, valid_id};

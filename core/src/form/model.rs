@@ -111,11 +111,34 @@ pub struct Form {
     /// Languages the form is written in; the first is the default and every
     /// text must have it.
     pub languages: Vec<String>,
+    /// Sections (pages) the questions are grouped in, in order. A section's
+    /// questions are contiguous and name it in [`Question::section`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<Section>,
     /// The questions, in order. Conditions may only look backwards.
     pub questions: Vec<Question>,
     /// Answers that raise a safeguarding flag, and what to do about it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub safeguarding: Vec<Trigger>,
+}
+
+/// A section of a form: a run of questions under one title. Sections do
+/// not nest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    /// Identifier unique among the form's sections.
+    pub id: String,
+    /// The section's title.
+    pub title: Text,
+    /// Shown as one page where a device shows several questions at once
+    /// (XLSForm's `field-list`); child mode still asks one at a time.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub one_page: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// One question of a form.
@@ -151,6 +174,16 @@ pub struct Question {
     /// Offer "don't want to say" (closed questions only).
     #[serde(default)]
     pub allow_prefer_not_to_say: bool,
+    /// The id of the section the question is in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+    /// What to say when the question is required and left unanswered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_message: Option<Text>,
+    /// What to say when an answer is outside the question's bounds (a
+    /// number, date, length or number of picks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint_message: Option<Text>,
 }
 
 /// A question as written: the common fields, and everything else handed to
@@ -174,6 +207,12 @@ struct RawQuestion {
     allow_dont_know: bool,
     #[serde(default)]
     allow_prefer_not_to_say: bool,
+    #[serde(default)]
+    section: Option<String>,
+    #[serde(default)]
+    required_message: Option<Text>,
+    #[serde(default)]
+    constraint_message: Option<Text>,
     #[serde(flatten)]
     rest: serde_json::Map<String, serde_json::Value>,
 }
@@ -195,6 +234,9 @@ impl TryFrom<RawQuestion> for Question {
             relevant: raw.relevant,
             allow_dont_know: raw.allow_dont_know,
             allow_prefer_not_to_say: raw.allow_prefer_not_to_say,
+            section: raw.section,
+            required_message: raw.required_message,
+            constraint_message: raw.constraint_message,
         })
     }
 }
@@ -241,6 +283,10 @@ pub enum QuestionKind {
         /// Largest allowed value.
         max: i64,
     },
+    /// Text shown to the respondent (the label, and any hint) with nothing
+    /// to answer: a note is never required, never answered and never
+    /// counted.
+    Note,
     /// A calendar date (`YYYY-MM-DD`) within optional bounds.
     Date {
         /// Earliest allowed date.
@@ -263,12 +309,18 @@ impl QuestionKind {
             Self::FreeText { .. } => "free_text",
             Self::Number { .. } => "number",
             Self::Date { .. } => "date",
+            Self::Note => "note",
         }
+    }
+
+    /// Whether the question takes an answer: every kind but a note.
+    pub fn takes_answer(&self) -> bool {
+        !matches!(self, Self::Note)
     }
 
     /// Closed questions may offer "don't know" and "don't want to say".
     pub fn is_closed(&self) -> bool {
-        !matches!(self, Self::FreeText { .. })
+        !matches!(self, Self::FreeText { .. } | Self::Note)
     }
 
     /// The option ids an answer may take, for choice-like kinds.
@@ -373,6 +425,16 @@ impl Form {
     /// Looks a question up by id.
     pub fn question(&self, id: &str) -> Option<&Question> {
         self.questions.iter().find(|q| q.id == id)
+    }
+
+    /// Looks a section up by id.
+    pub fn section(&self, id: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.id == id)
+    }
+
+    /// The section a question is in, if any.
+    pub fn section_of(&self, question: &Question) -> Option<&Section> {
+        question.section.as_deref().and_then(|id| self.section(id))
     }
 
     /// Position of a question in the form.

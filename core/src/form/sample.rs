@@ -8,6 +8,9 @@ use crate::answer::Answer;
 /// A valid answer to `question` chosen by `r`, or `None` to leave it
 /// unanswered (only for optional questions, about one time in five).
 pub fn plausible_answer(question: &Question, r: u64) -> Option<Answer> {
+    if !question.kind.takes_answer() {
+        return None;
+    }
     if !question.required && r.is_multiple_of(5) {
         return None;
     }
@@ -70,6 +73,7 @@ pub fn plausible_answer(question: &Question, r: u64) -> Option<Answer> {
                 .unwrap_or_else(|| "2026-01-15".to_owned());
             Answer::Date(d)
         }
+        QuestionKind::Note => return None,
     })
 }
 

@@ -81,6 +81,27 @@ pub enum FormProblem {
     /// "Don't know" or "don't want to say" on a free-text question.
     #[error("free-text questions cannot offer 'don't know' or 'don't want to say'")]
     SpecialOnOpenQuestion,
+    /// A note that is required or offers "don't know" / "don't want to say":
+    /// a note is shown, never answered.
+    #[error(
+        "a note takes no answer: it cannot be required or offer 'don't know' or 'don't want to say'"
+    )]
+    AnsweredNote,
+    /// A condition reading a note, which never has an answer.
+    #[error("{0} reads note '{1}', which never has an answer")]
+    ReadsNote(&'static str, String),
+    /// Two sections with one id.
+    #[error("section id '{0}' is used twice")]
+    DuplicateSection(String),
+    /// A question naming a section the form does not list.
+    #[error("is in section '{0}', which the form does not list")]
+    UnknownSection(String),
+    /// A section whose questions are not one run.
+    #[error("section '{0}' is split: its questions must follow one another")]
+    SplitSection(String),
+    /// A section no question is in.
+    #[error("section '{0}' has no questions")]
+    EmptySection(String),
     /// A condition naming a question that does not exist.
     #[error("{0} refers to unknown question '{1}'")]
     UnknownReference(&'static str, String),
@@ -165,6 +186,48 @@ impl Form {
         if self.questions.is_empty() {
             return Err(err(None, FormProblem::NoQuestions));
         }
+        let mut sections = HashSet::new();
+        for s in &self.sections {
+            if !valid_id(&s.id) {
+                return Err(err(None, FormProblem::BadId(s.id.clone())));
+            }
+            if !sections.insert(s.id.as_str()) {
+                return Err(err(None, FormProblem::DuplicateSection(s.id.clone())));
+            }
+            need(&s.title, "a section title", None)?;
+        }
+        // Each section's questions are one run: a section once left is
+        // never entered again.
+        let mut closed: HashSet<&str> = HashSet::new();
+        let mut current: Option<&str> = None;
+        for q in &self.questions {
+            let at = Some(q.id.as_str());
+            let here = q.section.as_deref();
+            if let Some(s) = here
+                && !sections.contains(s)
+            {
+                return Err(err(at, FormProblem::UnknownSection(s.to_owned())));
+            }
+            if here != current {
+                if let Some(left) = current {
+                    closed.insert(left);
+                }
+                if let Some(s) = here
+                    && closed.contains(s)
+                {
+                    return Err(err(at, FormProblem::SplitSection(s.to_owned())));
+                }
+                current = here;
+            }
+        }
+        if let Some(s) = self.sections.iter().find(|s| {
+            !self
+                .questions
+                .iter()
+                .any(|q| q.section.as_deref() == Some(&s.id))
+        }) {
+            return Err(err(None, FormProblem::EmptySection(s.id.clone())));
+        }
         let mut seen = HashSet::new();
         for (pos, q) in self.questions.iter().enumerate() {
             let at = Some(q.id.as_str());
@@ -179,6 +242,8 @@ impl Form {
                 (&q.hint, "the hint"),
                 (&q.easy_read, "the easy-read text"),
                 (&q.read_aloud, "the read-aloud text"),
+                (&q.required_message, "the required message"),
+                (&q.constraint_message, "the constraint message"),
             ] {
                 if let Some(t) = t {
                     need(t, what, at)?;
@@ -250,6 +315,12 @@ impl Form {
                     &[]
                 }
                 QuestionKind::YesNo => &[],
+                QuestionKind::Note => {
+                    if q.required || q.allow_dont_know || q.allow_prefer_not_to_say {
+                        return Err(err(at, FormProblem::AnsweredNote));
+                    }
+                    &[]
+                }
             };
             if matches!(
                 q.kind,
@@ -313,6 +384,9 @@ impl Form {
                 return Err(FormProblem::ForwardReference(qid.to_owned()));
             }
             let q = &self.questions[pos];
+            if !q.kind.takes_answer() {
+                return Err(FormProblem::ReadsNote(what, qid.to_owned()));
+            }
             let possible = match value {
                 None => true,
                 Some(CondValue::Str(s)) if s == DONT_KNOW => q.allow_dont_know,
@@ -323,7 +397,9 @@ impl Form {
                     | QuestionKind::YesNo => q.kind.option_ids().contains(&s.as_str()),
                     QuestionKind::FreeText { .. } => true,
                     QuestionKind::Date { .. } => parse_date(s).is_some(),
-                    QuestionKind::FaceScale { .. } | QuestionKind::Number { .. } => false,
+                    QuestionKind::FaceScale { .. }
+                    | QuestionKind::Number { .. }
+                    | QuestionKind::Note => false,
                 },
                 Some(CondValue::Int(n)) => match &q.kind {
                     QuestionKind::FaceScale { points, .. } => (1..=i64::from(*points)).contains(n),
@@ -513,6 +589,52 @@ mod tests {
                 }),
                 Some("why_unsafe"),
                 FormProblem::ImpossibleValue("the relevance condition", "school".into()),
+            ),
+            (
+                Box::new(|v| q(v, 10)["required"] = json!(true)),
+                Some("thanks"),
+                FormProblem::AnsweredNote,
+            ),
+            (
+                Box::new(|v| q(v, 10)["allow_dont_know"] = json!(true)),
+                Some("thanks"),
+                FormProblem::AnsweredNote,
+            ),
+            (
+                Box::new(|v| v["safeguarding"][0]["when"] = json!({"answered": "thanks"})),
+                Some("unsafe_school"),
+                FormProblem::ReadsNote("the safeguarding trigger", "thanks".into()),
+            ),
+            (
+                Box::new(|v| {
+                    let again = json!({"id": "more", "title": {"en": "Again"}});
+                    v["sections"].as_array_mut().expect("sections").push(again);
+                }),
+                None,
+                FormProblem::DuplicateSection("more".into()),
+            ),
+            (
+                Box::new(|v| v["sections"][0]["title"] = json!({"cy": "Adran"})),
+                None,
+                FormProblem::MissingText("a section title", "en".into()),
+            ),
+            (
+                Box::new(|v| q(v, 2)["section"] = json!("ghost")),
+                Some("tell"),
+                FormProblem::UnknownSection("ghost".into()),
+            ),
+            (
+                Box::new(|v| q(v, 3)["section"] = json!("more")),
+                Some("q8"),
+                FormProblem::SplitSection("more".into()),
+            ),
+            (
+                Box::new(|v| {
+                    let extra = json!({"id": "extra", "title": {"en": "Extra"}});
+                    v["sections"].as_array_mut().expect("sections").push(extra);
+                }),
+                None,
+                FormProblem::EmptySection("extra".into()),
             ),
             (
                 Box::new(|v| v["safeguarding"][1]["id"] = json!("unsafe_school")),

@@ -11,6 +11,13 @@
 //! (validation refuses anything else), one pass decides every question.
 //! The safeguarding triggers are read off the answers a walk keeps
 //! ([`Form::raised`]).
+//!
+//! Sections do not change what is asked: each asked question carries
+//! its `section`, and [`Form::section_of`] gives its title and whether it
+//! is one page.
+//!
+//! A note is asked like any question (it is shown when its condition
+//! holds) but never keeps an answer: nothing counts it as answered.
 
 use std::collections::BTreeMap;
 
@@ -24,7 +31,8 @@ pub struct Walk<'f> {
     pub asked: Vec<&'f Question>,
     /// The answers that count: those to asked questions.
     pub kept: BTreeMap<String, Answer>,
-    /// Questions that have an answer but are not asked, in form order.
+    /// Questions that have an answer but are not asked (or are notes,
+    /// which take none), in form order.
     pub skipped: Vec<&'f str>,
 }
 
@@ -34,7 +42,8 @@ impl Walk<'_> {
         self.asked.iter().any(|q| q.id == question)
     }
 
-    /// Asked, required questions without an answer that counts.
+    /// Asked, required questions without an answer that counts (what to
+    /// say about each is its `required_message`, where it has one).
     pub fn missing_required(&self) -> Vec<&str> {
         self.asked
             .iter()
@@ -51,7 +60,9 @@ impl Form {
         walk.skipped = self
             .questions
             .iter()
-            .filter(|q| answers.contains_key(&q.id) && !walk.is_asked(&q.id))
+            .filter(|q| {
+                answers.contains_key(&q.id) && !(walk.is_asked(&q.id) && q.kind.takes_answer())
+            })
             .map(|q| q.id.as_str())
             .collect();
         walk
@@ -59,12 +70,15 @@ impl Form {
 
     /// Walks the form asking `answer` for each asked question as it is
     /// reached (a respondent going through the form): `None` leaves it
-    /// unanswered.
+    /// unanswered. A note is shown, not asked for an answer.
     pub fn fill(&self, mut answer: impl FnMut(&Question) -> Option<Answer>) -> Walk<'_> {
         let mut walk = Walk::default();
         for q in &self.questions {
             if q.relevant.as_ref().is_none_or(|c| c.holds(&walk.kept)) {
                 walk.asked.push(q);
+                if !q.kind.takes_answer() {
+                    continue;
+                }
                 if let Some(a) = answer(q) {
                     walk.kept.insert(q.id.clone(), a);
                 }
@@ -120,6 +134,10 @@ mod tests {
         let walk = form.walk(&given);
         assert!(!walk.is_asked("why_unsafe"));
         assert!(walk.is_asked("club_name"));
+        assert!(
+            walk.is_asked("thanks"),
+            "the note is shown when club is answered"
+        );
         assert_eq!(walk.skipped, vec!["why_unsafe"]);
         assert_eq!(
             walk.kept.keys().map(String::as_str).collect::<Vec<_>>(),
@@ -129,6 +147,48 @@ mod tests {
         let empty = form.walk(&BTreeMap::new());
         assert_eq!(empty.missing_required(), vec!["school"]);
         assert!(!empty.is_asked("club_name"));
+        assert!(!empty.is_asked("thanks"));
+    }
+
+    #[test]
+    fn a_note_is_shown_but_never_keeps_an_answer() {
+        let form = sample_form();
+        let given = answers(&[
+            ("school", Answer::Scale(3)),
+            ("club", Answer::Choice("no".into())),
+            ("thanks", Answer::Text("smuggled".into())),
+        ]);
+        let walk = form.walk(&given);
+        assert!(walk.is_asked("thanks"));
+        assert!(!walk.kept.contains_key("thanks"));
+        assert_eq!(walk.skipped, vec!["thanks"]);
+        let mut offered = Vec::new();
+        let filled = form.fill(|q| {
+            offered.push(q.id.clone());
+            Some(Answer::Choice("yes".into()))
+        });
+        assert!(filled.is_asked("thanks"));
+        assert!(
+            !offered.contains(&"thanks".to_owned()),
+            "a note is never asked for an answer"
+        );
+    }
+
+    #[test]
+    fn asked_questions_name_their_section() {
+        let form = sample_form();
+        let walk = form.walk(&BTreeMap::new());
+        let sections: Vec<(&str, Option<&str>)> = walk
+            .asked
+            .iter()
+            .filter(|q| q.id.starts_with('q'))
+            .map(|q| (q.id.as_str(), form.section_of(q).map(|s| s.id.as_str())))
+            .collect();
+        assert_eq!(
+            sections,
+            [("q8", Some("more")), ("q9", Some("more")), ("q10", None)]
+        );
+        assert!(form.section("more").is_some_and(|s| s.one_page));
     }
 
     #[test]

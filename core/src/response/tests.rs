@@ -83,6 +83,25 @@ fn refused_answers_change_nothing() {
 }
 
 #[test]
+fn a_note_is_shown_but_an_answer_to_it_is_refused() {
+    let (form, mut doc) = start();
+    doc.answer(&form, "club", choice("no"), 1).expect("answer");
+    let before = doc.heads();
+    let err = doc
+        .answer(&form, "thanks", Answer::Text("read".into()), 2)
+        .expect_err("a note takes no answer");
+    assert_eq!(
+        err.to_string(),
+        "question 'thanks' is a note: it takes no answer"
+    );
+    assert_eq!(doc.heads(), before);
+    assert!(
+        form.asked(&doc.answers().expect("answers"))
+            .contains(&"thanks")
+    );
+}
+
+#[test]
 fn changing_an_answer_clears_what_skip_logic_no_longer_asks() {
     let (form, mut doc) = start();
     doc.answer(&form, "school", Answer::Scale(1), 1)

@@ -361,11 +361,27 @@ fn interactive(store: &Store, form: &Form, id: &str) -> Result<()> {
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     println!("{} — press Enter to skip a question.", t(&form.title));
+    let mut section = None;
     for q in &form.questions {
         // The questions skip logic asks, given the answers that count (the
         // same walk the apps make).
         let given = store.response(id)?.answers;
         if !form.walk(&given).is_asked(&q.id) {
+            continue;
+        }
+        // A new section: its title, once.
+        if q.section != section {
+            if let Some(s) = form.section_of(q) {
+                println!("\n== {} ==", t(&s.title));
+            }
+            section.clone_from(&q.section);
+        }
+        if !q.kind.takes_answer() {
+            // A note: its text, and on to the next question.
+            println!("\n{}", t(&q.label));
+            if let Some(hint) = &q.hint {
+                println!("  {}", t(hint));
+            }
             continue;
         }
         loop {
@@ -399,6 +415,9 @@ fn interactive(store: &Store, form: &Form, id: &str) -> Result<()> {
             };
             let line = line?.trim().to_owned();
             if line.is_empty() {
+                if let (true, Some(m)) = (q.required, &q.required_message) {
+                    println!("  {}", t(m));
+                }
                 break;
             }
             let ids = q.kind.option_ids();
@@ -420,9 +439,13 @@ fn interactive(store: &Store, form: &Form, id: &str) -> Result<()> {
                 (QuestionKind::Number { .. }, s) => s.parse().ok().map(Answer::Number),
                 (QuestionKind::Date { .. }, s) => Some(Answer::Date(s.to_owned())),
                 (QuestionKind::FreeText { .. }, s) => Some(Answer::Text(s.to_owned())),
+                (QuestionKind::Note, _) => None,
             };
             match answer.map(|a| store.answer(id, &q.id, a)) {
                 Some(Ok(_)) => break,
+                Some(Err(hark_core::Error::Answer(e))) => {
+                    println!("  {}", e.explain(&lang, &lang));
+                }
                 Some(Err(e)) => println!("  {e}"),
                 None => println!("  please pick one of the numbers shown"),
             }

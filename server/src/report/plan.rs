@@ -60,10 +60,11 @@ pub fn plan(area_id: &str, query: &ReportQuery, versions: &[Form]) -> Result<Pla
         .max_by(|a, b| a.version.cmp(&b.version))
         .ok_or_else(|| ReportError::UnknownForm(query.form.clone()))?
         .clone();
+    // A note takes no answer, so it has no report.
     let question = latest
         .questions
         .iter()
-        .find(|q| q.id == query.question)
+        .find(|q| q.id == query.question && q.kind.takes_answer())
         .ok_or_else(|| ReportError::UnknownQuestion {
             form: query.form.clone(),
             question: query.question.clone(),

@@ -105,12 +105,13 @@ pub(crate) async fn responses(
         blocking(move || {
             let versions = form_versions(storage.as_ref(), &area_id, &form)?;
             // Columns: every question of every version, in order of first
-            // appearance; free text only for users allowed it.
+            // appearance; free text only for users allowed it; no notes,
+            // which take no answer.
             let mut questions: Vec<String> = Vec::new();
             for f in &versions {
                 for q in &f.questions {
                     let text = matches!(q.kind, QuestionKind::FreeText { .. });
-                    if (with_text || !text) && !questions.contains(&q.id) {
+                    if q.kind.takes_answer() && (with_text || !text) && !questions.contains(&q.id) {
                         questions.push(q.id.clone());
                     }
                 }

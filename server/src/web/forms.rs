@@ -74,6 +74,8 @@ pub(crate) async fn forms(
                     questions: latest
                         .questions
                         .iter()
+                        // A note takes no answer: nothing to report.
+                        .filter(|q| q.kind.takes_answer())
                         .map(|q| QuestionSummary {
                             id: q.id.clone(),
                             text: q.label.get(&lang, &lang).to_owned(),

@@ -616,6 +616,7 @@ const BILINGUAL: &str = r#"{
   "audience": "parent_carer",
   "theme": "other",
   "languages": ["en", "pl"],
+  "sections": [{"id": "family", "title": {"en": "Your family", "pl": "Twoja rodzina"}, "one_page": true}],
   "questions": [
     {"id": "useful", "type": "single_choice", "required": true, "allow_dont_know": true,
      "label": {"en": "Was today useful?", "pl": "Czy dzisiejsze spotkanie było przydatne?"},
@@ -624,10 +625,13 @@ const BILINGUAL: &str = r#"{
        {"id": "a_bit", "label": {"en": "A bit", "pl": "Trochę"}},
        {"id": "not", "label": {"en": "Not useful", "pl": "Nieprzydatne"}}
      ]},
-    {"id": "children", "type": "number", "min": 0, "max": 10,
+    {"id": "thanks", "type": "note",
+     "label": {"en": "Thank you. Two more questions.", "pl": "Dziękujemy. Jeszcze dwa pytania."}},
+    {"id": "children", "type": "number", "min": 0, "max": 10, "section": "family",
+     "constraint_message": {"en": "From 0 to 10, please.", "pl": "Od 0 do 10, prosimy."},
      "label": {"en": "How many children do you care for?", "pl": "Iloma dziećmi się opiekujesz?"},
      "hint": {"en": "A number from 0 to 10.", "pl": "Liczba od 0 do 10."}},
-    {"id": "why", "type": "free_text",
+    {"id": "why", "type": "free_text", "section": "family",
      "relevant": {"equals": {"question": "useful", "value": "not"}},
      "label": {"en": "What would have made it useful?", "pl": "Co sprawiłoby, że byłoby przydatne?"}}
   ]

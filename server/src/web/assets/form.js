@@ -130,7 +130,8 @@
     form.questions.forEach(function (q) {
       if (!q.relevant || holds(q.relevant, kept)) {
         asked.push(q);
-        if (has(state.answers, q.id)) kept[q.id] = state.answers[q.id];
+        // A note is shown, never answered.
+        if (q.type !== 'note' && has(state.answers, q.id)) kept[q.id] = state.answers[q.id];
       }
     });
     return { asked: asked, kept: kept };
@@ -155,6 +156,9 @@
     return !isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
   }
 
+  // A refused bound: the author's words where the form has them.
+  function outside(q, text) { return q.constraint_message ? tx(q.constraint_message) : text; }
+
   // The message for an answer the core would refuse, or '' if it is fine.
   function problemOf(q, a) {
     if (a === DONT_KNOW) return q.allow_dont_know && q.type !== 'free_text' ? '' : 'Please choose an answer.';
@@ -171,22 +175,22 @@
         var max = q.max_selected === undefined ? ids.length : q.max_selected;
         if (!Array.isArray(a) || a.some(function (x) { return ids.indexOf(x) < 0; })) return 'Please choose from the answers shown.';
         if (a.length < min || a.length > max) {
-          return min === max ? 'Please choose ' + min + '.' : 'Please choose between ' + min + ' and ' + max + '.';
+          return outside(q, min === max ? 'Please choose ' + min + '.' : 'Please choose between ' + min + ' and ' + max + '.');
         }
         return '';
       }
       case 'free_text': {
         var maxLen = q.max_length || MAX_TEXT;
         if (typeof a !== 'string' || a.trim() === '') return 'Please write an answer, or leave it empty.';
-        return Array.from(a).length > maxLen ? 'Please keep your answer to ' + maxLen + ' characters.' : '';
+        return Array.from(a).length > maxLen ? outside(q, 'Please keep your answer to ' + maxLen + ' characters.') : '';
       }
       case 'number':
         if (!Number.isInteger(a)) return 'Please enter a whole number.';
-        return a >= q.min && a <= q.max ? '' : 'Please enter a number from ' + q.min + ' to ' + q.max + '.';
+        return a >= q.min && a <= q.max ? '' : outside(q, 'Please enter a number from ' + q.min + ' to ' + q.max + '.');
       case 'date':
         if (typeof a !== 'string' || !validDate(a)) return 'Please enter a date.';
-        if (q.min && a < q.min) return 'Please enter a date on or after ' + q.min + '.';
-        if (q.max && a > q.max) return 'Please enter a date on or before ' + q.max + '.';
+        if (q.min && a < q.min) return outside(q, 'Please enter a date on or after ' + q.min + '.');
+        if (q.max && a > q.max) return outside(q, 'Please enter a date on or before ' + q.max + '.');
         return '';
       default:
         return 'This question cannot be answered here.';
@@ -195,8 +199,10 @@
 
   // What must change before moving on from (or sending) a question.
   function blocker(q) {
+    if (q.type === 'note') return '';
     if (!has(state.answers, q.id)) {
       if (!q.required) return '';
+      if (q.required_message) return tx(q.required_message);
       return q.allow_dont_know ? 'Please answer this, or choose "I don\'t know".' : 'Please answer this question.';
     }
     return problemOf(q, state.answers[q.id]);
@@ -264,7 +270,7 @@
     var items = [];
     if (progress) {
       items.push(el('div', { class: 'progress' }, [
-        el('span', { id: 'progress-text', text: 'Question ' + progress[0] + ' of ' + progress[1] }),
+        el('span', { id: 'progress-text', text: (progress[2] || 'Question') + ' ' + progress[0] + ' of ' + progress[1] }),
         el('progress', { max: progress[1], value: progress[0], 'aria-labelledby': 'progress-text' })
       ]));
     }
@@ -285,7 +291,19 @@
 
   // ----- one question ----------------------------------------------------
 
+  // A note: its text (and hint), nothing to answer.
+  function noteBlock(q, headingTag) {
+    var title = el(headingTag, { id: 'q-' + q.id + '-label', class: 'question note', tabindex: '-1', text: label(q) });
+    var block = el('section', { class: 'question-block note', id: 'q-' + q.id, 'data-question': q.id, 'data-note': 'true' }, [
+      title, q.hint ? el('p', { class: 'hint', text: tx(q.hint) }) : null
+    ]);
+    block.showProblem = function () {};
+    block.focusTitle = function () { title.focus(); };
+    return block;
+  }
+
   function questionBlock(q, headingTag, onChange) {
+    if (q.type === 'note') return noteBlock(q, headingTag);
     var id = 'q-' + q.id;
     var problemId = id + '-problem';
     var hintId = id + '-hint';
@@ -408,17 +426,44 @@
     return ['grown_up', 'assent'];
   }
 
+  function sectionOf(q) {
+    var id = q.section;
+    return id ? (form.sections || []).filter(function (s) { return s.id === id; })[0] || null : null;
+  }
+
+  // Adult mode's pages: the questions in order, a one-page section always a
+  // page of its own (a form without one is a single page).
+  function pages() {
+    var out = [];
+    var key = null;
+    form.questions.forEach(function (q) {
+      var s = sectionOf(q);
+      var k = s && s.one_page ? 'section:' + s.id : 'rest';
+      if (!out.length || k !== key) out.push([]);
+      key = k;
+      out[out.length - 1].push(q);
+    });
+    return out;
+  }
+
   // Child mode: start, consent, one screen per asked question, then send.
-  // Adult mode: start, consent, every question on one page.
+  // Adult mode: start, consent, the pages.
   function screens() {
     var list = ['start'].concat(consentScreens());
     if (isChild()) {
       walk().asked.forEach(function (q) { list.push(q); });
       list.push('review');
     } else {
-      list.push('page');
+      pages().forEach(function (p, i) { list.push('page:' + i); });
     }
     return list;
+  }
+
+  // The screen a question is asked on.
+  function screenOf(q) {
+    if (isChild()) return screens().indexOf(q);
+    var i = pages().findIndex(function (p) { return p.indexOf(q) >= 0; });
+    return screens().indexOf('page:' + i);
   }
 
   function go(delta) {
@@ -544,7 +589,7 @@
       ]));
       return app.querySelector('h1');
     }
-    if (screen === 'page') return renderPage(asked);
+    if (typeof screen === 'string' && screen.indexOf('page:') === 0) return renderPage(Number(screen.slice(5)));
     // One question a screen (child mode).
     var q = screen;
     var n = asked.indexOf(q) + 1;
@@ -564,25 +609,34 @@
     return block.querySelector('.question');
   }
 
-  // Adult mode: every question on one page; skip logic shows and hides.
-  function renderPage() {
+  // Adult mode: one page of questions (a section's title above its first);
+  // skip logic shows and hides.
+  function renderPage(index) {
+    var all = pages();
+    var questions = all[index] || [];
+    var last = index >= all.length - 1;
     var blocks = {};
     var summary = el('div', { class: 'summary', role: 'alert', tabindex: '-1' });
     function refresh() {
       // An answer changed: the list of what to check is out of date.
       summary.textContent = '';
       var ids = walk().asked.map(function (q) { return q.id; });
-      form.questions.forEach(function (q) { blocks[q.id].hidden = ids.indexOf(q.id) < 0; });
+      questions.forEach(function (q) { blocks[q.id].hidden = ids.indexOf(q.id) < 0; });
     }
-    app.appendChild(bar(null));
+    app.appendChild(bar(all.length > 1 ? [index + 1, all.length, 'Page'] : null));
     var page = el('section', { class: 'screen page' }, [el('h1', { tabindex: '-1', text: tx(form.title) }), summary]);
-    form.questions.forEach(function (q) {
+    var shown = null;
+    questions.forEach(function (q) {
+      var s = sectionOf(q);
+      if (s && s !== shown) page.appendChild(el('h2', { class: 'section-title', text: tx(s.title) }));
+      shown = s;
       blocks[q.id] = questionBlock(q, 'h2', refresh);
       page.appendChild(blocks[q.id]);
     });
-    page.appendChild(nav(true, primary('Send my answers', function () {
+    page.appendChild(nav(true, primary(last ? 'Send my answers' : 'Next', function () {
       summary.textContent = '';
-      var problems = walk().asked.map(function (q) { return [q, blocker(q)]; }).filter(function (p) { return p[1]; });
+      var here = walk().asked.filter(function (q) { return questions.indexOf(q) >= 0; });
+      var problems = here.map(function (q) { return [q, blocker(q)]; }).filter(function (p) { return p[1]; });
       problems.forEach(function (p) { blocks[p[0].id].showProblem(p[1]); });
       if (problems.length) {
         summary.appendChild(el('p', { text: 'Please check ' + (problems.length === 1 ? 'one answer' : problems.length + ' answers') + ':' }));
@@ -592,7 +646,7 @@
         summary.focus();
         return;
       }
-      trySend();
+      if (last) trySend(); else go(1);
     })));
     app.appendChild(page);
     refresh();
@@ -615,8 +669,7 @@
     var bad = walk().asked.filter(function (q) { return blocker(q); });
     if (bad.length) {
       // Back to the first question that needs something.
-      var list = screens();
-      state.screen = Math.max(0, list.indexOf(bad[0]));
+      state.screen = Math.max(0, screenOf(bad[0]));
       state.problem = blocker(bad[0]);
       save();
       render(true);
