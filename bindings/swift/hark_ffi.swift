@@ -721,6 +721,13 @@ public protocol HarkStoreProtocol: AnyObject, Sendable {
     func notes() throws  -> [FamilyNote]
     
     /**
+     * The forms to offer for a new response: the newest version of each
+     * form the area has not retired, by id. List these to start from;
+     * drafts on a retired form can still be finished.
+     */
+    func offeredForms() throws  -> [SurveyForm]
+    
+    /**
      * Reopens a submitted response for editing, durably.
      */
     func reopen(response: String) throws 
@@ -1077,6 +1084,20 @@ open func notes()throws  -> [FamilyNote]  {
     return try  FfiConverterSequenceTypeFamilyNote.lift(try rustCallWithError(FfiConverterTypeHarkError_lift) {
         uniffiCallStatus in
     uniffi_hark_ffi_fn_method_harkstore_notes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The forms to offer for a new response: the newest version of each
+     * form the area has not retired, by id. List these to start from;
+     * drafts on a retired form can still be finished.
+     */
+open func offeredForms()throws  -> [SurveyForm]  {
+    return try  FfiConverterSequenceTypeSurveyForm.lift(try rustCallWithError(FfiConverterTypeHarkError_lift) {
+        uniffiCallStatus in
+    uniffi_hark_ffi_fn_method_harkstore_offered_forms(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -6126,6 +6147,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hark_ffi_checksum_method_harkstore_notes() != 25316) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hark_ffi_checksum_method_harkstore_offered_forms() != 55597) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hark_ffi_checksum_method_harkstore_reopen() != 9539) {

@@ -419,6 +419,11 @@ RustBuffer uniffi_hark_ffi_fn_method_harkstore_list(uint64_t ptr, RustBuffer fil
 RustBuffer uniffi_hark_ffi_fn_method_harkstore_notes(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_HARKSTORE_OFFERED_FORMS
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_HARKSTORE_OFFERED_FORMS
+RustBuffer uniffi_hark_ffi_fn_method_harkstore_offered_forms(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_HARKSTORE_REOPEN
 #define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_HARKSTORE_REOPEN
 void uniffi_hark_ffi_fn_method_harkstore_reopen(uint64_t ptr, RustBuffer response, RustCallStatus *_Nonnull out_status
@@ -899,6 +904,12 @@ uint16_t uniffi_hark_ffi_checksum_method_harkstore_list(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_HARKSTORE_NOTES
 #define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_HARKSTORE_NOTES
 uint16_t uniffi_hark_ffi_checksum_method_harkstore_notes(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_HARKSTORE_OFFERED_FORMS
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_HARKSTORE_OFFERED_FORMS
+uint16_t uniffi_hark_ffi_checksum_method_harkstore_offered_forms(void
     
 );
 #endif

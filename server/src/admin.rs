@@ -440,7 +440,7 @@ mod tests {
         install_form(&s, &a, &old).expect("install the old version");
         assert_eq!(
             retire(&s, &a, &old.id).expect("retire"),
-            [old.version.clone()]
+            std::slice::from_ref(&old.version)
         );
         assert!(retire(&s, &a, &old.id).expect("again").is_empty());
         assert!(is_retired(&s, &a, &old).expect("read"));

@@ -54,7 +54,13 @@ pub enum LinkError {
     Refused(String),
     /// Anything else.
     #[error(transparent)]
-    Other(#[from] Error),
+    Other(Box<Error>),
+}
+
+impl From<Error> for LinkError {
+    fn from(e: Error) -> Self {
+        Self::Other(Box::new(e))
+    }
 }
 
 impl From<SubmissionError> for LinkError {

@@ -24,7 +24,7 @@ impl From<LinkError> for ApiError {
             LinkError::Unknown => Self::UnknownLink(e.to_string()),
             LinkError::Closed => Self::Gone(e.to_string()),
             LinkError::Refused(m) => Self::BadRequest(m),
-            LinkError::Other(e) => e.into(),
+            LinkError::Other(e) => (*e).into(),
         }
     }
 }

@@ -1219,14 +1219,13 @@ impl Links for SqliteStorage {
 
     fn link_by_token(&self, token_hash: &[u8]) -> Result<Option<SurveyLink>> {
         let conn = self.lock();
-        Ok(conn
-            .prepare_cached(&format!(
-                "SELECT {} FROM survey_links WHERE token_hash = ?1",
-                rows::LINK
-            ))?
-            .query_row([token_hash], |r| Ok(rows::link(r)))
-            .optional()?
-            .transpose()?)
+        conn.prepare_cached(&format!(
+            "SELECT {} FROM survey_links WHERE token_hash = ?1",
+            rows::LINK
+        ))?
+        .query_row([token_hash], |r| Ok(rows::link(r)))
+        .optional()?
+        .transpose()
     }
 
     fn claim_link(&self, id: &str, now: i64) -> Result<bool> {

@@ -38,7 +38,7 @@ fn offline_edits_on_two_devices_converge_in_every_order() {
         .expect("fetch");
         devices[1]
             .store
-            .apply(&hark_core::sync::incoming(&response.docs).expect("hashes"))
+            .apply_from_server(&hark_core::sync::incoming(&response.docs).expect("hashes"))
             .expect("apply");
         // Offline: device 0 corrects the setting; device 1 reopens and edits
         // an answer and the message; device 2 captures two of its own.
