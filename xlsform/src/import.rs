@@ -655,40 +655,17 @@ fn read_survey(
         }
         let mut ok = true;
         // The name.
-        let id = match t.get(r, "name") {
-            None => {
-                out.problem(
-                    t.at_named(r, "name"),
-                    Problem::Missing("the question's name"),
-                );
-                continue;
-            }
-            Some((n, col)) => {
-                if !valid_id(n) {
-                    out.problem(
-                        t.at(r, col),
-                        Problem::BadValue {
-                            value: n.to_owned(),
-                            expected: "a question name (lowercase letters, digits and '_')",
-                        },
-                    );
-                    ok = false;
-                }
-                if let Some(&first) = seen.names.get(n)
-                    && first != r
-                {
-                    out.problem(
-                        t.at(r, col),
-                        Problem::Duplicate {
-                            name: n.to_owned(),
-                            first_row: row_number(first),
-                        },
-                    );
-                    ok = false;
-                }
-                n.to_owned()
-            }
+        let Some((id, named)) = row_name(
+            t,
+            r,
+            &seen,
+            out,
+            "the question's name",
+            "a question name (lowercase letters, digits and '_')",
+        ) else {
+            continue;
         };
+        ok &= named;
         // The options.
         if let Some(list) = list {
             match lists.get(list) {
@@ -833,6 +810,47 @@ fn read_survey(
     (questions, sections, seen)
 }
 
+/// A row's `name` (a question's or a group's), checked as an id and
+/// against the names used on other rows; `None`, with the problem
+/// reported, when it is missing. The flag says it passed both checks.
+fn row_name(
+    t: &Table<'_>,
+    r: usize,
+    seen: &Seen,
+    out: &mut Report,
+    missing: &'static str,
+    expected: &'static str,
+) -> Option<(String, bool)> {
+    let Some((n, col)) = t.get(r, "name") else {
+        out.problem(t.at_named(r, "name"), Problem::Missing(missing));
+        return None;
+    };
+    let mut ok = true;
+    if !valid_id(n) {
+        out.problem(
+            t.at(r, col),
+            Problem::BadValue {
+                value: n.to_owned(),
+                expected,
+            },
+        );
+        ok = false;
+    }
+    if let Some(&first) = seen.names.get(n)
+        && first != r
+    {
+        out.problem(
+            t.at(r, col),
+            Problem::Duplicate {
+                name: n.to_owned(),
+                first_row: row_number(first),
+            },
+        );
+        ok = false;
+    }
+    Some((n.to_owned(), ok))
+}
+
 /// A `begin group` row as a section: its name, its label (the title) and
 /// `field-list` (one page); `None` after reporting a problem.
 fn read_group(
@@ -843,37 +861,15 @@ fn read_group(
     out: &mut Report,
 ) -> Option<Section> {
     let mut ok = true;
-    let id = match t.get(r, "name") {
-        None => {
-            out.problem(t.at_named(r, "name"), Problem::Missing("the group's name"));
-            return None;
-        }
-        Some((n, col)) => {
-            if !valid_id(n) {
-                out.problem(
-                    t.at(r, col),
-                    Problem::BadValue {
-                        value: n.to_owned(),
-                        expected: "a group name (lowercase letters, digits and '_')",
-                    },
-                );
-                ok = false;
-            }
-            if let Some(&first) = seen.names.get(n)
-                && first != r
-            {
-                out.problem(
-                    t.at(r, col),
-                    Problem::Duplicate {
-                        name: n.to_owned(),
-                        first_row: row_number(first),
-                    },
-                );
-                ok = false;
-            }
-            n.to_owned()
-        }
-    };
+    let (id, named) = row_name(
+        t,
+        r,
+        seen,
+        out,
+        "the group's name",
+        "a group name (lowercase letters, digits and '_')",
+    )?;
+    ok &= named;
     let Some(title) = t.text(r, "label", default) else {
         out.problem(
             t.at_named(r, "label"),

@@ -171,8 +171,19 @@ fn an_imported_xlsform_is_published_filled_synced_and_exported() {
     );
 }
 
-#[test]
-fn an_administrator_publishes_through_the_api_and_devices_get_it_at_their_next_sync() {
+/// An area with its administrator and a leader signed in, and a tablet
+/// with a draft on the area's local-offer form.
+struct Visit {
+    server: TestServer,
+    admin: Web,
+    leader: Web,
+    tablet: TestDevice,
+    form: std::sync::Arc<hark_core::Form>,
+    ctx: ResponseContext,
+    draft: String,
+}
+
+fn visit() -> Visit {
     let server = TestServer::sqlite();
     server.area("hartlepool");
     user(&server, "hartlepool", "sam", Role::Administrator);
@@ -181,10 +192,8 @@ fn an_administrator_publishes_through_the_api_and_devices_get_it_at_their_next_s
     assert_eq!(admin.sign_in("sam", PASSWORD), 200);
     let mut leader = Web::new(&server.url);
     assert_eq!(leader.sign_in("priya", PASSWORD), 200);
-
-    // A tablet has a draft on the version the area has now.
     let tablet = TestDevice::enrol(&server, "hartlepool");
-    let old = tablet
+    let form = tablet
         .store
         .latest_form("local-offer")
         .expect("forms")
@@ -196,8 +205,32 @@ fn an_administrator_publishes_through_the_api_and_devices_get_it_at_their_next_s
     };
     let draft = tablet
         .store
-        .start_response("local-offer", &ctx, Consent::given_for(old.audience))
+        .start_response("local-offer", &ctx, Consent::given_for(form.audience))
         .expect("draft");
+    Visit {
+        server,
+        admin,
+        leader,
+        tablet,
+        form,
+        ctx,
+        draft,
+    }
+}
+
+#[test]
+fn an_administrator_publishes_through_the_api_and_devices_get_it_at_their_next_sync() {
+    // A tablet has a draft on the version the area has now. (The server
+    // runs while `_server` lives.)
+    let Visit {
+        server: _server,
+        admin,
+        leader,
+        tablet,
+        form: old,
+        ctx,
+        draft,
+    } = visit();
 
     // The administrator downloads the form to edit it.
     let (status, bytes) = admin.get_bytes("/api/v1/forms/local-offer/xlsx");
@@ -444,30 +477,16 @@ fn an_administrator_publishes_a_form_in_a_browser() {
 
 #[test]
 fn a_retired_form_is_no_longer_offered_and_what_was_begun_on_it_still_counts() {
-    let server = TestServer::sqlite();
-    server.area("hartlepool");
-    user(&server, "hartlepool", "sam", Role::Administrator);
-    user(&server, "hartlepool", "priya", Role::Leader);
-    let mut admin = Web::new(&server.url);
-    assert_eq!(admin.sign_in("sam", PASSWORD), 200);
-    let mut leader = Web::new(&server.url);
-    assert_eq!(leader.sign_in("priya", PASSWORD), 200);
-
-    let tablet = TestDevice::enrol(&server, "hartlepool");
-    let form = tablet
-        .store
-        .latest_form("local-offer")
-        .expect("forms")
-        .expect("installed");
-    let ctx = ResponseContext {
-        area: tablet.area.clone(),
-        setting: Some("clinic".into()),
-        ..Default::default()
-    };
-    let draft = tablet
-        .store
-        .start_response("local-offer", &ctx, Consent::given_for(form.audience))
-        .expect("a draft before the form is retired");
+    // A draft begun before the form is retired.
+    let Visit {
+        server,
+        admin,
+        leader,
+        tablet,
+        form,
+        ctx,
+        draft,
+    } = visit();
 
     // Only an administrator retires, and it is audited.
     assert_eq!(
