@@ -62,17 +62,13 @@ pub fn create_area(storage: &dyn Storage, name: &str) -> Result<Area> {
 /// never supersedes an area's own form. Idempotent.
 pub fn install_builtin_forms(storage: &dyn Storage, area: &Area) -> Result<usize> {
     let mut n = 0;
+    let mut versions = area_versions(storage, area)?;
     for form in builtin_forms().map_err(hark_core::Error::from)? {
-        let newest = match area_form(storage, area, &form.id, None) {
-            Ok(f) => Some(f),
-            Err(Error::NotFound(_)) => None,
-            Err(e) => return Err(e),
-        };
+        let newest = versions.remove(&form.id).and_then(|mut v| v.pop());
         // A form the area retired stays retired.
-        let wanted = match &newest {
-            None => true,
-            Some(f) => f.version < form.version && is_shipped(f) && !is_retired(storage, area, f)?,
-        };
+        let wanted = newest
+            .as_ref()
+            .is_none_or(|v| v.form.version < form.version && is_shipped(&v.form) && !v.retired);
         if wanted && install_form(storage, area, &form)? == Installed::New {
             tracing::info!(area = %area.name, form = %form.form_ref(), "built-in form installed");
             n += 1;
@@ -124,6 +120,44 @@ pub fn install_form(storage: &dyn Storage, area: &Area, form: &Form) -> Result<I
     }
 }
 
+/// A form version of an area as stored: the form, and whether it is
+/// retired.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Version {
+    /// The form version.
+    pub form: Form,
+    /// Retired: not offered for new responses.
+    pub retired: bool,
+}
+
+/// Every form version of an area, by form id, oldest first: one read of
+/// the area's form documents, each parsed once.
+pub fn area_versions(
+    storage: &dyn Storage,
+    area: &Area,
+) -> Result<std::collections::BTreeMap<String, Vec<Version>>> {
+    let mut out: std::collections::BTreeMap<String, Vec<Version>> = Default::default();
+    for bytes in storage.area_forms(&area.id)? {
+        let form = form_from_doc(&bytes)?;
+        let retired = hark_core::doc::form_doc_retired(&bytes)?.is_some();
+        out.entry(form.id.clone())
+            .or_default()
+            .push(Version { form, retired });
+    }
+    for versions in out.values_mut() {
+        versions.sort_by(|a, b| a.form.version.cmp(&b.form.version));
+    }
+    Ok(out)
+}
+
+/// Every version of one form of an area, oldest first (none if the area
+/// does not have it).
+pub fn form_versions(storage: &dyn Storage, area: &Area, form_id: &str) -> Result<Vec<Version>> {
+    Ok(area_versions(storage, area)?
+        .remove(form_id)
+        .unwrap_or_default())
+}
+
 /// A form of an area: the given version, or the newest.
 pub fn area_form(
     storage: &dyn Storage,
@@ -131,17 +165,12 @@ pub fn area_form(
     form_id: &str,
     version: Option<&semver::Version>,
 ) -> Result<Form> {
-    let mut found: Option<Form> = None;
-    for bytes in storage.area_forms(&area.id)? {
-        let form = form_from_doc(&bytes)?;
-        if form.id != form_id || version.is_some_and(|v| *v != form.version) {
-            continue;
-        }
-        if found.as_ref().is_none_or(|f| f.version < form.version) {
-            found = Some(form);
-        }
-    }
-    found.ok_or_else(|| {
+    let versions = form_versions(storage, area, form_id)?;
+    let found = match version {
+        Some(v) => versions.into_iter().find(|f| f.form.version == *v),
+        None => versions.into_iter().next_back(),
+    };
+    found.map(|f| f.form).ok_or_else(|| {
         Error::NotFound(match version {
             Some(v) => format!("form {form_id}@{v} in area '{}'", area.name),
             None => format!("form {form_id} in area '{}'", area.name),
@@ -232,8 +261,9 @@ pub fn publish(
     dry_run: bool,
 ) -> Result<Publication> {
     form.validate().map_err(hark_core::Error::from)?;
-    match area_form(storage, area, &form.id, Some(&form.version)) {
-        Ok(existing) if existing == form => {
+    let mut versions = form_versions(storage, area, &form.id)?;
+    match versions.iter().find(|v| v.form.version == form.version) {
+        Some(existing) if existing.form == form => {
             return Ok(Publication {
                 form,
                 previous: None,
@@ -242,15 +272,10 @@ pub fn publish(
                 outcome: Outcome::AlreadyPublished,
             });
         }
-        Ok(_) => return Err(hark_core::Error::FormVersionClash(form.form_ref()).into()),
-        Err(Error::NotFound(_)) => {}
-        Err(e) => return Err(e),
+        Some(_) => return Err(hark_core::Error::FormVersionClash(form.form_ref()).into()),
+        None => {}
     }
-    let newest = match area_form(storage, area, &form.id, None) {
-        Ok(f) => Some(f),
-        Err(Error::NotFound(_)) => None,
-        Err(e) => return Err(e),
-    };
+    let newest = versions.pop().map(|v| v.form);
     let mut warnings = Vec::new();
     let changes = newest.as_ref().map(|old| Changes::between(old, &form));
     if let (Some(old), Some(changes)) = (&newest, &changes) {

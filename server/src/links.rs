@@ -102,12 +102,20 @@ pub fn create(
     by: &str,
     now: i64,
 ) -> Result<Vec<MadeLink>> {
-    let form = admin::area_form(storage, area, form_id, None)?;
-    if admin::is_retired(storage, area, &form)? {
-        return Err(Error::Invalid(format!(
-            "form '{form_id}' is retired: publish a new version to make links to it"
-        )));
-    }
+    let form = match admin::form_versions(storage, area, form_id)?.pop() {
+        None => {
+            return Err(Error::NotFound(format!(
+                "form {form_id} in area '{}'",
+                area.name
+            )));
+        }
+        Some(v) if v.retired => {
+            return Err(Error::Invalid(format!(
+                "form '{form_id}' is retired: publish a new version to make links to it"
+            )));
+        }
+        Some(v) => v.form,
+    };
     if spec.closes_at.is_some_and(|c| c <= now) {
         return Err(Error::Invalid("the closing date has passed".into()));
     }
@@ -168,12 +176,28 @@ pub fn open(storage: &dyn Storage, token: &str, now: i64) -> Result<(SurveyLink,
 /// As [`open`]; [`LinkError::Closed`] when the form was retired since.
 pub fn form(storage: &dyn Storage, token: &str) -> Result<Form, LinkError> {
     let (link, area) = open(storage, token, now_ms())?;
-    let mut form = admin::area_form(storage, &area, &link.form_id, None)?;
-    if admin::is_retired(storage, &area, &form)? {
-        return Err(LinkError::Closed);
-    }
+    let versions = offered_versions(storage, &area, &link)?;
+    let mut form = versions
+        .into_iter()
+        .next_back()
+        .map(|v| v.form)
+        .ok_or(LinkError::Closed)?;
     form.safeguarding.clear();
     Ok(form)
+}
+
+/// Every version of a link's form, oldest first, read once; closed when
+/// the newest is retired (or the form is gone).
+fn offered_versions(
+    storage: &dyn Storage,
+    area: &Area,
+    link: &SurveyLink,
+) -> Result<Vec<admin::Version>, LinkError> {
+    let versions = admin::form_versions(storage, area, &link.form_id)?;
+    match versions.last() {
+        Some(newest) if !newest.retired => Ok(versions),
+        _ => Err(LinkError::Closed),
+    }
 }
 
 /// The device a link's answers arrive as (never stored: links authenticate
@@ -221,19 +245,20 @@ pub fn submit(
             link.form_id, s.form
         )));
     }
-    let forms = AreaForms::from_docs(&storage.area_forms(&area.id)?);
+    let versions = offered_versions(storage, &area, &link)?;
     let r = FormRef {
         id: s.form.clone(),
         version,
     };
-    let form = forms
-        .get(&r)
-        .ok_or_else(|| LinkError::Refused(format!("form {r} is not this area's: reload the page")))?
-        .clone();
-    let newest = admin::area_form(storage, &area, &link.form_id, None)?;
-    if admin::is_retired(storage, &area, &newest)? {
-        return Err(LinkError::Closed);
-    }
+    let form = versions
+        .iter()
+        .find(|v| v.form.version == r.version)
+        .map(|v| v.form.clone())
+        .ok_or_else(|| {
+            LinkError::Refused(format!("form {r} is not this area's: reload the page"))
+        })?;
+    // The response pins its form: its versions are all the check needs.
+    let forms: AreaForms = versions.into_iter().map(|v| v.form).collect();
     let id = response_id(&link, &s.key);
     if storage.load(&response_key(&area.id, &id))?.is_some() {
         return Ok(Stored::new(false));

@@ -63,6 +63,12 @@ impl AreaForms {
     }
 }
 
+impl FromIterator<Form> for AreaForms {
+    fn from_iter<I: IntoIterator<Item = Form>>(forms: I) -> Self {
+        Self(forms.into_iter().map(|f| (f.form_ref(), f)).collect())
+    }
+}
+
 /// Whether an id is a plain id (1 to 64 ASCII letters, digits and `-`).
 pub fn plain_id(id: &str) -> bool {
     (1..=MAX_ID).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')

@@ -56,10 +56,13 @@ pub fn read(bytes: &[u8]) -> Result<Workbook, Problem> {
 /// few megabytes can unpack to gigabytes).
 const MAX_UNPACKED: u64 = 64 * 1024 * 1024;
 
-/// Refuses a zip file (`.xlsx` and `.ods` are both) whose entries declare
-/// more than [`MAX_UNPACKED`] bytes in all. Bytes that are no zip file are
-/// left to the reader, which names what it expected.
-fn check_unpacked_size(bytes: &[u8]) -> Result<(), Problem> {
+/// Measures a zip file (`.xlsx` and `.ods` are both) before the reader
+/// opens it: refused if its entries declare more than [`MAX_UNPACKED`]
+/// bytes in all, and an `.ods` (the one with a `content.xml`) measured by
+/// [`ods_cells`], since calamine reads its sheets as it opens it. Bytes
+/// that are no zip file are left to the reader, which names what it
+/// expected.
+fn check_zip(bytes: &[u8]) -> Result<(), Problem> {
     let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
         return Ok(());
     };
@@ -75,6 +78,9 @@ fn check_unpacked_size(bytes: &[u8]) -> Result<(), Problem> {
             MAX_UNPACKED / (1024 * 1024)
         )));
     }
+    if archive.index_for_name("content.xml").is_some() {
+        ods_cells(&mut archive)?;
+    }
     Ok(())
 }
 
@@ -85,11 +91,7 @@ const MAX_ROW: u32 = 100_000;
 const MAX_COL: u32 = 1_000;
 
 fn read_unguarded(bytes: &[u8]) -> Result<Workbook, Problem> {
-    check_unpacked_size(bytes)?;
-    // calamine reads an .ods workbook's sheets as it opens it: measure first.
-    if is_ods(bytes) {
-        ods_cells(bytes)?;
-    }
+    check_zip(bytes)?;
     let mut book = open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| Problem::Unreadable(e.to_string()))?;
     let mut sheets = Vec::new();
@@ -172,23 +174,15 @@ fn range_rows(book: &mut Sheets<Cursor<&[u8]>>, name: &str) -> Result<Vec<Vec<St
     Ok(rows)
 }
 
-/// Whether the bytes are an OpenDocument spreadsheet (a zip with the
-/// OpenDocument `content.xml`).
-fn is_ods(bytes: &[u8]) -> bool {
-    zip::ZipArchive::new(Cursor::new(bytes)).is_ok_and(|mut a| a.by_name("content.xml").is_ok())
-}
-
 /// Measures the cells calamine would build for an `.ods` workbook before
 /// it builds them: a row counts as wide as its last cell with content
 /// (repeated cells before it included) and as many times as it is
 /// repeated. LibreOffice's trailing blank rows and columns (repeated,
 /// without content) count nothing.
-fn ods_cells(bytes: &[u8]) -> Result<(), Problem> {
+fn ods_cells(archive: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<(), Problem> {
     use quick_xml::events::Event;
     use std::io::Read;
     let unreadable = |what: String| Problem::Unreadable(what);
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|e| unreadable(format!("the .ods file: {e}")))?;
     let mut xml = String::new();
     archive
         .by_name("content.xml")

@@ -317,16 +317,21 @@ impl Store {
     /// by the area. A retired form is not offered for new responses;
     /// responses begun on it are still finished and synced.
     pub fn is_retired(&self, form_id: &str) -> Result<bool> {
-        let Some(newest) = self.latest_form(form_id)? else {
-            return Ok(false);
-        };
+        match self.latest_form(form_id)? {
+            Some(newest) => self.version_retired(&newest.form_ref()),
+            None => Ok(false),
+        }
+    }
+
+    /// Whether one installed form version was retired.
+    fn version_retired(&self, r: &FormRef) -> Result<bool> {
         let inner = self.lock();
         let retired: Option<i64> = inner
             .conn
             .query_row(
                 "SELECT retired_at FROM documents WHERE id = ?1",
-                [form_doc_id(&newest.form_ref())],
-                |r| r.get(0),
+                [form_doc_id(r)],
+                |row| row.get(0),
             )
             .optional()?
             .flatten();
@@ -381,7 +386,7 @@ impl Store {
                 version: semver::Version::new(0, 0, 0),
             })
         })?;
-        if self.is_retired(form_id)? {
+        if self.version_retired(&form.form_ref())? {
             return Err(Error::FormRetired(form_id.to_owned()));
         }
         let mut context = context.clone();

@@ -648,15 +648,10 @@ fn form_command(s: &dyn crate::storage::Storage, command: FormCommand) -> Result
         }
         FormCommand::List { area } => {
             let area = admin::area_named(s, &area)?;
-            let mut forms = s
-                .area_forms(&area.id)?
-                .iter()
-                .map(|b| hark_core::doc::form_from_doc(b))
-                .collect::<Result<Vec<_>, _>>()?;
-            forms.sort_by(|a, b| (&a.id, &a.version).cmp(&(&b.id, &b.version)));
-            for f in forms {
+            for admin::Version { form: f, retired } in
+                admin::area_versions(s, &area)?.into_values().flatten()
+            {
                 let lang = f.default_language();
-                let retired = admin::is_retired(s, &area, &f)?;
                 println!(
                     "{}\t{}\t{}\t{}{}",
                     f.id,

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::Serialize;
 
-use super::{Params, area_forms, form_versions, required};
+use super::{Params, form_versions, required};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::report::suppress::THRESHOLD;
@@ -39,26 +39,15 @@ pub(crate) async fn forms(
     who: AuthUser,
 ) -> Result<Json<Vec<FormSummary>>, ApiError> {
     let storage = state.storage.clone();
-    let area_id = who.area.id.clone();
     let area = who.area.clone();
-    let (forms, retired) = blocking(move || {
-        let forms = area_forms(storage.as_ref(), &area_id)?;
-        let mut retired = std::collections::BTreeSet::new();
-        for versions in forms.values() {
-            if let Some(latest) = versions.last()
-                && crate::admin::is_retired(storage.as_ref(), &area, latest)?
-            {
-                retired.insert(latest.id.clone());
-            }
-        }
-        Ok((forms, retired))
-    })
-    .await?;
+    let forms = blocking(move || crate::admin::area_versions(storage.as_ref(), &area)).await?;
     Ok(Json(
         forms
             .into_values()
             .filter_map(|versions| {
-                let latest = versions.last()?.clone();
+                let newest = versions.last()?;
+                let retired = newest.retired;
+                let latest = newest.form.clone();
                 let lang = latest
                     .languages
                     .first()
@@ -69,8 +58,11 @@ pub(crate) async fn forms(
                     title: latest.title.get(&lang, &lang).to_owned(),
                     audience: latest.audience,
                     theme: latest.theme,
-                    versions: versions.iter().map(|f| f.version.to_string()).collect(),
-                    retired: retired.contains(&latest.id),
+                    versions: versions
+                        .iter()
+                        .map(|v| v.form.version.to_string())
+                        .collect(),
+                    retired,
                     questions: latest
                         .questions
                         .iter()
