@@ -233,7 +233,7 @@
       case 'decimal': {
         var digits = typeof a === 'string' ? a.replace(/[-.]/g, '') : '';
         if (typeof a !== 'string' || !DECIMAL.test(a) || digits.length > MAX_DIGITS) {
-          return 'Please enter a number such as 2.5 (digits, with a point for any part).';
+          return outside(q, 'Please enter a number such as 2.5 (digits, with a point for any part).');
         }
         var low = q.min !== undefined && cmpDecimal(a, q.min) < 0, high = q.max !== undefined && cmpDecimal(a, q.max) > 0;
         if (!low && !high) return '';
@@ -241,7 +241,7 @@
         return outside(q, low ? 'Please enter a number of at least ' + q.min + '.' : 'Please enter a number of at most ' + q.max + '.');
       }
       case 'date':
-        if (typeof a !== 'string' || !validDate(a)) return 'Please enter a date.';
+        if (typeof a !== 'string' || !validDate(a)) return outside(q, 'Please enter a date.');
         if (q.min && a < q.min) return outside(q, 'Please enter a date on or after ' + q.min + '.');
         if (q.max && a > q.max) return outside(q, 'Please enter a date on or before ' + q.max + '.');
         return '';
