@@ -4066,6 +4066,16 @@ public enum Answer: Equatable, Hashable {
          */value: Int64
     )
     /**
+     * A decimal number as text: digits, optionally a point and digits
+     * (`2.5`, `-0.75`); the core refuses anything else and keeps it in
+     * canonical form (`2.50` becomes `2.5`).
+     */
+    case decimal(
+        /**
+         * The number's text.
+         */value: String
+    )
+    /**
      * A date, `YYYY-MM-DD`.
      */
     case date(
@@ -4117,12 +4127,15 @@ public struct FfiConverterTypeAnswer: FfiConverterRustBuffer {
         case 5: return .number(value: try FfiConverterInt64.read(from: &buf)
         )
         
-        case 6: return .date(date: try FfiConverterString.read(from: &buf)
+        case 6: return .decimal(value: try FfiConverterString.read(from: &buf)
         )
         
-        case 7: return .dontKnow
+        case 7: return .date(date: try FfiConverterString.read(from: &buf)
+        )
         
-        case 8: return .preferNotToSay
+        case 8: return .dontKnow
+        
+        case 9: return .preferNotToSay
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4157,17 +4170,22 @@ public struct FfiConverterTypeAnswer: FfiConverterRustBuffer {
             FfiConverterInt64.write(value, into: &buf)
             
         
-        case let .date(date):
+        case let .decimal(value):
             writeInt(&buf, Int32(6))
+            FfiConverterString.write(value, into: &buf)
+            
+        
+        case let .date(date):
+            writeInt(&buf, Int32(7))
             FfiConverterString.write(date, into: &buf)
             
         
         case .dontKnow:
-            writeInt(&buf, Int32(7))
+            writeInt(&buf, Int32(8))
         
         
         case .preferNotToSay:
-            writeInt(&buf, Int32(8))
+            writeInt(&buf, Int32(9))
         
         }
     }
@@ -4229,6 +4247,10 @@ public enum AnswerProblem: Equatable, Hashable {
      */
     case badDate
     /**
+     * Not a decimal number (`2.5`), or outside the bounds.
+     */
+    case badDecimal
+    /**
      * "Don't know" / "don't want to say" where the question does not offer it.
      */
     case notOffered
@@ -4277,11 +4299,13 @@ public struct FfiConverterTypeAnswerProblem: FfiConverterRustBuffer {
         
         case 8: return .badDate
         
-        case 9: return .notOffered
+        case 9: return .badDecimal
         
-        case 10: return .notAsked
+        case 10: return .notOffered
         
-        case 11: return .note
+        case 11: return .notAsked
+        
+        case 12: return .note
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4323,16 +4347,20 @@ public struct FfiConverterTypeAnswerProblem: FfiConverterRustBuffer {
             writeInt(&buf, Int32(8))
         
         
-        case .notOffered:
+        case .badDecimal:
             writeInt(&buf, Int32(9))
         
         
-        case .notAsked:
+        case .notOffered:
             writeInt(&buf, Int32(10))
         
         
-        case .note:
+        case .notAsked:
             writeInt(&buf, Int32(11))
+        
+        
+        case .note:
+            writeInt(&buf, Int32(12))
         
         }
     }
@@ -5043,6 +5071,17 @@ public enum QuestionKind: Equatable, Hashable {
          */max: Int64
     )
     /**
+     * A decimal number, written as text (`2.5`) so that it is exact.
+     */
+    case decimal(
+        /**
+         * Smallest allowed, as text.
+         */min: String?, 
+        /**
+         * Largest allowed, as text.
+         */max: String?
+    )
+    /**
      * A date, `YYYY-MM-DD`.
      */
     case date(
@@ -5096,10 +5135,13 @@ public struct FfiConverterTypeQuestionKind: FfiConverterRustBuffer {
         case 6: return .number(min: try FfiConverterInt64.read(from: &buf), max: try FfiConverterInt64.read(from: &buf)
         )
         
-        case 7: return .date(min: try FfiConverterOptionString.read(from: &buf), max: try FfiConverterOptionString.read(from: &buf)
+        case 7: return .decimal(min: try FfiConverterOptionString.read(from: &buf), max: try FfiConverterOptionString.read(from: &buf)
         )
         
-        case 8: return .note
+        case 8: return .date(min: try FfiConverterOptionString.read(from: &buf), max: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        case 9: return .note
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -5142,14 +5184,20 @@ public struct FfiConverterTypeQuestionKind: FfiConverterRustBuffer {
             FfiConverterInt64.write(max, into: &buf)
             
         
-        case let .date(min,max):
+        case let .decimal(min,max):
             writeInt(&buf, Int32(7))
             FfiConverterOptionString.write(min, into: &buf)
             FfiConverterOptionString.write(max, into: &buf)
             
         
-        case .note:
+        case let .date(min,max):
             writeInt(&buf, Int32(8))
+            FfiConverterOptionString.write(min, into: &buf)
+            FfiConverterOptionString.write(max, into: &buf)
+            
+        
+        case .note:
+            writeInt(&buf, Int32(9))
         
         }
     }

@@ -32,6 +32,9 @@ pub const ALL: &str = "*";
 pub const VALUE_DONT_KNOW: &str = "~dont_know";
 /// The `value` of a "don't want to say" answer.
 pub const VALUE_PREFER_NOT: &str = "~prefer_not_to_say";
+/// The report's option pooling the numbers fewer than the threshold gave
+/// (never a tallied value: `~` so no answer can equal it).
+pub const VALUE_OTHER: &str = "~other";
 
 /// A reporting dimension stored with each tally.
 #[derive(

@@ -984,7 +984,14 @@ fn required_and_constraint_messages_per_language_import_and_round_trip() {
 #[test]
 fn a_decimal_imports_with_exact_bounds_and_conditions_and_round_trips() {
     let survey: &[&[&str]] = &[
-        &["type", "name", "label", "constraint", "relevant", "required"],
+        &[
+            "type",
+            "name",
+            "label",
+            "constraint",
+            "relevant",
+            "required",
+        ],
         &[
             "decimal",
             "hours",
@@ -1001,7 +1008,14 @@ fn a_decimal_imports_with_exact_bounds_and_conditions_and_round_trips() {
             "${hours} < 6.5",
             "",
         ],
-        &["decimal", "weight", "Weight in kg", ". >= -1", "${hours} > 2", ""],
+        &[
+            "decimal",
+            "weight",
+            "Weight in kg",
+            ". >= -1",
+            "${hours} > 2",
+            "",
+        ],
         &["decimal", "bad", "Bad", ". > 1.5", "", ""],
         &["decimal", "bad2", "Bad", "", "${tired} > 2.5", ""],
     ];

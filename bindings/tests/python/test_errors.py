@@ -108,6 +108,35 @@ def test_answers_of_the_wrong_kind_or_out_of_range(store, draft):
     assert store.response(draft).answers == {}
 
 
+WAITING = """{
+  "id": "waiting-times", "version": "1.0.0",
+  "title": {"en": "Waiting for an assessment"},
+  "audience": "parent_carer", "theme": "diagnosis", "languages": ["en"],
+  "questions": [
+    {"id": "weeks", "type": "decimal", "min": "0", "max": "104", "required": true,
+     "label": {"en": "How many weeks did you wait?"},
+     "constraint_message": {"en": "Please give the weeks from 0 to 104, such as 6.5."}}
+  ]
+}"""
+
+
+def test_a_decimal_is_kept_exactly_and_refused_with_the_authors_message(store, child_context):
+    assert store.install_form_json(WAITING)
+    question = store.latest_form("waiting-times").questions[0]
+    assert question.kind == hark_ffi.QuestionKind.DECIMAL(min="0", max="104")
+    rid = store.start_response("waiting-times", child_context, hark_ffi.adult_consent())
+    for bad in ["6,5", "1e2", "104.01", "-1", "0.1e1"]:
+        err = answer_problem(store, rid, "weeks", Answer.DECIMAL(value=bad))
+        assert err.problem == AnswerProblem.BAD_DECIMAL, (bad, err)
+        assert err.author_message == {"en": "Please give the weeks from 0 to 104, such as 6.5."}
+        assert bad not in err.detail
+    store.answer(rid, "weeks", Answer.DECIMAL(value="6.50"))
+    assert store.response(rid).answers["weeks"] == Answer.DECIMAL(value="6.5")
+    # 0.1 + 0.2 is kept as written, never as a binary fraction.
+    store.answer(rid, "weeks", Answer.DECIMAL(value="0.30000000000000004"))
+    assert store.response(rid).answers["weeks"] == Answer.DECIMAL(value="0.30000000000000004")
+
+
 def test_messages_never_carry_the_answer(store, draft):
     secret = "my name is Ada Lovelace and " + "x" * 2000
     err = answer_problem(store, draft, "what_helps", Answer.TEXT(text=secret))

@@ -14,9 +14,9 @@ use hark_core::form::QuestionKind;
 
 use super::measures::scores_for;
 use super::plan::Plan;
-use super::suppress::{Axis, Cube, Line};
+use super::suppress::{Axis, Cube, Line, THRESHOLD};
 use super::types::{MAX_MONTHS, ReportError};
-use crate::tally::{Dim, TallyRow, VALUE_ANSWERED, VALUE_DONT_KNOW, VALUE_PREFER_NOT};
+use crate::tally::{Dim, TallyRow, VALUE_ANSWERED, VALUE_DONT_KNOW, VALUE_OTHER, VALUE_PREFER_NOT};
 
 /// The suppressed cube of a report, with what each axis position means.
 #[derive(Debug)]
@@ -31,7 +31,8 @@ pub(super) struct ReportCube {
     /// semver order).
     pub dim_values: Vec<Vec<String>>,
     /// The option axis: the form's options (or scale points), "don't know"
-    /// and "don't want to say" where offered, anything else seen.
+    /// and "don't want to say" where offered, anything else at least
+    /// [`THRESHOLD`] gave, and [`VALUE_OTHER`] pooling the rest.
     pub option_ids: Vec<String>,
     /// A filter names a value never recorded: the report is all zeros (and
     /// the cube, so every other report's suppression, is left as it is).
@@ -133,7 +134,14 @@ impl ReportCube {
             let o = if r.value == VALUE_ANSWERED {
                 answered
             } else {
-                match self.option_ids.iter().position(|x| *x == r.value) {
+                // A value not listed is pooled as "other values" where
+                // the axis has it.
+                match self
+                    .option_ids
+                    .iter()
+                    .position(|x| *x == r.value)
+                    .or_else(|| self.option_ids.iter().position(|x| x == VALUE_OTHER))
+                {
                     Some(o) => o,
                     None => continue,
                 }
@@ -245,18 +253,34 @@ fn option_ids(plan: &Plan, rows: &[TallyRow]) -> Vec<String> {
     if question.allow_prefer_not_to_say {
         ids.push(VALUE_PREFER_NOT.to_owned());
     }
-    let mut seen: Vec<String> = rows
+    // Anything else seen (the numbers answered to a number or decimal
+    // question) with how many gave it, over the whole form: a value is
+    // listed only when at least THRESHOLD did, for listing a value says
+    // someone gave it; the rest are pooled as "other values".
+    let mut seen: BTreeMap<&str, i64> = BTreeMap::new();
+    for r in rows
         .iter()
-        .map(|r| r.value.clone())
-        .filter(|v| v != VALUE_ANSWERED && !ids.contains(v))
-        .collect::<BTreeSet<_>>()
+        .filter(|r| r.value != VALUE_ANSWERED && !ids.contains(&r.value))
+    {
+        *seen.entry(r.value.as_str()).or_default() += r.n;
+    }
+    let pooled = seen.values().any(|&n| n < THRESHOLD_COUNT);
+    let mut listed: Vec<String> = seen
         .into_iter()
+        .filter(|&(_, n)| n >= THRESHOLD_COUNT)
+        .map(|(v, _)| v.to_owned())
         .collect();
     // Numbers (whole or decimal) in numeric order, then anything else.
-    seen.sort_by_key(|v| parse_decimal(v).map_or((1, Decimal::ZERO), |d| (0, d)));
-    ids.extend(seen);
+    listed.sort_by_key(|v| parse_decimal(v).map_or((1, Decimal::ZERO), |d| (0, d)));
+    ids.extend(listed);
+    if pooled {
+        ids.push(VALUE_OTHER.to_owned());
+    }
     ids
 }
+
+/// [`THRESHOLD`] as a tally count.
+const THRESHOLD_COUNT: i64 = THRESHOLD.cast_signed();
 
 /// Each option's class: how the question's main score weighs it.
 fn classes(plan: &Plan, option_ids: &[String]) -> Vec<u32> {

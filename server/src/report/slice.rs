@@ -10,7 +10,7 @@ use super::measures::{score, scores_for};
 use super::plan::Plan;
 use super::suppress::{Hidden, MIN_BREAKDOWN, THRESHOLD};
 use super::types::{Cell, Count, Granularity, Group, Measure, OptionColumn, Report};
-use crate::tally::{VALUE_DONT_KNOW, VALUE_PREFER_NOT};
+use crate::tally::{VALUE_DONT_KNOW, VALUE_OTHER, VALUE_PREFER_NOT};
 
 /// The report the plan asked for, read from its cube.
 pub(super) fn slice(plan: &Plan, rc: &ReportCube) -> Report {
@@ -169,6 +169,7 @@ fn group_label(key: &str) -> String {
 fn option_label(q: &Question, id: &str, lang: &str) -> String {
     match id {
         VALUE_DONT_KNOW => return "don't know".to_owned(),
+        VALUE_OTHER => return "other values".to_owned(),
         VALUE_PREFER_NOT => return "don't want to say".to_owned(),
         _ => {}
     }

@@ -533,3 +533,49 @@ fn measure_hidden_shares() {
         }
     }
 }
+
+#[test]
+fn a_number_fewer_than_5_gave_is_never_listed_but_pooled_as_other_values() {
+    let form = Form::from_json(
+        r#"{"id": "waiting", "version": "1.0.0", "title": {"en": "Waiting"},
+            "audience": "parent_carer", "theme": "diagnosis", "languages": ["en"],
+            "questions": [{"id": "weeks", "type": "decimal", "required": true,
+                           "label": {"en": "Weeks waited?"}}]}"#,
+    )
+    .expect("valid");
+    let tally = |month: &str, value: &str, n: i64| TallyRow {
+        form_id: "waiting".into(),
+        month: month.into(),
+        dims: Vec::new(),
+        value: value.into(),
+        n,
+    };
+    // 2.5 and 10 are each given by 5 or more over the whole form (10 only
+    // across two months); 3 by one parent, 7.25 by two.
+    let answers = [
+        ("2026-01", "2.5", 7),
+        ("2026-01", "10", 3),
+        ("2026-02", "10", 3),
+        ("2026-02", "3", 1),
+        ("2026-02", "7.25", 2),
+    ];
+    let mut rows: Vec<TallyRow> = answers.iter().map(|(m, v, n)| tally(m, v, *n)).collect();
+    for month in ["2026-01", "2026-02"] {
+        let n = answers.iter().filter(|a| a.0 == month).map(|a| a.2).sum();
+        rows.push(tally(month, VALUE_ANSWERED, n));
+    }
+    let q = ReportQuery {
+        form: "waiting".into(),
+        question: "weeks".into(),
+        ..ReportQuery::default()
+    };
+    let p = plan("area", &q, std::slice::from_ref(&form)).expect("plan");
+    let r = build(&p, &rows, &respondents(&rows)).expect("build");
+    let ids: Vec<&str> = r.options.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(ids, ["2.5", "10", "~other"]);
+    assert_eq!(r.options[2].label, "other values");
+    let all = group(&r, "*").cells.last().expect("all");
+    assert_eq!(all.answered.n, Some(16));
+    // The 3 who gave another number are counted, and hidden (3 < 5).
+    assert_eq!(all.options[2].n, None);
+}

@@ -115,7 +115,7 @@ pub struct Group {
 /// An option column.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OptionColumn {
-    /// Option id (or scale point, number, `~dont_know`).
+    /// Option id (or scale point, number, `~dont_know`, `~other`).
     pub id: String,
     /// Label in the form's first language.
     pub label: String,

@@ -46,7 +46,13 @@ fn response(d: &TestDevice, id: &str, setting: &str) -> ResponseDoc {
 
 /// Writes an answer object straight into a document, as a buggy or hostile
 /// device could.
-pub(crate) fn forge(doc: &mut ResponseDoc, question: &str, kind: &str, value: Option<&str>, picks: usize) {
+pub(crate) fn forge(
+    doc: &mut ResponseDoc,
+    question: &str,
+    kind: &str,
+    value: Option<&str>,
+    picks: usize,
+) {
     let d = doc.doc_mut();
     let Ok(Some((Value::Object(ObjType::Map), answers))) = d.get(ROOT, "answers") else {
         panic!("answers map");
