@@ -183,7 +183,9 @@ struct Visit {
     draft: String,
 }
 
-fn visit() -> Visit {
+/// A server with the area hartlepool, its administrator (sam) and a
+/// leader (priya) signed in.
+fn staffed() -> (TestServer, Web, Web) {
     let server = TestServer::sqlite();
     server.area("hartlepool");
     user(&server, "hartlepool", "sam", Role::Administrator);
@@ -192,6 +194,11 @@ fn visit() -> Visit {
     assert_eq!(admin.sign_in("sam", PASSWORD), 200);
     let mut leader = Web::new(&server.url);
     assert_eq!(leader.sign_in("priya", PASSWORD), 200);
+    (server, admin, leader)
+}
+
+fn visit() -> Visit {
+    let (server, admin, leader) = staffed();
     let tablet = TestDevice::enrol(&server, "hartlepool");
     let form = tablet
         .store
@@ -564,14 +571,7 @@ fn a_decimal_answer_is_exact_checked_on_arrival_and_reported_in_numeric_order() 
     use hark_core::doc::now_ms;
     use hark_core::response::ResponseDoc;
 
-    let server = TestServer::sqlite();
-    server.area("hartlepool");
-    user(&server, "hartlepool", "sam", Role::Administrator);
-    user(&server, "hartlepool", "priya", Role::Leader);
-    let mut admin = Web::new(&server.url);
-    assert_eq!(admin.sign_in("sam", PASSWORD), 200);
-    let mut leader = Web::new(&server.url);
-    assert_eq!(leader.sign_in("priya", PASSWORD), 200);
+    let (server, admin, leader) = staffed();
 
     // Published from the spreadsheet an author would upload.
     let form = hark_core::Form::from_json(WAITING).expect("valid");
@@ -702,11 +702,7 @@ fn a_decimal_is_typed_checked_and_sent_from_a_phone() {
         "HARK_TEST_AXE",
         "target/tools/browser/node_modules/axe-core/axe.min.js",
     );
-    let server = TestServer::sqlite();
-    server.area("hartlepool");
-    user(&server, "hartlepool", "sam", Role::Administrator);
-    let mut admin = Web::new(&server.url);
-    assert_eq!(admin.sign_in("sam", PASSWORD), 200);
+    let (server, admin, _) = staffed();
     let area = hark_server::admin::area_named(server.storage.as_ref(), "hartlepool").expect("area");
     let form = hark_core::Form::from_json(WAITING).expect("valid");
     hark_server::admin::install_form(server.storage.as_ref(), &area, &form).expect("install");
