@@ -44,6 +44,22 @@ impl Question {
     }
 }
 
+impl Answer {
+    /// This answer written as JSON: the inverse of
+    /// [`Question::answer_from_json`] (a number for scales and numbers, an
+    /// option id, a list of ids, a string, or a reserved id).
+    pub fn to_json(&self) -> Value {
+        match self {
+            Self::Scale(n) => Value::from(*n),
+            Self::Number(n) => Value::from(*n),
+            Self::Choice(s) | Self::Text(s) | Self::Date(s) => Value::from(s.as_str()),
+            Self::Choices(v) => Value::from(v.clone()),
+            Self::DontKnow => Value::from(DONT_KNOW),
+            Self::PreferNotToSay => Value::from(PREFER_NOT_TO_SAY),
+        }
+    }
+}
+
 impl Form {
     /// Reads `{"question": value}` answers in form order (so skip logic
     /// sees earlier answers first); `None` clears. Refused, before anything
@@ -101,6 +117,10 @@ mod tests {
                 ("age".to_owned(), None),
             ]
         );
+        for (q, a) in got.iter().filter_map(|(q, a)| Some((q, a.as_ref()?))) {
+            let question = form.question(q).expect("question");
+            assert_eq!(question.answer_from_json(&a.to_json()).as_ref(), Some(a));
+        }
         let unknown: BTreeMap<String, Value> =
             serde_json::from_str(r#"{"nope": 1}"#).expect("json");
         assert_eq!(
