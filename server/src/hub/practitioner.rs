@@ -346,7 +346,7 @@ impl Desk {
                 text: text_in(&t.guidance, &form, language),
             })
             .collect();
-        guidance.sort_by(|a, b| b.level.cmp(&a.level));
+        guidance.sort_by_key(|g| std::cmp::Reverse(g.level));
         Ok(Outcome {
             title: title(&form),
             status: header.status,

@@ -114,10 +114,10 @@ pub(super) fn start(
         "Practitioner",
         &format!(
             "<h1>Practitioner</h1>\
-             <section aria-labelledby=\"forms-title\"><h2 id=\"forms-title\">Start a survey</h2>\
-             <ul class=\"forms\">{items}</ul></section>\
              <section aria-labelledby=\"drafts-title\"><h2 id=\"drafts-title\">Drafts to resume</h2>\
-             {drafts_html}</section>{sync}",
+             {drafts_html}</section>\
+             <section aria-labelledby=\"forms-title\"><h2 id=\"forms-title\">Start a survey</h2>\
+             <ul class=\"forms\">{items}</ul></section>{sync}",
             sync = sync_section(status, message),
         ),
     )
@@ -226,11 +226,10 @@ pub(super) fn outcome(id: &str, outcome: &Outcome) -> String {
                  <p>The answers raised {}. This is what the form says to do:</p></div>\
                  <ul class=\"guidance-list\">{items}</ul>\
                  <p>The response goes first at the next sync, to the area's safeguarding list.</p>",
-                plural(
-                    outcome.guidance.len(),
-                    "a safeguarding prompt",
-                    "safeguarding prompts"
-                )
+                match outcome.guidance.len() {
+                    1 => "a safeguarding prompt".to_owned(),
+                    n => format!("{n} safeguarding prompts"),
+                }
             )
         }
         Status::Draft => format!(

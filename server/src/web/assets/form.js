@@ -686,12 +686,14 @@
     var screen = list[state.screen];
     var asked = walk().asked;
     if (screen === 'handover') {
+      var who = youngPerson() ? 'young person' : 'child';
       app.appendChild(el('section', { class: 'screen' }, [
-        el('h1', { tabindex: '-1', text: 'Hand the tablet to the child' }),
+        el('h1', { tabindex: '-1', text: 'Hand the tablet to the ' + who }),
         el('p', { text: tx(form.title) }),
         el('p', { text: 'Child mode starts when you press the button: one question a screen, big faces, and "read it to me". ' +
-          'A grown-up with the child is asked for consent first. At the end, the child is asked to give the tablet back to you, ' +
-          'and you see any safeguarding prompt at once.' }),
+          (youngPerson() ? 'The young person is asked whether a grown-up agrees (or whether they are answering on their own), then for their own agreement. '
+            : 'A grown-up with the child is asked for consent first. ') +
+          'At the end, the ' + who + ' is asked to give the tablet back to you, and you see any safeguarding prompt at once.' }),
         el('div', { class: 'nav' }, [
           el('a', { class: 'button', href: HOME, text: 'Back to practitioner view' }),
           primary('Start child mode', function () { go(1); })
