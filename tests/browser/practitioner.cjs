@@ -4,6 +4,8 @@
 // child answers one question and stops; the draft is on the start page,
 // resumes at the next question, is finished and handed back, and the
 // practitioner sees the form's safeguarding guidance at once; then Sync now.
+// A parent then says "no" to taking part: nothing is sent, the draft is
+// resumed, and the parent answers (a choice, and typed words).
 // Started by the Rust test
 // `practitioner::a_practitioner_runs_a_visit_in_a_browser`, which passes
 // HARK_URL, HARK_CHROMIUM, HARK_SHOTS, HARK_AXE. Every screen met is audited
@@ -153,6 +155,33 @@ async function shot(page, name) {
     check((await page.textContent("#waiting")).includes("0 responses"), "Sync now sends it");
     await shot(page, "practitioner-synced.png");
     await audit(page, "the start page after a sync");
+
+    // ----- a parent's form: a "no" sends nothing; resumed, then answered ----------
+    await page.click("a[href='/new/service-satisfaction']");
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.waitForSelector(".webform.adult h1");
+    check((await heading(page)) === "Your experience of our service", "an adult's form has no hand-over screen");
+    await page.getByRole("button", { name: "Start" }).click();
+    check((await heading(page)) === "Taking part", "the parent is asked for consent");
+    await page.getByRole("button", { name: "No", exact: true }).click();
+    await page.waitForSelector("text=That's OK");
+    check((await page.textContent("main")).includes("give the tablet back"), "a \"no\" ends kindly and asks for the tablet back");
+    await page.getByRole("link", { name: "I'm the practitioner: continue" }).click();
+    await page.waitForSelector("text=not sent: consent or assent was refused");
+    check(await page.getByRole("button", { name: "Delete this draft" }).count() === 1, "the practitioner may delete the draft");
+    await shot(page, "practitioner-declined.png");
+    await audit(page, "the page for a response not sent");
+    await page.getByRole("link", { name: "Resume" }).click();
+    await page.waitForSelector(".webform.adult h1");
+    check((await heading(page)) === "Taking part", "resumed at the consent");
+    await page.getByRole("button", { name: "Yes, I agree" }).click();
+    await page.locator("[data-question='fft'] label.choice").filter({ hasText: /^Good$/ }).click();
+    await page.locator("[data-question='fft_why'] textarea").fill("Kind staff");
+    await page.getByRole("button", { name: "Send my answers" }).click();
+    await page.waitForSelector("text=Thank you", { timeout: 10000 });
+    await page.getByRole("link", { name: "I'm the practitioner: continue" }).click();
+    await page.waitForSelector("text=No safeguarding prompt was raised");
+    check(true, "the parent's answers are sent, and nothing was raised");
   } finally {
     await browser.close();
   }

@@ -76,7 +76,12 @@ fn local_ip() -> IpAddr {
 pub(super) fn run(args: HubArgs) -> Result<()> {
     let store = Arc::new(open_device_store(&args.store)?);
     if let (Some(server), Some(code)) = (&args.server, &args.enrol_code) {
-        let e = http::enrol(&store, server, code, "event hub")?;
+        let label = if args.practitioner {
+            "practitioner"
+        } else {
+            "event hub"
+        };
+        let e = http::enrol(&store, server, code, label)?;
         println!("enrolled as {} in area '{}'", e.device_id, e.area);
         http::sync_with_server(&store, &|_: usize, _: usize| {})?;
     }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use hark_core::Store;
 use hark_core::form::{FlagLevel, Form, Text};
 use hark_core::lists::AreaLists;
-use hark_core::response::{Consent, ResponseContext, ResponseHeader, Status};
+use hark_core::response::{Consent, Permission, ResponseContext, ResponseHeader, Status};
 use hark_core::store::ResponseFilter;
 use hark_core::sync::http::{self, SERVER_PEER};
 use serde::Serialize;
@@ -106,6 +106,8 @@ pub struct Outcome {
     pub status: Status,
     /// Guidance for every flag raised, most urgent first.
     pub guidance: Vec<Guidance>,
+    /// Consent or assent was refused (the draft will not be sent).
+    pub refused: bool,
 }
 
 fn title(form: &Form) -> String {
@@ -347,10 +349,13 @@ impl Desk {
             })
             .collect();
         guidance.sort_by_key(|g| std::cmp::Reverse(g.level));
+        let refused =
+            [header.consent.consent, header.consent.assent].contains(&Permission::Refused);
         Ok(Outcome {
             title: title(&form),
             status: header.status,
             guidance,
+            refused,
         })
     }
 

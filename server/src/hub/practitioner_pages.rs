@@ -233,12 +233,16 @@ pub(super) fn outcome(id: &str, outcome: &Outcome) -> String {
             )
         }
         Status::Draft => format!(
-            "<p>This response was not sent: consent or assent was not given, or it was \
-             stopped part-way. It is kept as a draft on this device.</p>\
+            "<p>{why} It is kept as a draft on this device until you resume or delete it.</p>\
              <div class=\"nav\"><a class=\"button\" href=\"/responses/{id}\">Resume</a>\
              <form method=\"post\" action=\"/responses/{id}/discard\">\
              <button type=\"submit\">Delete this draft</button></form></div>",
-            id = esc(id)
+            id = esc(id),
+            why = if outcome.refused {
+                "This response was not sent: consent or assent was refused."
+            } else {
+                "This response was not sent: it was stopped part-way."
+            },
         ),
     };
     page(

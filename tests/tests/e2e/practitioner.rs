@@ -394,7 +394,7 @@ fn a_draft_left_half_way_resumes_with_its_answers_and_is_submitted() {
     );
     assert_eq!(status, 422, "{body}");
     let (_, done, _) = b.get(&format!("/responses/{other}/done"));
-    assert!(done.contains("not sent"), "{done}");
+    assert!(done.contains("not sent: it was stopped part-way"), "{done}");
     // Deleting that draft deletes it for good.
     let (status, _, _) = b.post(
         &format!("/responses/{other}/discard"),
@@ -541,14 +541,19 @@ fn a_practitioner_runs_a_visit_in_a_browser() {
             "practitioner-handback.png",
             "practitioner-guidance.png",
             "practitioner-synced.png",
+            "practitioner-declined.png",
         ],
         5_000,
     );
     // What the child answered is in the store, submitted once, with the
-    // context the practitioner chose and the answer given before the pause.
+    // context the practitioner chose and the answer given before the pause;
+    // and the parent's, with the words typed.
     let all = desk.store().list(&ResponseFilter::default()).expect("list");
-    assert_eq!(all.len(), 1, "{all:#?}");
-    let h = &all[0];
+    assert_eq!(all.len(), 2, "{all:#?}");
+    let h = all
+        .iter()
+        .find(|h| h.form.id == "feeling-safe-child")
+        .expect("the child's response");
     assert_eq!(h.status, Status::Submitted);
     assert_eq!(h.context.setting.as_deref(), Some("home"));
     assert_eq!(h.context.need.as_deref(), Some("autism"));
@@ -558,5 +563,74 @@ fn a_practitioner_runs_a_visit_in_a_browser() {
     assert_eq!(view.answers.get("safe_home"), Some(&Answer::Scale(1)));
     assert_eq!(view.answers.get("safe_online"), Some(&Answer::DontKnow));
     assert_eq!(view.header.consent.assent, Permission::Given);
+    let parent = all
+        .iter()
+        .find(|h| h.form.id == "service-satisfaction")
+        .expect("the parent's response");
+    assert_eq!(parent.status, Status::Submitted);
+    assert_eq!(parent.consent.consent, Permission::Given);
+    let view = desk.store().response(&parent.id).expect("response");
+    assert_eq!(
+        view.answers.get("fft"),
+        Some(&Answer::Choice("good".into()))
+    );
+    assert_eq!(
+        view.answers.get("fft_why"),
+        Some(&Answer::Text("Kind staff".into()))
+    );
     assert_eq!(server.count("hartlepool", Some("feeling-safe-child")), 1);
+}
+
+/// Runs a `hark` command line in this process; the error as a user reads it.
+fn hark(args: &[&str]) -> Result<(), String> {
+    use hark_server::cli::{Cli, Parser, run};
+    let cli = Cli::try_parse_from(std::iter::once("hark").chain(args.iter().copied()))
+        .map_err(|e| e.to_string())?;
+    run(cli).map_err(|e| e.to_string())
+}
+
+#[test]
+fn hark_hub_practitioner_enrols_from_the_command_line_and_takes_no_event() {
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    let dir = tempfile::tempdir().expect("dir");
+    let store = dir.path().join("laptop");
+    let store = store.to_str().expect("utf-8");
+    let code = server.code("hartlepool");
+    hark(&[
+        "hub",
+        "--practitioner",
+        "--store",
+        store,
+        "--server",
+        &server.url,
+        "--enrol-code",
+        &code,
+        "--sync",
+    ])
+    .expect("enrol and sync");
+    let opened = hark_server::cli::open_device_store(std::path::Path::new(store)).expect("store");
+    assert!(
+        opened.forms().expect("forms").len() >= 5,
+        "the area's forms came"
+    );
+    assert!(
+        hark_core::sync::area_lists(&opened)
+            .expect("lists")
+            .is_some(),
+        "and its lists"
+    );
+    assert!(http::last_sync(&opened).expect("last sync").is_some());
+    drop(opened);
+    // An event's options mean nothing here, and a staff code is a code.
+    let err = hark(&["hub", "--practitioner", "--store", store, "--event", "Hall"])
+        .expect_err("no event in practitioner mode");
+    assert!(err.contains("--event"), "{err}");
+    let err =
+        hark(&["hub", "--store", store, "--staff", "SAM01"]).expect_err("staff needs practitioner");
+    assert!(err.contains("--practitioner"), "{err}");
+    let long = "x".repeat(41);
+    let err = hark(&["hub", "--practitioner", "--store", store, "--staff", &long])
+        .expect_err("a name-length staff code");
+    assert!(err.contains("staff code"), "{err}");
 }
