@@ -1,4 +1,4 @@
-//! The hub's HTTP handlers (the route table is `app::hub_routes`) and the
+//! The hub's HTTP handlers (the route table is `app::hub_router`) and the
 //! one mapping of [`HubError`] to HTTP: JSON `{"error": {code, message}}`
 //! for the API, a short page for the pages. Store work runs on the blocking
 //! pool; a submission is answered only once its document is committed.

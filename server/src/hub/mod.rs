@@ -8,7 +8,7 @@
 //! `event.rs` the hub's state (store, event, code, joining); `submit.rs` a
 //! phone's submission checked by the core and stored as one document;
 //! `pages.rs` the join and organiser pages; `http.rs` the handlers and the
-//! one mapping of [`HubError`] to HTTP. The route table is `app::hub_routes`.
+//! one mapping of [`HubError`] to HTTP. The route table is `app::hub_router`.
 //!
 //! Practitioner mode (`hark hub --practitioner`) is the same hub on the
 //! practitioner's own machine, answering only that machine:

@@ -236,12 +236,11 @@ impl Desk {
 
     /// A response of this practitioner's (never a kiosk one).
     fn header(&self, id: &str) -> Result<ResponseHeader, HubError> {
-        let found = self
-            .store()
-            .list(&ResponseFilter::default())?
-            .into_iter()
-            .find(|h| h.id == id && !h.context.kiosk);
-        found.ok_or(HubError::NoResponse)
+        let header = self.store().response(id)?.header;
+        if header.context.kiosk {
+            return Err(HubError::NoResponse);
+        }
+        Ok(header)
     }
 
     /// Whether `id` is a draft (to resume) or submitted.

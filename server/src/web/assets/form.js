@@ -111,7 +111,7 @@
 
   function post(url, body) {
     return window.fetch(url, {
-      method: 'POST', credentials: 'same-origin', cache: 'no-store',
+      method: 'POST', credentials: 'same-origin', cache: 'no-store', keepalive: true,
       headers: { 'content-type': 'application/json' }, body: JSON.stringify(body)
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (b) {
@@ -911,6 +911,8 @@
   }
 
   window.addEventListener('online', function () { if (state && state.stage === 'sending') attempt(); });
+  // Practitioner mode: words typed just before the page closes still go.
+  window.addEventListener('pagehide', function () { if (PRACTITIONER && form && state) flush(); });
 
   // ----- start ---------------------------------------------------------------
 
