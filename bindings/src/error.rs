@@ -146,6 +146,8 @@ pub enum AnswerProblem {
     Empty,
     /// Not a `YYYY-MM-DD` date, or outside the bounds.
     BadDate,
+    /// Not a decimal number (`2.5`), or outside the bounds.
+    BadDecimal,
     /// "Don't know" / "don't want to say" where the question does not offer it.
     NotOffered,
     /// Skip logic says the question is not asked given the earlier answers.
@@ -216,6 +218,7 @@ fn answer_problem(e: AnswerError) -> (String, AnswerProblem) {
         A::TooLong { question, .. } => (question, P::TooLong),
         A::Empty { question } => (question, P::Empty),
         A::BadDate { question, .. } => (question, P::BadDate),
+        A::BadDecimal { question, .. } => (question, P::BadDecimal),
         A::SpecialNotOffered { question, .. } => (question, P::NotOffered),
         A::NotRelevant { question } => (question, P::NotAsked),
         A::Note { question } => (question, P::Note),

@@ -185,6 +185,13 @@ pub enum QuestionKind {
         /// Largest allowed.
         max: i64,
     },
+    /// A decimal number, written as text (`2.5`) so that it is exact.
+    Decimal {
+        /// Smallest allowed, as text.
+        min: Option<String>,
+        /// Largest allowed, as text.
+        max: Option<String>,
+    },
     /// A date, `YYYY-MM-DD`.
     Date {
         /// Earliest allowed.
@@ -225,6 +232,10 @@ impl From<&core_form::QuestionKind> for QuestionKind {
             K::Number { min, max } => Self::Number {
                 min: *min,
                 max: *max,
+            },
+            K::Decimal { min, max } => Self::Decimal {
+                min: min.clone(),
+                max: max.clone(),
             },
             K::Date { min, max } => Self::Date {
                 min: min.clone(),
@@ -387,6 +398,13 @@ pub enum Answer {
         /// The number.
         value: i64,
     },
+    /// A decimal number as text: digits, optionally a point and digits
+    /// (`2.5`, `-0.75`); the core refuses anything else and keeps it in
+    /// canonical form (`2.50` becomes `2.5`).
+    Decimal {
+        /// The number's text.
+        value: String,
+    },
     /// A date, `YYYY-MM-DD`.
     Date {
         /// The date.
@@ -406,6 +424,7 @@ impl From<Answer> for hark_core::Answer {
             Answer::Choices { options } => Self::Choices(options),
             Answer::Text { text } => Self::Text(text),
             Answer::Number { value } => Self::Number(value),
+            Answer::Decimal { value } => Self::Decimal(value),
             Answer::Date { date } => Self::Date(date),
             Answer::DontKnow => Self::DontKnow,
             Answer::PreferNotToSay => Self::PreferNotToSay,
@@ -422,6 +441,7 @@ impl From<hark_core::Answer> for Answer {
             A::Choices(options) => Self::Choices { options },
             A::Text(text) => Self::Text { text },
             A::Number(value) => Self::Number { value },
+            A::Decimal(value) => Self::Decimal { value },
             A::Date(date) => Self::Date { date },
             A::DontKnow => Self::DontKnow,
             A::PreferNotToSay => Self::PreferNotToSay,

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+pub use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// Option id reserved for "I don't know", which any closed question may
@@ -27,6 +28,10 @@ pub enum Answer {
     Text(String),
     /// A whole number.
     Number(i64),
+    /// A decimal number, exactly as written in canonical form (`-2.5`,
+    /// `12`, `0.75`: no exponent, no trailing zeros after the point); see
+    /// [`parse_decimal`]. Kept as text so that it is never rounded.
+    Decimal(String),
     /// A date, `YYYY-MM-DD`.
     Date(String),
     /// "I don't know".
@@ -36,11 +41,12 @@ pub enum Answer {
 }
 
 impl Answer {
-    /// The numeric value of a scale or number answer.
-    pub fn as_number(&self) -> Option<i64> {
+    /// The numeric value of a scale, number or decimal answer, exactly.
+    pub fn as_decimal(&self) -> Option<Decimal> {
         match self {
-            Self::Scale(n) => Some(i64::from(*n)),
-            Self::Number(n) => Some(*n),
+            Self::Scale(n) => Some(Decimal::from(*n)),
+            Self::Number(n) => Some(Decimal::from(*n)),
+            Self::Decimal(d) => parse_decimal(d),
             _ => None,
         }
     }
@@ -53,6 +59,7 @@ impl Answer {
             Self::Choices(_) => "choices",
             Self::Text(_) => "text",
             Self::Number(_) => "number",
+            Self::Decimal(_) => "decimal",
             Self::Date(_) => "date",
             Self::DontKnow => DONT_KNOW,
             Self::PreferNotToSay => PREFER_NOT_TO_SAY,
@@ -142,6 +149,14 @@ pub enum AnswerError {
         /// Description of the bounds, if any.
         bounds: String,
     },
+    /// Not a decimal number (`12`, `-2.5`), or outside the bounds.
+    #[error("answer to '{question}' must be a number such as 2.5{bounds}")]
+    BadDecimal {
+        /// Question id.
+        question: String,
+        /// Description of the bounds, if any.
+        bounds: String,
+    },
     /// "Don't know" / "don't want to say" where the question does not offer it.
     #[error("question '{question}' does not offer '{option}'")]
     SpecialNotOffered {
@@ -221,6 +236,7 @@ impl AnswerError {
             | Self::TooLong { question, .. }
             | Self::Empty { question }
             | Self::BadDate { question, .. }
+            | Self::BadDecimal { question, .. }
             | Self::SpecialNotOffered { question, .. }
             | Self::Unreadable { question }
             | Self::Note { question }
@@ -230,7 +246,87 @@ impl AnswerError {
     }
 }
 
+/// The most digits a decimal answer or bound may have, before and after
+/// the point together.
+pub const MAX_DECIMAL_DIGITS: usize = 28;
+
+/// Parses a decimal number written plainly: an optional `-`, digits, and
+/// optionally a point followed by digits (`12`, `-2.5`, `0.75`). Nothing
+/// else is a number here: no `+`, exponent, spaces, thousands separators
+/// or comma for the point, so that every device and the server read the
+/// same text as the same number. At most [`MAX_DECIMAL_DIGITS`] digits.
+pub fn parse_decimal(s: &str) -> Option<Decimal> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let plain = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    let point = whole.len() < digits.len();
+    // 28 digits always fit, so the text is never rounded on parsing.
+    if !plain(whole) || (point && !plain(frac)) || whole.len() + frac.len() > MAX_DECIMAL_DIGITS {
+        return None;
+    }
+    s.parse::<Decimal>().ok()
+}
+
+/// The canonical text of a decimal number: no trailing zeros after the
+/// point, no point for a whole number, and `0` rather than `-0`; the form
+/// [`Answer::Decimal`] holds, so that equal numbers are equal answers.
+pub fn canonical_decimal(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
 /// Parses a `YYYY-MM-DD` calendar date.
 pub fn parse_date(s: &str) -> Option<time::Date> {
     time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_read_only_when_written_plainly() {
+        for (text, canonical) in [
+            ("12", "12"),
+            ("-2.5", "-2.5"),
+            ("0.750", "0.75"),
+            ("-0", "0"),
+            ("0012.0", "12"),
+            (
+                "9999999999999999999999999999",
+                "9999999999999999999999999999",
+            ),
+            (
+                "0.000000000000000000000000001",
+                "0.000000000000000000000000001",
+            ),
+        ] {
+            let d = parse_decimal(text).unwrap_or_else(|| panic!("{text} reads"));
+            assert_eq!(canonical_decimal(d), canonical, "{text}");
+        }
+        for text in [
+            "",
+            "-",
+            ".",
+            "1.",
+            ".5",
+            "+1",
+            "1e3",
+            "1E3",
+            "1,5",
+            " 1",
+            "1 ",
+            "1_000",
+            "0x10",
+            "NaN",
+            "inf",
+            "--1",
+            "1.2.3",
+            "١٢",
+            // 29 digits would be rounded: refused instead.
+            "99999999999999999999999999999",
+            "0.0000000000000000000000000001",
+        ] {
+            assert_eq!(parse_decimal(text), None, "{text:?} is not a plain decimal");
+        }
+    }
 }

@@ -864,7 +864,9 @@ fn put_answer(
     match answer {
         Answer::Scale(n) => doc.put(&obj, "v", i64::from(*n))?,
         Answer::Number(n) => doc.put(&obj, "v", *n)?,
-        Answer::Choice(s) | Answer::Text(s) | Answer::Date(s) => doc.put(&obj, "v", s.as_str())?,
+        Answer::Choice(s) | Answer::Text(s) | Answer::Date(s) | Answer::Decimal(s) => {
+            doc.put(&obj, "v", s.as_str())?;
+        }
         Answer::Choices(picked) => {
             let list = doc.put_object(&obj, "v", ObjType::List)?;
             for (i, p) in picked.iter().enumerate() {
@@ -889,6 +891,7 @@ fn read_answer(doc: &impl ReadDoc, obj: &ObjId) -> Result<Answer> {
         "choice" => Answer::Choice(s()?),
         "text" => Answer::Text(s()?),
         "date" => Answer::Date(s()?),
+        "decimal" => Answer::Decimal(s()?),
         "dont_know" => Answer::DontKnow,
         "prefer_not_to_say" => Answer::PreferNotToSay,
         "choices" => {

@@ -153,7 +153,8 @@ pub struct AnswerRow {
     pub question: String,
     /// Answer kind ([`Answer::kind`]: `scale`, `choice`, `choices`, ...).
     pub kind: String,
-    /// Option id(s) (comma-joined for multiple choice), text or date.
+    /// Option id(s) (comma-joined for multiple choice), text, date, or a
+    /// decimal's exact text.
     pub value_text: Option<String>,
     /// Scale point or number.
     pub value_num: Option<i64>,
@@ -165,7 +166,9 @@ pub fn answer_row(question: String, answer: Answer) -> AnswerRow {
     let (value_text, value_num) = match answer {
         Answer::Scale(n) => (None, Some(i64::from(n))),
         Answer::Number(n) => (None, Some(n)),
-        Answer::Choice(s) | Answer::Text(s) | Answer::Date(s) => (Some(s), None),
+        Answer::Choice(s) | Answer::Text(s) | Answer::Date(s) | Answer::Decimal(s) => {
+            (Some(s), None)
+        }
         Answer::Choices(v) => (Some(v.join(",")), None),
         Answer::DontKnow | Answer::PreferNotToSay => (None, None),
     };

@@ -26,6 +26,7 @@
 
 use std::collections::HashMap;
 
+use hark_core::Answer;
 use hark_core::doc::form_from_doc;
 use hark_core::form::{Form, FormRef};
 use hark_core::lists::{AreaLists, ListDim};
@@ -104,9 +105,16 @@ pub fn check(
             .ok_or_else(|| format!("form {} has no question '{question}'", form.form_ref()))?;
         match q.check(answer.clone()) {
             Ok(canonical) if canonical == *answer => {}
-            Ok(_) => {
+            Ok(_) if matches!(answer, Answer::Choices(_)) => {
                 return Err(format!(
                     "the answer to '{question}' repeats or reorders its picks"
+                ));
+            }
+            Ok(_) => {
+                return Err(format!(
+                    "the {} answer to '{question}' is not in canonical form (a decimal has no \
+                     leading or trailing zeros and no -0)",
+                    answer.kind()
                 ));
             }
             Err(e) => return Err(e.to_string()),

@@ -12,18 +12,7 @@
 // with axe-core (WCAG 2.1 A and AA and best practices): no violations.
 "use strict";
 const path = require("path");
-const { env, check, launch } = require("./harness.cjs");
-
-async function audit(page, what) {
-  await page.addScriptTag({ path: env("HARK_AXE") });
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] });
-    return r.violations.map((v) => v.id + " (" + v.impact + "): " + v.help + " — " +
-      v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", "));
-  });
-  check(result.length === 0, "no accessibility violations on " + what + (result.length ? ":\n  " + result.join("\n  ") : ""));
-}
+const { env, check, launch, audit } = require("./harness.cjs");
 
 async function heading(page) {
   return (await page.textContent("h1")).trim();

@@ -10,7 +10,7 @@
 // best practices): no violations allowed.
 "use strict";
 const path = require("path");
-const { env, check, launch } = require("./harness.cjs");
+const { env, check, launch, audit } = require("./harness.cjs");
 
 // The browser's speech synthesis, replaced by a recorder (headless Chromium
 // has no voices); the web form calls it exactly as it would the real one.
@@ -36,17 +36,6 @@ async function join(page, url, code) {
   await page.click("button[type=submit]");
   await page.waitForURL(/\/forms$/);
   check(true, "the right code opens the list of surveys");
-}
-
-async function audit(page, what) {
-  await page.addScriptTag({ path: env("HARK_AXE") });
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] });
-    return r.violations.map((v) => v.id + " (" + v.impact + "): " + v.help + " — " +
-      v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", "));
-  });
-  check(result.length === 0, "no accessibility violations on " + what + (result.length ? ":\n  " + result.join("\n  ") : ""));
 }
 
 async function heading(page) {

@@ -105,6 +105,7 @@ pub fn export(form: &Form) -> Result<Workbook, ExportError> {
             QuestionKind::YesNo => ("yes_no".into(), &[]),
             QuestionKind::FreeText { .. } => ("text".into(), &[]),
             QuestionKind::Number { .. } => ("integer".into(), &[]),
+            QuestionKind::Decimal { .. } => ("decimal".into(), &[]),
             QuestionKind::Date { .. } => ("date".into(), &[]),
             QuestionKind::Note => ("note".into(), &[]),
         };

@@ -5,6 +5,8 @@
 //! act on. Grouping is kept as written: `a and (b and c)` stays nested, so
 //! that an exported condition reads back as the same tree.
 
+use hark_core::answer::{MAX_DECIMAL_DIGITS, parse_decimal};
+
 /// A comparison operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cmp {
@@ -47,6 +49,9 @@ pub enum Expr {
     Str(String),
     /// A whole number.
     Int(i64),
+    /// A decimal number, as written (`2.5`, `-0.75`): kept as text so
+    /// that it is exact.
+    Dec(String),
     /// `name(args)`.
     Call(String, Vec<Expr>),
     /// `a op b`.
@@ -70,6 +75,7 @@ enum Tok {
     Dot,
     Str(String),
     Int(i64),
+    Dec(String),
     Name(String),
     Op(Cmp),
     Open,
@@ -134,10 +140,18 @@ fn lex(src: &str) -> Result<Vec<Tok>, SyntaxError> {
                 }
                 if chars.get(i) == Some(&'.') && chars.get(i + 1).is_some_and(char::is_ascii_digit)
                 {
-                    return err(format!(
-                        "the decimal number at character {} is not supported: hark compares whole numbers",
-                        start + 1
-                    ));
+                    i += 1;
+                    while i < chars.len() && chars[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                    let text: String = chars[start..i].iter().collect();
+                    if parse_decimal(&text).is_none() {
+                        return err(format!(
+                            "the number {text} has more than {MAX_DECIMAL_DIGITS} digits"
+                        ));
+                    }
+                    out.push(Tok::Dec(text));
+                    continue;
                 }
                 let digits: String = chars[start..i].iter().collect();
                 let Ok(n) = digits.parse::<i64>() else {
@@ -287,7 +301,8 @@ impl Parser {
             self.pos += 1;
             return match self.next() {
                 Some(Tok::Int(n)) => Ok(Expr::Int(-n)),
-                _ => err("'-' is only supported before a whole number"),
+                Some(Tok::Dec(d)) => Ok(Expr::Dec(format!("-{d}"))),
+                _ => err("'-' is only supported before a number"),
             };
         }
         self.primary()
@@ -306,6 +321,7 @@ impl Parser {
             Some(Tok::Dot) => Ok(Expr::Dot),
             Some(Tok::Str(s)) => Ok(Expr::Str(s)),
             Some(Tok::Int(n)) => Ok(Expr::Int(n)),
+            Some(Tok::Dec(d)) => Ok(Expr::Dec(d)),
             Some(Tok::Name(name)) => {
                 if self.peek() != Some(&Tok::Open) {
                     return match name.as_str() {
@@ -361,7 +377,7 @@ impl Expr {
                 a.collect(out);
                 b.collect(out);
             }
-            Self::Dot | Self::Str(_) | Self::Int(_) => {}
+            Self::Dot | Self::Str(_) | Self::Int(_) | Self::Dec(_) => {}
         }
     }
 }
@@ -428,6 +444,18 @@ mod tests {
     }
 
     #[test]
+    fn reads_decimals_as_written() {
+        assert_eq!(
+            parse(". >= -0.50"),
+            Ok(Expr::Compare(
+                Cmp::Ge,
+                Box::new(Expr::Dot),
+                Box::new(Expr::Dec("-0.50".into()))
+            ))
+        );
+    }
+
+    #[test]
     fn keeps_grouping_as_written() {
         let Ok(Expr::And(items)) = parse("${a} = 1 and (${b} = 2 and ${c} = 3)") else {
             panic!("an and");
@@ -446,7 +474,8 @@ mod tests {
             "(${a} = 'x'",
             "${a} = 'x')",
             "${a} + 1 > 2",
-            "${a} = 1.5",
+            "${a} = 1.",
+            "${a} = 12345678901234567890.123456789",
             "a = 'x'",
             "${a} == 'x'",
             "1 < ${a} < 3",

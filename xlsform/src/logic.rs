@@ -26,6 +26,7 @@ fn literal(e: &Expr) -> Option<CondValue> {
     match e {
         Expr::Str(s) => Some(CondValue::Str(s.clone())),
         Expr::Int(n) => Some(CondValue::Int(*n)),
+        Expr::Dec(d) => Some(CondValue::Str(d.clone())),
         _ => None,
     }
 }
@@ -124,7 +125,7 @@ pub fn condition<'f>(
         }
         Expr::Call(f, _) => no(format!("{f}() cannot be used in a condition")),
         Expr::Compare(op, a, b) => compare(*op, a, b, kind),
-        Expr::Ref(_) | Expr::Dot | Expr::Str(_) | Expr::Int(_) => {
+        Expr::Ref(_) | Expr::Dot | Expr::Str(_) | Expr::Int(_) | Expr::Dec(_) => {
             no("a value on its own is not a condition; compare it, e.g. ${q} = 'yes'")
         }
     }
@@ -145,7 +146,7 @@ fn compare<'f>(
         _ => return no("a comparison needs a question, ${q}, on one side"),
     };
     let Some(value) = literal(lit) else {
-        return no("a question can only be compared with a text or a whole number");
+        return no("a question can only be compared with a text or a number");
     };
     let k = kind(q).ok_or_else(|| LogicError::Unknown(q.clone()))?;
     let question = q.clone();
@@ -164,20 +165,28 @@ fn compare<'f>(
     if !matches!(op, Cmp::Eq | Cmp::Ne)
         && !matches!(
             k,
-            QuestionKind::Number { .. } | QuestionKind::FaceScale { .. }
+            QuestionKind::Number { .. }
+                | QuestionKind::FaceScale { .. }
+                | QuestionKind::Decimal { .. }
         )
     {
         return no(format!(
-            "<, <=, > and >= compare integer and face-scale answers only, and ${{{q}}} is a {} question",
+            "<, <=, > and >= compare integer, decimal and face-scale answers only, and ${{{q}}} is a {} question",
             k.name()
         ));
     }
     let value = value_for(k, value);
+    if let QuestionKind::Decimal { .. } = k {
+        return decimal_compare(op, question, value);
+    }
     let bound = |v: &CondValue, delta: i64| match v {
         CondValue::Int(n) => n
             .checked_add(delta)
+            .map(CondValue::Int)
             .ok_or_else(|| LogicError::Inexpressible("the number is too large".into())),
-        CondValue::Str(_) => no("<, <=, > and >= compare whole numbers only"),
+        CondValue::Str(_) => {
+            no("<, <=, > and >= compare integer and face-scale answers with whole numbers only")
+        }
     };
     Ok(match op {
         Cmp::Eq => Condition::Equals { question, value },
@@ -198,6 +207,40 @@ fn compare<'f>(
             question,
             value: bound(&value, -1)?,
         },
+    })
+}
+
+/// A comparison with a decimal answer. There is no next number to step to,
+/// so `>` is "at least, and not equal" (false for "don't know", as every
+/// bound is) and `<` likewise.
+fn decimal_compare(op: Cmp, question: String, value: CondValue) -> Result<Condition, LogicError> {
+    if value.as_decimal().is_none() {
+        return no("a decimal answer is compared with a number");
+    }
+    let equals = || Condition::Equals {
+        question: question.clone(),
+        value: value.clone(),
+    };
+    let strict = |bound: Condition| Condition::All(vec![bound, Condition::Not(Box::new(equals()))]);
+    Ok(match op {
+        Cmp::Eq => equals(),
+        Cmp::Ne => Condition::Not(Box::new(equals())),
+        Cmp::Ge => Condition::AtLeast {
+            question: question.clone(),
+            value: value.clone(),
+        },
+        Cmp::Le => Condition::AtMost {
+            question: question.clone(),
+            value: value.clone(),
+        },
+        Cmp::Gt => strict(Condition::AtLeast {
+            question: question.clone(),
+            value: value.clone(),
+        }),
+        Cmp::Lt => strict(Condition::AtMost {
+            question: question.clone(),
+            value: value.clone(),
+        }),
     })
 }
 
@@ -251,6 +294,11 @@ pub fn constrain(e: &Expr, kind: &mut QuestionKind) -> Result<(), LogicError> {
                 return no("a constraint compares '.', string-length(.) or count-selected(.)");
             }
         };
+        let decimal = || match lit {
+            Expr::Int(n) => Ok(Some(n.to_string())),
+            Expr::Dec(d) => Ok(Some(d.clone())),
+            _ => no("the bound must be a number"),
+        };
         let int = |delta: i64| match lit {
             Expr::Int(n) => n
                 .checked_add(delta)
@@ -268,6 +316,11 @@ pub fn constrain(e: &Expr, kind: &mut QuestionKind) -> Result<(), LogicError> {
             (QuestionKind::Number { min, .. }, Subject::Answer, Cmp::Gt) => *min = int(1)?,
             (QuestionKind::Number { max, .. }, Subject::Answer, Cmp::Le) => *max = int(0)?,
             (QuestionKind::Number { max, .. }, Subject::Answer, Cmp::Lt) => *max = int(-1)?,
+            (QuestionKind::Decimal { min, .. }, Subject::Answer, Cmp::Ge) => *min = decimal()?,
+            (QuestionKind::Decimal { max, .. }, Subject::Answer, Cmp::Le) => *max = decimal()?,
+            (QuestionKind::Decimal { .. }, Subject::Answer, _) => {
+                return no("a decimal is bounded with >= and <= only");
+            }
             (QuestionKind::Date { min, .. }, Subject::Answer, Cmp::Ge) => {
                 *min = Some(date_literal(lit).ok_or_else(|| {
                     LogicError::Inexpressible("a date bound is date('YYYY-MM-DD')".into())
@@ -305,6 +358,7 @@ pub fn constrain(e: &Expr, kind: &mut QuestionKind) -> Result<(), LogicError> {
                     k.name(),
                     match k {
                         QuestionKind::Number { .. } => "bounds on '.' with >=, >, <=, <",
+                        QuestionKind::Decimal { .. } => "bounds on '.' with >= and <=",
                         QuestionKind::Date { .. } => ". >= date('...') and . <= date('...')",
                         QuestionKind::FreeText { .. } => "string-length(.) <= N only",
                         QuestionKind::MultipleChoice { .. } => {
@@ -317,6 +371,14 @@ pub fn constrain(e: &Expr, kind: &mut QuestionKind) -> Result<(), LogicError> {
         }
     }
     Ok(())
+}
+
+/// A bound written as a number (a decimal's text unquoted).
+fn number(v: &CondValue) -> String {
+    match v {
+        CondValue::Int(n) => n.to_string(),
+        CondValue::Str(s) => s.clone(),
+    }
 }
 
 fn quote(v: &CondValue) -> String {
@@ -367,8 +429,8 @@ pub fn expression<'f>(
                 .collect::<Vec<_>>()
                 .join(" or ")
         }
-        Condition::AtLeast { question, value } => format!("${{{question}}} >= {value}"),
-        Condition::AtMost { question, value } => format!("${{{question}}} <= {value}"),
+        Condition::AtLeast { question, value } => format!("${{{question}}} >= {}", number(value)),
+        Condition::AtMost { question, value } => format!("${{{question}}} <= {}", number(value)),
         Condition::All(cs) => join(cs, " and ")?,
         Condition::Any(cs) => join(cs, " or ")?,
         Condition::Not(inner) => format!("not({})", expression(inner, kind)?),
@@ -386,6 +448,14 @@ pub fn constraint_of(kind: &QuestionKind) -> String {
             }
             if *max != i64::MAX {
                 parts.push(format!(". <= {max}"));
+            }
+        }
+        QuestionKind::Decimal { min, max } => {
+            if let Some(d) = min {
+                parts.push(format!(". >= {d}"));
+            }
+            if let Some(d) = max {
+                parts.push(format!(". <= {d}"));
             }
         }
         QuestionKind::Date { min, max } => {

@@ -63,7 +63,7 @@ pub(crate) fn read_type(raw: &str) -> Type<'_> {
             points: 0,
             labels: vec![],
         }),
-        "text" | "integer" | "int" | "date" | "yes_no" | "note" if words.len() > 1 => {
+        "text" | "integer" | "int" | "decimal" | "date" | "yes_no" | "note" if words.len() > 1 => {
             Type::Refused(Problem::UnknownType(words.join(" ")))
         }
         "text" => Type::Question(QuestionKind::FreeText { max_length: None }, None),
@@ -71,6 +71,13 @@ pub(crate) fn read_type(raw: &str) -> Type<'_> {
             QuestionKind::Number {
                 min: i64::MIN,
                 max: i64::MAX,
+            },
+            None,
+        ),
+        "decimal" => Type::Question(
+            QuestionKind::Decimal {
+                min: None,
+                max: None,
             },
             None,
         ),
@@ -96,9 +103,9 @@ pub(crate) fn read_type(raw: &str) -> Type<'_> {
             what(),
             "repeats need answers per item, which hark's responses do not have",
         )),
-        "decimal" | "range" => Type::Refused(unsupported(
+        "range" => Type::Refused(unsupported(
             what(),
-            "hark numbers are whole numbers; use integer",
+            "a range is a slider hark does not show; use integer or decimal with a constraint",
         )),
         "calculate" | "hidden" => Type::Refused(unsupported(what(), "hark forms compute nothing")),
         "geopoint" | "geotrace" | "geoshape" | "start-geopoint" => {

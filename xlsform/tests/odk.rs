@@ -254,7 +254,7 @@ fn a_kobo_style_form_in_two_languages() {
                 },
                 Condition::Not(Box::new(Condition::AtMost {
                     question: "age".into(),
-                    value: 7,
+                    value: CondValue::Int(7),
                 })),
             ]),
             Condition::Not(Box::new(Condition::Equals {
@@ -327,7 +327,7 @@ fn every_problem_by_cell() {
             "",
             "${ok} = 'yes'",
         ],
-        &["decimal", "height", "Height", "", "", ""],
+        &["range", "height", "Height", "", "", ""],
         &["end repeat", "", "", "", "", ""],
         &["text", "later", "Later", "", "", ""],
         &["text", "Bad Name", "Oops", "", "", ""],
@@ -380,7 +380,7 @@ fn every_problem_by_cell() {
     assert!(
         matches!(one("F8"), Problem::Unsupported { what, .. } if what == "column 'choice_filter'")
     );
-    assert!(matches!(one("A9"), Problem::Unsupported { what, .. } if what == "type 'decimal'"));
+    assert!(matches!(one("A9"), Problem::Unsupported { what, .. } if what == "type 'range'"));
     assert!(matches!(one("A10"), Problem::Unsupported { what, .. } if what == "type 'end repeat'"));
     assert!(matches!(one("B12"), Problem::BadValue { value, .. } if value == "Bad Name"));
     assert!(matches!(one("B13"), Problem::Duplicate { name, first_row: 11 } if name == "later"));
@@ -630,7 +630,7 @@ fn hark_columns_face_scales_and_triggers() {
         Condition::All(vec![
             Condition::AtMost {
                 question: "safe_school".into(),
-                value: 1
+                value: CondValue::Int(1)
             },
             Condition::Equals {
                 question: "tell".into(),
@@ -979,4 +979,110 @@ fn required_and_constraint_messages_per_language_import_and_round_trip() {
             && matches!(&p.what, Problem::Invalid(err) if err.problem == FormProblem::MissingText("the constraint message", "en".into()))),
         "{e}"
     );
+}
+
+#[test]
+fn a_decimal_imports_with_exact_bounds_and_conditions_and_round_trips() {
+    let survey: &[&[&str]] = &[
+        &[
+            "type",
+            "name",
+            "label",
+            "constraint",
+            "relevant",
+            "required",
+        ],
+        &[
+            "decimal",
+            "hours",
+            "How many hours did you sleep?",
+            ". >= 0.5 and . <= 14.25",
+            "",
+            "yes",
+        ],
+        &[
+            "select_one tired",
+            "tired",
+            "Were you tired?",
+            "",
+            "${hours} < 6.5",
+            "",
+        ],
+        &[
+            "decimal",
+            "weight",
+            "Weight in kg",
+            ". >= -1",
+            "${hours} > 2",
+            "",
+        ],
+        &["decimal", "bad", "Bad", ". > 1.5", "", ""],
+        &["decimal", "bad2", "Bad", "", "${tired} > 2.5", ""],
+    ];
+    let choices: &[&[&str]] = &[
+        &["list_name", "name", "label"],
+        &["tired", "yes", "Yes"],
+        &["tired", "no", "No"],
+    ];
+    let e = problems(&[
+        ("survey", survey),
+        ("choices", choices),
+        ("settings", SETTINGS),
+    ]);
+    let got = cells(&e);
+    assert!(
+        matches!(got.as_slice(), [
+            (_, d5, Problem::Inexpressible { why: a, .. }),
+            (_, e6, Problem::Inexpressible { why: b, .. }),
+        ] if d5 == "D5" && a.contains(">= and <=") && e6 == "E6" && b.contains("decimal")),
+        "{got:#?}"
+    );
+    let f = ok(&[
+        ("survey", &survey[..4]),
+        ("choices", choices),
+        ("settings", SETTINGS),
+    ])
+    .form;
+    assert_eq!(
+        f.questions[0].kind,
+        QuestionKind::Decimal {
+            min: Some("0.5".into()),
+            max: Some("14.25".into())
+        }
+    );
+    // `<` on a decimal: at most, and not equal, so 6.5 itself is not below.
+    let below = CondValue::Str("6.5".into());
+    assert_eq!(
+        f.questions[1].relevant,
+        Some(Condition::All(vec![
+            Condition::AtMost {
+                question: "hours".into(),
+                value: below.clone()
+            },
+            Condition::Not(Box::new(Condition::Equals {
+                question: "hours".into(),
+                value: below
+            })),
+        ]))
+    );
+    let asked = |hours: &str| {
+        let answers = std::collections::BTreeMap::from([(
+            "hours".to_owned(),
+            hark_core::Answer::Decimal(hours.into()),
+        )]);
+        f.questions[1]
+            .relevant
+            .as_ref()
+            .is_some_and(|c| c.holds(&answers))
+    };
+    assert!(asked("6.49") && !asked("6.5") && !asked("6.50") && !asked("7"));
+    assert_eq!(
+        f.questions[2].kind,
+        QuestionKind::Decimal {
+            min: Some("-1".into()),
+            max: None
+        }
+    );
+    let back = hark_xlsform::import(&hark_xlsform::export(&f).expect("export")).expect("import");
+    assert_eq!(back.form, f);
 }

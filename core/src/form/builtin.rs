@@ -251,6 +251,7 @@ mod tests {
                         q.kind,
                         QuestionKind::FreeText { .. }
                             | QuestionKind::Number { .. }
+                            | QuestionKind::Decimal { .. }
                             | QuestionKind::Date { .. }
                     ),
                     "{}: {} asks for {}, which needs reading or writing",

@@ -4,7 +4,9 @@
 //! server calls it on every document that arrives.
 
 use super::model::{Question, QuestionKind};
-use crate::answer::{Answer, AnswerError, DONT_KNOW, PREFER_NOT_TO_SAY, parse_date};
+use crate::answer::{
+    Answer, AnswerError, DONT_KNOW, PREFER_NOT_TO_SAY, canonical_decimal, parse_date, parse_decimal,
+};
 
 const DEFAULT_MAX_TEXT: u32 = 4000;
 
@@ -21,7 +23,8 @@ impl Question {
                     e @ (AnswerError::OutOfRange { .. }
                     | AnswerError::SelectionCount { .. }
                     | AnswerError::TooLong { .. }
-                    | AnswerError::BadDate { .. }),
+                    | AnswerError::BadDate { .. }
+                    | AnswerError::BadDecimal { .. }),
                 ) => AnswerError::Constraint {
                     message: message.0.clone(),
                     refused: Box::new(e),
@@ -133,33 +136,54 @@ impl Question {
                     })
                 }
             }
-            (QuestionKind::Date { min, max }, Answer::Date(d)) => {
-                let bounds = match (min, max) {
-                    (Some(a), Some(b)) => format!(" between {a} and {b}"),
-                    (Some(a), None) => format!(" on or after {a}"),
-                    (None, Some(b)) => format!(" on or before {b}"),
-                    (None, None) => String::new(),
+            (QuestionKind::Decimal { min, max }, Answer::Decimal(d)) => {
+                let bad = || AnswerError::BadDecimal {
+                    question: q(),
+                    bounds: bounds(min, max, ("at least", "at most")),
                 };
+                let value = parse_decimal(&d).ok_or_else(bad)?;
+                if !within(&value, min, max, parse_decimal) {
+                    return Err(bad());
+                }
+                Ok(Answer::Decimal(canonical_decimal(value)))
+            }
+            (QuestionKind::Date { min, max }, Answer::Date(d)) => {
                 let bad = || AnswerError::BadDate {
                     question: q(),
-                    bounds: bounds.clone(),
+                    bounds: bounds(min, max, ("on or after", "on or before")),
                 };
                 let date = parse_date(&d).ok_or_else(bad)?;
-                let too_early = min
-                    .as_deref()
-                    .and_then(parse_date)
-                    .is_some_and(|m| date < m);
-                let too_late = max
-                    .as_deref()
-                    .and_then(parse_date)
-                    .is_some_and(|m| date > m);
-                if too_early || too_late {
+                if !within(&date, min, max, parse_date) {
                     return Err(bad());
                 }
                 Ok(Answer::Date(d))
             }
             (_, other) => Err(wrong(&other)),
         }
+    }
+}
+
+/// Whether `value` lies within the bounds that parse (a bound that does
+/// not parse is refused when the form is validated).
+pub(super) fn within<T: PartialOrd>(
+    value: &T,
+    min: &Option<String>,
+    max: &Option<String>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> bool {
+    let min = min.as_deref().and_then(&parse);
+    let max = max.as_deref().and_then(&parse);
+    min.is_none_or(|m| *value >= m) && max.is_none_or(|m| *value <= m)
+}
+
+/// The bounds in words, for the error: " between a and b", or one side
+/// with `words` (lower, upper).
+fn bounds(min: &Option<String>, max: &Option<String>, words: (&str, &str)) -> String {
+    match (min, max) {
+        (Some(a), Some(b)) => format!(" between {a} and {b}"),
+        (Some(a), None) => format!(" {} {a}", words.0),
+        (None, Some(b)) => format!(" {} {b}", words.1),
+        (None, None) => String::new(),
     }
 }
 
@@ -275,6 +299,53 @@ mod tests {
             q.check(Answer::Text("toolong".into())),
             Err(AnswerError::TooLong { .. })
         ));
+    }
+
+    #[test]
+    fn decimals_are_exact_and_canonical() {
+        let d = question(QuestionKind::Decimal {
+            min: Some("0".into()),
+            max: Some("99.5".into()),
+        });
+        let ok = |s: &str| d.check(Answer::Decimal(s.into()));
+        assert_eq!(ok("2.50"), Ok(Answer::Decimal("2.5".into())));
+        assert_eq!(ok("007"), Ok(Answer::Decimal("7".into())));
+        assert_eq!(ok("99.5"), Ok(Answer::Decimal("99.5".into())));
+        assert_eq!(ok("0.1"), Ok(Answer::Decimal("0.1".into())));
+        assert_eq!(ok("-0.0"), Ok(Answer::Decimal("0".into())));
+        for bad in [
+            "99.51", "-0.01", "1e3", "+2", "2,5", " 2", "1_0", ".5", "5.", "", "-",
+        ] {
+            let e = ok(bad).expect_err(bad);
+            assert!(matches!(e, AnswerError::BadDecimal { .. }), "{bad}: {e}");
+            assert_eq!(
+                e.to_string(),
+                "answer to 'q' must be a number such as 2.5 between 0 and 99.5"
+            );
+        }
+        assert!(matches!(
+            d.check(Answer::Number(3)),
+            Err(AnswerError::WrongKind { .. })
+        ));
+        let open = question(QuestionKind::Decimal {
+            min: None,
+            max: None,
+        });
+        assert_eq!(
+            open.check(Answer::Decimal("-123456.000001".into())),
+            Ok(Answer::Decimal("-123456.000001".into()))
+        );
+        let floor = question(QuestionKind::Decimal {
+            min: Some("1.5".into()),
+            max: None,
+        });
+        assert_eq!(
+            floor
+                .check(Answer::Decimal("1".into()))
+                .expect_err("below the floor")
+                .to_string(),
+            "answer to 'q' must be a number such as 2.5 at least 1.5"
+        );
     }
 
     #[test]

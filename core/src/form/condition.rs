@@ -6,10 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::answer::{Answer, AnswerLookup, DONT_KNOW, PREFER_NOT_TO_SAY};
+use std::cmp::Ordering;
+
+use crate::answer::{Answer, AnswerLookup, DONT_KNOW, Decimal, PREFER_NOT_TO_SAY, parse_decimal};
 
 /// A value a condition compares an answer with: an option id, a text, or a
-/// number (face-scale point or whole number).
+/// number (face-scale point or whole number). A decimal number is written
+/// as its text (`"2.5"`), so that it is exact.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum CondValue {
@@ -40,19 +43,20 @@ pub enum Condition {
         /// Values compared.
         values: Vec<CondValue>,
     },
-    /// A number or face-scale answer is at least `value`.
+    /// A number, decimal or face-scale answer is at least `value` (a
+    /// whole number, or a decimal's text).
     AtLeast {
         /// Question id.
         question: String,
         /// Bound, inclusive.
-        value: i64,
+        value: CondValue,
     },
-    /// A number or face-scale answer is at most `value`.
+    /// A number, decimal or face-scale answer is at most `value`.
     AtMost {
         /// Question id.
         question: String,
         /// Bound, inclusive.
-        value: i64,
+        value: CondValue,
     },
     /// Every condition holds.
     All(Vec<Condition>),
@@ -74,17 +78,28 @@ impl Condition {
             Self::OneOf { question, values } => answers
                 .answer(question)
                 .is_some_and(|a| values.iter().any(|v| matches_value(a, v))),
-            Self::AtLeast { question, value } => answers
-                .answer(question)
-                .and_then(Answer::as_number)
-                .is_some_and(|n| n >= *value),
-            Self::AtMost { question, value } => answers
-                .answer(question)
-                .and_then(Answer::as_number)
-                .is_some_and(|n| n <= *value),
+            Self::AtLeast { question, value } => {
+                compare(answers, question, value).is_some_and(|o| o != Ordering::Less)
+            }
+            Self::AtMost { question, value } => {
+                compare(answers, question, value).is_some_and(|o| o != Ordering::Greater)
+            }
             Self::All(cs) => cs.iter().all(|c| c.holds(answers)),
             Self::Any(cs) => cs.iter().any(|c| c.holds(answers)),
             Self::Not(c) => !c.holds(answers),
+        }
+    }
+
+    /// Every bound a number is compared with (`at_least`, `at_most`), with
+    /// its question (for validation).
+    pub fn comparisons(&self) -> Vec<(&str, &CondValue)> {
+        match self {
+            Self::AtLeast { question, value } | Self::AtMost { question, value } => {
+                vec![(question.as_str(), value)]
+            }
+            Self::All(cs) | Self::Any(cs) => cs.iter().flat_map(Self::comparisons).collect(),
+            Self::Not(c) => c.comparisons(),
+            Self::Answered(_) | Self::Equals { .. } | Self::OneOf { .. } => Vec::new(),
         }
     }
 
@@ -116,8 +131,29 @@ impl Condition {
     }
 }
 
+impl CondValue {
+    /// The value as an exact number, if it is one (a whole number, or the
+    /// text of a decimal).
+    pub fn as_decimal(&self) -> Option<Decimal> {
+        match self {
+            Self::Int(n) => Some(Decimal::from(*n)),
+            Self::Str(s) => parse_decimal(s),
+        }
+    }
+}
+
+/// How the numeric answer to `question` compares with `value`: `None` if
+/// unanswered or either is not a number.
+fn compare(answers: &impl AnswerLookup, question: &str, value: &CondValue) -> Option<Ordering> {
+    let answer = answers.answer(question)?.as_decimal()?;
+    Some(answer.cmp(&value.as_decimal()?))
+}
+
 fn matches_value(answer: &Answer, value: &CondValue) -> bool {
     match (answer, value) {
+        (Answer::Decimal(_), v) => answer
+            .as_decimal()
+            .is_some_and(|a| v.as_decimal() == Some(a)),
         (Answer::Scale(n), CondValue::Int(v)) => i64::from(*n) == *v,
         (Answer::Number(n), CondValue::Int(v)) => n == v,
         (Answer::Choice(s) | Answer::Text(s) | Answer::Date(s), CondValue::Str(v)) => s == v,
@@ -184,11 +220,47 @@ mod tests {
         assert!(
             !Condition::AtMost {
                 question: "q".into(),
-                value: 9
+                value: CondValue::Int(9)
             }
             .holds(&none)
         );
         assert!(Condition::Not(Box::new(eq)).holds(&none));
+    }
+
+    #[test]
+    fn decimals_compare_exactly_with_whole_and_decimal_bounds() {
+        let c: Condition = serde_json::from_str(
+            r#"{"all": [{"at_least": {"question": "w", "value": "2.5"}},
+                        {"at_most": {"question": "w", "value": 3}}]}"#,
+        )
+        .expect("parses");
+        let holds = |v: &str| c.holds(&answers(&[("w", Answer::Decimal(v.into()))]));
+        assert!(holds("2.5"));
+        assert!(holds("3"));
+        assert!(!holds("2.49"));
+        assert!(!holds("3.01"));
+        // 0.1 + 0.2 is 0.3 here: no binary floating point anywhere.
+        let eq = Condition::Equals {
+            question: "w".into(),
+            value: CondValue::Str("0.3".into()),
+        };
+        assert!(eq.holds(&answers(&[("w", Answer::Decimal("0.3".into()))])));
+        assert!(!eq.holds(&answers(&[(
+            "w",
+            Answer::Decimal("0.30000000000000004".into())
+        )])));
+        let whole = Condition::Equals {
+            question: "w".into(),
+            value: CondValue::Int(2),
+        };
+        assert!(whole.holds(&answers(&[("w", Answer::Decimal("2".into()))])));
+        // A decimal bound on a face scale or whole number compares exactly too.
+        let scale = Condition::AtLeast {
+            question: "s".into(),
+            value: CondValue::Str("2.5".into()),
+        };
+        assert!(scale.holds(&answers(&[("s", Answer::Scale(3))])));
+        assert!(!scale.holds(&answers(&[("s", Answer::Number(2))])));
     }
 
     #[test]

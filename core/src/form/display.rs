@@ -35,7 +35,7 @@ impl Question {
             },
             Answer::Choice(id) => option(id),
             Answer::Choices(ids) => ids.iter().map(|i| option(i)).collect::<Vec<_>>().join(", "),
-            Answer::Text(t) | Answer::Date(t) => t.clone(),
+            Answer::Text(t) | Answer::Date(t) | Answer::Decimal(t) => t.clone(),
             Answer::Number(n) => n.to_string(),
             Answer::DontKnow => "don't know".to_owned(),
             Answer::PreferNotToSay => "don't want to say".to_owned(),

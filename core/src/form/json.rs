@@ -1,6 +1,7 @@
 //! Answers written as JSON, `{"question_id": value}`: the format of
 //! `hark device --answers`, of test fixtures and of anything that hands
-//! hark answers as JSON. A number for face scales and numbers, an option id
+//! hark answers as JSON. A number for face scales and numbers, a number
+//! or its text (`2.5` or `"2.5"`) for decimals, an option id
 //! for single choice and yes/no, a list of option ids for multiple choice,
 //! a string for text and dates, `"dont_know"` / `"prefer_not_to_say"`
 //! where offered, and `null` to clear.
@@ -12,6 +13,23 @@ use serde_json::Value;
 use super::model::{Form, Question, QuestionKind};
 use crate::answer::{Answer, AnswerError, DONT_KNOW, PREFER_NOT_TO_SAY};
 
+impl Answer {
+    /// The answer as the JSON value [`Question::answer_from_json`] reads
+    /// back as this answer.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Self::Scale(n) => Value::from(*n),
+            Self::Number(n) => Value::from(*n),
+            Self::Choice(s) | Self::Text(s) | Self::Date(s) | Self::Decimal(s) => {
+                Value::from(s.as_str())
+            }
+            Self::Choices(v) => Value::from(v.clone()),
+            Self::DontKnow => Value::from(DONT_KNOW),
+            Self::PreferNotToSay => Value::from(PREFER_NOT_TO_SAY),
+        }
+    }
+}
+
 impl Question {
     /// Reads one JSON value as an answer of this question's kind, or
     /// `None` if it has no such reading. The answer is not yet checked
@@ -21,6 +39,7 @@ impl Question {
             Value::String(s) if s == DONT_KNOW => Some(Answer::DontKnow),
             Value::String(s) if s == PREFER_NOT_TO_SAY => Some(Answer::PreferNotToSay),
             Value::Number(n) => match self.kind {
+                QuestionKind::Decimal { .. } => Some(Answer::Decimal(n.to_string())),
                 QuestionKind::FaceScale { .. } => n
                     .as_u64()
                     .and_then(|n| u8::try_from(n).ok())
@@ -30,6 +49,7 @@ impl Question {
             Value::String(s) => Some(match self.kind {
                 QuestionKind::FreeText { .. } => Answer::Text(s.clone()),
                 QuestionKind::Date { .. } => Answer::Date(s.clone()),
+                QuestionKind::Decimal { .. } => Answer::Decimal(s.clone()),
                 QuestionKind::MultipleChoice { .. } => Answer::Choices(vec![s.clone()]),
                 _ => Answer::Choice(s.clone()),
             }),
@@ -40,22 +60,6 @@ impl Question {
                     .collect(),
             )),
             _ => None,
-        }
-    }
-}
-
-impl Answer {
-    /// This answer written as JSON: the inverse of
-    /// [`Question::answer_from_json`] (a number for scales and numbers, an
-    /// option id, a list of ids, a string, or a reserved id).
-    pub fn to_json(&self) -> Value {
-        match self {
-            Self::Scale(n) => Value::from(*n),
-            Self::Number(n) => Value::from(*n),
-            Self::Choice(s) | Self::Text(s) | Self::Date(s) => Value::from(s.as_str()),
-            Self::Choices(v) => Value::from(v.clone()),
-            Self::DontKnow => Value::from(DONT_KNOW),
-            Self::PreferNotToSay => Value::from(PREFER_NOT_TO_SAY),
         }
     }
 }
@@ -117,10 +121,6 @@ mod tests {
                 ("age".to_owned(), None),
             ]
         );
-        for (q, a) in got.iter().filter_map(|(q, a)| Some((q, a.as_ref()?))) {
-            let question = form.question(q).expect("question");
-            assert_eq!(question.answer_from_json(&a.to_json()).as_ref(), Some(a));
-        }
         let unknown: BTreeMap<String, Value> =
             serde_json::from_str(r#"{"nope": 1}"#).expect("json");
         assert_eq!(
@@ -135,5 +135,43 @@ mod tests {
             form.answers_from_json(&bad),
             Err(AnswerError::Unreadable { .. })
         ));
+    }
+
+    #[test]
+    fn every_answer_reads_back_from_its_json() {
+        let mut forms = crate::form::builtin_forms().expect("built-in forms");
+        let mut decimal: Value =
+            serde_json::from_str(crate::test_support::SAMPLE_FORM).expect("json");
+        decimal["questions"][5] = serde_json::json!(
+            {"id": "age", "type": "decimal", "min": "0.5", "label": {"en": "Age?"}}
+        );
+        forms.push(Form::from_json(&decimal.to_string()).expect("valid"));
+        for form in &forms {
+            for seed in 0..40 {
+                for (q, answer) in crate::form::plausible_answers(form, crate::form::seeded(seed)) {
+                    let question = form.question(&q).expect("question");
+                    assert_eq!(
+                        question.answer_from_json(&answer.to_json()),
+                        Some(answer.clone()),
+                        "{} {q}",
+                        form.id
+                    );
+                }
+            }
+        }
+        let age = forms.last().and_then(|f| f.question("age")).expect("age");
+        let read = |v: Value| age.answer_from_json(&v);
+        assert_eq!(
+            read(serde_json::json!(2.5)),
+            Some(Answer::Decimal("2.5".into()))
+        );
+        assert_eq!(
+            read(serde_json::json!("2.50")),
+            Some(Answer::Decimal("2.50".into()))
+        );
+        assert_eq!(
+            read(serde_json::json!(3)).map(|a| age.check(a)),
+            Some(Ok(Answer::Decimal("3".into())))
+        );
     }
 }

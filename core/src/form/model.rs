@@ -283,6 +283,16 @@ pub enum QuestionKind {
         /// Largest allowed value.
         max: i64,
     },
+    /// A decimal number (`2.5`) within optional bounds, written as text
+    /// in the form (`"min": "0", "max": "99.5"`) so that it is exact.
+    Decimal {
+        /// Smallest allowed value.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<String>,
+        /// Largest allowed value.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<String>,
+    },
     /// Text shown to the respondent (the label, and any hint) with nothing
     /// to answer: a note is never required, never answered and never
     /// counted.
@@ -308,6 +318,7 @@ impl QuestionKind {
             Self::YesNo => "yes_no",
             Self::FreeText { .. } => "free_text",
             Self::Number { .. } => "number",
+            Self::Decimal { .. } => "decimal",
             Self::Date { .. } => "date",
             Self::Note => "note",
         }

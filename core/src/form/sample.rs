@@ -3,7 +3,7 @@
 //! might give. Always valid for the question; never a real person's data.
 
 use super::model::{Form, Question, QuestionKind};
-use crate::answer::Answer;
+use crate::answer::{Answer, Decimal, canonical_decimal, parse_decimal};
 
 /// A valid answer to `question` chosen by `r`, or `None` to leave it
 /// unanswered (only for optional questions, about one time in five).
@@ -65,6 +65,22 @@ pub fn plausible_answer(question: &Question, r: u64) -> Option<Answer> {
                 .unwrap_or(0)
                 .saturating_add(1);
             Answer::Number(min + i64::try_from(r % span.max(1)).unwrap_or(0))
+        }
+        QuestionKind::Decimal { min, max } => {
+            // A tenth between the bounds (0 to 100 where open).
+            let bound = |b: &Option<String>, default: i64| {
+                b.as_deref()
+                    .and_then(parse_decimal)
+                    .unwrap_or(Decimal::from(default))
+            };
+            let (lo, hi) = (bound(min, 0), bound(max, 100));
+            let tenths = hi.checked_sub(lo).and_then(|s| s.checked_mul(Decimal::TEN));
+            let steps = tenths
+                .and_then(|t| u64::try_from(t.floor()).ok())
+                .unwrap_or(0)
+                .saturating_add(1);
+            let step = Decimal::from(r % steps) / Decimal::TEN;
+            Answer::Decimal(canonical_decimal((lo + step).min(hi)))
         }
         QuestionKind::Date { min, max } => {
             let d = max

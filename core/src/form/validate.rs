@@ -4,9 +4,10 @@
 use std::collections::HashSet;
 use std::fmt;
 
+use super::check::within;
 use super::condition::{CondValue, Condition};
 use super::model::{ChoiceOption, Form, QuestionKind, Text};
-use crate::answer::{DONT_KNOW, PREFER_NOT_TO_SAY, parse_date};
+use crate::answer::{DONT_KNOW, Decimal, PREFER_NOT_TO_SAY, parse_date, parse_decimal};
 
 /// A form that cannot be used, with where and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -288,21 +289,14 @@ impl Form {
                     }
                     &[]
                 }
+                QuestionKind::Decimal { min, max } => {
+                    ordered_bounds(min, max, parse_decimal, "a number such as 2.5", "above")
+                        .map_err(|p| err(at, p))?;
+                    &[]
+                }
                 QuestionKind::Date { min, max } => {
-                    let parse = |d: &Option<String>| match d {
-                        None => Ok(None),
-                        Some(s) => parse_date(s).map(Some).ok_or_else(|| {
-                            err(
-                                at,
-                                FormProblem::BadBounds(format!("'{s}' is not YYYY-MM-DD")),
-                            )
-                        }),
-                    };
-                    if let (Some(a), Some(b)) = (parse(min)?, parse(max)?)
-                        && a > b
-                    {
-                        return Err(err(at, FormProblem::BadBounds(format!("{a} is after {b}"))));
-                    }
+                    ordered_bounds(min, max, parse_date, "YYYY-MM-DD", "after")
+                        .map_err(|p| err(at, p))?;
                     &[]
                 }
                 QuestionKind::FreeText { max_length } => {
@@ -397,6 +391,9 @@ impl Form {
                     | QuestionKind::YesNo => q.kind.option_ids().contains(&s.as_str()),
                     QuestionKind::FreeText { .. } => true,
                     QuestionKind::Date { .. } => parse_date(s).is_some(),
+                    QuestionKind::Decimal { min, max } => {
+                        parse_decimal(s).is_some_and(|d| within(&d, min, max, parse_decimal))
+                    }
                     QuestionKind::FaceScale { .. }
                     | QuestionKind::Number { .. }
                     | QuestionKind::Note => false,
@@ -404,6 +401,9 @@ impl Form {
                 Some(CondValue::Int(n)) => match &q.kind {
                     QuestionKind::FaceScale { points, .. } => (1..=i64::from(*points)).contains(n),
                     QuestionKind::Number { min, max } => (*min..=*max).contains(n),
+                    QuestionKind::Decimal { min, max } => {
+                        within(&Decimal::from(*n), min, max, parse_decimal)
+                    }
                     _ => false,
                 },
             };
@@ -411,13 +411,49 @@ impl Form {
                 return Err(FormProblem::ImpossibleValue(what, qid.to_owned()));
             }
         }
+        // A bound compares numbers: a numeric question, a numeric bound.
+        for (qid, value) in cond.comparisons() {
+            let numeric = self.question(qid).is_some_and(|q| {
+                matches!(
+                    q.kind,
+                    QuestionKind::FaceScale { .. }
+                        | QuestionKind::Number { .. }
+                        | QuestionKind::Decimal { .. }
+                )
+            });
+            if !numeric || value.as_decimal().is_none() {
+                return Err(FormProblem::ImpossibleValue(what, qid.to_owned()));
+            }
+        }
         Ok(())
+    }
+}
+
+/// Checks that each bound given parses and that the lower is not above
+/// the upper; `shape` says what a bound must look like.
+fn ordered_bounds<T: PartialOrd + fmt::Display>(
+    min: &Option<String>,
+    max: &Option<String>,
+    parse: impl Fn(&str) -> Option<T>,
+    shape: &str,
+    after: &str,
+) -> Result<(), FormProblem> {
+    let read = |b: &Option<String>| match b {
+        None => Ok(None),
+        Some(s) => parse(s)
+            .map(Some)
+            .ok_or_else(|| FormProblem::BadBounds(format!("'{s}' is not {shape}"))),
+    };
+    match (read(min)?, read(max)?) {
+        (Some(a), Some(b)) if a > b => Err(FormProblem::BadBounds(format!("{a} is {after} {b}"))),
+        _ => Ok(()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answer::Answer;
     use crate::test_support::SAMPLE_FORM;
     use serde_json::{Value, json};
 
@@ -432,10 +468,42 @@ mod tests {
         &mut v["questions"][i]
     }
 
+    /// The sample's age question as a decimal with these bounds.
+    fn decimal(min: Value, max: Value) -> Value {
+        let mut q = json!({"id": "age", "type": "decimal", "label": {"en": "How old are you?"}});
+        for (k, b) in [("min", min), ("max", max)] {
+            if !b.is_null() {
+                q[k] = b;
+            }
+        }
+        q
+    }
+
     #[test]
     fn the_sample_form_is_valid_and_round_trips() {
         let form = Form::from_json(SAMPLE_FORM).expect("valid");
         assert_eq!(Form::from_json(&form.to_json()).expect("round trip"), form);
+    }
+
+    #[test]
+    fn a_decimal_question_with_decimal_bounds_and_triggers_is_valid() {
+        let mut v: Value = serde_json::from_str(SAMPLE_FORM).expect("json");
+        *q(&mut v, 5) = decimal(json!("0.5"), json!("25.5"));
+        v["safeguarding"][1]["when"] = json!({"any": [
+            {"at_least": {"question": "age", "value": "20.25"}},
+            {"at_most": {"question": "age", "value": 1}},
+            {"equals": {"question": "age", "value": "3.50"}}
+        ]});
+        let form = Form::from_json(&v.to_string()).expect("valid");
+        assert_eq!(Form::from_json(&form.to_json()).expect("round trip"), form);
+        let age = form.question("age").expect("age");
+        assert_eq!(age.kind.name(), "decimal");
+        let answers = |a: &str| {
+            std::collections::BTreeMap::from([("age".to_owned(), Answer::Decimal(a.into()))])
+        };
+        let raised = |a: &str| form.safeguarding[1].when.holds(&answers(a));
+        assert!(raised("20.25") && raised("1") && raised("3.5") && raised("0.5"));
+        assert!(!raised("20.2") && !raised("3.51") && !raised("1.01"));
     }
 
     #[test]
@@ -658,6 +726,41 @@ mod tests {
                 }),
                 Some("tells_nobody"),
                 FormProblem::ImpossibleValue("the safeguarding trigger", "club".into()),
+            ),
+            (
+                Box::new(|v| *q(v, 5) = decimal(json!("30.5"), json!("25"))),
+                Some("age"),
+                FormProblem::BadBounds("30.5 is above 25".into()),
+            ),
+            (
+                Box::new(|v| *q(v, 5) = decimal(json!("4,5"), Value::Null)),
+                Some("age"),
+                FormProblem::BadBounds("'4,5' is not a number such as 2.5".into()),
+            ),
+            (
+                Box::new(|v| {
+                    *q(v, 5) = decimal(json!("4"), json!("25.5"));
+                    v["safeguarding"][1]["when"] =
+                        json!({"equals": {"question": "age", "value": "25.6"}});
+                }),
+                Some("tells_nobody"),
+                FormProblem::ImpossibleValue("the safeguarding trigger", "age".into()),
+            ),
+            (
+                Box::new(|v| {
+                    v["safeguarding"][1]["when"] =
+                        json!({"at_least": {"question": "why_unsafe", "value": 3}});
+                }),
+                Some("tells_nobody"),
+                FormProblem::ImpossibleValue("the safeguarding trigger", "why_unsafe".into()),
+            ),
+            (
+                Box::new(|v| {
+                    v["safeguarding"][1]["when"] =
+                        json!({"at_most": {"question": "age", "value": "young"}});
+                }),
+                Some("tells_nobody"),
+                FormProblem::ImpossibleValue("the safeguarding trigger", "age".into()),
             ),
         ];
         for (edit, question, problem) in cases {

@@ -437,6 +437,7 @@ fn interactive(store: &Store, form: &Form, id: &str) -> Result<()> {
                     s.split([',', ' ']).filter_map(pick).collect(),
                 )),
                 (QuestionKind::Number { .. }, s) => s.parse().ok().map(Answer::Number),
+                (QuestionKind::Decimal { .. }, s) => Some(Answer::Decimal(s.to_owned())),
                 (QuestionKind::Date { .. }, s) => Some(Answer::Date(s.to_owned())),
                 (QuestionKind::FreeText { .. }, s) => Some(Answer::Text(s.to_owned())),
                 (QuestionKind::Note, _) => None,

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use hark_core::answer::{Decimal, parse_decimal};
 use hark_core::form::QuestionKind;
 
 use super::measures::scores_for;
@@ -251,7 +252,8 @@ fn option_ids(plan: &Plan, rows: &[TallyRow]) -> Vec<String> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    seen.sort_by_key(|v| v.parse::<i64>().unwrap_or(i64::MAX));
+    // Numbers (whole or decimal) in numeric order, then anything else.
+    seen.sort_by_key(|v| parse_decimal(v).map_or((1, Decimal::ZERO), |d| (0, d)));
     ids.extend(seen);
     ids
 }

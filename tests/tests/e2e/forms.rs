@@ -543,3 +543,195 @@ fn a_retired_form_is_no_longer_offered_and_what_was_begun_on_it_still_counts() {
     tablet.sync().expect("sync");
     assert_eq!(server.count("hartlepool", Some("local-offer")), 1);
 }
+
+/// An area's own form with one decimal question, as an author writes it.
+const WAITING: &str = r#"{
+  "id": "waiting-times", "version": "1.0.0",
+  "title": {"en": "Waiting for an assessment"},
+  "audience": "parent_carer", "theme": "diagnosis", "languages": ["en"],
+  "questions": [
+    {"id": "weeks", "type": "decimal", "min": "0", "max": "104", "required": true,
+     "allow_dont_know": true,
+     "label": {"en": "How many weeks did you wait for the assessment?"},
+     "constraint_message": {"en": "Please give the weeks from 0 to 104, such as 6.5."}}
+  ]
+}"#;
+
+#[test]
+fn a_decimal_answer_is_exact_checked_on_arrival_and_reported_in_numeric_order() {
+    use crate::integrity::{forge, reason, send, whole};
+    use hark_core::Answer;
+    use hark_core::doc::now_ms;
+    use hark_core::response::ResponseDoc;
+
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    user(&server, "hartlepool", "sam", Role::Administrator);
+    user(&server, "hartlepool", "priya", Role::Leader);
+    let mut admin = Web::new(&server.url);
+    assert_eq!(admin.sign_in("sam", PASSWORD), 200);
+    let mut leader = Web::new(&server.url);
+    assert_eq!(leader.sign_in("priya", PASSWORD), 200);
+
+    // Published from the spreadsheet an author would upload.
+    let form = hark_core::Form::from_json(WAITING).expect("valid");
+    let upload = hark_xlsform::export_file(&form).expect("export");
+    let (status, body) = admin.post_bytes("/api/v1/forms", XLSX, &upload);
+    assert_eq!(status, 200, "{body}");
+
+    // On the tablet: the answer is kept exactly, in one canonical form;
+    // what is not a number, or is out of bounds, is refused with the
+    // author's message.
+    let tablet = TestDevice::enrol(&server, "hartlepool");
+    let ctx = ResponseContext {
+        area: tablet.area.clone(),
+        setting: Some("clinic".into()),
+        ..Default::default()
+    };
+    let store = &tablet.store;
+    let answer = |weeks: &str| {
+        let id = store
+            .start_response(&form.id, &ctx, Consent::given_for(form.audience))
+            .expect("start");
+        let outcome = store.answer(&id, "weeks", Answer::Decimal(weeks.into()));
+        (id, outcome)
+    };
+    for bad in ["6,5", "1e2", "104.01", "-1", "six"] {
+        let (_, refused) = answer(bad);
+        let Err(hark_core::Error::Answer(e)) = refused else {
+            panic!("{bad}: {refused:?}");
+        };
+        assert_eq!(
+            e.explain("en", "en"),
+            "Please give the weeks from 0 to 104, such as 6.5.",
+            "{bad}"
+        );
+        assert!(
+            matches!(e.refused(), hark_core::AnswerError::BadDecimal { .. }),
+            "{bad}: {e}"
+        );
+    }
+    let mut counts = Vec::new();
+    for (typed, n) in [("2.50", 12), ("10", 10), ("0.75", 6), ("010.0", 1)] {
+        for _ in 0..n {
+            let (id, ok) = answer(typed);
+            ok.expect(typed);
+            store.submit(&id).expect("submit");
+            counts.push(id);
+        }
+    }
+    let kept = store.response(&counts[0]).expect("response");
+    assert_eq!(
+        kept.answers.get("weeks"),
+        Some(&Answer::Decimal("2.5".into()))
+    );
+    let last = store
+        .response(counts.last().expect("one"))
+        .expect("response");
+    assert_eq!(
+        last.answers.get("weeks"),
+        Some(&Answer::Decimal("10".into()))
+    );
+    tablet.sync().expect("sync");
+    assert_eq!(server.count("hartlepool", Some(&form.id)), 29);
+
+    // A device that writes the number its own way, or not as a number at
+    // all, has that one document refused by name.
+    let sent = ResponseContext {
+        device: "tablet".into(),
+        captured_at: now_ms() - 1000,
+        ..ctx.clone()
+    };
+    let forged = |id: &str, value: &str| {
+        let mut doc = ResponseDoc::start(id, &form, &sent, Consent::adult(), "fw").expect("start");
+        forge(&mut doc, "weeks", "decimal", Some(value), 0);
+        doc.submit(&form, now_ms()).expect("submit");
+        whole(&mut doc)
+    };
+    let r = send(
+        &tablet,
+        &server,
+        vec![
+            forged("trailing", "2.50"),
+            forged("float", "2.5e0"),
+            forged("fine", "3"),
+        ],
+    );
+    let refused = format!("{:?}", r.rejected);
+    assert!(
+        reason(&r, "trailing").contains("not in canonical form"),
+        "{refused}"
+    );
+    assert!(
+        reason(&r, "float").contains("must be a number such as 2.5 between 0 and 104"),
+        "{refused}"
+    );
+    assert_eq!(r.acks.len(), 1, "{refused}");
+    assert_eq!(server.count("hartlepool", Some(&form.id)), 30);
+
+    // Leaders see the values in numeric order (not 10 before 2.5, as text
+    // sorts), equal numbers counted together (10 and 010.0), and the one
+    // 3 hidden.
+    let report = leader.json("/api/v1/reports?form=waiting-times&question=weeks");
+    let options: Vec<&str> = report["options"]
+        .as_array()
+        .expect("options")
+        .iter()
+        .filter_map(|o| o["id"].as_str())
+        .collect();
+    assert_eq!(
+        options,
+        ["~dont_know", "0.75", "2.5", "3", "10"],
+        "{report}"
+    );
+    let all = &report["groups"][0]["cells"][1];
+    assert_eq!(all["period"], "all");
+    assert_eq!(all["answered"]["n"], 30);
+    let n = |i: usize| all["options"][i]["n"].clone();
+    assert_eq!(
+        (n(2), n(3), n(4)),
+        (12.into(), Value::Null, 11.into()),
+        "{report}"
+    );
+}
+
+/// A parent types a decimal on a phone through a survey link
+/// (`tests/browser/decimal.cjs`, headless Chromium); the server stores the
+/// number in its one canonical form.
+#[test]
+fn a_decimal_is_typed_checked_and_sent_from_a_phone() {
+    let axe = hark_tests::test_tool(
+        "HARK_TEST_AXE",
+        "target/tools/browser/node_modules/axe-core/axe.min.js",
+    );
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    user(&server, "hartlepool", "sam", Role::Administrator);
+    let mut admin = Web::new(&server.url);
+    assert_eq!(admin.sign_in("sam", PASSWORD), 200);
+    let area = hark_server::admin::area_named(server.storage.as_ref(), "hartlepool").expect("area");
+    let form = hark_core::Form::from_json(WAITING).expect("valid");
+    hark_server::admin::install_form(server.storage.as_ref(), &area, &form).expect("install");
+    let (status, text) = admin.post(
+        "/api/v1/links",
+        &serde_json::json!({"form": "waiting-times"}),
+    );
+    assert_eq!(status, 201, "{text}");
+    let links: Value = serde_json::from_str(&text).expect("JSON");
+    let link = format!("{}{}", server.url, links[0]["path"].as_str().expect("path"));
+    hark_tests::run_browser_script(
+        "decimal.cjs",
+        &[("HARK_LINK", &link), ("HARK_AXE", &axe.to_string_lossy())],
+        &["decimal-1-refused.png", "decimal-2-thank-you.png"],
+        10_000,
+    );
+    assert_eq!(server.count("hartlepool", Some("waiting-times")), 1);
+    let report = admin.json("/api/v1/reports?form=waiting-times&question=weeks");
+    let ids: Vec<&str> = report["options"]
+        .as_array()
+        .expect("options")
+        .iter()
+        .filter_map(|o| o["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["~dont_know", "6.5"], "{report}");
+}

@@ -165,22 +165,11 @@ impl Phone {
     }
 }
 
-fn answer_json(a: &Answer) -> Value {
-    match a {
-        Answer::Scale(n) => json!(n),
-        Answer::Number(n) => json!(n),
-        Answer::Choice(s) | Answer::Text(s) | Answer::Date(s) => json!(s),
-        Answer::Choices(v) => json!(v),
-        Answer::DontKnow => json!("dont_know"),
-        Answer::PreferNotToSay => json!("prefer_not_to_say"),
-    }
-}
-
 /// A submission as the web form posts it, with plausible answers.
 pub(crate) fn submission(form: &Form, key: &str, seed: u64) -> Value {
     let answers: BTreeMap<String, Value> = plausible_answers(form, seeded(seed))
         .iter()
-        .map(|(q, a)| (q.clone(), answer_json(a)))
+        .map(|(q, a)| (q.clone(), a.to_json()))
         .collect();
     let (consent, assent) = if form.audience.is_child() {
         ("given", "given")

@@ -46,7 +46,13 @@ fn response(d: &TestDevice, id: &str, setting: &str) -> ResponseDoc {
 
 /// Writes an answer object straight into a document, as a buggy or hostile
 /// device could.
-fn forge(doc: &mut ResponseDoc, question: &str, kind: &str, value: Option<&str>, picks: usize) {
+pub(crate) fn forge(
+    doc: &mut ResponseDoc,
+    question: &str,
+    kind: &str,
+    value: Option<&str>,
+    picks: usize,
+) {
     let d = doc.doc_mut();
     let Ok(Some((Value::Object(ObjType::Map), answers))) = d.get(ROOT, "answers") else {
         panic!("answers map");
@@ -67,7 +73,7 @@ fn forge(doc: &mut ResponseDoc, question: &str, kind: &str, value: Option<&str>,
     d.commit();
 }
 
-fn whole(doc: &mut ResponseDoc) -> DocData {
+pub(crate) fn whole(doc: &mut ResponseDoc) -> DocData {
     DocData {
         id: doc.id().to_owned(),
         kind: DocKind::Response,
@@ -77,7 +83,7 @@ fn whole(doc: &mut ResponseDoc) -> DocData {
     }
 }
 
-fn send(d: &TestDevice, server: &TestServer, docs: Vec<DocData>) -> SyncResponse {
+pub(crate) fn send(d: &TestDevice, server: &TestServer, docs: Vec<DocData>) -> SyncResponse {
     d.transport(&server.url)
         .exchange(&SyncRequest {
             docs,
@@ -86,7 +92,7 @@ fn send(d: &TestDevice, server: &TestServer, docs: Vec<DocData>) -> SyncResponse
         .expect("exchange")
 }
 
-fn reason(r: &SyncResponse, id: &str) -> String {
+pub(crate) fn reason(r: &SyncResponse, id: &str) -> String {
     r.rejected
         .iter()
         .find(|x| x.id == id)

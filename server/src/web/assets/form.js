@@ -1,5 +1,5 @@
 // hark's own web form: renders any hark form from the JSON hark-core's form
-// model serialises (face scales, choices, yes/no, text, numbers, dates,
+// model serialises (face scales, choices, yes/no, text, numbers, decimals, dates,
 // skip logic, languages, easy read, read aloud, symbols, "don't know" and
 // "don't want to say", consent and assent as the audience needs).
 //
@@ -35,6 +35,9 @@
   var DONT_KNOW = 'dont_know';
   var PREFER_NOT = 'prefer_not_to_say';
   var MAX_TEXT = 4000;
+  // A decimal as the core reads one: digits, optionally a point and digits.
+  var DECIMAL = /^-?\d+(\.\d+)?$/;
+  var MAX_DIGITS = 28;
 
   var form = null;
   var state = null;
@@ -142,7 +145,7 @@
 
   function queueAnswer(q) {
     if (!PRACTITIONER) return;
-    var typed = q.type === 'free_text' || q.type === 'number' || q.type === 'date';
+    var typed = q.type === 'free_text' || q.type === 'number' || q.type === 'decimal' || q.type === 'date';
     if (has(pending, q.id)) window.clearTimeout(pending[q.id]);
     pending[q.id] = window.setTimeout(function () { sendAnswer(q); }, typed ? 700 : 0);
   }
@@ -218,19 +221,59 @@
 
   // ----- skip logic and checks (the core decides; these mirror it) ------
 
-  function matches(answer, value) {
+  // A plain decimal's sign (-1, 0, 1), whole digits and fraction digits,
+  // without leading or trailing zeros.
+  function decimalParts(text) {
+    var neg = text.charAt(0) === '-';
+    var t = (neg ? text.slice(1) : text).split('.');
+    var whole = t[0].replace(/^0+/, ''), frac = (t[1] || '').replace(/0+$/, '');
+    return { sign: whole === '' && frac === '' ? 0 : (neg ? -1 : 1), whole: whole, frac: frac };
+  }
+
+  // Compares two numbers written as text (or whole numbers) exactly, as the
+  // core does, with no binary floating point: -1, 0 or 1, or null if either
+  // is not a plain decimal.
+  function cmpDecimal(a, b) {
+    a = String(a); b = String(b);
+    if (!DECIMAL.test(a) || !DECIMAL.test(b)) return null;
+    var x = decimalParts(a), y = decimalParts(b);
+    if (x.sign !== y.sign) return x.sign < y.sign ? -1 : 1;
+    var m = x.whole.length - y.whole.length;
+    if (m === 0) {
+      var len = Math.max(x.frac.length, y.frac.length);
+      var dx = x.whole + x.frac.padEnd(len, '0'), dy = y.whole + y.frac.padEnd(len, '0');
+      m = dx < dy ? -1 : (dx > dy ? 1 : 0);
+    }
+    return (m < 0 ? -1 : (m > 0 ? 1 : 0)) * (x.sign || 1);
+  }
+
+  function typeOf(qid) {
+    var q = form.questions.filter(function (x) { return x.id === qid; })[0];
+    return q ? q.type : '';
+  }
+
+  function matches(qid, answer, value) {
     if (Array.isArray(answer)) return typeof value === 'string' && answer.indexOf(value) >= 0;
+    if (typeOf(qid) === 'decimal' && answer !== DONT_KNOW && answer !== PREFER_NOT) return cmpDecimal(answer, value) === 0;
     return typeof answer === typeof value && answer === value;
+  }
+
+  // How a numeric answer compares with a bound (null if either is not a number).
+  function compared(qid, kept, bound) {
+    if (!has(kept, qid)) return null;
+    var a = kept[qid];
+    return typeof a === 'number' || typeOf(qid) === 'decimal' ? cmpDecimal(a, bound) : null;
   }
 
   function holds(c, kept) {
     if (has(c, 'answered')) return has(kept, c.answered);
-    if (has(c, 'equals')) return has(kept, c.equals.question) && matches(kept[c.equals.question], c.equals.value);
+    if (has(c, 'equals')) return has(kept, c.equals.question) && matches(c.equals.question, kept[c.equals.question], c.equals.value);
     if (has(c, 'one_of')) {
-      return has(kept, c.one_of.question) && c.one_of.values.some(function (v) { return matches(kept[c.one_of.question], v); });
+      var qid = c.one_of.question;
+      return has(kept, qid) && c.one_of.values.some(function (v) { return matches(qid, kept[qid], v); });
     }
-    if (has(c, 'at_least')) return typeof kept[c.at_least.question] === 'number' && kept[c.at_least.question] >= c.at_least.value;
-    if (has(c, 'at_most')) return typeof kept[c.at_most.question] === 'number' && kept[c.at_most.question] <= c.at_most.value;
+    if (has(c, 'at_least')) { var lo = compared(c.at_least.question, kept, c.at_least.value); return lo !== null && lo >= 0; }
+    if (has(c, 'at_most')) { var hi = compared(c.at_most.question, kept, c.at_most.value); return hi !== null && hi <= 0; }
     if (has(c, 'all')) return c.all.every(function (x) { return holds(x, kept); });
     if (has(c, 'any')) return c.any.some(function (x) { return holds(x, kept); });
     if (has(c, 'not')) return !holds(c.not, kept);
@@ -302,8 +345,18 @@
       case 'number':
         if (!Number.isInteger(a)) return 'Please enter a whole number.';
         return a >= q.min && a <= q.max ? '' : outside(q, 'Please enter a number from ' + q.min + ' to ' + q.max + '.');
+      case 'decimal': {
+        var digits = typeof a === 'string' ? a.replace(/[-.]/g, '') : '';
+        if (typeof a !== 'string' || !DECIMAL.test(a) || digits.length > MAX_DIGITS) {
+          return outside(q, 'Please enter a number such as 2.5 (digits, with a point for any part).');
+        }
+        var low = q.min !== undefined && cmpDecimal(a, q.min) < 0, high = q.max !== undefined && cmpDecimal(a, q.max) > 0;
+        if (!low && !high) return '';
+        if (q.min !== undefined && q.max !== undefined) return outside(q, 'Please enter a number from ' + q.min + ' to ' + q.max + '.');
+        return outside(q, low ? 'Please enter a number of at least ' + q.min + '.' : 'Please enter a number of at most ' + q.max + '.');
+      }
       case 'date':
-        if (typeof a !== 'string' || !validDate(a)) return 'Please enter a date.';
+        if (typeof a !== 'string' || !validDate(a)) return outside(q, 'Please enter a date.');
         if (q.min && a < q.min) return outside(q, 'Please enter a date on or after ' + q.min + '.');
         if (q.max && a > q.max) return outside(q, 'Please enter a date on or before ' + q.max + '.');
         return '';
@@ -485,11 +538,14 @@
       area.value = typeof current === 'string' ? current : '';
       inputs.push(area);
       body.push(area);
-    } else if (q.type === 'number' || q.type === 'date') {
-      var isNumber = q.type === 'number';
+    } else if (q.type === 'number' || q.type === 'decimal' || q.type === 'date') {
+      var isNumber = q.type === 'number', isDecimal = q.type === 'decimal';
+      // A decimal is typed as text (a number input would read it as binary
+      // floating point, and some browsers take a comma for the point).
       var input = el('input', {
-        id: id + '-input', type: isNumber ? 'number' : 'date', step: isNumber ? 1 : null,
-        inputmode: isNumber ? 'numeric' : null, min: q.min, max: q.max,
+        id: id + '-input', type: isNumber ? 'number' : (isDecimal ? 'text' : 'date'), step: isNumber ? 1 : null,
+        inputmode: isNumber ? 'numeric' : (isDecimal ? 'decimal' : null),
+        min: isDecimal ? null : q.min, max: isDecimal ? null : q.max, autocomplete: isDecimal ? 'off' : null,
         'aria-labelledby': id + '-label', 'aria-describedby': described,
         on: {
           input: function () {
@@ -524,7 +580,7 @@
         specials.push(b);
       });
 
-    var group = (q.type === 'free_text' || q.type === 'number' || q.type === 'date')
+    var group = (q.type === 'free_text' || q.type === 'number' || q.type === 'decimal' || q.type === 'date')
       ? el('div', { class: 'answer' }, body)
       : el('div', { class: 'answer', role: q.type === 'multiple_choice' ? 'group' : 'radiogroup', 'aria-labelledby': id + '-label', 'aria-describedby': described }, body);
     var block = el('section', { class: 'question-block', id: id, 'data-question': q.id }, [
