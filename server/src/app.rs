@@ -190,6 +190,62 @@ pub fn hub_router(hub: crate::hub::Hub) -> Router {
         .with_state(hub)
 }
 
+/// Practitioner mode's routes (`hark hub --practitioner`, see
+/// [`crate::hub::Desk`]): every one answers only this machine
+/// (`practitioner_http::this_machine`).
+pub fn practitioner_router(desk: crate::hub::Desk) -> Router {
+    use crate::hub::{self, practitioner_http as d};
+    let small = || DefaultBodyLimit::max(MAX_HUB_BODY);
+    Router::new()
+        .route("/", get(d::start_page))
+        .route("/sync", post(d::sync))
+        .route(
+            "/new/{form}",
+            get(d::context_page).post(d::start).layer(small()),
+        )
+        .route("/responses/{id}", get(d::response_page))
+        .route("/responses/{id}/done", get(d::done_page))
+        .route("/responses/{id}/discard", post(d::discard))
+        .route("/assets/form.js", get(hub::form_js))
+        .route("/assets/form.css", get(hub::form_css))
+        .route("/api/practitioner/responses/{id}", get(d::resume))
+        .route(
+            "/api/practitioner/responses/{id}/answers",
+            post(d::answer).layer(small()),
+        )
+        .route(
+            "/api/practitioner/responses/{id}/consent",
+            post(d::consent).layer(small()),
+        )
+        .route(
+            "/api/practitioner/responses/{id}/submit",
+            post(d::submit).layer(small()),
+        )
+        .fallback(|| async { ApiError::NotFound })
+        .layer(axum::middleware::from_fn(same_origin))
+        .layer(axum::middleware::from_fn(d::this_machine))
+        .layer(TraceLayer::new_for_http())
+        .with_state(desk)
+}
+
+/// Serves practitioner mode until `shutdown`, like [`serve_hub`].
+pub async fn serve_practitioner(
+    listener: TcpListener,
+    desk: crate::hub::Desk,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = practitioner_router(desk).layer((
+        RequestBodyTimeoutLayer::new(BODY_TIMEOUT),
+        TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT),
+    ));
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
 /// Serves the event hub until `shutdown`; each request carries its peer's
 /// address (the organiser's pages answer only the hub's own screen).
 pub async fn serve_hub(

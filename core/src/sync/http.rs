@@ -18,6 +18,7 @@ const TOKEN: &str = "server.token";
 const AREA: &str = "server.area";
 const DEVICE: &str = "server.device_id";
 const NOTES: &str = "server.notes";
+const LAST_SYNC: &str = "server.last_sync";
 /// Sync state is kept under this peer name.
 pub const SERVER_PEER: &str = "server";
 /// Largest response body read (compressed; decoding caps it again).
@@ -170,7 +171,8 @@ fn enrolled(store: &Store) -> Result<(String, Enrolment), SyncError> {
 }
 
 /// Syncs with the server this device is enrolled with, then fetches the
-/// area's "you said, we did" notes (see [`notes`]).
+/// area's "you said, we did" notes (see [`notes`]), and records when the
+/// session completed (see [`last_sync`]).
 pub fn sync_with_server(store: &Store, progress: &dyn Progress) -> Result<SyncReport, SyncError> {
     let (server, enrolment) = enrolled(store)?;
     let report = sync(
@@ -180,7 +182,14 @@ pub fn sync_with_server(store: &Store, progress: &dyn Progress) -> Result<SyncRe
         progress,
     )?;
     fetch_notes(store)?;
+    store.set_setting(LAST_SYNC, &crate::doc::now_ms().to_string())?;
     Ok(report)
+}
+
+/// When the last complete sync with the server ended (ms since the
+/// epoch), or `None` if none has.
+pub fn last_sync(store: &Store) -> Result<Option<i64>, SyncError> {
+    Ok(store.setting(LAST_SYNC)?.and_then(|v| v.parse().ok()))
 }
 
 /// A "you said, we did" note from the area's leaders, shown to families.

@@ -38,6 +38,20 @@ pub enum HubError {
     /// The organiser's pages are only for the hub's own screen.
     #[error("the organiser's page opens only on the hub itself")]
     NotOrganiser,
+    /// Practitioner mode answers only the machine it runs on.
+    #[error(
+        "practitioner mode opens only on the computer it runs on: open http://127.0.0.1 (with its port) there"
+    )]
+    NotThisMachine,
+    /// A context value not on the area's lists.
+    #[error(transparent)]
+    Context(#[from] super::context::ContextError),
+    /// No such response of this practitioner's.
+    #[error("there is no such response on this device: go back to the start")]
+    NoResponse,
+    /// A change to a response that is no longer a draft.
+    #[error("this response is already submitted")]
+    NotDraft,
     /// A form (or version) this hub does not hold.
     #[error("this hub has no form '{0}': reload the page")]
     UnknownForm(String),
@@ -76,7 +90,10 @@ impl From<hark_core::Error> for HubError {
     fn from(e: hark_core::Error) -> Self {
         use hark_core::Error as E;
         match e {
-            E::Answer(_) | E::Incomplete(_) | E::AlreadySubmitted => Self::Refused(e.to_string()),
+            E::Answer(_) | E::Incomplete(_) | E::AlreadySubmitted | E::FormRetired(_) => {
+                Self::Refused(e.to_string())
+            }
+            E::NotFound(_) => Self::NoResponse,
             E::FormNotInstalled(r) => Self::UnknownForm(r.to_string()),
             other => Self::Store(other),
         }

@@ -1,4 +1,4 @@
-//! The hub's HTTP handlers (the route table is `app::hub_routes`) and the
+//! The hub's HTTP handlers (the route table is `app::hub_router`) and the
 //! one mapping of [`HubError`] to HTTP: JSON `{"error": {code, message}}`
 //! for the API, a short page for the pages. Store work runs on the blocking
 //! pool; a submission is answered only once its document is committed.
@@ -24,12 +24,16 @@ const ORGANISER_JS: &str = include_str!("../web/assets/organiser.js");
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
 
 impl HubError {
-    fn parts(&self) -> (StatusCode, &'static str) {
+    pub(super) fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             Self::WrongCode => (StatusCode::FORBIDDEN, "wrong_code"),
             Self::TooManyTries => (StatusCode::TOO_MANY_REQUESTS, "too_many_tries"),
             Self::NotJoined => (StatusCode::UNAUTHORIZED, "not_joined"),
             Self::NotOrganiser => (StatusCode::FORBIDDEN, "not_organiser"),
+            Self::NotThisMachine => (StatusCode::FORBIDDEN, "not_this_machine"),
+            Self::Context(_) => (StatusCode::UNPROCESSABLE_ENTITY, "not_on_list"),
+            Self::NoResponse => (StatusCode::NOT_FOUND, "no_response"),
+            Self::NotDraft => (StatusCode::CONFLICT, "not_draft"),
             Self::UnknownForm(_) => (StatusCode::NOT_FOUND, "unknown_form"),
             Self::BadSubmission(_) => (StatusCode::BAD_REQUEST, "bad_submission"),
             Self::Refused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
@@ -42,7 +46,7 @@ impl HubError {
         }
     }
 
-    fn public_message(&self) -> String {
+    pub(super) fn public_message(&self) -> String {
         match self {
             Self::Store(e) => {
                 tracing::error!(error = %e, "hub store failed");
@@ -53,7 +57,7 @@ impl HubError {
     }
 
     /// The error as a page, for the pages.
-    fn page(&self) -> Response {
+    pub(super) fn page(&self) -> Response {
         let (status, _) = self.parts();
         let body = pages::notice("Sorry", &self.public_message(), ("/", "Back to the start"));
         (status, html_headers(), body).into_response()
@@ -85,7 +89,7 @@ impl IntoResponse for HubError {
     }
 }
 
-fn html_headers() -> [(header::HeaderName, HeaderValue); 4] {
+pub(super) fn html_headers() -> [(header::HeaderName, HeaderValue); 4] {
     [
         (
             header::CONTENT_TYPE,
@@ -103,7 +107,7 @@ fn html_headers() -> [(header::HeaderName, HeaderValue); 4] {
     ]
 }
 
-fn html(body: String) -> Response {
+pub(super) fn html(body: String) -> Response {
     (html_headers(), body).into_response()
 }
 
@@ -126,7 +130,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, HubError> + Send + 'static,
 ) -> Result<T, HubError> {
     tokio::task::spawn_blocking(f)
@@ -158,7 +162,7 @@ fn organiser(peer: SocketAddr) -> Result<(), HubError> {
 }
 
 /// One field of an `application/x-www-form-urlencoded` body.
-fn form_field(body: &[u8], name: &str) -> Option<String> {
+pub(super) fn form_field(body: &[u8], name: &str) -> Option<String> {
     let body = std::str::from_utf8(body).ok()?;
     body.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -412,16 +416,25 @@ pub async fn organiser_status(
 
 /// Syncs the hub with the server (one at a time) and says what happened.
 pub async fn sync_now(hub: &Hub) -> Result<String, HubError> {
-    let _one = hub.syncing().lock().await;
-    let h = hub.clone();
+    sync_store(hub.store(), hub.syncing()).await
+}
+
+/// Syncs `store` with its server, one sync at a time (`one`), and says
+/// what happened: the organiser's and the practitioner's Sync now.
+pub(super) async fn sync_store(
+    store: &std::sync::Arc<hark_core::Store>,
+    one: &tokio::sync::Mutex<()>,
+) -> Result<String, HubError> {
+    let _one = one.lock().await;
+    let store = store.clone();
     blocking(move || {
-        if http::enrolment(h.store())
+        if http::enrolment(&store)
             .map_err(|e| HubError::Sync(e.to_string()))?
             .is_none()
         {
             return Err(HubError::NotEnrolled);
         }
-        let r = http::sync_with_server(h.store(), &|_: usize, _: usize| {})
+        let r = http::sync_with_server(&store, &|_: usize, _: usize| {})
             .map_err(|e| HubError::Sync(e.to_string()))?;
         let mut text = format!("Synced: {} sent, {} received.", r.sent, r.received);
         if !r.rejected.is_empty() {

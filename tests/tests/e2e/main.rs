@@ -15,6 +15,7 @@ mod hub;
 mod integrity;
 mod leaders;
 mod links;
+mod practitioner;
 mod processes;
 mod safeguarding;
 mod schedules;

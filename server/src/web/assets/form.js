@@ -11,6 +11,14 @@
 // nothing, and a submission is retried until it is acknowledged. The checks
 // here only help the respondent: the receiving side checks everything again
 // with hark-core's own rules. No framework, nothing fetched from elsewhere.
+//
+// Practitioner mode (data-mode="practitioner", served by `hark hub
+// --practitioner` on the practitioner's own machine) opens one draft held
+// in the device store: each answer and the consent are sent as they are
+// given and the store keeps them (so a draft resumes where it was left),
+// a child's form starts with a "hand the tablet to the child" screen, and
+// the end asks the respondent to hand back, then opens the practitioner's
+// page (data-done) with whatever safeguarding guidance the submit raised.
 (function () {
   'use strict';
 
@@ -19,6 +27,8 @@
   var FORM_URL = app.getAttribute('data-form-url');
   var SUBMIT_URL = app.getAttribute('data-submit-url');
   var HOME = app.getAttribute('data-home') || '/';
+  var PRACTITIONER = app.getAttribute('data-mode') === 'practitioner';
+  var DONE = app.getAttribute('data-done') || HOME;
   var CHILD = ['child_4_to_7', 'child_8_to_11', 'young_person_11_to_17'];
   var FACES = { 3: ['😟', '😐', '😊'], 5: ['😢', '🙁', '😐', '🙂', '😄'] };
   var RTL = ['ar', 'fa', 'he', 'ps', 'ur', 'yi'];
@@ -34,6 +44,14 @@
   var storageKey = '';
   var retryTimer = null;
   var retries = 0;
+  // Practitioner mode: what the store has acknowledged, per question (as
+  // JSON text), the consent it holds, and the sends waiting their turn.
+  var acked = {};
+  var ackedConsent = '';
+  var pending = {};
+  var sending = Promise.resolve();
+  var ANSWERS_URL = FORM_URL + '/answers';
+  var CONSENT_URL = FORM_URL + '/consent';
 
   // ----- small helpers -------------------------------------------------
 
@@ -83,7 +101,104 @@
   }
 
   function save() {
-    try { window.localStorage.setItem(storageKey, JSON.stringify(state)); } catch (e) { /* private mode: kept in memory */ }
+    // Practitioner mode: the store holds the answers and consent; only
+    // where the respondent is (screen, easy read, language) is kept here.
+    var kept = PRACTITIONER
+      ? { v: 1, screen: state.screen, easy: state.easy, lang: state.lang }
+      : state;
+    try { window.localStorage.setItem(storageKey, JSON.stringify(kept)); } catch (e) { /* private mode: kept in memory */ }
+    if (PRACTITIONER) sendConsent();
+  }
+
+  // ----- practitioner mode: the store keeps every answer -----------------
+
+  function post(url, body) {
+    return window.fetch(url, {
+      method: 'POST', credentials: 'same-origin', cache: 'no-store', keepalive: true,
+      headers: { 'content-type': 'application/json' }, body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (b) {
+        if (r.status !== 200) throw new Error((b.error && b.error.message) || 'Not saved.');
+        return b;
+      });
+    });
+  }
+
+  // Sends are one at a time, in order (skip logic reads earlier answers
+  // first); a question changed again while waiting is sent once, as it is
+  // then. An answer the checks here would refuse stays on the page until
+  // it is fixed (the store keeps the last good one).
+  function sendAnswer(q) {
+    if (!has(pending, q.id)) return;
+    delete pending[q.id];
+    var value = has(state.answers, q.id) ? state.answers[q.id] : null;
+    if (value !== null && problemOf(q, value)) return;
+    var text = JSON.stringify(value);
+    if ((acked[q.id] || 'null') === text) return;
+    sending = sending.then(function () {
+      return post(ANSWERS_URL, { question: q.id, value: value }).then(function (b) {
+        acked[q.id] = text;
+        (b.cleared || []).forEach(function (id) { delete state.answers[id]; delete acked[id]; });
+      }, function (e) { state.problem = e.message; });
+    });
+  }
+
+  function queueAnswer(q) {
+    if (!PRACTITIONER) return;
+    var typed = q.type === 'free_text' || q.type === 'number' || q.type === 'decimal' || q.type === 'date';
+    if (has(pending, q.id)) window.clearTimeout(pending[q.id]);
+    pending[q.id] = window.setTimeout(function () { sendAnswer(q); }, typed ? 700 : 0);
+  }
+
+  // Everything waiting, sent now; resolves once the store has it.
+  function flush() {
+    Object.keys(pending).forEach(function (id) {
+      window.clearTimeout(pending[id]);
+      var q = form.questions.filter(function (x) { return x.id === id; })[0];
+      if (q) sendAnswer(q);
+    });
+    walk().asked.forEach(function (q) {
+      if (q.type === 'note' || !has(state.answers, q.id)) return;
+      if (acked[q.id] !== JSON.stringify(state.answers[q.id])) { pending[q.id] = 0; sendAnswer(q); }
+    });
+    return sending;
+  }
+
+  function sendConsent() {
+    var text = JSON.stringify(state.consent);
+    if (text === ackedConsent) return;
+    var consent = { consent: state.consent.consent, assent: state.consent.assent };
+    sending = sending.then(function () {
+      return post(CONSENT_URL, consent).then(function () { ackedConsent = JSON.stringify(consent); },
+        function (e) { state.problem = e.message; });
+    });
+  }
+
+  // A draft from the store: its answers and consent, and the screen to
+  // go on from (where this browser left it, else the first question
+  // without an answer once consent is recorded).
+  function resumed(draft) {
+    var s = fresh();
+    s.answers = draft.answers || {};
+    s.consent = draft.consent || s.consent;
+    // An adult answering for themselves gives no assent.
+    if (!isChild() && s.consent.assent === 'not_recorded') s.consent.assent = 'not_applicable';
+    if (draft.language && form.languages.indexOf(draft.language) >= 0) s.lang = draft.language;
+    Object.keys(s.answers).forEach(function (id) { acked[id] = JSON.stringify(s.answers[id]); });
+    ackedConsent = JSON.stringify(draft.consent || {});
+    var here = null;
+    try { here = JSON.parse(window.localStorage.getItem(storageKey) || 'null'); } catch (e) { here = null; }
+    state = s;
+    if (here && here.v === 1 && typeof here.screen === 'number') {
+      s.screen = here.screen;
+      s.easy = !!here.easy;
+      if (form.languages.indexOf(here.lang) >= 0) s.lang = here.lang;
+    } else if (Object.keys(s.answers).length) {
+      var list = screens();
+      var next = walk().asked.filter(function (q) { return q.type !== 'note' && !has(s.answers, q.id); })[0];
+      s.screen = next ? Math.max(0, screenOf(next)) : list.length - 1;
+    }
+    return s;
   }
 
   function fresh() {
@@ -265,6 +380,7 @@
     if (value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) delete state.answers[q.id];
     else state.answers[q.id] = value;
     save();
+    queueAnswer(q);
   }
 
   // ----- speech ---------------------------------------------------------
@@ -506,6 +622,7 @@
   // Adult mode: start, consent, the pages.
   function screens() {
     var list = ['start'].concat(consentScreens());
+    if (PRACTITIONER && isChild()) list.unshift('handover');
     if (isChild()) {
       walk().asked.forEach(function (q) { list.push(q); });
       list.push('review');
@@ -548,15 +665,54 @@
     render(true);
   }
 
+  // Practitioner mode: the respondent stops for now (the store has every
+  // answer so far) and hands back.
+  function pause() {
+    flush().then(function () { state.stage = 'paused'; render(true); });
+  }
+
+  function pauseButton() {
+    if (!PRACTITIONER) return null;
+    return el('button', { type: 'button', class: 'pause', on: { click: pause } }, ['Stop for now']);
+  }
+
+  function handBack(text) {
+    return [
+      el('p', { class: 'handback', text: text }),
+      el('div', { class: 'nav' }, [el('a', { class: 'button primary', href: DONE, text: "I'm the practitioner: continue" })])
+    ];
+  }
+
   function render(moved) {
     setDocumentLanguage();
-    app.className = isChild() ? 'webform child' : 'webform adult';
+    var listed = screens();
+    var handing = PRACTITIONER && state.stage === 'filling' && listed[Math.min(state.screen, listed.length - 1)] === 'handover';
+    app.className = isChild() && !handing ? 'webform child' : 'webform adult';
     app.textContent = '';
     var focus = null;
     if (state.stage === 'sending') {
       app.appendChild(el('section', { class: 'screen end' }, [
         el('h1', { tabindex: '-1', text: 'Saving your answers…' }),
         el('p', { text: state.problem || 'Please keep this page open. If there is no signal, we will keep trying.' })
+      ]));
+      focus = app.querySelector('h1');
+    } else if (PRACTITIONER && (state.stage === 'done' || state.stage === 'declined')) {
+      var finished = state.stage === 'done';
+      app.appendChild(el('section', { class: 'screen end' }, [
+        el('p', { class: 'calm', 'aria-hidden': 'true', text: finished ? '🌈' : '🌱' }),
+        el('h1', { tabindex: '-1', text: finished ? 'Thank you' : "That's OK" }),
+        el('p', { text: finished ? 'Your answers are saved. Thank you for telling us.' : 'Thank you. Nothing will be sent.' })
+      ].concat(handBack('Please give the tablet back to the grown-up who gave it to you.'))));
+      focus = app.querySelector('h1');
+    } else if (state.stage === 'paused') {
+      app.appendChild(el('section', { class: 'screen end' }, [
+        el('h1', { tabindex: '-1', text: 'Stopping for now' }),
+        el('p', { text: 'Your answers so far are saved.' }),
+        el('p', { class: 'handback', text: 'Please give the tablet back to the grown-up who gave it to you.' }),
+        el('div', { class: 'nav' }, [
+          el('button', { type: 'button', on: { click: function () { state.stage = 'filling'; render(true); } } }, ['Carry on']),
+          el('a', { class: 'button primary', href: HOME, text: 'Practitioner view' })
+        ])
       ]));
       focus = app.querySelector('h1');
     } else if (state.stage === 'done' || state.stage === 'declined') {
@@ -585,6 +741,22 @@
     if (state.screen >= list.length) state.screen = list.length - 1;
     var screen = list[state.screen];
     var asked = walk().asked;
+    if (screen === 'handover') {
+      var who = youngPerson() ? 'young person' : 'child';
+      app.appendChild(el('section', { class: 'screen' }, [
+        el('h1', { tabindex: '-1', text: 'Hand the tablet to the ' + who }),
+        el('p', { text: tx(form.title) }),
+        el('p', { text: 'Child mode starts when you press the button: one question a screen, big faces, and "read it to me". ' +
+          (youngPerson() ? 'The young person is asked whether a grown-up agrees (or whether they are answering on their own), then for their own agreement. '
+            : 'A grown-up with the child is asked for consent first. ') +
+          'At the end, the ' + who + ' is asked to give the tablet back to you, and you see any safeguarding prompt at once.' }),
+        el('div', { class: 'nav' }, [
+          el('a', { class: 'button', href: HOME, text: 'Back to practitioner view' }),
+          primary('Start child mode', function () { go(1); })
+        ])
+      ]));
+      return app.querySelector('h1');
+    }
     if (screen === 'start') {
       var intro = form.intro ? tx(form.intro) : '';
       app.appendChild(bar(null));
@@ -641,7 +813,8 @@
         el('p', { text: 'That was the last question. Press "Send my answers" when you are ready, or go back to change something.' }),
         state.problem ? el('p', { class: 'problem', role: 'alert', text: state.problem }) : null,
         speakButton(function () { return 'That was the last question. Press send my answers when you are ready.'; }),
-        nav(true, primary('Send my answers', function () { trySend(); }))
+        nav(true, primary('Send my answers', function () { trySend(); })),
+        pauseButton()
       ]));
       return app.querySelector('h1');
     }
@@ -657,8 +830,10 @@
       nav(true, primary('Next', function () {
         var p = blocker(q);
         if (p) { block.showProblem(p); return; }
+        if (PRACTITIONER) flush();
         go(1);
-      }))
+      })),
+      pauseButton()
     ]));
     if (state.problem) block.showProblem(state.problem);
     announce('Question ' + n + ' of ' + asked.length);
@@ -704,6 +879,8 @@
       }
       if (last) trySend(); else go(1);
     })));
+    var stop = pauseButton();
+    if (stop) page.appendChild(stop);
     app.appendChild(page);
     refresh();
     if (state.problem) {
@@ -733,17 +910,18 @@
     }
     state.stage = 'sending';
     state.problem = '';
-    state.payload = payload();
+    state.payload = PRACTITIONER ? { language: state.lang } : payload();
     save();
     render(true);
     announce('Saving your answers');
-    attempt();
+    if (PRACTITIONER) flush().then(attempt); else attempt();
   }
 
   function retryLater(why) {
     retries += 1;
     var delay = Math.min(30000, 1000 * Math.pow(2, Math.min(retries, 5)));
-    state.problem = why + ' Trying again in ' + Math.round(delay / 1000) + ' seconds. Your answers are kept on this phone.';
+    state.problem = why + ' Trying again in ' + Math.round(delay / 1000) + ' seconds. ' +
+      (PRACTITIONER ? 'Your answers so far are saved on this device.' : 'Your answers are kept on this phone.');
     render(false);
     window.clearTimeout(retryTimer);
     retryTimer = window.setTimeout(attempt, delay);
@@ -761,13 +939,14 @@
       var message = res.body && res.body.error && res.body.error.message;
       if (res.status === 200 && res.body && res.body.status === 'stored') {
         retries = 0;
+        if (PRACTITIONER && res.body.next) DONE = res.body.next;
         try { window.localStorage.removeItem(storageKey); } catch (e) { /* nothing kept */ }
         state.stage = 'done';
         state.payload = null;
         render(true);
         announce('Thank you. Your answers are saved.');
       } else if (res.status >= 500 || res.status === 429 || res.status === 408) {
-        retryLater('The hub is busy.');
+        retryLater(PRACTITIONER ? 'This device is busy.' : 'The hub is busy.');
       } else if (res.status === 401) {
         state.stage = 'filling';
         state.problem = 'This phone needs the event code again: open the start page, enter the code, then come back. Your answers are kept.';
@@ -788,6 +967,8 @@
   }
 
   window.addEventListener('online', function () { if (state && state.stage === 'sending') attempt(); });
+  // Practitioner mode: words typed just before the page closes still go.
+  window.addEventListener('pagehide', function () { if (PRACTITIONER && form && state) flush(); });
 
   // ----- start ---------------------------------------------------------------
 
@@ -795,9 +976,14 @@
     if (!r.ok) throw new Error(r.status === 401 ? 'Enter the event code first.' : 'This survey could not be loaded.');
     return r.json();
   }).then(function (f) {
-    form = f;
-    storageKey = 'hark.draft.' + form.id + '@' + form.version;
-    state = load();
+    form = PRACTITIONER ? f.form : f;
+    if (PRACTITIONER) {
+      storageKey = 'hark.practitioner.' + FORM_URL;
+      state = resumed(f);
+    } else {
+      storageKey = 'hark.draft.' + form.id + '@' + form.version;
+      state = load();
+    }
     document.title = tx(form.title);
     if (state.stage === 'done') state = fresh();
     render(false);
