@@ -4,7 +4,7 @@
 //! model cannot mean is refused with the reason; the export writes each
 //! condition in the one shape the import reads back as the same tree.
 
-use hark_core::form::{CondValue, Condition, QuestionKind};
+use hark_core::form::{CondValue, Condition, DONT_KNOW, PREFER_NOT_TO_SAY, QuestionKind};
 
 use crate::expr::{Cmp, Expr};
 
@@ -211,36 +211,34 @@ fn compare<'f>(
 }
 
 /// A comparison with a decimal answer. There is no next number to step to,
-/// so `>` is "at least, and not equal" (false for "don't know", as every
-/// bound is) and `<` likewise.
+/// so `>` is "at least, and not at most" (false for "don't know", as every
+/// bound is) and `<` likewise. `=` and `!=` also take "don't know" and
+/// "don't want to say".
 fn decimal_compare(op: Cmp, question: String, value: CondValue) -> Result<Condition, LogicError> {
-    if value.as_decimal().is_none() {
+    let special = matches!(&value, CondValue::Str(s) if s == DONT_KNOW || s == PREFER_NOT_TO_SAY);
+    if value.as_decimal().is_none() && !(special && matches!(op, Cmp::Eq | Cmp::Ne)) {
         return no("a decimal answer is compared with a number");
     }
+    let at_least = || Condition::AtLeast {
+        question: question.clone(),
+        value: value.clone(),
+    };
+    let at_most = || Condition::AtMost {
+        question: question.clone(),
+        value: value.clone(),
+    };
     let equals = || Condition::Equals {
         question: question.clone(),
         value: value.clone(),
     };
-    let strict = |bound: Condition| Condition::All(vec![bound, Condition::Not(Box::new(equals()))]);
+    let not = |c: Condition| Condition::Not(Box::new(c));
     Ok(match op {
         Cmp::Eq => equals(),
-        Cmp::Ne => Condition::Not(Box::new(equals())),
-        Cmp::Ge => Condition::AtLeast {
-            question: question.clone(),
-            value: value.clone(),
-        },
-        Cmp::Le => Condition::AtMost {
-            question: question.clone(),
-            value: value.clone(),
-        },
-        Cmp::Gt => strict(Condition::AtLeast {
-            question: question.clone(),
-            value: value.clone(),
-        }),
-        Cmp::Lt => strict(Condition::AtMost {
-            question: question.clone(),
-            value: value.clone(),
-        }),
+        Cmp::Ne => not(equals()),
+        Cmp::Ge => at_least(),
+        Cmp::Le => at_most(),
+        Cmp::Gt => Condition::All(vec![at_least(), not(at_most())]),
+        Cmp::Lt => Condition::All(vec![at_most(), not(at_least())]),
     })
 }
 
@@ -484,4 +482,40 @@ pub fn constraint_of(kind: &QuestionKind) -> String {
         _ => {}
     }
     parts.join(" and ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::parse;
+
+    #[test]
+    fn a_decimal_compares_with_numbers_and_the_two_non_answers() {
+        let decimal = QuestionKind::Decimal {
+            min: Some("0.5".into()),
+            max: None,
+        };
+        let kind = |q: &str| (q == "w").then_some(&decimal);
+        let read = |e: &str| condition(&parse(e).expect("parses"), &kind);
+        let dont_know = Condition::Equals {
+            question: "w".into(),
+            value: CondValue::Str(DONT_KNOW.into()),
+        };
+        assert!(matches!(read("${w} = 'dont_know'"), Ok(c) if c == dont_know));
+        assert!(matches!(
+            read("${w} != 'dont_know'"),
+            Ok(Condition::Not(c)) if *c == dont_know
+        ));
+        for refused in ["${w} > 'dont_know'", "${w} = 'abc'", "${w} >= 'x'"] {
+            assert!(read(refused).is_err(), "{refused}");
+        }
+        let at = |v: &str| CondValue::Str(v.into());
+        assert!(matches!(
+            read("${w} > -0.5"),
+            Ok(Condition::All(parts)) if parts == [
+                Condition::AtLeast { question: "w".into(), value: at("-0.5") },
+                Condition::Not(Box::new(Condition::AtMost { question: "w".into(), value: at("-0.5") })),
+            ]
+        ));
+    }
 }

@@ -1013,7 +1013,8 @@ fn a_decimal_imports_with_exact_bounds_and_conditions_and_round_trips() {
             "weight",
             "Weight in kg",
             ". >= -1",
-            "${hours} > 2",
+            // 0 is below the bound: still a condition a form may hold.
+            "${hours} > 0",
             "",
         ],
         &["decimal", "bad", "Bad", ". > 1.5", "", ""],
@@ -1050,7 +1051,7 @@ fn a_decimal_imports_with_exact_bounds_and_conditions_and_round_trips() {
             max: Some("14.25".into())
         }
     );
-    // `<` on a decimal: at most, and not equal, so 6.5 itself is not below.
+    // `<` on a decimal: at most, and not at least, so 6.5 itself is not below.
     let below = CondValue::Str("6.5".into());
     assert_eq!(
         f.questions[1].relevant,
@@ -1059,7 +1060,7 @@ fn a_decimal_imports_with_exact_bounds_and_conditions_and_round_trips() {
                 question: "hours".into(),
                 value: below.clone()
             },
-            Condition::Not(Box::new(Condition::Equals {
+            Condition::Not(Box::new(Condition::AtLeast {
                 question: "hours".into(),
                 value: below
             })),

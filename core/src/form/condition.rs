@@ -254,13 +254,6 @@ mod tests {
             value: CondValue::Int(2),
         };
         assert!(whole.holds(&answers(&[("w", Answer::Decimal("2".into()))])));
-        // A decimal bound on a face scale or whole number compares exactly too.
-        let scale = Condition::AtLeast {
-            question: "s".into(),
-            value: CondValue::Str("2.5".into()),
-        };
-        assert!(scale.holds(&answers(&[("s", Answer::Scale(3))])));
-        assert!(!scale.holds(&answers(&[("s", Answer::Number(2))])));
     }
 
     #[test]

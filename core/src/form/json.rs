@@ -1,7 +1,8 @@
 //! Answers written as JSON, `{"question_id": value}`: the format of
 //! `hark device --answers`, of test fixtures and of anything that hands
-//! hark answers as JSON. A number for face scales and numbers, a number
-//! or its text (`2.5` or `"2.5"`) for decimals, an option id
+//! hark answers as JSON. A number for face scales and numbers, its text
+//! (`"2.5"`, never a JSON fraction, which has been through binary floating
+//! point) or a whole number for decimals, an option id
 //! for single choice and yes/no, a list of option ids for multiple choice,
 //! a string for text and dates, `"dont_know"` / `"prefer_not_to_say"`
 //! where offered, and `null` to clear.
@@ -39,7 +40,12 @@ impl Question {
             Value::String(s) if s == DONT_KNOW => Some(Answer::DontKnow),
             Value::String(s) if s == PREFER_NOT_TO_SAY => Some(Answer::PreferNotToSay),
             Value::Number(n) => match self.kind {
-                QuestionKind::Decimal { .. } => Some(Answer::Decimal(n.to_string())),
+                // A whole number is exact; any other JSON number has been
+                // through binary floating point, so a decimal is its text.
+                QuestionKind::Decimal { .. } => n
+                    .as_i64()
+                    .map(|i| Answer::Decimal(i.to_string()))
+                    .or_else(|| n.as_u64().map(|u| Answer::Decimal(u.to_string()))),
                 QuestionKind::FaceScale { .. } => n
                     .as_u64()
                     .and_then(|n| u8::try_from(n).ok())
@@ -161,10 +167,11 @@ mod tests {
         }
         let age = forms.last().and_then(|f| f.question("age")).expect("age");
         let read = |v: Value| age.answer_from_json(&v);
-        assert_eq!(
-            read(serde_json::json!(2.5)),
-            Some(Answer::Decimal("2.5".into()))
-        );
+        // A JSON fraction has been through f64 (1234567.1234567890123 would
+        // arrive as 1234567.123456789): refused, never rounded.
+        assert_eq!(read(serde_json::json!(2.5)), None);
+        let long: Value = serde_json::from_str("1234567.1234567890123").expect("json");
+        assert_eq!(read(long), None);
         assert_eq!(
             read(serde_json::json!("2.50")),
             Some(Answer::Decimal("2.50".into()))

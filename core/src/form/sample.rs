@@ -67,13 +67,13 @@ pub fn plausible_answer(question: &Question, r: u64) -> Option<Answer> {
             Answer::Number(min + i64::try_from(r % span.max(1)).unwrap_or(0))
         }
         QuestionKind::Decimal { min, max } => {
-            // A tenth between the bounds (0 to 100 where open).
-            let bound = |b: &Option<String>, default: i64| {
-                b.as_deref()
-                    .and_then(parse_decimal)
-                    .unwrap_or(Decimal::from(default))
-            };
-            let (lo, hi) = (bound(min, 0), bound(max, 100));
+            // A tenth between the bounds (0, and the lower bound + 100,
+            // where open).
+            let bound = |b: &Option<String>| b.as_deref().and_then(parse_decimal);
+            let lo = bound(min).unwrap_or(Decimal::ZERO);
+            let hi = bound(max)
+                .or_else(|| lo.checked_add(Decimal::ONE_HUNDRED))
+                .unwrap_or(lo);
             let tenths = hi.checked_sub(lo).and_then(|s| s.checked_mul(Decimal::TEN));
             let steps = tenths
                 .and_then(|t| u64::try_from(t.floor()).ok())

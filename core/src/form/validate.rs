@@ -411,17 +411,17 @@ impl Form {
                 return Err(FormProblem::ImpossibleValue(what, qid.to_owned()));
             }
         }
-        // A bound compares numbers: a numeric question, a numeric bound.
+        // A bound compares numbers: a whole number with a face scale or a
+        // whole number, any number with a decimal.
         for (qid, value) in cond.comparisons() {
-            let numeric = self.question(qid).is_some_and(|q| {
-                matches!(
-                    q.kind,
-                    QuestionKind::FaceScale { .. }
-                        | QuestionKind::Number { .. }
-                        | QuestionKind::Decimal { .. }
-                )
+            let fits = self.question(qid).is_some_and(|q| match (&q.kind, value) {
+                (QuestionKind::Decimal { .. }, v) => v.as_decimal().is_some(),
+                (QuestionKind::FaceScale { .. } | QuestionKind::Number { .. }, v) => {
+                    matches!(v, CondValue::Int(_))
+                }
+                _ => false,
             });
-            if !numeric || value.as_decimal().is_none() {
+            if !fits {
                 return Err(FormProblem::ImpossibleValue(what, qid.to_owned()));
             }
         }
@@ -753,6 +753,14 @@ mod tests {
                 }),
                 Some("tells_nobody"),
                 FormProblem::ImpossibleValue("the safeguarding trigger", "why_unsafe".into()),
+            ),
+            (
+                Box::new(|v| {
+                    v["safeguarding"][1]["when"] =
+                        json!({"at_least": {"question": "school", "value": "2.5"}});
+                }),
+                Some("tells_nobody"),
+                FormProblem::ImpossibleValue("the safeguarding trigger", "school".into()),
             ),
             (
                 Box::new(|v| {
