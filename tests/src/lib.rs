@@ -2,6 +2,7 @@
 //! can be killed), enrolled devices with their own encrypted stores, faulty
 //! transports, and throwaway PostgreSQL databases.
 
+pub mod hub;
 pub mod ingest_bench;
 
 use std::io::{BufRead, BufReader};

@@ -4,187 +4,17 @@
 //! nothing; the hub syncs, and the server counts every response once, also
 //! after a second sync and a phone's late retry.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
+use hark_core::Form;
 use hark_core::answer::Answer;
-use hark_core::form::{plausible_answers, seeded};
-use hark_core::sync::http;
 use hark_core::sync::http::HttpTransport;
 use hark_core::sync::sync;
-use hark_core::{Form, Store, StoreKey};
-use hark_server::hub::{Event, Hub};
+use hark_server::hub::Hub;
+pub(crate) use hark_tests::hub::{CODE, Phone, TestHub, submission};
 use hark_tests::{TestDevice, TestServer, run_browser_script, test_tool};
 use serde_json::{Value, json};
-
-/// The event code the tests' hub uses.
-pub const CODE: &str = "HALL42";
-
-/// A hub running in this process on a free port.
-pub struct TestHub {
-    pub url: String,
-    pub hub: Hub,
-    _dir: tempfile::TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl TestHub {
-    /// Enrols a fresh hub store in `area` of `server` and serves it.
-    pub fn start(server: &TestServer, area: &str) -> Self {
-        let dir = tempfile::tempdir().expect("dir");
-        let store = Store::open(&dir.path().join("hark.db"), &StoreKey::from_bytes([9; 32]))
-            .expect("store");
-        http::enrol(&store, &server.url, &server.code(area), "hub").expect("enrol");
-        http::sync_with_server(&store, &|_: usize, _: usize| {}).expect("forms");
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let hub = Hub::new(
-            Arc::new(store),
-            Event {
-                name: "Church hall drop-in".into(),
-                setting: None,
-                forms: Vec::new(),
-                code: CODE.into(),
-                url: format!("{url}/"),
-            },
-        )
-        .expect("hub");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let serving = hub.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                hark_server::app::serve_hub(listener, serving, async {
-                    let _ = rx.await;
-                })
-                .await
-                .expect("serve");
-            });
-        });
-        Self {
-            url,
-            hub,
-            _dir: dir,
-            shutdown: Some(tx),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for TestHub {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// A phone's browser: no redirects followed, so cookies can be read.
-struct Phone {
-    agent: ureq::Agent,
-    base: String,
-    cookie: Option<String>,
-}
-
-impl Phone {
-    fn new(base: &str) -> Self {
-        Self {
-            agent: ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .max_redirects(0)
-                .build()
-                .into(),
-            base: base.to_owned(),
-            cookie: None,
-        }
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        let mut req = self.agent.get(format!("{}{path}", self.base));
-        if let Some(c) = &self.cookie {
-            req = req.header("cookie", c);
-        }
-        let mut r = req.call().expect("http");
-        let status = r.status().as_u16();
-        (status, r.body_mut().read_to_string().unwrap_or_default())
-    }
-
-    fn post(&self, path: &str, ctype: &str, body: &str) -> (u16, String, Option<String>) {
-        let mut req = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header("content-type", ctype);
-        if let Some(c) = &self.cookie {
-            req = req.header("cookie", c);
-        }
-        let mut r = req.send(body.as_bytes()).expect("http");
-        let status = r.status().as_u16();
-        let cookie = r
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(str::to_owned);
-        (
-            status,
-            r.body_mut().read_to_string().unwrap_or_default(),
-            cookie,
-        )
-    }
-
-    fn join(&mut self, code: &str) -> (u16, String) {
-        let (status, body, cookie) = self.post(
-            "/join",
-            "application/x-www-form-urlencoded",
-            &format!("code={code}"),
-        );
-        if cookie.is_some() {
-            self.cookie = cookie;
-        }
-        (status, body)
-    }
-
-    fn submit(&self, body: &Value) -> (u16, Value) {
-        let (status, text, _) = self.post("/api/hub/submit", "application/json", &body.to_string());
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-}
-
-/// A submission as the web form posts it, with plausible answers.
-pub(crate) fn submission(form: &Form, key: &str, seed: u64) -> Value {
-    let answers: BTreeMap<String, Value> = plausible_answers(form, seeded(seed))
-        .iter()
-        .map(|(q, a)| (q.clone(), a.to_json()))
-        .collect();
-    let (consent, assent) = if form.audience.is_child() {
-        ("given", "given")
-    } else {
-        ("given", "not_applicable")
-    };
-    json!({
-        "key": key,
-        "form": form.id,
-        "version": form.version.to_string(),
-        "language": form.default_language(),
-        "consent": {"consent": consent, "assent": assent},
-        "answers": answers,
-    })
-}
 
 fn submitted_on_hub(phone: &Phone) -> u64 {
     let (status, body) = phone.get("/organiser/status");
@@ -215,7 +45,7 @@ fn phones_answer_on_a_hub_and_the_server_counts_each_family_once() {
     let (status, body) = phone.join("WRONG1");
     assert_eq!(status, 403);
     assert!(body.contains("not right"), "{body}");
-    assert!(phone.cookie.is_none());
+    assert!(!phone.joined());
     let (status, body) = phone.get("/api/hub/forms/service-satisfaction");
     assert_eq!(status, 401, "{body}");
     let satisfaction = hub
@@ -235,7 +65,7 @@ fn phones_answer_on_a_hub_and_the_server_counts_each_family_once() {
     // The right code (any case, spaces ignored) lets the phone in.
     let (status, _) = phone.join("hall 42");
     assert_eq!(status, 303);
-    assert!(phone.cookie.is_some(), "joined");
+    assert!(phone.joined(), "joined");
     let (status, list) = phone.get("/forms");
     assert_eq!(status, 200);
     assert!(list.contains("/form/feeling-safe-child"), "{list}");
