@@ -234,16 +234,7 @@ pub async fn serve_practitioner(
     desk: crate::hub::Desk,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = practitioner_router(desk).layer((
-        RequestBodyTimeoutLayer::new(BODY_TIMEOUT),
-        TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT),
-    ));
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    serve_with_peer(listener, practitioner_router(desk), shutdown).await
 }
 
 /// Serves the event hub until `shutdown`; each request carries its peer's
@@ -253,7 +244,18 @@ pub async fn serve_hub(
     hub: crate::hub::Hub,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = hub_router(hub).layer((
+    serve_with_peer(listener, hub_router(hub), shutdown).await
+}
+
+/// Serves `app` with the body and request timeouts until `shutdown`, each
+/// request carrying its peer's address (for the checks that answer only
+/// this machine).
+async fn serve_with_peer(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app.layer((
         RequestBodyTimeoutLayer::new(BODY_TIMEOUT),
         TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT),
     ));

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use hark_core::form::{plausible_answers, seeded};
 use hark_core::sync::http;
@@ -12,7 +11,7 @@ use hark_core::{Form, Store, StoreKey};
 use hark_server::hub::{Event, Hub};
 use serde_json::{Value, json};
 
-use crate::TestServer;
+use crate::{Serving, TestServer};
 
 /// The event code the tests' hub uses.
 pub const CODE: &str = "HALL42";
@@ -24,8 +23,7 @@ pub struct TestHub {
     /// The hub it serves.
     pub hub: Hub,
     _dir: tempfile::TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _serving: Serving,
 }
 
 impl std::fmt::Debug for TestHub {
@@ -44,9 +42,7 @@ impl TestHub {
             .expect("store");
         http::enrol(&store, &server.url, &server.code(area), "hub").expect("enrol");
         http::sync_with_server(&store, &|_: usize, _: usize| {}).expect("forms");
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (listener, url) = Serving::bind();
         let hub = Hub::new(
             Arc::new(store),
             Event {
@@ -58,40 +54,15 @@ impl TestHub {
             },
         )
         .expect("hub");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let serving = hub.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                hark_server::app::serve_hub(listener, serving, async {
-                    let _ = rx.await;
-                })
-                .await
-                .expect("serve");
-            });
+        let serving = Serving::start_on(listener, url.clone(), move |listener, shutdown| {
+            hark_server::app::serve_hub(listener, serving, shutdown)
         });
         Self {
             url,
             hub,
             _dir: dir,
-            shutdown: Some(tx),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for TestHub {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            _serving: serving,
         }
     }
 }

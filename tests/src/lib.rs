@@ -21,14 +21,86 @@ use hark_core::{Consent, ResponseContext, Store, StoreKey};
 use hark_server::AppState;
 use hark_server::storage::Storage;
 
+/// What a server is told to stop with: the future its `serve` awaits.
+pub type Shutdown = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// A server on a free loopback port, served on its own runtime thread
+/// (two workers) until dropped; dropping stops it and waits for it.
+#[derive(Debug)]
+pub struct Serving {
+    /// Base URL (`http://127.0.0.1:PORT`).
+    pub url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Serving {
+    /// A free loopback port, bound, and its base URL (for a server that
+    /// must know its address before it starts).
+    pub fn bind() -> (std::net::TcpListener, String) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        (listener, url)
+    }
+
+    /// Binds 127.0.0.1:0 and runs `serve(listener, shutdown)` on it.
+    pub fn start<F, Fut>(serve: F) -> Self
+    where
+        F: FnOnce(tokio::net::TcpListener, Shutdown) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = std::io::Result<()>>,
+    {
+        let (listener, url) = Self::bind();
+        Self::start_on(listener, url, serve)
+    }
+
+    /// Runs `serve(listener, shutdown)` on a listener from [`Serving::bind`].
+    pub fn start_on<F, Fut>(listener: std::net::TcpListener, url: String, serve: F) -> Self
+    where
+        F: FnOnce(tokio::net::TcpListener, Shutdown) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = std::io::Result<()>>,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let shutdown: Shutdown = Box::pin(async {
+                    let _ = rx.await;
+                });
+                serve(listener, shutdown).await.expect("serve");
+            });
+        });
+        Self {
+            url,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// A server running in this process on a free port.
 pub struct TestServer {
     /// Base URL.
     pub url: String,
     /// Its storage (shared with the test for admin calls).
     pub storage: Arc<dyn Storage>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _serving: Serving,
 }
 
 impl std::fmt::Debug for TestServer {
@@ -42,31 +114,13 @@ impl std::fmt::Debug for TestServer {
 impl TestServer {
     /// Starts a server over `storage` on 127.0.0.1:0.
     pub fn start(storage: Arc<dyn Storage>) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = AppState::new(storage.clone());
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                hark_server::serve(listener, state, async {
-                    let _ = rx.await;
-                })
-                .await
-                .expect("serve");
-            });
-        });
+        let serving =
+            Serving::start(move |listener, shutdown| hark_server::serve(listener, state, shutdown));
         Self {
-            url,
+            url: serving.url.clone(),
             storage,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _serving: serving,
         }
     }
 
@@ -90,17 +144,6 @@ impl TestServer {
     /// Distinct submitted responses in an area.
     pub fn count(&self, area: &str, form: Option<&str>) -> i64 {
         hark_server::admin::count(self.storage.as_ref(), area, form).expect("count")
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

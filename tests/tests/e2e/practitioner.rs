@@ -8,7 +8,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -17,7 +16,7 @@ use hark_core::response::{Permission, Status};
 use hark_core::sync::http;
 use hark_core::{ResponseFilter, Store, StoreKey};
 use hark_server::hub::Desk;
-use hark_tests::{TestServer, run_browser_script, test_tool};
+use hark_tests::{Serving, TestServer, run_browser_script, test_tool};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -29,8 +28,7 @@ struct TestDesk {
     url: String,
     desk: Desk,
     _dir: tempfile::TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _serving: Serving,
 }
 
 impl TestDesk {
@@ -40,49 +38,21 @@ impl TestDesk {
             .expect("store");
         http::enrol(&store, &server.url, &server.code(area), "laptop").expect("enrol");
         http::sync_with_server(&store, &|_: usize, _: usize| {}).expect("forms");
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
         let desk = Desk::new(Arc::new(store), Some(STAFF.into()));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let serving = desk.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                hark_server::app::serve_practitioner(listener, serving, async {
-                    let _ = rx.await;
-                })
-                .await
-                .expect("serve");
-            });
+        let serving = Serving::start(move |listener, shutdown| {
+            hark_server::app::serve_practitioner(listener, serving, shutdown)
         });
         Self {
-            url,
+            url: serving.url.clone(),
             desk,
             _dir: dir,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _serving: serving,
         }
     }
 
     fn store(&self) -> &Store {
         self.desk.store()
-    }
-}
-
-impl Drop for TestDesk {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
