@@ -353,7 +353,7 @@ impl Parser {
             Some(Tok::Close) => err("a ')' closes nothing, or something is missing before it"),
             Some(Tok::Comma) => err("a ',' outside a function call"),
             Some(Tok::Op(_)) => err("a comparison needs a value on each side"),
-            Some(Tok::Minus) => err("'-' is only supported before a whole number"),
+            Some(Tok::Minus) => err("'-' is only supported before a number"),
             None => err("the expression ends too early"),
         }
     }
