@@ -169,6 +169,11 @@ impl AreaLists {
         }
     }
 
+    /// The item `id` on a list, if it is there.
+    pub fn item(&self, dim: ListDim, id: &str) -> Option<&ListItem> {
+        self.list(dim).iter().find(|i| i.id == id)
+    }
+
     /// What a recorded value counts as: itself when it is on the list,
     /// [`OTHER`] when it is not, nothing when nothing was recorded.
     pub fn normalise(&self, dim: ListDim, value: Option<&str>) -> Option<String> {
@@ -176,7 +181,7 @@ impl AreaLists {
         if v.is_empty() {
             return None;
         }
-        Some(if self.list(dim).iter().any(|i| i.id == v) {
+        Some(if self.item(dim, v).is_some() {
             v.to_owned()
         } else {
             OTHER.to_owned()

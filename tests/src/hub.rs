@@ -67,6 +67,17 @@ impl TestHub {
     }
 }
 
+/// An HTTP client as the tests' browsers use it: every status is an
+/// answer (not an error) and no redirect is followed, so a test reads the
+/// `location` and cookies it is given.
+pub fn browser_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
 /// A phone's browser: no redirects followed, so cookies can be read.
 #[derive(Debug)]
 pub struct Phone {
@@ -79,11 +90,7 @@ impl Phone {
     /// A browser with no cookies yet.
     pub fn new(base: &str) -> Self {
         Self {
-            agent: ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .max_redirects(0)
-                .build()
-                .into(),
+            agent: browser_agent(),
             base: base.to_owned(),
             cookie: None,
         }

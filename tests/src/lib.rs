@@ -21,6 +21,15 @@ use hark_core::{Consent, ResponseContext, Store, StoreKey};
 use hark_server::AppState;
 use hark_server::storage::Storage;
 
+/// Runs a `hark` command line in this process, as a user would type it;
+/// the error (a usage error too) as the user would read it.
+pub fn hark(args: &[&str]) -> Result<(), String> {
+    use hark_server::cli::{Cli, Parser, run};
+    let cli = Cli::try_parse_from(std::iter::once("hark").chain(args.iter().copied()))
+        .map_err(|e| e.to_string())?;
+    run(cli).map_err(|e| e.to_string())
+}
+
 /// What a server is told to stop with: the future its `serve` awaits.
 pub type Shutdown = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 

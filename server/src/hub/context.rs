@@ -73,7 +73,7 @@ impl ContextChoice {
                 return Ok(None);
             }
             lists
-                .and_then(|l| l.list(dim).iter().find(|i| i.id == value))
+                .and_then(|l| l.item(dim, value))
                 .map(|i| Some(i.id.clone()))
                 .ok_or(ContextError::NotOnList(label(dim)))
         };
@@ -96,7 +96,7 @@ pub fn label_of(lists: Option<&AreaLists>, dim: ListDim, value: Option<&str>) ->
     let value = value?;
     Some(
         lists
-            .and_then(|l| l.list(dim).iter().find(|i| i.id == value))
+            .and_then(|l| l.item(dim, value))
             .map_or_else(|| value.to_owned(), |i| i.label.clone()),
     )
 }

@@ -264,6 +264,8 @@ fn option_ids(plan: &Plan, rows: &[TallyRow]) -> Vec<String> {
     {
         *seen.entry(r.value.as_str()).or_default() += r.n;
     }
+    // A value nobody gives any more (an answer since changed) is neither.
+    seen.retain(|_, n| *n > 0);
     let pooled = seen.values().any(|&n| n < THRESHOLD_COUNT);
     let mut listed: Vec<String> = seen
         .into_iter()

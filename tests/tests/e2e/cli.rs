@@ -1,15 +1,6 @@
 //! The `hark device` commands, driven as a user would type them.
 
-use hark_server::cli::{Cli, Parser, run};
-use hark_tests::TestServer;
-
-/// Runs a `hark` command line; the error as the user would read it.
-fn hark(args: &[&str]) -> Result<(), String> {
-    run(Cli::parse_from(
-        std::iter::once("hark").chain(args.iter().copied()),
-    ))
-    .map_err(|e| e.to_string())
-}
+use hark_tests::{TestServer, hark};
 
 #[test]
 fn a_terminal_device_enrols_fills_and_syncs() {

@@ -7,22 +7,14 @@ use std::sync::Arc;
 
 use hark_core::form::{Text, builtin_form};
 use hark_core::{Consent, ResponseContext};
-use hark_server::cli::{Cli, Parser, run};
 use hark_server::model::Role;
 use hark_server::storage::sqlite::SqliteStorage;
-use hark_tests::{TestDevice, TestServer};
+use hark_tests::{TestDevice, TestServer, hark};
 use serde_json::Value;
 
 use crate::leaders::{PASSWORD, Web, user};
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-fn hark(args: &[&str]) -> Result<(), String> {
-    run(Cli::parse_from(
-        std::iter::once("hark").chain(args.iter().copied()),
-    ))
-    .map_err(|e| e.to_string())
-}
 
 #[test]
 fn an_imported_xlsform_is_published_filled_synced_and_exported() {

@@ -13,7 +13,7 @@ use hark_core::sync::http::HttpTransport;
 use hark_core::sync::sync;
 use hark_server::hub::Hub;
 pub(crate) use hark_tests::hub::{CODE, Phone, TestHub, submission};
-use hark_tests::{TestDevice, TestServer, run_browser_script, test_tool};
+use hark_tests::{TestDevice, TestServer, hark, run_browser_script, test_tool};
 use serde_json::{Value, json};
 
 fn submitted_on_hub(phone: &Phone) -> u64 {
@@ -381,15 +381,6 @@ fn sixty_phones_at_once_then_the_hub_syncs_and_every_family_counts_once() {
         66,
         "66 families, once each"
     );
-}
-
-/// Runs a `hark` command line in this process; the error as a user reads it.
-fn hark(args: &[&str]) -> Result<(), String> {
-    use hark_server::cli::{Cli, Parser, run};
-    run(Cli::parse_from(
-        std::iter::once("hark").chain(args.iter().copied()),
-    ))
-    .map_err(|e| e.to_string())
 }
 
 #[test]

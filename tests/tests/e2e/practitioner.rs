@@ -16,7 +16,8 @@ use hark_core::response::{Permission, Status};
 use hark_core::sync::http;
 use hark_core::{ResponseFilter, Store, StoreKey};
 use hark_server::hub::Desk;
-use hark_tests::{Serving, TestServer, run_browser_script, test_tool};
+use hark_tests::hub::browser_agent;
+use hark_tests::{Serving, TestServer, hark, run_browser_script, test_tool};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -65,21 +66,13 @@ struct Browser {
 impl Browser {
     fn new(base: &str) -> Self {
         Self {
-            agent: ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .max_redirects(0)
-                .build()
-                .into(),
+            agent: browser_agent(),
             base: base.to_owned(),
         }
     }
 
-    fn get(&self, path: &str) -> (u16, String, Option<String>) {
-        let mut r = self
-            .agent
-            .get(format!("{}{path}", self.base))
-            .call()
-            .expect("http");
+    /// Status, body and `location` of a reply.
+    fn reply(mut r: ureq::http::Response<ureq::Body>) -> (u16, String, Option<String>) {
         let location = r
             .headers()
             .get("location")
@@ -92,22 +85,22 @@ impl Browser {
         )
     }
 
+    fn get(&self, path: &str) -> (u16, String, Option<String>) {
+        Self::reply(
+            self.agent
+                .get(format!("{}{path}", self.base))
+                .call()
+                .expect("http"),
+        )
+    }
+
     fn post(&self, path: &str, ctype: &str, body: &str) -> (u16, String, Option<String>) {
-        let mut r = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header("content-type", ctype)
-            .send(body.as_bytes())
-            .expect("http");
-        let location = r
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        (
-            r.status().as_u16(),
-            r.body_mut().read_to_string().unwrap_or_default(),
-            location,
+        Self::reply(
+            self.agent
+                .post(format!("{}{path}", self.base))
+                .header("content-type", ctype)
+                .send(body.as_bytes())
+                .expect("http"),
         )
     }
 
@@ -549,14 +542,6 @@ fn a_practitioner_runs_a_visit_in_a_browser() {
         Some(&Answer::Text("Kind staff".into()))
     );
     assert_eq!(server.count("hartlepool", Some("feeling-safe-child")), 1);
-}
-
-/// Runs a `hark` command line in this process; the error as a user reads it.
-fn hark(args: &[&str]) -> Result<(), String> {
-    use hark_server::cli::{Cli, Parser, run};
-    let cli = Cli::try_parse_from(std::iter::once("hark").chain(args.iter().copied()))
-        .map_err(|e| e.to_string())?;
-    run(cli).map_err(|e| e.to_string())
 }
 
 #[test]
