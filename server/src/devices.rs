@@ -93,6 +93,7 @@ pub(crate) async fn sync(
         .map_err(|_| ApiError::Internal(Box::new(Error::Join)))?;
     let metrics = state.metrics.clone();
     let writer = state.writer.clone();
+    let clock = state.clock.clone();
     let bytes = blocking(move || {
         let request: SyncRequest = codec::decode(&body)?;
         let response = crate::sync::handle(
@@ -102,6 +103,7 @@ pub(crate) async fn sync(
             &auth.device,
             &auth.area,
             &request,
+            clock.now_ms(),
         )?;
         tracing::info!(
             up = request.docs.len(),

@@ -1,6 +1,7 @@
 //! hark-server: the axum server, its storage, and the `hark` command line.
 //!
-//! Domain (pure, no I/O): [`model`] (records), [`projection`] (a
+//! Domain (pure, no I/O): [`model`] (records), [`publication`] (when
+//! figures are published), [`projection`] (a
 //! response's rows), [`export`] (packed answers and export records), [`tally`] (the counts reports read), [`ingest`]
 //! (merging an upload), [`validate`] (checking a merged response against
 //! its form), [`report`] (reports and small-number suppression).
@@ -33,6 +34,7 @@ pub mod links;
 pub mod metrics;
 pub mod model;
 pub mod projection;
+pub mod publication;
 pub mod report;
 pub mod simulate;
 pub mod state;

@@ -33,8 +33,13 @@ pub struct Projection {
     pub captured_at: i64,
     /// Submission time, ms since the epoch.
     pub submitted_at: Option<i64>,
-    /// Month of capture, `YYYY-MM`.
+    /// The month it counts in, `YYYY-MM`: its month of capture as
+    /// checked, which storage may move to a later month when it is first
+    /// counted ([`crate::publication::counted_month`]).
     pub month: String,
+    /// The server's month when it was checked (empty: not known, taken as
+    /// the month of capture).
+    pub arrived_month: String,
     /// Number of safeguarding flags raised.
     pub flags: i64,
     /// The answers that count (those skip logic asks), by question.
@@ -74,6 +79,7 @@ impl Default for Projection {
             captured_at: 0,
             submitted_at: None,
             month: String::new(),
+            arrived_month: String::new(),
             flags: 0,
             answers: Vec::new(),
             problems: Vec::new(),

@@ -41,6 +41,22 @@ pub struct Plan {
     pub area: String,
     /// Form to fill.
     pub form: String,
+    /// Responses are captured over this many months before now (0: all
+    /// now), so that the dashboard has published months to show at once.
+    pub months: u32,
+}
+
+/// About a month, in ms.
+const MONTH_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+
+/// When the `i`th response was captured: spread back over `months` (30,
+/// 60, ... days before `now`), or `now`.
+fn captured_at(now: i64, i: usize, months: u32) -> i64 {
+    if months == 0 {
+        return now;
+    }
+    let back = i64::try_from(i % months as usize).unwrap_or(0) + 1;
+    now - MONTH_MS * back
 }
 
 /// What a simulation measured.
@@ -173,7 +189,7 @@ fn capture(
             let ctx = ResponseContext {
                 area: enrolment.area.clone(),
                 device: store.device_id().to_owned(),
-                captured_at: now_ms(),
+                captured_at: captured_at(now_ms(), made + docs.len(), plan.months),
                 ..Default::default()
             };
             let consent = Consent::given_for(form.audience);

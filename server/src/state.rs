@@ -3,6 +3,7 @@
 //! between requests, so several processes can share one database.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::error::{ApiError, Error};
 use crate::metrics::Metrics;
@@ -33,6 +34,42 @@ pub struct AppState {
     /// Survey-link answers per client address (see
     /// [`LINK_ANSWERS_PER_MINUTE`]).
     pub link_limiter: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
+    /// The clock that says when responses arrive and which months are
+    /// published.
+    pub clock: Clock,
+}
+
+/// The server's clock: the system's, or one a test sets (to read reports
+/// before and after a month is published).
+#[derive(Clone, Debug, Default)]
+pub struct Clock(Option<Arc<AtomicI64>>);
+
+impl Clock {
+    /// The system's clock.
+    pub fn system() -> Self {
+        Self(None)
+    }
+
+    /// A clock that stands at `now_ms` until [`Clock::set`].
+    pub fn manual(now_ms: i64) -> Self {
+        Self(Some(Arc::new(AtomicI64::new(now_ms))))
+    }
+
+    /// Now, ms since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.0
+            .as_ref()
+            .map_or_else(hark_core::doc::now_ms, |t| t.load(Ordering::SeqCst))
+    }
+
+    /// Moves a manual clock to `now_ms` (the system's clock cannot be
+    /// moved: `false`).
+    pub fn set(&self, now_ms: i64) -> bool {
+        self.0
+            .as_ref()
+            .map(|t| t.store(now_ms, Ordering::SeqCst))
+            .is_some()
+    }
 }
 
 /// Survey-link answers one client address may send a minute (a school's
@@ -56,7 +93,15 @@ impl AppState {
                 std::num::NonZeroU32::new(LINK_ANSWERS_PER_MINUTE)
                     .unwrap_or(std::num::NonZeroU32::MIN),
             ))),
+            clock: Clock::system(),
         }
+    }
+
+    /// Sets the clock (see the field).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Sets whether session cookies are marked `Secure` (see the field).

@@ -45,7 +45,8 @@ fn check_bounds(request: &SyncRequest) -> Result<()> {
     Ok(())
 }
 
-/// Handles one exchange for an authenticated device.
+/// Handles one exchange for an authenticated device, arriving at
+/// `arrived_at` (ms since the epoch, the server's clock).
 pub fn handle(
     storage: &dyn Storage,
     commit: &dyn Commit,
@@ -53,6 +54,7 @@ pub fn handle(
     device: &Device,
     area: &Area,
     request: &SyncRequest,
+    arrived_at: i64,
 ) -> Result<SyncResponse> {
     metrics.exchanges.inc();
     check_bounds(request)?;
@@ -81,7 +83,7 @@ pub fn handle(
             area,
             forms: &forms,
             lists: &lists,
-            now_ms: now_ms(),
+            now_ms: arrived_at,
         };
         let uploads: Vec<&DocData> = request.docs.iter().collect();
         let outcomes = crate::writer::ingest(storage, commit, &ctx, device, &uploads)?;

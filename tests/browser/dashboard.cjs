@@ -81,6 +81,10 @@ async function waitForChartChange(page, before, what) {
     await page.click("#disclosure-help summary");
     const help = await page.textContent("#disclosure-help");
     check(help.includes("at least 10 people") && help.includes("1 to 4"), "the help says the rules");
+    check(help.includes("never change") && help.includes("counted in the month it arrived"), "the help says how figures change with time");
+    const published = await page.textContent("#published");
+    check(/^Figures up to the end of \w+ \d{4}\. \w+ \d{4}'s figures are published on \d+ \w+ \d{4}/.test(published),
+      "the page says which months are published and when the next is: " + published);
     check(!/special school\s*\d{4}-\d{2}\s*[1-4](\D|$)/.test(table), "no small count is shown for it");
     await page.screenshot({ path: shots + "/2-split-by-setting.png", fullPage: true });
 

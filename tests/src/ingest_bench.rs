@@ -149,6 +149,7 @@ pub fn simulate(backend: Backend, devices: usize, responses: usize) -> Row {
         responses,
         area: "bench".into(),
         form: "service-satisfaction".into(),
+        months: 12,
     };
     let report = hark_server::simulate::run(&plan, storage.as_ref(), &|| {}, &|_| {})
         .unwrap_or_else(|e| panic!("simulation on {}: {e}", backend.name()));

@@ -19,6 +19,7 @@ use hark_core::sync::http::{self, HttpTransport, SERVER_PEER};
 use hark_core::sync::{SyncError, SyncRequest, SyncResponse};
 use hark_core::{Consent, ResponseContext, Store, StoreKey};
 use hark_server::AppState;
+use hark_server::state::Clock;
 use hark_server::storage::Storage;
 
 /// Runs a `hark` command line in this process, as a user would type it;
@@ -109,6 +110,9 @@ pub struct TestServer {
     pub url: String,
     /// Its storage (shared with the test for admin calls).
     pub storage: Arc<dyn Storage>,
+    /// Its clock: the time now until a test moves it (see
+    /// [`TestServer::publish_this_month`]).
+    pub clock: Clock,
     _serving: Serving,
 }
 
@@ -123,14 +127,26 @@ impl std::fmt::Debug for TestServer {
 impl TestServer {
     /// Starts a server over `storage` on 127.0.0.1:0.
     pub fn start(storage: Arc<dyn Storage>) -> Self {
-        let state = AppState::new(storage.clone());
+        let clock = Clock::manual(now_ms());
+        let state = AppState::new(storage.clone()).with_clock(clock.clone());
         let serving =
             Serving::start(move |listener, shutdown| hark_server::serve(listener, state, shutdown));
         Self {
             url: serving.url.clone(),
             storage,
+            clock,
             _serving: serving,
         }
+    }
+
+    /// Moves the server's clock to the day the month it reads now is
+    /// published (see `hark_server::publication`): what was counted in it
+    /// shows in reports from the next read, and what arrives from then on
+    /// counts in the next month.
+    pub fn publish_this_month(&self) {
+        let month = hark_server::projection::month_of(self.clock.now_ms());
+        let day = hark_server::publication::publication_day(&month).expect("a month");
+        self.clock.set(at(&day));
     }
 
     /// A server on a fresh in-memory SQLite database.
@@ -154,6 +170,17 @@ impl TestServer {
     pub fn count(&self, area: &str, form: Option<&str>) -> i64 {
         hark_server::admin::count(self.storage.as_ref(), area, form).expect("count")
     }
+}
+
+/// Midnight UTC at the start of a day (`YYYY-MM-DD`), in ms since the
+/// epoch.
+pub fn at(day: &str) -> i64 {
+    let d = time::Date::parse(
+        day,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .expect("a day");
+    d.midnight().assume_utc().unix_timestamp() * 1000
 }
 
 /// A `hark serve` child process (killable with SIGKILL).

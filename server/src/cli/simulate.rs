@@ -34,6 +34,11 @@ pub struct SimulateArgs {
     /// Form to fill.
     #[arg(long, default_value = "service-satisfaction")]
     pub form: String,
+    /// Months before now the responses are captured over (one month's
+    /// figures are published 7 days after it ends: see the README); 0
+    /// captures them all now.
+    #[arg(long, default_value_t = 12)]
+    pub months: u32,
 }
 
 pub(super) fn run(args: SimulateArgs) -> Result<()> {
@@ -45,6 +50,7 @@ pub(super) fn run(args: SimulateArgs) -> Result<()> {
         responses: args.responses,
         area: args.area,
         form: args.form,
+        months: args.months,
     };
     let bar = indicatif::ProgressBar::new(plan.responses as u64);
     bar.set_style(

@@ -26,6 +26,16 @@ use crate::tally::{Dim, TallyQuery, TallyRow, VALUE_ANSWERED};
 const QUESTIONS: [&str; 2] = ["q1", "q2"];
 const OPTIONS: [[&str; 3]; 2] = [["a", "b", "c"], ["x", "y", "z"]];
 const MONTHS: [&str; 3] = ["2026-03", "2026-04", "2026-05"];
+
+/// Whether month `m` (of [`MONTHS`]) is in a month or quarter's period.
+fn in_one(m: usize, period: &str) -> bool {
+    if period.contains('Q') {
+        let q: usize = period[6..].parse().expect("quarter");
+        (MONTHS[m][5..].parse::<usize>().expect("month") - 1) / 3 + 1 == q
+    } else {
+        MONTHS[m] == period
+    }
+}
 const VERSIONS: [&str; 2] = ["1.0.0", "1.1.0"];
 
 /// A form of two required one-answer questions, in two versions.
@@ -174,7 +184,7 @@ fn read_everything(data: &[Response], shape: Shape) -> BTreeMap<Key, Seen> {
                             from: None,
                             to: None,
                         };
-                        let p = plan("area", &query, &forms).expect("plan");
+                        let p = plan("area", &query, &forms, MONTHS.last().copied()).expect("plan");
                         let r = build(
                             &p,
                             &tallies(data, &p.tallies),
@@ -193,18 +203,14 @@ fn read_everything(data: &[Response], shape: Shape) -> BTreeMap<Key, Seen> {
                                     (0..values(s)).find(|v| dim_value(s, *v) == g.key);
                             }
                             for (cell, period) in g.cells.iter().zip(&r.periods) {
+                                // The whole range is added up from the
+                                // periods shown: it says nothing they do
+                                // not (`slice`).
+                                if period == "all" {
+                                    continue;
+                                }
                                 let months: Vec<usize> = (0..MONTHS.len())
-                                    .filter(|m| match period.as_str() {
-                                        "all" => true,
-                                        p if p.contains('Q') => {
-                                            let q: usize = p[6..].parse().expect("quarter");
-                                            (MONTHS[*m][5..].parse::<usize>().expect("month") - 1)
-                                                / 3
-                                                + 1
-                                                == q
-                                        }
-                                        p => MONTHS[*m] == p,
-                                    })
+                                    .filter(|m| in_one(*m, period))
                                     .filter(|m| *m < shape[0])
                                     .collect();
                                 let counts = std::iter::once((None, &cell.answered)).chain(

@@ -1,11 +1,14 @@
-//! A report's cube: period (months, then quarters, then the whole range)
-//! × the plan's dimensions × the question's values, filled from the
-//! tallies and suppressed ([`super::suppress`]) before anything is read
-//! from it, its "answered" cells tied to the form's respondent counts
-//! (suppressed first, in a cube of their own). The cube depends only on the data and on which dimensions the
-//! report uses, never on the range, filter values or period asked for, so
-//! every report over the same dimensions is a slice of one suppressed
-//! table.
+//! A report's cube: period (the published months, then the quarters all
+//! of whose months are published) × the plan's dimensions × the question's
+//! values, filled from the published tallies and suppressed
+//! ([`super::suppress`]) before anything is read from it, its "answered"
+//! cells tied to the form's respondent counts (suppressed first, in a cube
+//! of their own). The cube depends only on the data and on which
+//! dimensions the report uses, never on the range, filter values or period
+//! asked for, so every report over the same dimensions is a slice of one
+//! suppressed table; and it is suppressed in publication rounds (a month,
+//! and a quarter with its last month), each round as it was when it was
+//! published, so a later read shows every earlier cell as it was.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,71 +26,105 @@ use crate::tally::{Dim, TallyRow, VALUE_ANSWERED, VALUE_DONT_KNOW, VALUE_OTHER, 
 pub(super) struct ReportCube {
     /// Counts and their suppression.
     pub cube: Cube,
-    /// Every month from the first recorded to the last (month indices).
+    /// Every month from the first recorded to the last published (month
+    /// indices).
     pub months: Vec<i64>,
-    /// Their quarters, in order (`2026-Q1`).
-    pub quarters: Vec<String>,
+    /// The quarters all of whose months are published, in order
+    /// (`2026-Q1`), each with its months' positions.
+    pub quarters: Vec<(String, Vec<usize>)>,
     /// Each dimension's values seen, in the plan's order (versions in
     /// semver order).
     pub dim_values: Vec<Vec<String>>,
     /// The option axis: the form's options (or scale points), "don't know"
-    /// and "don't want to say" where offered, anything else at least
+    /// and "don't want to say" where offered, the numbers at least
     /// [`THRESHOLD`] gave, and [`VALUE_OTHER`] pooling the rest.
     pub option_ids: Vec<String>,
     /// A filter names a value never recorded: the report is all zeros (and
     /// the cube, so every other report's suppression, is left as it is).
     pub nobody: bool,
+    /// Per option: the first month (index) it is listed in, where it is a
+    /// number listed only from then (before, it is in "other values").
+    listed_from: Vec<Option<i64>>,
 }
 
 impl ReportCube {
-    /// Fills the cube from the tallies `plan.tallies` asked for (`rows`)
-    /// and the form's respondent counts `plan.respondents` asked for, adds
-    /// up its totals and suppresses it.
+    /// Fills the cube from the tallies `plan.tallies` asked for (`rows`,
+    /// published months only) and the form's respondent counts
+    /// `plan.respondents` asked for, adds up its totals and suppresses it,
+    /// month by month in the order they were published.
     pub fn build(
         plan: &Plan,
         rows: &[TallyRow],
         respondents: &[TallyRow],
     ) -> Result<Self, ReportError> {
         let both = || rows.iter().chain(respondents);
-        let months = month_span(both());
+        let through = plan.published.as_deref().and_then(month_index);
+        let months = month_span(both(), through);
         if months.len() > MAX_MONTHS {
             return Err(ReportError::Bad(format!(
                 "at most {MAX_MONTHS} months of data in one report"
             )));
         }
-        let mut quarters: Vec<String> = months.iter().map(|&m| quarter_of(m)).collect();
-        quarters.dedup();
+        let quarters = complete_quarters(&months, through);
         let dim_values = dimension_values(plan, both());
+        let first_seen = first_seen(plan, &dim_values, both());
         let nobody = plan
             .query
             .filters
             .iter()
             .any(|(d, v)| !dim_values[plan.axis(*d)].contains(v));
-        let option_ids = option_ids(plan, rows);
-        let mut axes = vec![period_axis(&months, &quarters)];
+        let (option_ids, listed_from) = option_ids(plan, rows, through);
+        let (period, rounds, starts) = period_axis(&months, &quarters);
+        let mut axes = vec![period];
         axes.extend(dim_values.iter().map(|v| Axis::dimension(v.len())));
-        let mut base = Cube::new(axes.clone());
+        let mut base = Cube::new(axes.clone()).with_rounds(0, &rounds);
         axes.push(option_axis(plan, option_ids.len()));
         let options_axis = axes.len() - 1;
         let mut this = Self {
             cube: Cube::new(axes)
                 .with_breakdown(options_axis)
-                .with_classes(classes(plan, &option_ids)),
+                .with_classes(classes(plan, &option_ids))
+                .with_rounds(0, &rounds),
             months,
             quarters,
             dim_values,
             option_ids,
             nobody,
+            listed_from,
+        };
+        // A cell is absent from the table as published in its round when
+        // one of its values was first recorded later; an option listed
+        // from a later quarter is pooled before.
+        let dim_absent = |coord: &[usize]| {
+            coord[1..]
+                .iter()
+                .zip(&first_seen)
+                .any(|(&v, first)| first.get(v).is_some_and(|&f| f > rounds[coord[0]]))
         };
         for (coord, n) in this.coords(respondents) {
             base.add(&coord[..coord.len() - 1], n);
         }
         base.aggregate();
+        base.mark_absent(|c| dim_absent(c).then_some(false));
         base.suppress();
         for (coord, n) in this.coords(rows) {
             this.cube.add(&coord, n);
         }
         this.cube.aggregate();
+        let listed_from = this.listed_from.clone();
+        this.cube.mark_absent(|c| {
+            let o = c[c.len() - 1];
+            let pooled = listed_from
+                .get(o)
+                .copied()
+                .flatten()
+                .is_some_and(|f| starts[c[0]] < f);
+            if pooled {
+                Some(true)
+            } else {
+                dim_absent(&c[..c.len() - 1]).then_some(false)
+            }
+        });
         this.cube.base(&base);
         this.cube.suppress();
         Ok(this)
@@ -98,18 +135,13 @@ impl ReportCube {
         self.option_ids.len()
     }
 
-    /// Position of the whole range on the period axis.
-    pub fn all_period(&self) -> usize {
-        self.months.len() + self.quarters.len()
-    }
-
     /// Each row's cell and count.
     fn coords(&self, rows: &[TallyRow]) -> Vec<(Vec<usize>, u64)> {
-        let month_pos: BTreeMap<String, usize> = self
+        let month_pos: BTreeMap<String, (usize, i64)> = self
             .months
             .iter()
             .enumerate()
-            .map(|(i, &m)| (month_name(m), i))
+            .map(|(i, &m)| (month_name(m), (i, m)))
             .collect();
         // Each dimension value's position on its axis (versions are in
         // semver order, not string order, so not a binary search).
@@ -119,9 +151,10 @@ impl ReportCube {
             .map(|v| v.iter().enumerate().map(|(i, x)| (x.as_str(), i)).collect())
             .collect();
         let answered = self.answered();
+        let other = self.option_ids.iter().position(|x| x == VALUE_OTHER);
         let mut adds = Vec::with_capacity(rows.len());
         for r in rows {
-            let Some(&p) = month_pos.get(&r.month) else {
+            let Some(&(p, month)) = month_pos.get(&r.month) else {
                 continue;
             };
             if r.dims.len() != dim_pos.len() {
@@ -134,14 +167,14 @@ impl ReportCube {
             let o = if r.value == VALUE_ANSWERED {
                 answered
             } else {
-                // A value not listed is pooled as "other values" where
-                // the axis has it.
-                match self
+                // A value not listed (or not yet, in this month) is pooled
+                // as "other values" where the axis has it.
+                let listed = self
                     .option_ids
                     .iter()
                     .position(|x| *x == r.value)
-                    .or_else(|| self.option_ids.iter().position(|x| x == VALUE_OTHER))
-                {
+                    .filter(|&o| self.listed_from[o].is_none_or(|f| month >= f));
+                match listed.or(other) {
                     Some(o) => o,
                     None => continue,
                 }
@@ -170,45 +203,93 @@ pub(super) fn quarter_of(i: i64) -> String {
     format!("{:04}-Q{}", i.div_euclid(12), i.rem_euclid(12) / 3 + 1)
 }
 
-/// Every month from the first recorded to the last, whatever range was
-/// asked for (see `plan`).
-fn month_span<'a>(rows: impl Iterator<Item = &'a TallyRow>) -> Vec<i64> {
-    let data: Vec<i64> = rows.filter_map(|r| month_index(&r.month)).collect();
-    match (data.iter().min(), data.iter().max()) {
-        (Some(&a), Some(&b)) => (a..=b).collect(),
+/// Every month from the first recorded to the last published (`through`),
+/// whatever range was asked for (see `plan`): the months a later read
+/// shows are these and more, never fewer.
+fn month_span<'a>(rows: impl Iterator<Item = &'a TallyRow>, through: Option<i64>) -> Vec<i64> {
+    let first = rows.filter_map(|r| month_index(&r.month)).min();
+    match (first, through) {
+        (Some(a), Some(b)) => (a..=b).collect(),
         _ => Vec::new(),
     }
 }
 
-/// Months, then quarters (each the total of its months), then the whole
-/// range (the total of the quarters).
-fn period_axis(months: &[i64], quarters: &[String]) -> Axis {
+/// The month index of the first month of `m`'s quarter.
+fn quarter_start(m: i64) -> i64 {
+    m - m.rem_euclid(12) % 3
+}
+
+/// The quarters whose months are all published (up to `through`), with
+/// the positions of their months in `months`.
+fn complete_quarters(months: &[i64], through: Option<i64>) -> Vec<(String, Vec<usize>)> {
+    let mut out: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, &m) in months.iter().enumerate() {
+        if through.is_none_or(|t| quarter_start(m) + 2 > t) {
+            continue;
+        }
+        let name = quarter_of(m);
+        match out.last_mut() {
+            Some((q, members)) if *q == name => members.push(i),
+            _ => out.push((name, vec![i])),
+        }
+    }
+    out
+}
+
+/// Months, then quarters (each the total of its months); with each
+/// position's publication round (a month's index; a quarter's last month's)
+/// and the index of its first month. No running total: a total over a
+/// growing range would change by exactly its newest month.
+fn period_axis(months: &[i64], quarters: &[(String, Vec<usize>)]) -> (Axis, Vec<u32>, Vec<i64>) {
     let n_months = months.len();
-    let all = n_months + quarters.len();
-    let mut lines: Vec<Line> = quarters
+    let lines = quarters
         .iter()
         .enumerate()
-        .map(|(qi, name)| Line {
-            members: months
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| quarter_of(**m) == *name)
-                .map(|(i, _)| i)
-                .collect(),
+        .map(|(qi, (_, members))| Line {
+            members: members.clone(),
             total: n_months + qi,
             derived: true,
         })
         .collect();
-    lines.push(Line {
-        members: (n_months..all).collect(),
-        total: all,
-        derived: true,
-    });
-    Axis {
-        len: all + 1,
+    let round = |m: i64| u32::try_from(m).unwrap_or(0);
+    let mut rounds: Vec<u32> = months.iter().map(|&m| round(m)).collect();
+    let mut starts: Vec<i64> = months.to_vec();
+    for (_, members) in quarters {
+        let first = members.first().map_or(0, |&i| months[i]);
+        rounds.push(round(quarter_start(first) + 2));
+        starts.push(quarter_start(first));
+    }
+    let axis = Axis {
+        len: n_months + quarters.len(),
         lines,
         dimension: None,
+    };
+    (axis, rounds, starts)
+}
+
+/// Per dimension of the plan, the first month (index) each of its values
+/// was recorded in.
+fn first_seen<'a>(
+    plan: &Plan,
+    dim_values: &[Vec<String>],
+    rows: impl Iterator<Item = &'a TallyRow>,
+) -> Vec<Vec<u32>> {
+    let pos: Vec<BTreeMap<&str, usize>> = dim_values
+        .iter()
+        .map(|v| v.iter().enumerate().map(|(i, x)| (x.as_str(), i)).collect())
+        .collect();
+    let mut first: Vec<Vec<u32>> = dim_values.iter().map(|v| vec![u32::MAX; v.len()]).collect();
+    for r in rows {
+        let Some(m) = month_index(&r.month).and_then(|m| u32::try_from(m).ok()) else {
+            continue;
+        };
+        for (i, v) in r.dims.iter().enumerate().take(plan.dims.len()) {
+            if let Some(&p) = pos[i].get(v.as_str()) {
+                first[i][p] = first[i][p].min(m);
+            }
+        }
     }
+    first
 }
 
 /// The values seen of each dimension; versions in semver order.
@@ -238,10 +319,25 @@ fn dimension_values<'a>(
         .collect()
 }
 
-/// The form's options (or scale points), the extra answers it offers,
-/// anything else seen (in numeric order where numbers).
-fn option_ids(plan: &Plan, rows: &[TallyRow]) -> Vec<String> {
+/// The form's options (or scale points), the extra answers it offers, the
+/// numbers given (in numeric order) and "other values"; with, per option,
+/// the first month it is listed from.
+///
+/// A number is listed once at least [`THRESHOLD`] gave it (over the whole
+/// form), for listing a value says that someone gave it; before, and in
+/// the rest of the quarter it got there, it is counted in "other values".
+/// From the next quarter it is listed: the months and quarters already
+/// published keep it pooled, so no published count changes.
+fn option_ids(
+    plan: &Plan,
+    rows: &[TallyRow],
+    through: Option<i64>,
+) -> (Vec<String>, Vec<Option<i64>>) {
     let question = &plan.question;
+    let numbers = matches!(
+        question.kind,
+        QuestionKind::Number { .. } | QuestionKind::Decimal { .. }
+    );
     let mut ids: Vec<String> = match &question.kind {
         QuestionKind::FaceScale { points, .. } => (1..=*points).map(|p| p.to_string()).collect(),
         QuestionKind::FreeText { .. } | QuestionKind::Date { .. } => Vec::new(),
@@ -253,32 +349,46 @@ fn option_ids(plan: &Plan, rows: &[TallyRow]) -> Vec<String> {
     if question.allow_prefer_not_to_say {
         ids.push(VALUE_PREFER_NOT.to_owned());
     }
-    // Anything else seen (the numbers answered to a number or decimal
-    // question) with how many gave it, over the whole form: a value is
-    // listed only when at least THRESHOLD did, for listing a value says
-    // someone gave it; the rest are pooled as "other values".
-    let mut seen: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut listed_from = vec![None; ids.len()];
+    // Anything else seen, month by month.
+    let mut seen: BTreeMap<&str, BTreeMap<i64, i64>> = BTreeMap::new();
     for r in rows
         .iter()
         .filter(|r| r.value != VALUE_ANSWERED && !ids.contains(&r.value))
     {
-        *seen.entry(r.value.as_str()).or_default() += r.n;
+        if let Some(m) = month_index(&r.month) {
+            *seen
+                .entry(r.value.as_str())
+                .or_default()
+                .entry(m)
+                .or_default() += r.n;
+        }
     }
-    // A value nobody gives any more (an answer since changed) is neither.
-    seen.retain(|_, n| *n > 0);
-    let pooled = seen.values().any(|&n| n < THRESHOLD_COUNT);
-    let mut listed: Vec<String> = seen
-        .into_iter()
-        .filter(|&(_, n)| n >= THRESHOLD_COUNT)
-        .map(|(v, _)| v.to_owned())
-        .collect();
+    let mut listed: Vec<(String, i64)> = Vec::new();
+    let mut pooled = numbers;
+    for (v, by_month) in seen {
+        let mut sum = 0;
+        let reached = by_month.into_iter().find_map(|(m, n)| {
+            sum += n;
+            (sum >= THRESHOLD_COUNT).then_some(m)
+        });
+        match reached.map(|m| quarter_start(m) + 3) {
+            Some(from) if through.is_some_and(|t| from <= t) => listed.push((v.to_owned(), from)),
+            _ => pooled |= sum != 0,
+        }
+    }
     // Numbers (whole or decimal) in numeric order, then anything else.
-    listed.sort_by_key(|v| parse_decimal(v).map_or((1, Decimal::ZERO), |d| (0, d)));
-    ids.extend(listed);
+    listed.sort_by_key(|(v, _)| parse_decimal(v).map_or((1, Decimal::ZERO), |d| (0, d)));
+    for (v, from) in listed {
+        ids.push(v);
+        listed_from.push(Some(from));
+        pooled = true;
+    }
     if pooled {
         ids.push(VALUE_OTHER.to_owned());
+        listed_from.push(None);
     }
-    ids
+    (ids, listed_from)
 }
 
 /// [`THRESHOLD`] as a tally count.

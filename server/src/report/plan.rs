@@ -25,6 +25,9 @@ pub struct Plan {
     pub(super) dims: Vec<Dim>,
     /// Versions left out, and why.
     pub(super) excluded: Vec<Excluded>,
+    /// The last month published (see [`crate::publication`]): nothing
+    /// after it is read.
+    pub(super) published: Option<String>,
     /// What to ask storage for.
     pub tallies: TallyQuery,
     /// The form's respondent counts over the same versions and dimensions.
@@ -53,8 +56,14 @@ fn valid_month(m: &str) -> bool {
 }
 
 /// Checks a query against the area's versions of the form and says what to
-/// read.
-pub fn plan(area_id: &str, query: &ReportQuery, versions: &[Form]) -> Result<Plan, ReportError> {
+/// read: the months up to `published`, the last month published (none
+/// when nothing is).
+pub fn plan(
+    area_id: &str,
+    query: &ReportQuery,
+    versions: &[Form],
+    published: Option<&str>,
+) -> Result<Plan, ReportError> {
     let latest = versions
         .iter()
         .max_by(|a, b| a.version.cmp(&b.version))
@@ -119,10 +128,10 @@ pub fn plan(area_id: &str, query: &ReportQuery, versions: &[Form]) -> Result<Pla
         question: query.question.clone(),
         versions: included,
         dims: dims.clone(),
-        // Always every month: `from` and `to` only choose the columns
-        // shown, so every report over the same dimensions is a slice
-        // of one cube, suppressed one way.
-        months: None,
+        // Always every published month: `from` and `to` only choose the
+        // columns shown, so every report over the same dimensions is a
+        // slice of one cube, suppressed one way.
+        months: Some((String::new(), published.unwrap_or_default().to_owned())),
     };
     Ok(Plan {
         respondents: TallyQuery {
@@ -135,5 +144,6 @@ pub fn plan(area_id: &str, query: &ReportQuery, versions: &[Form]) -> Result<Pla
         question,
         dims,
         excluded,
+        published: published.map(str::to_owned),
     })
 }

@@ -1,15 +1,17 @@
 //! The slice of a suppressed cube that a leader asked for: the filters
-//! fixed, the split varied, the periods in range (then the whole range),
+//! fixed, the split varied, the periods in range (then the whole range,
+//! added up from what they show),
 //! each cell with its counts, shares and scores, and the labels a reader
 //! sees. Reads only what the cube shows: nothing here can unhide a cell.
 
 use hark_core::form::{Question, QuestionKind};
 
-use super::cube::{ReportCube, month_index, month_name, quarter_of};
+use super::cube::{ReportCube, month_index, month_name};
 use super::measures::{score, scores_for};
 use super::plan::Plan;
 use super::suppress::{Hidden, MIN_BREAKDOWN, THRESHOLD};
 use super::types::{Cell, Count, Granularity, Group, Measure, OptionColumn, Report};
+use crate::publication;
 use crate::tally::{VALUE_DONT_KNOW, VALUE_OTHER, VALUE_PREFER_NOT};
 
 /// The report the plan asked for, read from its cube.
@@ -39,17 +41,56 @@ pub(super) fn slice(plan: &Plan, rc: &ReportCube) -> Report {
     let groups = group_keys
         .into_iter()
         .map(|(gi, key)| {
-            let cells = periods
+            let at_period = |p: usize, o: usize| {
+                if rc.nobody {
+                    return (0, Hidden::No);
+                }
+                let mut coord = base.clone();
+                coord[0] = p;
+                if let Some(a) = split_axis {
+                    coord[1 + a] = gi.unwrap_or(rc.dim_values[a].len());
+                }
+                let last = coord.len() - 1;
+                coord[last] = o;
+                rc.cube.get(&coord)
+            };
+            let mut cells: Vec<Cell> = periods
                 .iter()
-                .map(|(p, name)| {
-                    let mut coord = base.clone();
-                    coord[0] = *p;
-                    if let Some(a) = split_axis {
-                        coord[1 + a] = gi.unwrap_or(rc.dim_values[a].len());
-                    }
-                    cell(rc, &coord, name, &scores)
-                })
+                .map(|(p, name)| cell(rc, &|o| at_period(*p, o), name, &scores))
                 .collect();
+            // The range: the sum of its periods where every one is shown
+            // (a total of its own would be a running total, changing by
+            // exactly its newest month).
+            let sum_of = |o: usize| {
+                let mut sum = 0;
+                let mut hidden = Hidden::No;
+                for (p, _) in &periods {
+                    match at_period(*p, o) {
+                        (n, Hidden::No) => sum += n,
+                        // One reason where they all agree ("not enough
+                        // responses" in every month), "hidden" otherwise.
+                        (_, h) if hidden == Hidden::No || hidden == h => hidden = h,
+                        _ => hidden = Hidden::Secondary,
+                    }
+                }
+                if hidden == Hidden::No {
+                    (sum, hidden)
+                } else {
+                    (0, hidden)
+                }
+            };
+            // "Not enough responses" only where fewer than 10 answered in
+            // the whole range too.
+            let thin_range = matches!(
+                sum_of(rc.answered()),
+                (n, Hidden::No) if n < MIN_BREAKDOWN
+            );
+            // (One period: the range is that period, label and all.)
+            let all = |o: usize| match sum_of(o) {
+                (n, Hidden::Thin) if !thin_range && periods.len() > 1 => (n, Hidden::Secondary),
+                c => c,
+            };
+            cells.push(cell(rc, &all, "all", &scores));
             Group {
                 label: group_label(&key),
                 key,
@@ -84,19 +125,30 @@ pub(super) fn slice(plan: &Plan, rc: &ReportCube) -> Report {
                 label: option_label(question, id, lang),
             })
             .collect(),
-        periods: periods.into_iter().map(|(_, n)| n).collect(),
+        periods: periods
+            .into_iter()
+            .map(|(_, n)| n)
+            .chain(["all".to_owned()])
+            .collect(),
         groups,
+        published_through: plan.published.clone(),
+        next_publication: plan
+            .published
+            .as_deref()
+            .and_then(publication::next_month)
+            .and_then(|m| publication::publication_day(&m)),
     }
 }
 
-/// The periods shown, as (position on the period axis, name): the months
-/// or quarters in range, then the whole range.
+/// The periods shown, as (position on the period axis, name): the
+/// published months, or the complete quarters, in range (the whole range
+/// is added up from them).
 fn periods(plan: &Plan, rc: &ReportCube) -> Vec<(usize, String)> {
     let q = &plan.query;
     let from = q.from.as_deref().and_then(month_index).unwrap_or(i64::MIN);
     let to = q.to.as_deref().and_then(month_index).unwrap_or(i64::MAX);
     let in_range = |m: &i64| (from..=to).contains(m);
-    let mut out: Vec<(usize, String)> = match q.granularity {
+    match q.granularity {
         Granularity::Month => rc
             .months
             .iter()
@@ -108,30 +160,20 @@ fn periods(plan: &Plan, rc: &ReportCube) -> Vec<(usize, String)> {
             .quarters
             .iter()
             .enumerate()
-            .filter(|(_, name)| {
-                rc.months
-                    .iter()
-                    .any(|m| quarter_of(*m) == **name && in_range(m))
-            })
-            .map(|(i, name)| (rc.months.len() + i, name.clone()))
+            .filter(|(_, (_, members))| members.iter().any(|&i| in_range(&rc.months[i])))
+            .map(|(i, (name, _))| (rc.months.len() + i, name.clone()))
             .collect(),
-    };
-    out.push((rc.all_period(), "all".to_owned()));
-    out
+    }
 }
 
 /// One period of one group: every option's count and share, the answered
-/// total, and the scores.
-fn cell(rc: &ReportCube, coord: &[usize], period: &str, scores: &[super::measures::Score]) -> Cell {
-    let at = |o: usize| {
-        if rc.nobody {
-            return (0, Hidden::No);
-        }
-        let mut c = coord.to_vec();
-        let last = c.len() - 1;
-        c[last] = o;
-        rc.cube.get(&c)
-    };
+/// total, and the scores; `at(option)` reads a count.
+fn cell(
+    rc: &ReportCube,
+    at: &dyn Fn(usize) -> (u64, Hidden),
+    period: &str,
+    scores: &[super::measures::Score],
+) -> Cell {
     let answered = rc.answered();
     let (total, total_hidden) = at(answered);
     let count = |(n, h): (u64, Hidden)| Count {
@@ -152,7 +194,7 @@ fn cell(rc: &ReportCube, coord: &[usize], period: &str, scores: &[super::measure
             .map(|(id, label, weights)| Measure {
                 id,
                 label,
-                value: score(&rc.option_ids, &at, *weights),
+                value: score(&rc.option_ids, at, *weights),
             })
             .collect(),
     }

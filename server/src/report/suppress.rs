@@ -4,7 +4,7 @@
 //! A report is a slice of a cube: period × the dimensions the leader split
 //! or filtered by × the question's values. Every axis has "lines": sets of
 //! cells that add up to a total (the months of a quarter to the quarter,
-//! the quarters to the whole range, a dimension's values to "all", the
+//! a dimension's values to "all", the
 //! options of a one-answer question to "answered"). A reader who can see a
 //! line's total and all but a few of its cells knows what the few add up to.
 //!
@@ -50,6 +50,20 @@
 //! whose respondent cell is hidden stays hidden: two questions' reports
 //! cannot be combined through the counts they share.
 //!
+//! **Time**: cells are published in rounds ([`Cube::with_rounds`]: a
+//! month, and a quarter with its last month), and suppressed round by
+//! round: a round's cells are decided looking only at lines whose cells
+//! are all published by then, with the earlier rounds' cells fixed as they
+//! were, and may not be chosen as complements. A cell that was not in the
+//! table when its period was published (a value first recorded later; a
+//! number listed only from a later quarter, [`Hidden::Pooled`]) is in no
+//! line ([`Cube::set_absent`]). So the cube computed today shows every
+//! earlier round's cells exactly as the cube computed then did: a read
+//! before and a read after a month is published differ only in the new
+//! month (and quarter), which is suppressed with the old ones as the
+//! reader knows them. (Counts of a published month never change: see
+//! `crate::publication`.)
+//!
 //! How far this holds is measured by an attacker's audit in the tests
 //! (`report::audit`): for random small datasets, every number a leader can
 //! read about a form is given to a linear programme, which bounds each
@@ -76,6 +90,9 @@ pub enum Hidden {
     Thin,
     /// Hidden so that another hidden cell cannot be worked out.
     Secondary,
+    /// A value counted in "other values" in this period (it was listed
+    /// only from a later quarter): not a count of its own.
+    Pooled,
 }
 
 impl Hidden {
@@ -85,6 +102,7 @@ impl Hidden {
             Self::No => None,
             Self::Thin => Some("not enough responses"),
             Self::Small | Self::Secondary => Some("hidden"),
+            Self::Pooled => Some("in other values"),
         }
     }
 }
@@ -137,6 +155,13 @@ pub struct Cube {
     /// Decided outside this cube (by the respondent counts): never changed
     /// here, never chosen as a complement.
     locked: Vec<bool>,
+    /// Not part of the table when its period was published (a value first
+    /// recorded later; a number listed only from a later quarter): in no
+    /// line, never chosen.
+    absent: Vec<bool>,
+    /// The publication round of each cell (its period's), from
+    /// [`Cube::with_rounds`]; all 0 without.
+    round: Vec<u32>,
     /// The option axis, whose last position is "answered": the thin-group
     /// rule applies along it.
     breakdown: Option<usize>,
@@ -156,6 +181,8 @@ struct Lines {
     dimension: Vec<bool>,
     /// The axis it runs along.
     axis: Vec<usize>,
+    /// Its round: the latest of its cells' (it is published then).
+    round: Vec<u32>,
     /// Instances through each cell (as member or total), CSR.
     adj_start: Vec<usize>,
     adj: Vec<usize>,
@@ -186,6 +213,8 @@ impl Cube {
             counts: vec![0; size],
             hidden: vec![Hidden::No; size],
             locked: vec![false; size],
+            absent: vec![false; size],
+            round: vec![0; size],
             breakdown: None,
             classes: Vec::new(),
         }
@@ -203,6 +232,40 @@ impl Cube {
     pub fn with_classes(mut self, classes: Vec<u32>) -> Self {
         self.classes = classes;
         self
+    }
+
+    /// Publishes `axis` in rounds: position `i` is published in round
+    /// `rounds[i]` (see "Time" in the module header).
+    pub fn with_rounds(mut self, axis: usize, rounds: &[u32]) -> Self {
+        for c in 0..self.counts.len() {
+            self.round[c] = rounds.get(self.at(c, axis)).copied().unwrap_or(0);
+        }
+        self
+    }
+
+    /// The round a cell is published in.
+    pub fn round_of(&self, coord: &[usize]) -> u32 {
+        self.round[self.index(coord)]
+    }
+
+    /// Marks a cell as not part of the table (see the field): shown as its
+    /// count (0), or as [`Hidden::Pooled`] when `pooled`.
+    pub fn set_absent(&mut self, coord: &[usize], pooled: bool) {
+        let i = self.index(coord);
+        self.absent[i] = true;
+        self.locked[i] = true;
+        self.hidden[i] = if pooled { Hidden::Pooled } else { Hidden::No };
+    }
+
+    /// Marks every cell `absent` says is absent (`Some(pooled)`, see
+    /// [`Cube::set_absent`]).
+    pub fn mark_absent(&mut self, absent: impl Fn(&[usize]) -> Option<bool>) {
+        for i in 0..self.counts.len() {
+            let coord = self.coord(i);
+            if let Some(pooled) = absent(&coord) {
+                self.set_absent(&coord, pooled);
+            }
+        }
     }
 
     /// Number of cells.
@@ -325,22 +388,39 @@ impl Cube {
             total: Vec::new(),
             dimension: Vec::new(),
             axis: Vec::new(),
+            round: Vec::new(),
             adj_start: Vec::new(),
             adj: Vec::new(),
         };
         for (a, axis) in self.axes.iter().enumerate() {
             for line in &axis.lines {
                 for t in 0..self.counts.len() {
-                    if self.at(t, a) != line.total {
+                    if self.at(t, a) != line.total || self.absent[t] {
                         continue;
                     }
-                    lines
-                        .members
-                        .extend(line.members.iter().map(|&m| self.moved(t, a, m)));
+                    let before = lines.members.len();
+                    lines.members.extend(
+                        line.members
+                            .iter()
+                            .map(|&m| self.moved(t, a, m))
+                            .filter(|&m| !self.absent[m]),
+                    );
+                    if lines.members.len() == before {
+                        continue;
+                    }
                     lines.start.push(lines.members.len());
                     lines.total.push(t);
                     lines.dimension.push(axis.dimension.is_some());
                     lines.axis.push(a);
+                    let k = lines.total.len() - 1;
+                    let latest = lines
+                        .members(k)
+                        .iter()
+                        .chain([&t])
+                        .map(|&c| self.round[c])
+                        .max()
+                        .unwrap_or(0);
+                    lines.round.push(latest);
                 }
             }
         }
@@ -380,7 +460,7 @@ impl Cube {
     /// line whose total is known to be zero, or the total of a line of
     /// known zeros (recomputed when a zero is hidden; zeros hidden are
     /// rare).
-    fn known_zeros(&self, lines: &Lines, subcube: &[u32]) -> Vec<bool> {
+    fn known_zeros(&self, lines: &Lines, subcube: &[u32], round: u32) -> Vec<bool> {
         let mut known: Vec<bool> = (0..self.counts.len())
             .map(|c| self.counts[c] == 0 && self.hidden[c] == Hidden::No)
             .collect();
@@ -394,8 +474,11 @@ impl Cube {
                 // own sub-cube: a larger one's are not decided yet, and
                 // must not be, for this one to be suppressed as it would
                 // be on its own).
+                // (Lines published by this round only.)
                 if lines.through(c).iter().any(|&j| {
-                    if lines.total[j] == c {
+                    if lines.round[j] > round {
+                        false
+                    } else if lines.total[j] == c {
                         let ms = lines.members(j);
                         ms.first().is_some_and(|&m| subcube[m] == subcube[c])
                             && ms.iter().all(|&m| known[m])
@@ -452,7 +535,7 @@ impl Cube {
         lines: &Lines,
         zeros: &[bool],
         subcube: &[u32],
-        mask: u32,
+        (mask, round): (u32, u32),
         k: usize,
     ) -> Option<usize> {
         let t = lines.total[k];
@@ -468,6 +551,7 @@ impl Cube {
                 .iter()
                 .filter(|&&j| {
                     j != k
+                        && lines.round[j] <= round
                         && lines
                             .members(j)
                             .first()
@@ -510,7 +594,9 @@ impl Cube {
                 // wider group's zero is.)
                 let known_zero = self.counts[c] == 0
                     && lines.through(c).iter().any(|&j| {
-                        if lines.total[j] == c {
+                        if lines.round[j] > round {
+                            false
+                        } else if lines.total[j] == c {
                             let ms = lines.members(j);
                             ms.first().is_some_and(|&m| subcube[m] == mask)
                                 && ms.iter().all(|&m| zeros[m])
@@ -520,8 +606,9 @@ impl Cube {
                     });
                 self.hidden[c] == Hidden::No
                     && !self.locked[c]
+                    && self.round[c] == round
                     && !known_zero
-                    && self.twins(lines, subcube, mask, c).is_some()
+                    && self.twins(lines, subcube, (mask, round), c).is_some()
             })
             .min_by_key(|&c| {
                 (
@@ -534,7 +621,11 @@ impl Cube {
                 )
             })
             .or_else(|| {
-                (total_shown && subcube[t] == mask && !self.locked[t] && self.counts[t] > 0)
+                (total_shown
+                    && subcube[t] == mask
+                    && self.round[t] == round
+                    && !self.locked[t]
+                    && self.counts[t] > 0)
                     .then_some(t)
             })
             .or_else(|| {
@@ -545,10 +636,11 @@ impl Cube {
                 lines.members(k).iter().copied().find(|&c| {
                     self.hidden[c] == Hidden::No
                         && !self.locked[c]
-                        && self.twins(lines, subcube, mask, c).is_some()
+                        && self.round[c] == round
+                        && self.twins(lines, subcube, (mask, round), c).is_some()
                 })
             })?;
-        let twins = self.twins(lines, subcube, mask, pick)?;
+        let twins = self.twins(lines, subcube, (mask, round), pick)?;
         for c in twins {
             self.hidden[c] = Hidden::Secondary;
         }
@@ -560,23 +652,29 @@ impl Cube {
     /// one value is its "all") — and so are hidden together; `None` when
     /// one of them is shown and may not be hidden here (in a lower
     /// sub-cube, or decided by the respondent counts).
-    fn twins(&self, lines: &Lines, subcube: &[u32], mask: u32, c: usize) -> Option<Vec<usize>> {
+    fn twins(
+        &self,
+        lines: &Lines,
+        subcube: &[u32],
+        (mask, round): (u32, u32),
+        c: usize,
+    ) -> Option<Vec<usize>> {
         let mut out = vec![c];
         let mut i = 0;
         while let Some(&x) = out.get(i) {
             i += 1;
             for &j in lines.through(x) {
                 let (ms, tj) = (lines.members(j), lines.total[j]);
-                // (A larger sub-cube's cell follows this one when its turn
-                // comes.)
-                if ms.len() != 1 || subcube[ms[0]] != mask {
+                // (A larger sub-cube's cell, or a later round's, follows
+                // this one when its turn comes.)
+                if ms.len() != 1 || subcube[ms[0]] != mask || lines.round[j] > round {
                     continue;
                 }
                 let other = if ms[0] == x { tj } else { ms[0] };
                 if out.contains(&other) || self.hidden[other] != Hidden::No {
                     continue;
                 }
-                if subcube[other] != mask || self.locked[other] {
+                if subcube[other] != mask || self.locked[other] || self.round[other] != round {
                     return None;
                 }
                 out.push(other);
@@ -585,61 +683,82 @@ impl Cube {
         Some(out)
     }
 
-    /// Applies the rules of the module header.
+    /// Applies the rules of the module header, round by round (each
+    /// round's cells decided with every earlier round's as they were
+    /// published), and in each round sub-cube by sub-cube from the one
+    /// without dimensions upwards.
     pub fn suppress(&mut self) {
         let lines = self.line_instances();
-        let n_lines = lines.total.len();
         let dims = self.axes.iter().filter(|a| a.dimension.is_some()).count();
         let mut masks: Vec<u32> = (0..(1u32 << dims)).collect();
         masks.sort_by_key(|m| (m.count_ones(), *m));
         let subcube: Vec<u32> = (0..self.counts.len()).map(|i| self.subcube(i)).collect();
-        let mut by_mask: Vec<Vec<usize>> = vec![Vec::new(); masks.len()];
-        for k in 0..n_lines {
+        let mut rounds = self.round.clone();
+        rounds.sort_unstable();
+        rounds.dedup();
+        // Cells and lines by (round, sub-cube).
+        let slot = |round: u32, mask: u32| {
+            rounds.binary_search(&round).unwrap_or(0) * masks.len() + mask as usize
+        };
+        let mut cells_at: Vec<Vec<usize>> = vec![Vec::new(); rounds.len() * masks.len()];
+        for c in 0..self.counts.len() {
+            cells_at[slot(self.round[c], subcube[c])].push(c);
+        }
+        let mut lines_at: Vec<Vec<usize>> = vec![Vec::new(); rounds.len() * masks.len()];
+        for k in 0..lines.total.len() {
             if let Some(&m) = lines.members(k).first() {
-                by_mask[subcube[m] as usize].push(k);
+                lines_at[slot(lines.round[k], subcube[m])].push(k);
             }
         }
         let answered = self.breakdown.map(|b| (b, self.axes[b].len - 1));
-        for mask in masks {
-            for (c, &sub) in subcube.iter().enumerate() {
-                if sub != mask || self.locked[c] || self.hidden[c] != Hidden::No {
-                    continue;
-                }
-                let thin = answered.is_some_and(|(b, total)| {
-                    self.at(c, b) != total
-                        && (1..MIN_BREAKDOWN).contains(&self.counts[self.moved(c, b, total)])
-                });
-                // A group of nobody whose count is hidden (the respondent
-                // counts chose it) hides its zeros too: they would add
-                // up to it.
-                let nobody_hidden = answered.is_some_and(|(b, total)| {
-                    let t = self.moved(c, b, total);
-                    self.at(c, b) != total && self.counts[t] == 0 && self.hidden[t] != Hidden::No
-                });
-                if thin {
-                    self.hidden[c] = Hidden::Thin;
-                } else if nobody_hidden {
-                    self.hidden[c] = Hidden::Secondary;
-                } else if (1..THRESHOLD).contains(&self.counts[c]) {
-                    self.hidden[c] = Hidden::Small;
-                }
-            }
-            let mut zeros = self.known_zeros(&lines, &subcube);
-            loop {
-                let mut changed = false;
-                for &k in &by_mask[mask as usize] {
-                    if !self.broken(&lines, &zeros, k) {
+        for &round in &rounds {
+            for &mask in &masks {
+                let at = slot(round, mask);
+                for &c in &cells_at[at] {
+                    if self.locked[c] || self.hidden[c] != Hidden::No {
                         continue;
                     }
-                    if let Some(c) = self.mend(&lines, &zeros, &subcube, mask, k) {
-                        changed = true;
-                        if self.counts[c] == 0 {
-                            zeros = self.known_zeros(&lines, &subcube);
-                        }
+                    let thin = answered.is_some_and(|(b, total)| {
+                        self.at(c, b) != total
+                            && (1..MIN_BREAKDOWN).contains(&self.counts[self.moved(c, b, total)])
+                    });
+                    // A group of nobody whose count is hidden (the
+                    // respondent counts chose it) hides its zeros too:
+                    // they would add up to it.
+                    let nobody_hidden = answered.is_some_and(|(b, total)| {
+                        let t = self.moved(c, b, total);
+                        self.at(c, b) != total
+                            && self.counts[t] == 0
+                            && self.hidden[t] != Hidden::No
+                    });
+                    if thin {
+                        self.hidden[c] = Hidden::Thin;
+                    } else if nobody_hidden {
+                        self.hidden[c] = Hidden::Secondary;
+                    } else if (1..THRESHOLD).contains(&self.counts[c]) {
+                        self.hidden[c] = Hidden::Small;
                     }
                 }
-                if !changed {
-                    break;
+                if lines_at[at].is_empty() {
+                    continue;
+                }
+                let mut zeros = self.known_zeros(&lines, &subcube, round);
+                loop {
+                    let mut changed = false;
+                    for &k in &lines_at[at] {
+                        if !self.broken(&lines, &zeros, k) {
+                            continue;
+                        }
+                        if let Some(c) = self.mend(&lines, &zeros, &subcube, (mask, round), k) {
+                            changed = true;
+                            if self.counts[c] == 0 {
+                                zeros = self.known_zeros(&lines, &subcube, round);
+                            }
+                        }
+                    }
+                    if !changed {
+                        break;
+                    }
                 }
             }
         }

@@ -54,8 +54,13 @@ fn respondents(rows: &[TallyRow]) -> Vec<TallyRow> {
         .collect()
 }
 
+/// The last month of `rows`, as if it were the last published.
+fn through(rows: &[TallyRow]) -> Option<String> {
+    rows.iter().map(|r| r.month.clone()).max()
+}
+
 fn report(q: &ReportQuery, rows: &[TallyRow]) -> Report {
-    let p = plan("area", q, &[satisfaction()]).expect("plan");
+    let p = plan("area", q, &[satisfaction()], through(rows).as_deref()).expect("plan");
     build(&p, rows, &respondents(rows)).expect("build")
 }
 
@@ -192,7 +197,9 @@ fn quarters_and_months_agree_and_protect_each_other() {
     let mut q = query(None, &[]);
     q.granularity = Granularity::Quarter;
     let quarters = report(&q, &rows);
-    assert_eq!(quarters.periods, vec!["2026-Q1", "2026-Q2", "all"]);
+    // Q2 is not complete (May and June are not published yet): it is not
+    // shown at all, for it would change as they are.
+    assert_eq!(quarters.periods, vec!["2026-Q1", "all"]);
     let m = &group(&months, "*").cells;
     let qs = &group(&quarters, "*").cells;
     assert_eq!(qs[0].answered.n, Some(18));
@@ -203,10 +210,10 @@ fn quarters_and_months_agree_and_protect_each_other() {
         .filter(|c| c.answered.n.is_some())
         .count();
     assert!(shown_feb_mar < 2);
-    assert_eq!(
-        m.last().expect("all").answered.n,
-        qs.last().expect("all").answered.n
-    );
+    // The whole range is added up from the periods shown: hidden where one
+    // of them is.
+    assert_eq!(m.last().expect("all").answered.n, None);
+    assert_eq!(qs.last().expect("all").answered.n, Some(18));
 }
 
 #[test]
@@ -224,7 +231,7 @@ fn versions_with_a_changed_question_are_left_out_and_named() {
     let mut v0 = v1.clone();
     v0.version = semver::Version::new(0, 9, 0);
     v0.questions.retain(|q| q.id != "fft");
-    let p = plan("area", &query(None, &[]), &[v0, v1, v2, v3]).expect("plan");
+    let p = plan("area", &query(None, &[]), &[v0, v1, v2, v3], None).expect("plan");
     let r = build(&p, &[], &[]).expect("build");
     assert_eq!(r.versions, vec!["1.0.1", "3.0.0"]);
     let reasons: Vec<(&str, bool)> = r
@@ -241,31 +248,37 @@ fn bad_queries_are_refused_with_a_reason() {
     let mut q = query(None, &[]);
     q.question = "nope".into();
     assert!(matches!(
-        plan("a", &q, &forms),
+        plan("a", &q, &forms, None),
         Err(ReportError::UnknownQuestion { .. })
     ));
     assert!(matches!(
-        plan("a", &q, &[]),
+        plan("a", &q, &[], None),
         Err(ReportError::UnknownForm(_))
     ));
     let mut q = query(None, &[]);
     q.from = Some("2026-13".into());
-    assert!(matches!(plan("a", &q, &forms), Err(ReportError::Bad(_))));
+    assert!(matches!(
+        plan("a", &q, &forms, None),
+        Err(ReportError::Bad(_))
+    ));
     let q = query(Some(Dim::Setting), &[(Dim::Setting, "home")]);
-    assert!(matches!(plan("a", &q, &forms), Err(ReportError::Bad(_))));
+    assert!(matches!(
+        plan("a", &q, &forms, None),
+        Err(ReportError::Bad(_))
+    ));
     let q = query(
         Some(Dim::Need),
         &[(Dim::Setting, "home"), (Dim::AgePhase, "primary")],
     );
     assert!(
-        matches!(plan("a", &q, &forms), Err(ReportError::Bad(_))),
+        matches!(plan("a", &q, &forms, None), Err(ReportError::Bad(_))),
         "three of setting, age phase, need and pathway"
     );
     let q = query(
         Some(Dim::Version),
         &[(Dim::Setting, "home"), (Dim::Need, "autism")],
     );
-    assert!(plan("a", &q, &forms).is_ok(), "two, and the version");
+    assert!(plan("a", &q, &forms, None).is_ok(), "two, and the version");
 }
 
 #[test]
@@ -383,7 +396,7 @@ fn an_answered_count_shared_with_the_respondents_is_suppressed_alike() {
         }
     }
     let q = query(Some(Dim::Setting), &[]);
-    let p = plan("area", &q, &[satisfaction()]).expect("plan");
+    let p = plan("area", &q, &[satisfaction()], through(&rows).as_deref()).expect("plan");
     let with_base = build(&p, &rows, &people).expect("build");
     let base_only = build(&p, &respondents(&people), &people).expect("build");
     for g in &with_base.groups {
@@ -440,6 +453,95 @@ fn area_responses(
         .collect()
 }
 
+/// The tallies a plan reads of responses (month, setting, age phase,
+/// option), every one answering `fft`.
+fn tallies_of(p: &Plan, data: &[(String, String, String, &str)]) -> Vec<TallyRow> {
+    let mut tally: std::collections::BTreeMap<(String, Vec<String>, String), i64> =
+        std::collections::BTreeMap::new();
+    for (m, s, a, o) in data {
+        let dims: Vec<String> = p
+            .tallies
+            .dims
+            .iter()
+            .map(|d| {
+                if *d == Dim::Setting {
+                    s.clone()
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        for v in [VALUE_ANSWERED, o] {
+            *tally
+                .entry((m.clone(), dims.clone(), v.to_owned()))
+                .or_default() += 1;
+        }
+    }
+    tally
+        .into_iter()
+        .map(|((month, dims, value), n)| TallyRow {
+            form_id: "service-satisfaction".into(),
+            month,
+            dims,
+            value,
+            n,
+        })
+        .collect()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(120))]
+    /// Time: a report read when a month is published and read again after
+    /// later months are (with late responses counted in those) shows every
+    /// earlier period exactly as before, every count, label and score, in
+    /// every split, filter and period: so no read before and after tells
+    /// where a response went.
+    #[test]
+    fn a_later_read_shows_every_published_period_as_it_was(
+        data in proptest::collection::vec(
+            (0usize..8, 0usize..3, 0usize..2, proptest::prelude::prop_oneof![0usize..2, 0usize..5]),
+            0..160,
+        ),
+        first in 0usize..7,
+        gap in 1usize..4,
+    ) {
+        let options = ["very_good", "good", "neither", "poor", "very_poor"];
+        let month = |m: usize| format!("2026-{:02}", m + 1);
+        let data: Vec<(String, String, String, &str)> = data
+            .iter()
+            .map(|&(m, s, a, o)| (month(m), format!("s{s}"), ["primary", "secondary"][a].to_owned(), options[o]))
+            .collect();
+        let (before, after) = (month(first), month((first + gap).min(7)));
+        for (split, filter, granularity) in [
+            (None, None, Granularity::Month),
+            (Some(Dim::Setting), None, Granularity::Month),
+            (Some(Dim::Setting), None, Granularity::Quarter),
+            (Some(Dim::AgePhase), Some((Dim::Setting, "s1")), Granularity::Month),
+            (Some(Dim::Setting), Some((Dim::AgePhase, "primary")), Granularity::Quarter),
+        ] {
+            let mut q = query(split, &filter.into_iter().collect::<Vec<_>>());
+            q.granularity = granularity;
+            let read = |through: &str| {
+                let p = plan("area", &q, &[satisfaction()], Some(through)).expect("plan");
+                let published: Vec<_> = data.iter().filter(|d| d.0.as_str() <= through).cloned().collect();
+                let rows = tallies_of(&p, &published);
+                build(&p, &rows, &respondents(&rows)).expect("build")
+            };
+            let (early, late) = (read(&before), read(&after));
+            for g in &early.groups {
+                let Some(lg) = late.groups.iter().find(|l| l.key == g.key) else {
+                    proptest::prop_assert!(false, "group {} is gone", g.key);
+                    continue;
+                };
+                for c in g.cells.iter().filter(|c| c.period != "all") {
+                    let lc = lg.cells.iter().find(|l| l.period == c.period);
+                    proptest::prop_assert_eq!(Some(c), lc, "{} {} ({:?})", g.key, c.period, (split, filter, granularity));
+                }
+            }
+        }
+    }
+}
+
 /// Hidden share and % positive coverage, for the closing note:
 /// `cargo test -p hark-server --lib report::tests::measure -- --ignored --nocapture`.
 #[test]
@@ -467,38 +569,9 @@ fn measure_hidden_shares() {
         ] {
             let mut q = query(Some(split), &filter.into_iter().collect::<Vec<_>>());
             q.granularity = granularity;
-            let p = plan("area", &q, &[satisfaction()]).expect("plan");
-            let mut tally: std::collections::BTreeMap<(String, Vec<String>, String), i64> =
-                std::collections::BTreeMap::new();
-            for (m, s, a, o) in &data {
-                let dims: Vec<String> = p
-                    .tallies
-                    .dims
-                    .iter()
-                    .map(|d| {
-                        if *d == Dim::Setting {
-                            s.clone()
-                        } else {
-                            a.clone()
-                        }
-                    })
-                    .collect();
-                for v in [VALUE_ANSWERED, o] {
-                    *tally
-                        .entry((m.clone(), dims.clone(), v.to_owned()))
-                        .or_default() += 1;
-                }
-            }
-            let rows: Vec<TallyRow> = tally
-                .into_iter()
-                .map(|((month, dims, value), n)| TallyRow {
-                    form_id: "service-satisfaction".into(),
-                    month,
-                    dims,
-                    value,
-                    n,
-                })
-                .collect();
+            let last = data.iter().map(|d| d.0.clone()).max();
+            let p = plan("area", &q, &[satisfaction()], last.as_deref()).expect("plan");
+            let rows = tallies_of(&p, &data);
             let r = build(&p, &rows, &respondents(&rows)).expect("build");
             let (mut cells, mut hidden, mut groups10, mut shown10) = (0, 0, 0, 0);
             for g in r.groups.iter().filter(|g| g.key != "*") {
@@ -535,7 +608,7 @@ fn measure_hidden_shares() {
 }
 
 #[test]
-fn a_number_fewer_than_5_gave_is_never_listed_but_pooled_as_other_values() {
+fn a_number_is_listed_from_the_quarter_after_5_gave_it_and_published_months_keep_it_pooled() {
     let form = Form::from_json(
         r#"{"id": "waiting", "version": "1.0.0", "title": {"en": "Waiting"},
             "audience": "parent_carer", "theme": "diagnosis", "languages": ["en"],
@@ -551,16 +624,19 @@ fn a_number_fewer_than_5_gave_is_never_listed_but_pooled_as_other_values() {
         n,
     };
     // 2.5 and 10 are each given by 5 or more over the whole form (10 only
-    // across two months); 3 by one parent, 7.25 by two.
+    // across two months) by February; 3 by one parent, 7.25 by two.
     let answers = [
         ("2026-01", "2.5", 7),
         ("2026-01", "10", 3),
         ("2026-02", "10", 3),
         ("2026-02", "3", 1),
         ("2026-02", "7.25", 2),
+        ("2026-04", "2.5", 6),
+        ("2026-04", "10", 5),
+        ("2026-04", "3", 1),
     ];
     let mut rows: Vec<TallyRow> = answers.iter().map(|(m, v, n)| tally(m, v, *n)).collect();
-    for month in ["2026-01", "2026-02"] {
+    for month in ["2026-01", "2026-02", "2026-04"] {
         let n = answers.iter().filter(|a| a.0 == month).map(|a| a.2).sum();
         rows.push(tally(month, VALUE_ANSWERED, n));
     }
@@ -569,13 +645,43 @@ fn a_number_fewer_than_5_gave_is_never_listed_but_pooled_as_other_values() {
         question: "weeks".into(),
         ..ReportQuery::default()
     };
-    let p = plan("area", &q, std::slice::from_ref(&form)).expect("plan");
-    let r = build(&p, &rows, &respondents(&rows)).expect("build");
-    let ids: Vec<&str> = r.options.iter().map(|o| o.id.as_str()).collect();
+    let read = |through: &str| {
+        let rows: Vec<TallyRow> = rows
+            .iter()
+            .filter(|r| r.month.as_str() <= through)
+            .cloned()
+            .collect();
+        let p = plan("area", &q, std::slice::from_ref(&form), Some(through)).expect("plan");
+        build(&p, &rows, &respondents(&rows)).expect("build")
+    };
+    // In March, nothing is listed yet: a value reaching 5 is listed from
+    // the next quarter, so the months published keep it in "other values".
+    let march = read("2026-03");
+    let ids: Vec<&str> = march.options.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(ids, ["~other"]);
+    assert_eq!(march.options[0].label, "other values");
+    let jan = &group(&march, "*").cells[0];
+    assert_eq!((jan.answered.n, jan.options[0].n), (Some(10), Some(10)));
+    // In April, 2.5 and 10 are listed from April on; January reads as it
+    // did, the two values "in other values" there.
+    let april = read("2026-04");
+    let ids: Vec<&str> = april.options.iter().map(|o| o.id.as_str()).collect();
     assert_eq!(ids, ["2.5", "10", "~other"]);
-    assert_eq!(r.options[2].label, "other values");
-    let all = group(&r, "*").cells.last().expect("all");
-    assert_eq!(all.answered.n, Some(16));
-    // The 3 who gave another number are counted, and hidden (3 < 5).
-    assert_eq!(all.options[2].n, None);
+    let cells = &group(&april, "*").cells;
+    let shown = |c: &Cell| {
+        c.options
+            .iter()
+            .map(|o| (o.n, o.hidden))
+            .collect::<Vec<_>>()
+    };
+    let pooled = (None, Some("in other values"));
+    assert_eq!(shown(&cells[0]), [pooled, pooled, (Some(10), None)]);
+    assert_eq!(cells[0].answered.n, Some(10));
+    let apr = cells.iter().find(|c| c.period == "2026-04").expect("April");
+    assert_eq!(apr.options[0].n, Some(6));
+    // The one parent who gave 3 is counted, and hidden (1 < 5), with a
+    // complement so that it cannot be worked out from "answered".
+    assert_eq!(apr.options[2].hidden, Some("hidden"));
+    assert_eq!(apr.options[1].hidden, Some("hidden"));
+    assert_eq!(apr.answered.n, Some(12));
 }

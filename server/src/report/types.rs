@@ -161,8 +161,13 @@ pub struct Report {
     pub min_breakdown: u64,
     /// Option columns.
     pub options: Vec<OptionColumn>,
-    /// Periods, in order, then `all`.
+    /// Periods, in order, then `all` (the range added up from them).
     pub periods: Vec<String>,
     /// The split's groups, then everyone (`*`).
     pub groups: Vec<Group>,
+    /// The last month published (`YYYY-MM`): later responses are not in
+    /// any figure yet.
+    pub published_through: Option<String>,
+    /// The day the next month is published (`YYYY-MM-DD`).
+    pub next_publication: Option<String>,
 }

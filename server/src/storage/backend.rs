@@ -150,8 +150,19 @@ pub trait DocTx {
     fn submitted_after(&mut self, after: &str, limit: usize) -> Result<Vec<(String, String)>>;
     /// Adds to tally cells, as (area id, key, change), in the order given.
     fn add_tallies(&mut self, rows: &[(&str, TallyKey, i64)]) -> Result<()>;
-    /// Deletes every tally.
+    /// Deletes every tally (not the published ones).
     fn clear_tallies(&mut self) -> Result<()>;
+    /// The last month published in an area.
+    fn published_through(&mut self, area_id: &str) -> Result<Option<String>>;
+    /// Copies an area's tallies of the months in `(after, through]` into
+    /// the published tallies and records `through` as published, at `at`.
+    fn publish_months(
+        &mut self,
+        area_id: &str,
+        after: Option<&str>,
+        through: &str,
+        at: i64,
+    ) -> Result<()>;
 
     /// (seq, id) of an area's forms written in `(after, upto]`, in
     /// sequence order, at most `limit`.

@@ -13,7 +13,8 @@
 use automerge::ChangeHash;
 use hark_core::doc::DocKind;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::backend::{Backend, DocRow, DocTx, ProjectionRow};
 use super::{Documents, Lists, Pending, PendingBatch, Upload, doc_id, response_key};
@@ -22,6 +23,7 @@ use crate::export::pack_answers;
 use crate::ingest::{DocBytes, Fate, Merged, StoredDoc};
 use crate::model::Device;
 use crate::projection::Projection;
+use crate::publication;
 use crate::tally::Deltas;
 use hark_core::lists::{AreaLists, ListDim, ListItem};
 
@@ -31,11 +33,21 @@ const REBUILD_STEP: usize = 1000;
 /// Replaces responses' projections and adds the tally changes to `deltas`.
 /// Each run of distinct ids is read and written in one go; a response named
 /// again starts a new run, so its change counts against the one before.
+///
+/// A response counted for the first time is placed in its month here,
+/// under the writers' lock, against what is published
+/// ([`publication::counted_month`]): so a month copied to the published
+/// tallies never gains a response afterwards, and one counted before stays
+/// in its month.
 fn write_projections(
     tx: &mut impl DocTx,
     rows: &[ProjectionRow<'_>],
     deltas: &mut Deltas,
 ) -> Result<()> {
+    if rows.iter().any(|r| r.projection.is_some_and(|p| p.counted)) {
+        tx.lock_writers()?;
+    }
+    let mut published: HashMap<String, Option<String>> = HashMap::new();
     let mut start = 0;
     while start < rows.len() {
         let mut seen = HashSet::new();
@@ -46,10 +58,45 @@ fn write_projections(
         let run = &rows[start..end];
         let ids: Vec<&str> = run.iter().map(|r| r.id).collect();
         let old = tx.projections(&ids)?;
+        let mut placed: Vec<Option<Cow<'_, Projection>>> = Vec::with_capacity(run.len());
         for r in run {
+            placed.push(match r.projection {
+                Some(p) if p.counted => {
+                    if !published.contains_key(r.area_id) {
+                        let through = tx.published_through(r.area_id)?;
+                        published.insert(r.area_id.to_owned(), through);
+                    }
+                    let earlier = old
+                        .get(r.id)
+                        .filter(|o| o.counted)
+                        .map(|o| o.month.as_str());
+                    let month = publication::counted_month(
+                        earlier,
+                        &p.month,
+                        &p.arrived_month,
+                        published.get(r.area_id).and_then(Option::as_deref),
+                    );
+                    if month == p.month {
+                        Some(Cow::Borrowed(p))
+                    } else {
+                        Some(Cow::Owned(Projection { month, ..p.clone() }))
+                    }
+                }
+                p => p.map(Cow::Borrowed),
+            });
+        }
+        let run: Vec<ProjectionRow<'_>> = run
+            .iter()
+            .zip(&placed)
+            .map(|(r, p)| ProjectionRow {
+                projection: p.as_deref(),
+                ..*r
+            })
+            .collect();
+        for r in &run {
             deltas.add(r.area_id, old.get(r.id), r.projection);
         }
-        tx.write_projections(run)?;
+        tx.write_projections(&run)?;
         start = end;
     }
     Ok(())
@@ -335,6 +382,17 @@ pub(super) fn rebuild_tallies(tx: &mut impl DocTx) -> Result<()> {
     }
 }
 
+/// See [`Documents::publish`].
+fn publish(tx: &mut impl DocTx, area_id: &str, through: &str, at: i64) -> Result<Option<String>> {
+    tx.lock_writers()?;
+    let published = tx.published_through(area_id)?;
+    if published.as_deref() >= Some(through) {
+        return Ok(published);
+    }
+    tx.publish_months(area_id, published.as_deref(), through, at)?;
+    Ok(Some(through.to_owned()))
+}
+
 /// Packs the answers of responses projected before they were packed.
 pub(super) fn backfill_packed(tx: &mut impl DocTx) -> Result<()> {
     for id in tx.response_ids()? {
@@ -438,6 +496,14 @@ impl<B: Backend> Documents for B {
 
     fn rebuild_tallies(&self) -> Result<()> {
         self.write(&[], |tx| rebuild_tallies(tx))
+    }
+
+    fn publish(&self, area_id: &str, through: &str, at: i64) -> Result<Option<String>> {
+        let published = self.read(|tx| tx.published_through(area_id))?;
+        if published.as_deref() >= Some(through) {
+            return Ok(published);
+        }
+        self.write(&[], |tx| publish(tx, area_id, through, at))
     }
 }
 

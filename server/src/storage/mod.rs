@@ -205,6 +205,12 @@ pub trait Documents {
     /// transaction (after an upgrade from a schema without tallies, and in
     /// `hark admin rebuild`).
     fn rebuild_tallies(&self) -> Result<()>;
+    /// Publishes an area's months up to `through` (`YYYY-MM`), at `at`:
+    /// copies the tallies of every month after the last published one, up
+    /// to `through`, into the published tallies, which never change again
+    /// (see [`crate::publication`]). Nothing happens when `through` is
+    /// published already. Returns the last month published.
+    fn publish(&self, area_id: &str, through: &str, at: i64) -> Result<Option<String>>;
 }
 
 /// What reports and exports read.
@@ -216,11 +222,16 @@ pub trait Reads {
     /// (tests, checks): (response id, question, text, number), by response
     /// then question.
     fn answers(&self, area_id: &str, form_id: &str) -> Result<Vec<AnswerCell>>;
-    /// Total submitted responses per tally cell: see
+    /// The published tallies (what leaders read: months copied by
+    /// [`Documents::publish`], never changed after): see
     /// [`crate::tally::tally_keys`]. Rows are grouped by form, month, the
     /// query's dimensions (in order) and value; every form version in
     /// `query.versions` is summed.
     fn tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>>;
+    /// The live tallies, always equal to a recount of the stored
+    /// responses, grouped as [`Reads::tallies`]: for checks, never for a
+    /// leader.
+    fn live_tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>>;
     /// Free-text answers to one question of submitted responses, matching
     /// the query's filters (`dims` paired with `filter_values`), in
     /// alphabetical order so their order says nothing about who wrote them.

@@ -33,7 +33,7 @@ use r2d2_postgres::PostgresConnectionManager;
 use sha2::{Digest, Sha256};
 
 use super::backend::{Backend, DocRow, DocTx, ProjectionRow, SchemaTx};
-use super::query::{free_text_sql, tallies_sql};
+use super::query::{Tallies, free_text_sql, tallies_sql};
 use super::rows::{self, Row};
 use super::{
     Accounts, AnswerCell, AuditLog, Links, Notes, ProblemCount, Reads, SafeguardingList, Storage,
@@ -173,6 +173,17 @@ CREATE TABLE survey_links (
     created_by TEXT COLLATE "C" NOT NULL, revoked BOOLEAN NOT NULL DEFAULT FALSE);
 CREATE INDEX survey_links_area ON survey_links (area_id, created_at);
 "#,
+    r#"
+CREATE TABLE published_tallies (
+    area_id TEXT COLLATE "C" NOT NULL, form_id TEXT COLLATE "C" NOT NULL, question TEXT COLLATE "C" NOT NULL,
+    month TEXT COLLATE "C" NOT NULL, form_version TEXT COLLATE "C" NOT NULL, setting TEXT COLLATE "C" NOT NULL,
+    age_phase TEXT COLLATE "C" NOT NULL, need TEXT COLLATE "C" NOT NULL, pathway TEXT COLLATE "C" NOT NULL,
+    value TEXT COLLATE "C" NOT NULL, n BIGINT NOT NULL,
+    PRIMARY KEY (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value));
+CREATE TABLE publications (
+    area_id TEXT COLLATE "C" PRIMARY KEY REFERENCES areas (id), through TEXT COLLATE "C" NOT NULL,
+    at BIGINT NOT NULL);
+"#,
 ];
 
 /// PostgreSQL-backed storage: a pool of connections to one database.
@@ -213,6 +224,16 @@ impl PostgresStorage {
 
     fn conn(&self) -> Result<PooledConnection<Manager>> {
         Ok(self.pool.get()?)
+    }
+
+    fn read_tallies(&self, query: &TallyQuery, from: Tallies) -> Result<Vec<TallyRow>> {
+        let (sql, params) = tallies_sql(query, from, &|i| format!("${i}"));
+        let params: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let dims = query.dims.len();
+        all(&mut *self.conn()?, &sql, &params, |r| {
+            rows::tally_row(r, dims)
+        })
     }
 
     fn transaction<T>(&self, f: impl FnOnce(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
@@ -825,6 +846,36 @@ impl DocTx for PgTx<'_> {
         Ok(())
     }
 
+    fn published_through(&mut self, area_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .query_opt(
+                "SELECT through FROM publications WHERE area_id = $1",
+                &[&area_id],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn publish_months(
+        &mut self,
+        area_id: &str,
+        after: Option<&str>,
+        through: &str,
+        at: i64,
+    ) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO published_tallies
+             SELECT * FROM tallies WHERE area_id = $1 AND month > $2 AND month <= $3 AND n <> 0",
+            &[&area_id, &after.unwrap_or(""), &through],
+        )?;
+        self.tx.execute(
+            "INSERT INTO publications (area_id, through, at) VALUES ($1, $2, $3)
+             ON CONFLICT (area_id) DO UPDATE SET through = excluded.through, at = excluded.at",
+            &[&area_id, &through, &at],
+        )?;
+        Ok(())
+    }
+
     fn forms_between(
         &mut self,
         area_id: &str,
@@ -1039,13 +1090,11 @@ impl Reads for PostgresStorage {
     }
 
     fn tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>> {
-        let (sql, params) = tallies_sql(query, &|i| format!("${i}"));
-        let params: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let dims = query.dims.len();
-        all(&mut *self.conn()?, &sql, &params, |r| {
-            rows::tally_row(r, dims)
-        })
+        self.read_tallies(query, Tallies::Published)
+    }
+
+    fn live_tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>> {
+        self.read_tallies(query, Tallies::Live)
     }
 
     fn free_text(&self, query: &TallyQuery, filter_values: &[String]) -> Result<Vec<String>> {

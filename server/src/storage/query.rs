@@ -40,20 +40,43 @@ fn list(ph: &dyn Fn(usize) -> String, params: &mut Params, values: Vec<String>) 
     }
 }
 
+/// Which tallies a read takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Tallies {
+    /// What leaders read: published months only.
+    Published,
+    /// Equal to a recount of the stored responses.
+    Live,
+}
+
+impl Tallies {
+    fn table(self) -> &'static str {
+        match self {
+            Self::Published => "published_tallies",
+            Self::Live => "tallies",
+        }
+    }
+}
+
 /// The grouped tally query and its parameters; `ph(i)` spells the i-th
 /// (1-based) placeholder of the backend.
-pub(super) fn tallies_sql(q: &TallyQuery, ph: &dyn Fn(usize) -> String) -> (String, Params) {
+pub(super) fn tallies_sql(
+    q: &TallyQuery,
+    from: Tallies,
+    ph: &dyn Fn(usize) -> String,
+) -> (String, Params) {
     let mut params = vec![q.area_id.clone(), q.question.clone()];
     let (forms, versions) = version_keys(q);
     let forms = list(ph, &mut params, forms);
     let versions = list(ph, &mut params, versions);
     let dims: String = q.dims.iter().map(|d| format!("{}, ", column(*d))).collect();
     let mut sql = format!(
-        "SELECT form_id, month, {dims}value, CAST(SUM(n) AS BIGINT) FROM tallies
+        "SELECT form_id, month, {dims}value, CAST(SUM(n) AS BIGINT) FROM {table}
          WHERE area_id = {} AND form_id IN ({forms}) AND question = {}
          AND form_id || '|' || form_version IN ({versions})",
         ph(1),
-        ph(2)
+        ph(2),
+        table = from.table(),
     );
     // The rollup that holds exactly the dimensions asked for (at most two
     // besides the version: see `report::plan`).

@@ -16,7 +16,7 @@ use rusqlite::{
 };
 
 use super::backend::{Backend, DocRow, DocTx, ProjectionRow, SchemaTx};
-use super::query::{free_text_sql, tallies_sql};
+use super::query::{Tallies, free_text_sql, tallies_sql};
 use super::rows::{self, Row};
 use super::{
     Accounts, AnswerCell, AuditLog, Links, Notes, ProblemCount, Reads, SafeguardingList, Storage,
@@ -120,6 +120,16 @@ CREATE TABLE survey_links (
     created_by TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX survey_links_area ON survey_links (area_id, created_at);
 ",
+    "
+CREATE TABLE published_tallies (
+    area_id TEXT NOT NULL, form_id TEXT NOT NULL, question TEXT NOT NULL, month TEXT NOT NULL,
+    form_version TEXT NOT NULL, setting TEXT NOT NULL, age_phase TEXT NOT NULL, need TEXT NOT NULL,
+    pathway TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value)
+) WITHOUT ROWID;
+CREATE TABLE publications (
+    area_id TEXT PRIMARY KEY NOT NULL REFERENCES areas (id), through TEXT NOT NULL, at INTEGER NOT NULL);
+",
 ];
 
 /// SQLite-backed storage.
@@ -163,6 +173,17 @@ impl SqliteStorage {
         };
         s.migrate()?;
         Ok(s)
+    }
+
+    fn read_tallies(&self, query: &TallyQuery, from: Tallies) -> Result<Vec<TallyRow>> {
+        let (sql, params) = tallies_sql(query, from, &|i| format!("?{i}"));
+        let conn = self.lock();
+        let dims = query.dims.len();
+        all(
+            &mut *conn.prepare_cached(&sql)?,
+            rusqlite::params_from_iter(params.iter()),
+            |r| rows::tally_row(r, dims),
+        )
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -561,6 +582,37 @@ impl DocTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn published_through(&mut self, area_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT through FROM publications WHERE area_id = ?1",
+                [area_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn publish_months(
+        &mut self,
+        area_id: &str,
+        after: Option<&str>,
+        through: &str,
+        at: i64,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO published_tallies
+             SELECT * FROM tallies WHERE area_id = ?1 AND month > ?2 AND month <= ?3 AND n <> 0",
+            params![area_id, after.unwrap_or(""), through],
+        )?;
+        self.0.execute(
+            "INSERT INTO publications (area_id, through, at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (area_id) DO UPDATE SET through = excluded.through, at = excluded.at",
+            params![area_id, through, at],
+        )?;
+        Ok(())
+    }
+
     fn forms_between(
         &mut self,
         area_id: &str,
@@ -925,14 +977,11 @@ impl Reads for SqliteStorage {
     }
 
     fn tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>> {
-        let (sql, params) = tallies_sql(query, &|i| format!("?{i}"));
-        let conn = self.lock();
-        let dims = query.dims.len();
-        all(
-            &mut *conn.prepare_cached(&sql)?,
-            rusqlite::params_from_iter(params.iter()),
-            |r| rows::tally_row(r, dims),
-        )
+        self.read_tallies(query, Tallies::Published)
+    }
+
+    fn live_tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>> {
+        self.read_tallies(query, Tallies::Live)
     }
 
     fn free_text(&self, query: &TallyQuery, filter_values: &[String]) -> Result<Vec<String>> {

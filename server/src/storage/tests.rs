@@ -1353,7 +1353,7 @@ macro_rules! reads_conformance {
                     *recount.entry((String::new(), value)).or_default() += 1;
                 }
                 let rows = s
-                    .tallies(&TallyQuery {
+                    .live_tallies(&TallyQuery {
                         area_id: area.id.clone(),
                         question: "fft".into(),
                         versions: vec![(form.id.clone(), form.version.to_string())],
@@ -1370,7 +1370,7 @@ macro_rules! reads_conformance {
                 assert_eq!(tallied, recount);
                 // And split by setting, the groups add up to the whole.
                 let by_setting = s
-                    .tallies(&TallyQuery {
+                    .live_tallies(&TallyQuery {
                         area_id: area.id.clone(),
                         question: "fft".into(),
                         versions: vec![(form.id.clone(), form.version.to_string())],
@@ -1462,6 +1462,139 @@ macro_rules! reads_conformance {
                 });
                 assert!(err.is_err());
                 assert_eq!(n, 10);
+            }
+
+            #[test]
+            fn a_published_month_never_changes_and_a_late_response_counts_when_it_arrives() {
+                let s = $make;
+                let area = admin::create_area(&*s, "stockton").expect("create");
+                let form = builtin_form("service-satisfaction").expect("form");
+                let answer = |option: &str| AnswerRow {
+                    question: "fft".into(),
+                    kind: "choice".into(),
+                    value_text: Some(option.into()),
+                    value_num: None,
+                };
+                let response = |captured: &str, arrived: &str, option: &str| Projection {
+                    form_id: form.id.clone(),
+                    form_version: form.version.to_string(),
+                    status: Status::Submitted,
+                    counted: true,
+                    setting: Some("clinic".into()),
+                    month: captured.into(),
+                    arrived_month: arrived.into(),
+                    answers: vec![answer(option)],
+                    ..Projection::default()
+                };
+                let key = |i: usize| response_key(&area.id, &format!("r{i}"));
+                let batch: Vec<(String, String, Projection)> = (0..6)
+                    .map(|i| {
+                        (
+                            key(i),
+                            area.id.clone(),
+                            response("2026-01", "2026-01", "good"),
+                        )
+                    })
+                    .collect();
+                s.put_projections(&batch).expect("write");
+                let query = |months: Option<(String, String)>| TallyQuery {
+                    area_id: area.id.clone(),
+                    question: "fft".into(),
+                    versions: vec![(form.id.clone(), form.version.to_string())],
+                    dims: vec![Dim::Setting],
+                    months,
+                };
+                let read = |rows: Vec<crate::tally::TallyRow>| -> BTreeMap<(String, String), i64> {
+                    rows.into_iter()
+                        .filter(|r| !r.value.is_empty())
+                        .map(|r| ((r.month, r.value), r.n))
+                        .collect()
+                };
+                let published = || read(s.tallies(&query(None)).expect("published"));
+                let live = || read(s.live_tallies(&query(None)).expect("live"));
+                assert!(published().is_empty(), "nothing is published yet");
+                assert_eq!(
+                    s.publish(&area.id, "2026-01", 1)
+                        .expect("publish")
+                        .as_deref(),
+                    Some("2026-01")
+                );
+                let january = published();
+                assert_eq!(
+                    january,
+                    BTreeMap::from([(("2026-01".into(), "good".into()), 6)])
+                );
+                // A response captured in January arriving in March counts
+                // in March; an edit and an erasure of January's responses
+                // change the live tallies only.
+                s.put_projection(
+                    &key(6),
+                    &area.id,
+                    Some(&response("2026-01", "2026-03", "poor")),
+                )
+                .expect("late");
+                s.put_projection(
+                    &key(0),
+                    &area.id,
+                    Some(&response("2026-01", "2026-03", "poor")),
+                )
+                .expect("edit");
+                s.erase(&area.id, &["r1".to_owned()]).expect("erase");
+                assert_eq!(published(), january, "January as published");
+                assert_eq!(
+                    live(),
+                    BTreeMap::from([
+                        (("2026-01".into(), "good".into()), 4),
+                        (("2026-01".into(), "poor".into()), 1),
+                        (("2026-03".into(), "poor".into()), 1),
+                    ]),
+                    "the edit stays in January, the late response is March's"
+                );
+                // A rebuild recounts the live tallies, never the published.
+                s.rebuild_tallies().expect("rebuild");
+                assert_eq!(published(), january);
+                // Publishing March adds February and March, nothing else;
+                // publishing an earlier month changes nothing.
+                assert_eq!(
+                    s.publish(&area.id, "2026-03", 2)
+                        .expect("publish")
+                        .as_deref(),
+                    Some("2026-03")
+                );
+                assert_eq!(
+                    s.publish(&area.id, "2026-02", 3)
+                        .expect("publish")
+                        .as_deref(),
+                    Some("2026-03")
+                );
+                let mut want = january.clone();
+                want.insert(("2026-03".into(), "poor".into()), 1);
+                assert_eq!(published(), want);
+                // Once March is published, another late January response
+                // counts in the month after.
+                s.put_projection(
+                    &key(7),
+                    &area.id,
+                    Some(&response("2026-01", "2026-03", "good")),
+                )
+                .expect("later still");
+                assert_eq!(published(), want);
+                assert_eq!(
+                    read(
+                        s.live_tallies(&query(Some(("2026-04".into(), "2026-04".into()))))
+                            .expect("live")
+                    ),
+                    BTreeMap::from([(("2026-04".into(), "good".into()), 1)])
+                );
+                // Each area publishes on its own.
+                let other = admin::create_area(&*s, "redcar").expect("create");
+                assert_eq!(
+                    s.publish(&other.id, "2026-01", 4)
+                        .expect("publish")
+                        .as_deref(),
+                    Some("2026-01")
+                );
+                assert_eq!(published(), want);
             }
         }
     };
@@ -2044,7 +2177,7 @@ macro_rules! schema_conformance {
                 );
                 let s = old.open();
                 let rows = s
-                    .tallies(&TallyQuery {
+                    .live_tallies(&TallyQuery {
                         area_id: "a1".into(),
                         question: "q".into(),
                         versions: vec![("f".into(), "1.0.0".into())],

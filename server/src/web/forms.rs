@@ -92,8 +92,11 @@ pub(crate) async fn dimensions(
     let form = required(&params, "form")?;
     let storage = state.storage.clone();
     let area_id = who.area.id.clone();
+    let clock = state.clock.clone();
     let out = blocking(move || {
         let versions = form_versions(storage.as_ref(), &area_id, &form)?;
+        // Published months only, as in reports.
+        let published = super::reports::publish_due(storage.as_ref(), &clock, &area_id)?;
         let mut out = BTreeMap::new();
         for dim in Dim::ALL {
             let rows = storage.tallies(&TallyQuery {
@@ -104,7 +107,7 @@ pub(crate) async fn dimensions(
                     .map(|f| (f.id.clone(), f.version.to_string()))
                     .collect(),
                 dims: vec![dim],
-                months: None,
+                months: Some((String::new(), published.clone().unwrap_or_default())),
             })?;
             // Only values with at least 5 respondents: a value one child
             // has would say that child answered.

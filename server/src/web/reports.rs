@@ -13,8 +13,9 @@ use axum::response::Response;
 use super::{Params, audit, csv_cell, csv_response, form_versions, query_string};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Result};
+use crate::publication;
 use crate::report::{self, Granularity, Report, ReportQuery};
-use crate::state::{AppState, blocking};
+use crate::state::{AppState, Clock, blocking};
 use crate::storage::Storage;
 use crate::tally::Dim;
 
@@ -64,18 +65,37 @@ pub(crate) fn parse_report(params: &[(String, String)]) -> Result<ReportQuery, A
     Ok(q)
 }
 
-/// The plan of a report over the area's versions of its form.
+/// The plan of a report over the area's versions of its form and the
+/// months published at the server's clock (publishing those now due).
 pub(crate) fn plan_report(
     storage: &dyn Storage,
+    clock: &Clock,
     area_id: &str,
     q: &ReportQuery,
 ) -> Result<report::Plan> {
     let versions = form_versions(storage, area_id, &q.form)?;
-    Ok(report::plan(area_id, q, &versions)?)
+    let published = publish_due(storage, clock, area_id)?;
+    Ok(report::plan(area_id, q, &versions, published.as_deref())?)
 }
 
-fn make_report(storage: &dyn Storage, area_id: &str, q: &ReportQuery) -> Result<Report> {
-    let plan = plan_report(storage, area_id, q)?;
+/// Publishes an area's months due at the server's clock (see
+/// [`crate::publication`]); the last month published.
+pub(crate) fn publish_due(
+    storage: &dyn Storage,
+    clock: &Clock,
+    area_id: &str,
+) -> Result<Option<String>> {
+    let now = clock.now_ms();
+    storage.publish(area_id, &publication::published_through(now), now)
+}
+
+fn make_report(
+    storage: &dyn Storage,
+    clock: &Clock,
+    area_id: &str,
+    q: &ReportQuery,
+) -> Result<Report> {
+    let plan = plan_report(storage, clock, area_id, q)?;
     let rows = storage.tallies(&plan.tallies)?;
     let respondents = storage.tallies(&plan.respondents)?;
     Ok(report::build(&plan, &rows, &respondents)?)
@@ -92,8 +112,9 @@ async fn report_for(
     let area_id = who.area.id.clone();
     let detail = query_string(params);
     let who = who.clone();
+    let clock = state.clock.clone();
     blocking(move || {
-        let r = make_report(storage.as_ref(), &area_id, &q)?;
+        let r = make_report(storage.as_ref(), &clock, &area_id, &q)?;
         audit(storage.as_ref(), &who, action, detail)?;
         Ok(r)
     })

@@ -112,8 +112,9 @@ pub(crate) async fn free_text(
     let detail = query_string(&params);
     let who = who.clone();
     let question = q.question.clone();
+    let clock = state.clock.clone();
     let answers = blocking(move || {
-        let plan = plan_report(storage.as_ref(), &who.area.id, &q)?;
+        let plan = plan_report(storage.as_ref(), &clock, &who.area.id, &q)?;
         if !matches!(plan.question().kind, QuestionKind::FreeText { .. }) {
             return Err(Error::Invalid(format!(
                 "'{}' is not a free-text question",

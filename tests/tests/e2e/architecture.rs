@@ -272,6 +272,7 @@ fn domain_modules_do_no_io_and_reports_and_ingest_never_import_storage() {
             "report",
             "ingest.rs",
             "projection.rs",
+            "publication.rs",
             "tally.rs",
             "model.rs",
             "hub/context.rs",

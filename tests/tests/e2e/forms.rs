@@ -220,9 +220,9 @@ fn visit() -> Visit {
 #[test]
 fn an_administrator_publishes_through_the_api_and_devices_get_it_at_their_next_sync() {
     // A tablet has a draft on the version the area has now. (The server
-    // runs while `_server` lives.)
+    // runs while `server` lives.)
     let Visit {
-        server: _server,
+        server,
         admin,
         leader,
         tablet,
@@ -335,6 +335,7 @@ fn an_administrator_publishes_through_the_api_and_devices_get_it_at_their_next_s
     // only, and says the older version was asked differently.
     let ids = tablet.capture("local-offer", 12, 5);
     tablet.sync().expect("sync");
+    server.publish_this_month();
     let answered = ids
         .iter()
         .filter(|id| {
@@ -661,28 +662,63 @@ fn a_decimal_answer_is_exact_checked_on_arrival_and_reported_in_numeric_order() 
     assert_eq!(r.acks.len(), 1, "{refused}");
     assert_eq!(server.count("hartlepool", Some(&form.id)), 30);
 
-    // Leaders see the values in numeric order (not 10 before 2.5, as text
-    // sorts) and equal numbers counted together (10 and 010.0); the one 3
-    // is not even listed (listing it would say someone gave it) but
-    // counted, hidden, in "other values".
+    // Leaders see nothing of December until it is published; then a
+    // number is not listed yet (listing it would say someone gave it), so
+    // every one is counted in "other values".
+    server.publish_this_month();
     let report = leader.json("/api/v1/reports?form=waiting-times&question=weeks");
-    let options: Vec<&str> = report["options"]
-        .as_array()
-        .expect("options")
-        .iter()
-        .filter_map(|o| o["id"].as_str())
-        .collect();
+    let ids = |r: &Value| -> Vec<String> {
+        r["options"]
+            .as_array()
+            .expect("options")
+            .iter()
+            .filter_map(|o| o["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(ids(&report), ["~dont_know", "~other"], "{report}");
+    let december = report["groups"][0]["cells"][0].clone();
+    assert_eq!(december["answered"]["n"], 30, "{report}");
+    assert_eq!(december["options"][1]["n"], 30, "{report}");
+
+    // More answers, synced in January (late for December: they count in
+    // January). Once the quarter after December is published, the values
+    // 5 or more gave are listed in numeric order (not 10 before 2.5, as
+    // text sorts), equal numbers counted together (10 and 010.0); the one
+    // 3 is not listed but counted, hidden, in "other values"; December
+    // reads as it did.
+    for (typed, n) in [("2.5", 6), ("010.0", 5), ("0.75", 5), ("3", 1)] {
+        for _ in 0..n {
+            let (id, ok) = answer(typed);
+            ok.expect(typed);
+            store.submit(&id).expect("submit");
+        }
+    }
+    tablet.sync().expect("sync");
+    server.clock.set(hark_tests::at("2027-04-08"));
+    let report = leader.json("/api/v1/reports?form=waiting-times&question=weeks");
     assert_eq!(
-        options,
+        ids(&report),
         ["~dont_know", "0.75", "2.5", "10", "~other"],
         "{report}"
     );
-    let all = &report["groups"][0]["cells"][1];
-    assert_eq!(all["period"], "all");
-    assert_eq!(all["answered"]["n"], 30);
-    let n = |i: usize| all["options"][i]["n"].clone();
-    assert_eq!(n(4), Value::Null, "{report}");
-    assert_eq!(all["options"][4]["hidden"], "hidden", "{report}");
+    let cells = report["groups"][0]["cells"].as_array().expect("cells");
+    let at = |period: &str| {
+        cells
+            .iter()
+            .find(|c| c["period"] == period)
+            .unwrap_or_else(|| panic!("{period}: {report}"))
+    };
+    let december = at("2026-12");
+    assert_eq!(december["answered"]["n"], 30);
+    assert_eq!(december["options"][4]["n"], 30, "{report}");
+    assert_eq!(december["options"][1]["hidden"], "in other values");
+    let january = at("2027-01");
+    assert_eq!(january["answered"]["n"], 17, "{report}");
+    let n = |i: usize| january["options"][i]["n"].clone();
+    assert_eq!(january["options"][4]["hidden"], "hidden", "{report}");
+    assert!(n(1) == 5 || n(1).is_null(), "{report}");
+    assert!(n(2) == 6 || n(2).is_null(), "{report}");
+    assert!(n(3) == 5 || n(3).is_null(), "{report}");
 }
 
 /// A parent types a decimal on a phone through a survey link

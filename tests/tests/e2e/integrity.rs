@@ -236,6 +236,8 @@ fn report_groups_come_from_the_areas_lists_and_merges_are_counted_by_rule() {
     .expect("user");
     let mut web = Web::new(&server.url);
     assert_eq!(web.sign_in(admin, PASSWORD), 200);
+    // Filter lists come from published months.
+    server.publish_this_month();
     let dims = web.json(&format!("/api/v1/dimensions?form={FORM}"));
     let settings: Vec<&str> = dims["setting"]
         .as_array()

@@ -215,9 +215,9 @@ impl Reader {
         }
     }
 
-    /// Reads one report (the JSON a leader gets). `ranged`: it shows only
-    /// some months (its "all" still covers every month recorded).
-    fn read(&mut self, r: &Value, ranged: bool) {
+    /// Reads one report (the JSON a leader gets). Its "all" is the sum of
+    /// the periods it shows, so it is named by them.
+    fn read(&mut self, r: &Value) {
         let filters: BTreeMap<String, String> = r["filters"]
             .as_object()
             .expect("filters")
@@ -231,7 +231,14 @@ impl Reader {
             .iter()
             .map(|o| o["id"].as_str().expect("id").to_owned())
             .collect();
-        let all = "all".to_owned();
+        let shown: Vec<&str> = r["periods"]
+            .as_array()
+            .expect("periods")
+            .iter()
+            .map(|p| p.as_str().expect("period"))
+            .filter(|p| *p != "all")
+            .collect();
+        let all = format!("all of {}", shown.join(","));
         let periods: Vec<String> = r["periods"]
             .as_array()
             .expect("periods")
@@ -272,7 +279,6 @@ impl Reader {
             for o in options
                 .iter()
                 .chain(std::iter::once(&"answered".to_owned()))
-                .filter(|_| !ranged)
             {
                 let members = periods[..periods.len() - 1]
                     .iter()
@@ -305,6 +311,9 @@ impl Reader {
     fn add_quarter_lines(&mut self) {
         let keys: Vec<Key> = self.cells.keys().cloned().collect();
         for (period, dims, option) in &keys {
+            if period.starts_with("all") {
+                continue;
+            }
             if let Some((year, q)) = period.split_once("-Q") {
                 let q: u32 = q.parse().expect("quarter");
                 let months: Vec<Key> = (1..=3)
@@ -448,22 +457,30 @@ fn no_combination_of_reports_or_exports_singles_out_a_child() {
                 assert!(n == 0 || n >= 5, "a count of {n} shown in '{shape}'");
             }
         }
-        reader.read(&report, shape.contains("from="));
+        reader.read(&report);
     }
     // The special school's count is hidden, and its breakdown reads "not
     // enough responses" with no zeros beside it.
     let school = web.json(&format!("/api/v1/reports?{base}&setting=special_school"));
-    let all = school["groups"][0]["cells"]
-        .as_array()
-        .expect("cells")
-        .last()
-        .expect("all")
-        .clone();
+    let cells = school["groups"][0]["cells"].as_array().expect("cells");
+    let all = cells.last().expect("all");
     assert_eq!(all["answered"]["hidden"], "hidden");
     for o in all["options"].as_array().expect("options") {
         assert_eq!(o["n"], Value::Null, "{o}");
-        assert_eq!(o["hidden"], "not enough responses");
     }
+    let mut months_with_families = 0;
+    for c in &cells[..cells.len() - 1] {
+        if c["answered"]["n"] == json!(0) {
+            continue;
+        }
+        months_with_families += 1;
+        assert_eq!(c["answered"]["hidden"], "hidden", "{c}");
+        for o in c["options"].as_array().expect("options") {
+            assert_eq!(o["n"], Value::Null, "{o}");
+            assert_eq!(o["hidden"], "not enough responses");
+        }
+    }
+    assert!(months_with_families > 0);
     // Nor is it offered as a filter: the lists name values with at least 5
     // respondents.
     let dims = web.json("/api/v1/dimensions?form=service-satisfaction");
@@ -606,7 +623,10 @@ fn a_leader_sees_only_their_own_area() {
     let mut mo = Web::new(&server.url);
     assert_eq!(mo.sign_in("mo", PASSWORD), 200);
     let theirs = mo.json("/api/v1/reports?form=service-satisfaction&question=fft");
-    assert_eq!(theirs["groups"][0]["cells"][1]["answered"]["n"], 12);
+    let cells = theirs["groups"][0]["cells"].as_array().expect("cells");
+    assert_eq!(cells[0]["period"], "2026-05");
+    assert_eq!(cells[0]["answered"]["n"], 12);
+    assert_eq!(cells.last().expect("all")["answered"]["n"], 12);
     let mut priya = Web::new(&server.url);
     assert_eq!(priya.sign_in("priya", PASSWORD), 200);
     let ours = priya.json("/api/v1/reports?form=service-satisfaction&question=fft");
@@ -757,6 +777,8 @@ fn free_text_for_those_allowed_and_only_for_groups_of_five_or_more() {
     let d = TestDevice::enrol(&server, "hartlepool");
     d.capture_bulk("service-satisfaction", 40, 5);
     d.sync().expect("sync");
+    // Quotes come from published months only.
+    server.publish_this_month();
     let area_id = server
         .storage
         .area_by_name("hartlepool")
@@ -792,4 +814,123 @@ fn free_text_for_those_allowed_and_only_for_groups_of_five_or_more() {
     assert!(body.contains("not a free-text question"), "{body}");
     let audit = admin.json("/api/v1/audit");
     assert_eq!(audit[0]["action"], "text.read");
+}
+
+/// Time (issue 11): a leader reading the same report before and after one
+/// response arrives learns nothing of it. Two tablets capture in July; one
+/// syncs on time, the other (with one family's answer) only in August,
+/// after July is published; a July answer is then changed. July reads the
+/// same in every read, in every shape; the late response waits, and is
+/// published with August.
+#[test]
+fn reads_before_and_after_a_late_response_show_nothing_of_it() {
+    let server = TestServer::sqlite();
+    server.clock.set(hark_tests::at("2026-08-03"));
+    server.area("hartlepool");
+    user(&server, "hartlepool", "priya", Role::Leader);
+    let on_time = TestDevice::enrol(&server, "hartlepool");
+    let late = TestDevice::enrol(&server, "hartlepool");
+    let options = ["very_good", "good", "neither", "poor", "very_poor"];
+    let mut july = Vec::new();
+    for i in 0..30 {
+        let setting = ["clinic", "home"][i % 2];
+        july.push(satisfaction(
+            &on_time,
+            "2026-07",
+            setting,
+            "primary",
+            options[i % 5],
+        ));
+    }
+    satisfaction(&late, "2026-07", "clinic", "secondary", "very_poor");
+    on_time.sync().expect("sync");
+
+    let mut web = Web::new(&server.url);
+    assert_eq!(web.sign_in("priya", PASSWORD), 200);
+    let base = "/api/v1/reports?form=service-satisfaction&question=fft";
+    let shapes = [
+        "",
+        "&split=setting",
+        "&split=age_phase",
+        "&setting=clinic",
+        "&period=quarter",
+    ];
+    let read = |web: &Web| -> Vec<Value> {
+        shapes
+            .iter()
+            .map(|s| web.json(&format!("{base}{s}")))
+            .collect()
+    };
+    let period = |r: &Value, p: &str| -> Vec<Value> {
+        r["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| {
+                let cell = g["cells"]
+                    .as_array()
+                    .expect("cells")
+                    .iter()
+                    .find(|c| c["period"] == p);
+                json!({"group": g["key"], "cell": cell})
+            })
+            .collect()
+    };
+    // Before July is published: nothing of it, and the date it will be.
+    let early = web.json(base);
+    assert_eq!(early["published_through"], "2026-06");
+    assert_eq!(early["next_publication"], "2026-08-08");
+    assert_eq!(early["periods"], json!(["all"]), "{early}");
+
+    // Published: July as the on-time tablet left it.
+    server.clock.set(hark_tests::at("2026-08-10"));
+    let first = read(&web);
+    let everyone = &first[0]["groups"][0]["cells"][0];
+    assert_eq!(everyone["period"], "2026-07");
+    assert_eq!(everyone["answered"]["n"], 30);
+
+    // The late tablet syncs, and a July answer is changed on the other.
+    late.sync().expect("sync");
+    on_time.store.reopen(&july[0]).expect("reopen");
+    on_time
+        .store
+        .answer(&july[0], "fft", Answer::Choice("very_poor".into()))
+        .expect("change");
+    on_time.store.submit(&july[0]).expect("submit");
+    on_time.sync().expect("sync");
+    assert_eq!(server.count("hartlepool", Some("service-satisfaction")), 31);
+    let second = read(&web);
+    for (a, b) in first.iter().zip(&second) {
+        assert_eq!(a, b, "a report reads the same after one response arrives");
+    }
+
+    // August is published: July still as it was; the late response is
+    // counted in August, where one family is one hidden count.
+    server.clock.set(hark_tests::at("2026-09-10"));
+    let third = read(&web);
+    // (A group first seen in August reads 0 in July, as it was.)
+    for (i, (a, b)) in first.iter().zip(&third).enumerate() {
+        let before = period(a, "2026-07");
+        let after: Vec<Value> = period(b, "2026-07")
+            .into_iter()
+            .filter(|g| {
+                before.iter().any(|x| x["group"] == g["group"]) || {
+                    assert_eq!(g["cell"]["answered"]["n"], 0, "{g}");
+                    false
+                }
+            })
+            .collect();
+        assert_eq!(before, after, "{}", shapes[i]);
+    }
+    let august = third[0]["groups"][0]["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .find(|c| c["period"] == "2026-08")
+        .expect("August")
+        .clone();
+    assert_eq!(august["answered"]["n"], Value::Null, "{august}");
+    assert_eq!(august["answered"]["hidden"], "hidden");
+    // And Q3 waits for September.
+    assert_eq!(third[4]["periods"], json!(["all"]), "{}", third[4]);
 }

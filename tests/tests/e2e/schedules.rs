@@ -455,7 +455,7 @@ impl World {
             }
         }
         let read = |q: &TallyQuery| {
-            let mut rows = storage.tallies(q).expect("tallies");
+            let mut rows = storage.live_tallies(q).expect("tallies");
             rows.sort_by(|a, b| (&a.month, &a.dims, &a.value).cmp(&(&b.month, &b.dims, &b.value)));
             rows
         };

@@ -140,6 +140,22 @@ function svg(tag, attrs, text) {
   return el;
 }
 
+/** "March 2026" from "2026-03" (or "2026-03-08" with the day). */
+function monthText(m, withDay) {
+  const [y, mo, d] = m.split("-").map(Number);
+  const date = new Date(Date.UTC(y, mo - 1, d || 1));
+  const opts = withDay ? { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" } : { month: "long", year: "numeric", timeZone: "UTC" };
+  return date.toLocaleDateString("en-GB", opts);
+}
+
+function publishedNote(r) {
+  if (!r.next_publication) return "";
+  const through = r.published_through ? "Figures up to the end of " + monthText(r.published_through) + ". " : "";
+  const [y, m] = r.next_publication.split("-").map(Number);
+  const next = monthText(new Date(Date.UTC(y, m - 2, 1)).toISOString().slice(0, 7));
+  return through + next + "'s figures are published on " + monthText(r.next_publication, true) + "; a month's figures never change once published.";
+}
+
 function draw() {
   const r = lastReport;
   if (!r) return;
@@ -185,6 +201,7 @@ function draw() {
     (hidden ? ". Gaps are hidden numbers: fewer than 10 people answered in that group, or a number is hidden so that no small group can be worked out (see \"Why some numbers are missing\")." : ".");
   $("versions").textContent = "Form versions included: " + r.versions.join(", ") +
     (r.excluded_versions.length ? ". Left out: " + r.excluded_versions.map((e) => e.version + " (" + e.reason + ")").join("; ") : ".");
+  $("published").textContent = publishedNote(r);
   drawTable(r);
 }
 
