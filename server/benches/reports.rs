@@ -145,6 +145,7 @@ fn generate(storage: &dyn Storage, n: usize) {
             submitted_at: Some(0),
             month: format!("{:04}-{:02}", month / 12, month % 12 + 1),
             arrived_month: String::new(),
+            counted_in: None,
             flags: 0,
             answers,
             problems: Vec::new(),

@@ -40,6 +40,10 @@ pub struct Projection {
     /// The server's month when it was checked (empty: not known, taken as
     /// the month of capture).
     pub arrived_month: String,
+    /// The month it was first counted in, kept (by storage) when it stops
+    /// being counted (reopened, consent withdrawn), so that counting it
+    /// again puts it back there, never in a second month.
+    pub counted_in: Option<String>,
     /// Number of safeguarding flags raised.
     pub flags: i64,
     /// The answers that count (those skip logic asks), by question.
@@ -64,6 +68,18 @@ pub struct Safeguarding {
     pub raised: Vec<(String, String, i64)>,
 }
 
+impl Projection {
+    /// The month stored as the one it was first counted in: its month
+    /// while counted, what was kept otherwise.
+    pub fn counted_in_month(&self) -> Option<&str> {
+        if self.counted {
+            Some(&self.month)
+        } else {
+            self.counted_in.as_deref()
+        }
+    }
+}
+
 impl Default for Projection {
     fn default() -> Self {
         Self {
@@ -80,6 +96,7 @@ impl Default for Projection {
             submitted_at: None,
             month: String::new(),
             arrived_month: String::new(),
+            counted_in: None,
             flags: 0,
             answers: Vec::new(),
             problems: Vec::new(),

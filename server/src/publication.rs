@@ -114,6 +114,38 @@ pub fn counted_month(
     }
 }
 
+/// The complete quarter quotes are read for: `asked` (`YYYY-Qn`), or the
+/// latest whose months are all published (up to `published`); as (name,
+/// first month, last month). Free text is read a whole published quarter
+/// at a time: a set of quotes that grew as months were published would
+/// show the newest month's quotes by difference.
+pub fn quote_quarter(
+    asked: Option<&str>,
+    published: Option<&str>,
+) -> Result<(String, String, String), String> {
+    let latest = published.and_then(|p| {
+        let (y, m) = parse(p)?;
+        // The quarter ending at or before `p`.
+        let (y, q) = if m < 3 { (y - 1, 4) } else { (y, m / 3) };
+        Some((y, q))
+    });
+    let (y, q) = match asked {
+        None => latest.ok_or_else(|| "no quarter is published yet".to_owned())?,
+        Some(a) => {
+            let parsed = a
+                .split_once("-Q")
+                .and_then(|(y, q)| Some((y.parse::<i32>().ok()?, q.parse::<u8>().ok()?)))
+                .filter(|(_, q)| (1..=4).contains(q) && a.len() == 7)
+                .ok_or_else(|| format!("'{a}' is not a quarter (YYYY-Qn)"))?;
+            if latest.is_none_or(|l| parsed > l) {
+                return Err(format!("{a} is not published yet"));
+            }
+            parsed
+        }
+    };
+    Ok((format!("{y:04}-Q{q}"), name(y, q * 3 - 2), name(y, q * 3)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +204,32 @@ mod tests {
             counted_month(Some("2026-01"), "2026-01", "2026-06", Some("2026-04")),
             "2026-01"
         );
+    }
+
+    #[test]
+    fn quotes_are_read_a_whole_published_quarter_at_a_time() {
+        let q = |a: Option<&str>, p: Option<&str>| quote_quarter(a, p);
+        let got = |n: &str, f: &str, l: &str| Ok((n.to_owned(), f.to_owned(), l.to_owned()));
+        assert_eq!(
+            q(None, Some("2026-12")),
+            got("2026-Q4", "2026-10", "2026-12")
+        );
+        assert_eq!(
+            q(None, Some("2026-11")),
+            got("2026-Q3", "2026-07", "2026-09")
+        );
+        assert_eq!(
+            q(None, Some("2026-02")),
+            got("2025-Q4", "2025-10", "2025-12")
+        );
+        assert_eq!(
+            q(Some("2026-Q1"), Some("2026-11")),
+            got("2026-Q1", "2026-01", "2026-03")
+        );
+        assert!(q(Some("2026-Q4"), Some("2026-11")).is_err(), "not complete");
+        assert!(q(Some("2026-Q5"), Some("2026-12")).is_err());
+        assert!(q(Some("2026-3"), Some("2026-12")).is_err());
+        assert!(q(None, None).is_err());
     }
 
     #[test]

@@ -189,6 +189,7 @@ pub fn check(
         submitted_at: header.submitted_at,
         month: month_of(c.captured_at),
         arrived_month: month_of(now_ms),
+        counted_in: None,
         flags: i64::try_from(header.flags.len()).unwrap_or(i64::MAX),
         answers: walk
             .kept

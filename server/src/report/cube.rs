@@ -60,11 +60,6 @@ impl ReportCube {
         let both = || rows.iter().chain(respondents);
         let through = plan.published.as_deref().and_then(month_index);
         let months = month_span(both(), through);
-        if months.len() > MAX_MONTHS {
-            return Err(ReportError::Bad(format!(
-                "at most {MAX_MONTHS} months of data in one report"
-            )));
-        }
         let quarters = complete_quarters(&months, through);
         let dim_values = dimension_values(plan, both());
         let first_seen = first_seen(plan, &dim_values, both());
@@ -205,11 +200,21 @@ pub(super) fn quarter_of(i: i64) -> String {
 
 /// Every month from the first recorded to the last published (`through`),
 /// whatever range was asked for (see `plan`): the months a later read
-/// shows are these and more, never fewer.
+/// shows are these and more. At most [`MAX_MONTHS`]: the oldest whole
+/// quarters drop out as new months come (whole quarters, so that no
+/// quarter shown changes).
 fn month_span<'a>(rows: impl Iterator<Item = &'a TallyRow>, through: Option<i64>) -> Vec<i64> {
     let first = rows.filter_map(|r| month_index(&r.month)).min();
     match (first, through) {
-        (Some(a), Some(b)) => (a..=b).collect(),
+        (Some(a), Some(b)) => {
+            let earliest = b - MAX_MONTHS as i64 + 1;
+            let window = if quarter_start(earliest) == earliest {
+                earliest
+            } else {
+                quarter_start(earliest) + 3
+            };
+            (a.max(window)..=b).collect()
+        }
         _ => Vec::new(),
     }
 }

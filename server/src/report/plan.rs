@@ -44,6 +44,11 @@ impl Plan {
     pub fn question(&self) -> &Question {
         &self.question
     }
+
+    /// The last month published when the plan was made.
+    pub fn published(&self) -> Option<&str> {
+        self.published.as_deref()
+    }
 }
 
 fn valid_month(m: &str) -> bool {

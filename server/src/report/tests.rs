@@ -685,3 +685,21 @@ fn a_number_is_listed_from_the_quarter_after_5_gave_it_and_published_months_keep
     assert_eq!(apr.options[1].hidden, Some("hidden"));
     assert_eq!(apr.answered.n, Some(12));
 }
+
+#[test]
+fn a_report_spans_at_most_ten_years_dropping_whole_quarters() {
+    let mut rows = fft("2000-01", &[], &[("very_good", 20)]);
+    rows.extend(fft("2026-05", &[], &[("good", 20)]));
+    let r = report(&query(None, &[]), &rows);
+    // Periods: 120 months at most, then "all".
+    assert!(r.periods.len() <= MAX_MONTHS + 1, "{}", r.periods.len());
+    assert_eq!(r.periods.first().map(String::as_str), Some("2016-07"));
+    assert_eq!(r.periods[r.periods.len() - 2], "2026-05");
+    let mut q = query(None, &[]);
+    q.granularity = Granularity::Quarter;
+    let quarters = report(&q, &rows);
+    assert_eq!(
+        quarters.periods.first().map(String::as_str),
+        Some("2016-Q3")
+    );
+}

@@ -12,7 +12,8 @@ use crate::tally::Dim;
 /// mostly read "fewer than 5" anyway, and the tallies keep rollups of up
 /// to two (see [`crate::storage::tally`]).
 pub const MAX_DIMS: usize = 2;
-/// Most months one report may span.
+/// Most months one report spans: the last 10 years (older whole quarters
+/// drop out).
 pub const MAX_MONTHS: usize = 120;
 
 /// Month or quarter.

@@ -38,7 +38,7 @@ const REBUILD_STEP: usize = 1000;
 /// under the writers' lock, against what is published
 /// ([`publication::counted_month`]): so a month copied to the published
 /// tallies never gains a response afterwards, and one counted before stays
-/// in its month.
+/// in its month, even after a time uncounted (reopened as a draft).
 fn write_projections(
     tx: &mut impl DocTx,
     rows: &[ProjectionRow<'_>],
@@ -60,16 +60,13 @@ fn write_projections(
         let old = tx.projections(&ids)?;
         let mut placed: Vec<Option<Cow<'_, Projection>>> = Vec::with_capacity(run.len());
         for r in run {
+            let earlier = old.get(r.id).and_then(Projection::counted_in_month);
             placed.push(match r.projection {
                 Some(p) if p.counted => {
                     if !published.contains_key(r.area_id) {
                         let through = tx.published_through(r.area_id)?;
                         published.insert(r.area_id.to_owned(), through);
                     }
-                    let earlier = old
-                        .get(r.id)
-                        .filter(|o| o.counted)
-                        .map(|o| o.month.as_str());
                     let month = publication::counted_month(
                         earlier,
                         &p.month,
@@ -82,6 +79,11 @@ fn write_projections(
                         Some(Cow::Owned(Projection { month, ..p.clone() }))
                     }
                 }
+                // Not counted now: the month it was counted in is kept.
+                Some(p) if p.counted_in.as_deref() != earlier => Some(Cow::Owned(Projection {
+                    counted_in: earlier.map(str::to_owned),
+                    ..p.clone()
+                })),
                 p => p.map(Cow::Borrowed),
             });
         }

@@ -232,9 +232,11 @@ pub trait Reads {
     /// responses, grouped as [`Reads::tallies`]: for checks, never for a
     /// leader.
     fn live_tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>>;
-    /// Free-text answers to one question of submitted responses, matching
-    /// the query's filters (`dims` paired with `filter_values`), in
-    /// alphabetical order so their order says nothing about who wrote them.
+    /// The published free-text answers to one question (copied with their
+    /// month by [`Documents::publish`]; an erasure removes them), matching
+    /// the query's filters (`dims` paired with `filter_values`) and months,
+    /// in alphabetical order so their order says nothing about who wrote
+    /// them.
     fn free_text(&self, query: &TallyQuery, filter_values: &[String]) -> Result<Vec<String>>;
     /// Streams every submitted response of `forms` in an area, one record
     /// at a time (in no particular order), without holding them all in

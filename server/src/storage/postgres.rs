@@ -33,7 +33,7 @@ use r2d2_postgres::PostgresConnectionManager;
 use sha2::{Digest, Sha256};
 
 use super::backend::{Backend, DocRow, DocTx, ProjectionRow, SchemaTx};
-use super::query::{Tallies, free_text_sql, tallies_sql};
+use super::query::{Tallies, free_text_sql, publish_quotes_sql, tallies_sql};
 use super::rows::{self, Row};
 use super::{
     Accounts, AnswerCell, AuditLog, Links, Notes, ProblemCount, Reads, SafeguardingList, Storage,
@@ -183,6 +183,15 @@ CREATE TABLE published_tallies (
 CREATE TABLE publications (
     area_id TEXT COLLATE "C" PRIMARY KEY REFERENCES areas (id), through TEXT COLLATE "C" NOT NULL,
     at BIGINT NOT NULL);
+ALTER TABLE responses ADD COLUMN counted_in TEXT COLLATE "C";
+UPDATE responses SET counted_in = month WHERE counted;
+CREATE TABLE published_quotes (
+    response_key TEXT COLLATE "C" NOT NULL, question TEXT COLLATE "C" NOT NULL, area_id TEXT COLLATE "C" NOT NULL,
+    form_id TEXT COLLATE "C" NOT NULL, form_version TEXT COLLATE "C" NOT NULL, month TEXT COLLATE "C" NOT NULL,
+    setting TEXT COLLATE "C" NOT NULL, age_phase TEXT COLLATE "C" NOT NULL, need TEXT COLLATE "C" NOT NULL,
+    pathway TEXT COLLATE "C" NOT NULL, text TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (response_key, question));
+CREATE INDEX published_quotes_area ON published_quotes (area_id, form_id, question, month);
 "#,
 ];
 
@@ -615,7 +624,7 @@ impl DocTx for PgTx<'_> {
                 &[&ids],
             )?
             .iter()
-            .map(|r| Ok((r.text(9)?, rows::projection(r)?)))
+            .map(|r| Ok((r.text(10)?, rows::projection(r)?)))
             .collect::<Result<_>>()?;
         let submitted: Vec<&str> = out
             .iter()
@@ -657,6 +666,10 @@ impl DocTx for PgTx<'_> {
         if !gone.is_empty() {
             tx.execute("DELETE FROM responses WHERE id = ANY($1)", &[&gone])?;
             tx.execute("DELETE FROM flags WHERE response_key = ANY($1)", &[&gone])?;
+            tx.execute(
+                "DELETE FROM published_quotes WHERE response_key = ANY($1)",
+                &[&gone],
+            )?;
         }
         let kept: Vec<(&str, &str, &Projection)> = rows
             .iter()
@@ -679,16 +692,17 @@ impl DocTx for PgTx<'_> {
             .collect();
         tx.execute(
             "INSERT INTO responses (id, area_id, form_id, form_version, status, setting, age_phase, need, pathway,
-                 kiosk, captured_at, submitted_at, month, flags, packed, counted)
+                 kiosk, captured_at, submitted_at, month, flags, packed, counted, counted_in)
              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                  $7::text[], $8::text[], $9::text[], $10::bool[], $11::bigint[], $12::bigint[], $13::text[],
-                 $14::bigint[], $15::text[], $16::bool[])
+                 $14::bigint[], $15::text[], $16::bool[], $17::text[])
              ON CONFLICT (id) DO UPDATE SET form_id = excluded.form_id, form_version = excluded.form_version,
                  status = excluded.status, counted = excluded.counted, setting = excluded.setting,
                  age_phase = excluded.age_phase,
                  need = excluded.need, pathway = excluded.pathway, kiosk = excluded.kiosk,
                  captured_at = excluded.captured_at, submitted_at = excluded.submitted_at,
-                 month = excluded.month, flags = excluded.flags, packed = excluded.packed",
+                 month = excluded.month, flags = excluded.flags, packed = excluded.packed,
+                 counted_in = excluded.counted_in",
             &[
                 &ids,
                 &areas,
@@ -706,6 +720,7 @@ impl DocTx for PgTx<'_> {
                 &kept.iter().map(|(_, _, p)| p.flags).collect::<Vec<i64>>(),
                 &packed,
                 &kept.iter().map(|(_, _, p)| p.counted).collect::<Vec<bool>>(),
+                &opt(Projection::counted_in_month),
             ],
         )?;
         // Every answer, data problem and flag of the batch: one statement each.
@@ -866,6 +881,10 @@ impl DocTx for PgTx<'_> {
         self.tx.execute(
             "INSERT INTO published_tallies
              SELECT * FROM tallies WHERE area_id = $1 AND month > $2 AND month <= $3 AND n <> 0",
+            &[&area_id, &after.unwrap_or(""), &through],
+        )?;
+        self.tx.execute(
+            &publish_quotes_sql(&|i| format!("${i}")),
             &[&area_id, &after.unwrap_or(""), &through],
         )?;
         self.tx.execute(

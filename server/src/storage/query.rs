@@ -97,8 +97,26 @@ pub(super) fn tallies_sql(
     (sql, params)
 }
 
-/// The free-text query (text answers of submitted responses matching the
-/// query's dimensions paired with `values`) and its parameters.
+/// The rows of `published_quotes` for the text answers of the counted
+/// responses of area `ph(1)` in the months `(ph(2), ph(3)]` (an `INSERT`).
+pub(super) fn publish_quotes_sql(ph: &dyn Fn(usize) -> String) -> String {
+    format!(
+        "INSERT INTO published_quotes
+         SELECT r.id, a.question, r.area_id, r.form_id, r.form_version, r.month,
+             coalesce(r.setting, ''), coalesce(r.age_phase, ''), coalesce(r.need, ''),
+             coalesce(r.pathway, ''), a.value_text
+         FROM answers a JOIN responses r ON r.id = a.response_id
+         WHERE r.area_id = {} AND r.counted AND a.kind = 'text' AND a.value_text IS NOT NULL
+         AND r.month > {} AND r.month <= {}",
+        ph(1),
+        ph(2),
+        ph(3)
+    )
+}
+
+/// The free-text query (the published quotes of one question matching the
+/// query's dimensions paired with `values`, in its months) and its
+/// parameters.
 pub(super) fn free_text_sql(
     q: &TallyQuery,
     values: &[String],
@@ -108,25 +126,25 @@ pub(super) fn free_text_sql(
     let (_, versions) = version_keys(q);
     let versions = list(ph, &mut params, versions);
     let mut sql = format!(
-        "SELECT a.value_text FROM answers a JOIN responses r ON r.id = a.response_id
-         WHERE r.area_id = {} AND r.counted AND a.question = {} AND a.kind = 'text'
-         AND r.form_id || '|' || r.form_version IN ({versions})",
+        "SELECT text FROM published_quotes
+         WHERE area_id = {} AND question = {}
+         AND form_id || '|' || form_version IN ({versions})",
         ph(1),
         ph(2)
     );
     for (d, v) in q.dims.iter().zip(values) {
         params.push(v.clone());
-        sql += &format!(" AND coalesce(r.{}, '') = {}", column(*d), ph(params.len()));
+        sql += &format!(" AND {} = {}", column(*d), ph(params.len()));
     }
     if let Some((from, to)) = &q.months {
         params.push(from.clone());
         params.push(to.clone());
         sql += &format!(
-            " AND r.month >= {} AND r.month <= {}",
+            " AND month >= {} AND month <= {}",
             ph(params.len() - 1),
             ph(params.len())
         );
     }
-    sql += " ORDER BY a.value_text";
+    sql += " ORDER BY text";
     (sql, params)
 }

@@ -166,7 +166,7 @@ pub(super) fn link(r: &impl Row) -> Result<SurveyLink> {
 
 /// Columns of [`projection`] (the tallied part of a response row).
 pub(super) const PROJECTION: &str =
-    "form_id, form_version, status, setting, age_phase, need, pathway, month, counted";
+    "form_id, form_version, status, setting, age_phase, need, pathway, month, counted, counted_in";
 
 pub(super) fn projection(r: &impl Row) -> Result<Projection> {
     let status = r.text(2)?;
@@ -181,6 +181,7 @@ pub(super) fn projection(r: &impl Row) -> Result<Projection> {
         pathway: r.opt_text(6)?,
         month: r.text(7)?,
         counted: r.flag(8)?,
+        counted_in: r.opt_text(9)?,
         ..Projection::default()
     })
 }

@@ -16,7 +16,7 @@ use rusqlite::{
 };
 
 use super::backend::{Backend, DocRow, DocTx, ProjectionRow, SchemaTx};
-use super::query::{Tallies, free_text_sql, tallies_sql};
+use super::query::{Tallies, free_text_sql, publish_quotes_sql, tallies_sql};
 use super::rows::{self, Row};
 use super::{
     Accounts, AnswerCell, AuditLog, Links, Notes, ProblemCount, Reads, SafeguardingList, Storage,
@@ -129,6 +129,14 @@ CREATE TABLE published_tallies (
 ) WITHOUT ROWID;
 CREATE TABLE publications (
     area_id TEXT PRIMARY KEY NOT NULL REFERENCES areas (id), through TEXT NOT NULL, at INTEGER NOT NULL);
+ALTER TABLE responses ADD COLUMN counted_in TEXT;
+UPDATE responses SET counted_in = month WHERE counted;
+CREATE TABLE published_quotes (
+    response_key TEXT NOT NULL, question TEXT NOT NULL, area_id TEXT NOT NULL, form_id TEXT NOT NULL,
+    form_version TEXT NOT NULL, month TEXT NOT NULL, setting TEXT NOT NULL, age_phase TEXT NOT NULL,
+    need TEXT NOT NULL, pathway TEXT NOT NULL, text TEXT NOT NULL,
+    PRIMARY KEY (response_key, question)) WITHOUT ROWID;
+CREATE INDEX published_quotes_area ON published_quotes (area_id, form_id, question, month);
 ",
 ];
 
@@ -606,6 +614,10 @@ impl DocTx for SqliteTx<'_> {
             params![area_id, after.unwrap_or(""), through],
         )?;
         self.0.execute(
+            &publish_quotes_sql(&|i| format!("?{i}")),
+            params![area_id, after.unwrap_or(""), through],
+        )?;
+        self.0.execute(
             "INSERT INTO publications (area_id, through, at) VALUES (?1, ?2, ?3)
              ON CONFLICT (area_id) DO UPDATE SET through = excluded.through, at = excluded.at",
             params![area_id, through, at],
@@ -766,18 +778,21 @@ impl SqliteTx<'_> {
                 .execute([id])?;
             tx.prepare_cached("DELETE FROM flags WHERE response_key = ?1")?
                 .execute([id])?;
+            tx.prepare_cached("DELETE FROM published_quotes WHERE response_key = ?1")?
+                .execute([id])?;
             return Ok(());
         };
         tx.prepare_cached(
             "INSERT INTO responses (id, area_id, form_id, form_version, status, setting, age_phase, need, pathway,
-                 kiosk, captured_at, submitted_at, month, flags, packed, counted)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                 kiosk, captured_at, submitted_at, month, flags, packed, counted, counted_in)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
              ON CONFLICT (id) DO UPDATE SET form_id = excluded.form_id, form_version = excluded.form_version,
                  status = excluded.status, counted = excluded.counted, setting = excluded.setting,
                  age_phase = excluded.age_phase,
                  need = excluded.need, pathway = excluded.pathway, kiosk = excluded.kiosk,
                  captured_at = excluded.captured_at, submitted_at = excluded.submitted_at,
-                 month = excluded.month, flags = excluded.flags, packed = excluded.packed",
+                 month = excluded.month, flags = excluded.flags, packed = excluded.packed,
+                 counted_in = excluded.counted_in",
         )?
         .execute(params![
             id,
@@ -795,7 +810,8 @@ impl SqliteTx<'_> {
             p.month,
             p.flags,
             pack_answers(&p.answers),
-            p.counted
+            p.counted,
+            p.counted_in_month()
         ])?;
         let mut stmt = tx.prepare_cached(
             "INSERT INTO answers (response_id, question, kind, value_text, value_num) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -1586,6 +1586,38 @@ macro_rules! reads_conformance {
                     ),
                     BTreeMap::from([(("2026-04".into(), "good".into()), 1)])
                 );
+                // Reopened as a draft after January is published, then
+                // submitted again in April: it counts in January again,
+                // once, never in April as well.
+                let draft = Projection {
+                    status: Status::Draft,
+                    counted: false,
+                    ..response("2026-01", "2026-04", "good")
+                };
+                s.put_projection(&key(2), &area.id, Some(&draft))
+                    .expect("reopen");
+                s.put_projection(
+                    &key(2),
+                    &area.id,
+                    Some(&response("2026-01", "2026-04", "good")),
+                )
+                .expect("again");
+                assert_eq!(
+                    read(s.live_tallies(&query(None)).expect("live")),
+                    BTreeMap::from([
+                        (("2026-01".into(), "good".into()), 4),
+                        (("2026-01".into(), "poor".into()), 1),
+                        (("2026-03".into(), "poor".into()), 1),
+                        (("2026-04".into(), "good".into()), 1),
+                    ]),
+                );
+                s.rebuild_tallies().expect("rebuild");
+                assert_eq!(
+                    read(s.live_tallies(&query(None)).expect("live"))
+                        .values()
+                        .sum::<i64>(),
+                    7
+                );
                 // Each area publishes on its own.
                 let other = admin::create_area(&*s, "redcar").expect("create");
                 assert_eq!(
@@ -1595,6 +1627,58 @@ macro_rules! reads_conformance {
                     Some("2026-01")
                 );
                 assert_eq!(published(), want);
+            }
+
+            #[test]
+            fn published_quotes_never_change_but_an_erasure_removes_them() {
+                let s = $make;
+                let area = admin::create_area(&*s, "darlington").expect("create");
+                let form = builtin_form("service-satisfaction").expect("form");
+                let response = |month: &str, why: &str| Projection {
+                    form_id: form.id.clone(),
+                    form_version: form.version.to_string(),
+                    status: Status::Submitted,
+                    counted: true,
+                    setting: Some("clinic".into()),
+                    month: month.into(),
+                    arrived_month: month.into(),
+                    answers: vec![AnswerRow {
+                        question: "fft_why".into(),
+                        kind: "text".into(),
+                        value_text: Some(why.into()),
+                        value_num: None,
+                    }],
+                    ..Projection::default()
+                };
+                let key = |i: usize| response_key(&area.id, &format!("q{i}"));
+                for (i, why) in ["kind staff", "long wait", "clear letters"]
+                    .iter()
+                    .enumerate()
+                {
+                    s.put_projection(&key(i), &area.id, Some(&response("2026-02", why)))
+                        .expect("write");
+                }
+                let query = TallyQuery {
+                    area_id: area.id.clone(),
+                    question: "fft_why".into(),
+                    versions: vec![(form.id.clone(), form.version.to_string())],
+                    dims: vec![Dim::Setting],
+                    months: Some(("2026-01".into(), "2026-03".into())),
+                };
+                let quotes = || s.free_text(&query, &["clinic".to_owned()]).expect("quotes");
+                assert!(quotes().is_empty(), "nothing published yet");
+                s.publish(&area.id, "2026-03", 1).expect("publish");
+                assert_eq!(quotes(), ["clear letters", "kind staff", "long wait"]);
+                // An edit after publication, and a response that arrives
+                // late: the published quotes stay as they were.
+                s.put_projection(&key(0), &area.id, Some(&response("2026-02", "rude staff")))
+                    .expect("edit");
+                s.put_projection(&key(3), &area.id, Some(&response("2026-02", "late")))
+                    .expect("late");
+                assert_eq!(quotes(), ["clear letters", "kind staff", "long wait"]);
+                // An erasure takes the family's words out.
+                s.erase(&area.id, &["q1".to_owned()]).expect("erase");
+                assert_eq!(quotes(), ["clear letters", "kind staff"]);
             }
         }
     };

@@ -1,5 +1,8 @@
-//! Free-text answers, for the users allowed to read them, filtered by at
-//! most one dimension value, and only when the set of quotes passes
+//! Free-text answers, for the users allowed to read them, one whole
+//! published quarter at a time (a set that grew as months were published
+//! would show the newest month's by difference; published quotes never
+//! change but by erasure), filtered by at most one dimension value, and
+//! only when the set of quotes passes
 //! [`crate::report::quotes::readable`] against every other set a reader could
 //! ask for; sorted, so their order says nothing about who wrote them.
 
@@ -14,8 +17,9 @@ use super::reports::{parse_report, plan_report};
 use super::{Params, audit, query_string};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Error, Result};
-use crate::report::Plan;
+use crate::publication;
 use crate::report::quotes::{Overlap, readable};
+use crate::report::{Granularity, Plan};
 use crate::state::{AppState, blocking};
 use crate::storage::Storage;
 use crate::tally::{Dim, TallyQuery, VALUE_ANSWERED};
@@ -23,10 +27,13 @@ use crate::tally::{Dim, TallyQuery, VALUE_ANSWERED};
 #[derive(Serialize)]
 pub(crate) struct FreeText {
     question: String,
+    /// The published quarter the answers were given in.
+    quarter: String,
     answers: Vec<String>,
 }
 
-/// How many answered the question, by the values of `dims` (all months).
+/// How many answered the question, by the values of `dims`, in the
+/// plan's months.
 fn answered_by(
     storage: &dyn Storage,
     plan: &Plan,
@@ -98,7 +105,25 @@ pub(crate) async fn free_text(
             "free-text answers are only for users allowed to read them".into(),
         ));
     }
-    let mut q = parse_report(&params)?;
+    // One whole published quarter (`quarter`, or the latest): see
+    // `publication::quote_quarter`.
+    let quarter = params
+        .iter()
+        .find(|(k, _)| k == "quarter")
+        .map(|(_, v)| v.clone())
+        .filter(|v| !v.is_empty());
+    let rest: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| k != "quarter")
+        .cloned()
+        .collect();
+    let mut q = parse_report(&rest)?;
+    if q.from.is_some() || q.to.is_some() || q.granularity != Granularity::Month {
+        return Err(ApiError::BadRequest(
+            "free text is read a quarter at a time: give quarter=YYYY-Qn, not from, to or period"
+                .into(),
+        ));
+    }
     if q.split.take().is_some() {
         return Err(ApiError::BadRequest("free text cannot be split".into()));
     }
@@ -113,21 +138,29 @@ pub(crate) async fn free_text(
     let who = who.clone();
     let question = q.question.clone();
     let clock = state.clock.clone();
-    let answers = blocking(move || {
-        let plan = plan_report(storage.as_ref(), &clock, &who.area.id, &q)?;
+    let (quarter, answers) = blocking(move || {
+        let mut plan = plan_report(storage.as_ref(), &clock, &who.area.id, &q)?;
         if !matches!(plan.question().kind, QuestionKind::FreeText { .. }) {
             return Err(Error::Invalid(format!(
                 "'{}' is not a free-text question",
                 q.question
             )));
         }
+        let (quarter, first, last) =
+            publication::quote_quarter(quarter.as_deref(), plan.published())
+                .map_err(Error::Invalid)?;
+        plan.tallies.months = Some((first, last));
         let (asked, others) = overlaps(storage.as_ref(), &plan, q.filters.first())?;
         readable(asked, &others).map_err(|why| Error::Invalid(why.to_owned()))?;
         let values: Vec<String> = q.filters.iter().map(|(_, v)| v.clone()).collect();
         let answers = storage.free_text(&plan.tallies, &values)?;
         audit(storage.as_ref(), &who, "text.read", detail)?;
-        Ok(answers)
+        Ok((quarter, answers))
     })
     .await?;
-    Ok(Json(FreeText { question, answers }))
+    Ok(Json(FreeText {
+        question,
+        quarter,
+        answers,
+    }))
 }

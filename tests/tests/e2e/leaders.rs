@@ -805,6 +805,24 @@ fn free_text_for_those_allowed_and_only_for_groups_of_five_or_more() {
         .map(|a| a.as_str().expect("text").to_owned())
         .collect();
     assert_eq!(got, written, "every reason, in alphabetical order");
+    // A whole published quarter at a time: the latest by default; one not
+    // yet complete, or a range of months, is refused.
+    let q4 = admin.json("/api/v1/text?form=service-satisfaction&question=fft_why&quarter=2026-Q4");
+    assert_eq!(q4["quarter"], "2026-Q4");
+    assert_eq!(q4["answers"].as_array().map(Vec::len), Some(written.len()));
+    for refused in ["&quarter=2027-Q1", "&from=2026-10", "&quarter=Q4"] {
+        let (status, body) = admin.get(&format!(
+            "/api/v1/text?form=service-satisfaction&question=fft_why{refused}"
+        ));
+        assert_eq!(status, 400, "{refused}: {body}");
+    }
+    // More answers arriving later change nothing in 2026-Q4.
+    d.capture_bulk("service-satisfaction", 20, 9);
+    d.sync().expect("sync");
+    server.clock.set(hark_tests::at("2027-04-08"));
+    let again =
+        admin.json("/api/v1/text?form=service-satisfaction&question=fft_why&quarter=2026-Q4");
+    assert_eq!(again["answers"], q4["answers"]);
     let (status, body) =
         admin.get("/api/v1/text?form=service-satisfaction&question=fft_why&setting=home");
     assert_eq!(status, 400, "nobody at home answered: {body}");
