@@ -301,6 +301,10 @@ pub(super) fn run(args: DeviceArgs) -> Result<()> {
             );
             let waiting = hark_core::sync::client::waiting(&store, SERVER_PEER)?;
             println!("waiting to sync: {waiting}");
+            match http::last_sync(&store)? {
+                Some(t) => println!("last synced: {}", crate::hub::pages::when(t)),
+                None => println!("last synced: never"),
+            }
         }
         DeviceCommand::ExportBundle { file } => {
             let bytes = bundle::export_bundle(&store)?;

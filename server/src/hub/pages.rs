@@ -9,6 +9,18 @@ use qrcode::render::svg;
 
 use super::event::Event;
 
+/// A time as a person reads it (UTC, to the minute): the practitioner's
+/// pages, and `hark device status`.
+pub(crate) fn when(ms: i64) -> String {
+    let format = time::macros::format_description!(
+        "[day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
+    );
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
 /// Escapes text for HTML content and attribute values.
 pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

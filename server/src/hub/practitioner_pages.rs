@@ -10,7 +10,7 @@ use hark_core::lists::{AreaLists, ListDim};
 use hark_core::response::Status;
 
 use super::context::MAX_OCCASION;
-use super::pages::esc;
+use super::pages::{esc, when};
 use super::practitioner::{Draft, OfferedForm, Outcome, SyncStatus};
 
 fn page(title: &str, body: &str) -> String {
@@ -21,17 +21,6 @@ fn page(title: &str, body: &str) -> String {
          </head><body class=\"hub practitioner\"><main id=\"main\">{body}</main></body></html>\n",
         title = esc(title),
     )
-}
-
-/// A time as the practitioner reads it (UTC, to the minute).
-pub(super) fn when(ms: i64) -> String {
-    let format = time::macros::format_description!(
-        "[day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
-    );
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
