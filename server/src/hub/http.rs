@@ -153,8 +153,27 @@ fn joined(hub: &Hub, headers: &HeaderMap) -> bool {
     hub.joined(cookie(headers, EVENT_COOKIE))
 }
 
-fn organiser(peer: SocketAddr) -> Result<(), HubError> {
-    if peer.ip().is_loopback() {
+/// Whether `host` (a Host header) names this machine's loopback.
+pub(super) fn local_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The organiser's pages answer only this machine, asked for by a local
+/// name: a page of another site the organiser's browser has open cannot
+/// reach them by pointing its own name at 127.0.0.1 (DNS rebinding).
+fn organiser(peer: SocketAddr, headers: &HeaderMap) -> Result<(), HubError> {
+    let host_ok = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(local_host);
+    if peer.ip().is_loopback() && host_ok {
         Ok(())
     } else {
         Err(HubError::NotOrganiser)
@@ -378,8 +397,9 @@ fn status(hub: &Hub) -> Result<pages::Status, HubError> {
 pub async fn organiser_page(
     State(hub): State<Hub>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
 ) -> Response {
-    if let Err(e) = organiser(peer) {
+    if let Err(e) = organiser(peer, &headers) {
         return e.page();
     }
     let h = hub.clone();
@@ -404,8 +424,9 @@ pub struct Count {
 pub async fn organiser_status(
     State(hub): State<Hub>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
 ) -> Result<Json<Count>, HubError> {
-    organiser(peer)?;
+    organiser(peer, &headers)?;
     let s = blocking(move || status(&hub)).await?;
     Ok(Json(Count {
         submitted: s.submitted,
@@ -455,8 +476,9 @@ pub(super) async fn sync_store(
 pub async fn organiser_sync(
     State(hub): State<Hub>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
 ) -> Response {
-    if let Err(e) = organiser(peer) {
+    if let Err(e) = organiser(peer, &headers) {
         return e.page();
     }
     let message = match sync_now(&hub).await {

@@ -19,21 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use super::context::ContextChoice;
 use super::event::HubError;
-use super::http::{blocking, form_field, html, html_headers, sync_store};
+use super::http::{blocking, form_field, html, html_headers, local_host, sync_store};
 use super::practitioner::Desk;
 use super::practitioner_pages as pages;
-
-/// Whether `host` (a Host header) names this machine's loopback.
-fn local_host(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or_default(),
-        None => host.split(':').next().unwrap_or_default(),
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
 
 /// Refuses every request that is not from this machine, to this machine.
 pub async fn this_machine(

@@ -517,3 +517,58 @@ fn a_child_answers_with_faces_in_a_browser() {
     assert_eq!(sync.sent, 3);
     assert_eq!(server.count("hartlepool", None), 3);
 }
+
+/// The organiser's pages answer this machine only, and only when asked
+/// for by a local name: a site the organiser's browser has open cannot
+/// point its own name at 127.0.0.1 and read the event code (DNS
+/// rebinding), nor press Sync.
+#[test]
+fn the_organiser_pages_refuse_a_page_that_rebinds_its_name_to_this_machine() {
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    use tower::ServiceExt;
+
+    let server = TestServer::sqlite();
+    server.area("hartlepool");
+    let hub = TestHub::start(&server, "hartlepool");
+    let ask = |method: &str, peer: [u8; 4], host: &str, path: &str| {
+        let router = hark_server::app::hub_router(hub.hub.clone());
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", host)
+            .extension(ConnectInfo(SocketAddr::from((peer, 50_000))))
+            .body(Body::empty())
+            .expect("request");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let response = router.oneshot(request).await.expect("response");
+            let status = response.status().as_u16();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .expect("body");
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        })
+    };
+    for host in ["127.0.0.1:8090", "localhost:8090", "[::1]:8090"] {
+        let (status, page) = ask("GET", [127, 0, 0, 1], host, "/organiser");
+        assert_eq!(status, 200, "{host}: {page}");
+        assert!(page.contains(CODE));
+    }
+    for (method, path) in [
+        ("GET", "/organiser"),
+        ("GET", "/organiser/status"),
+        ("POST", "/organiser/sync"),
+    ] {
+        let (status, page) = ask(method, [127, 0, 0, 1], "evil.example:8090", path);
+        assert_eq!(status, 403, "{path}: {page}");
+        assert!(!page.contains(CODE), "{page}");
+        // And from a phone on the network, whatever it names.
+        let (status, _) = ask(method, [192, 168, 1, 20], "192.168.1.5:8090", path);
+        assert_eq!(status, 403, "{path}");
+    }
+}
