@@ -385,11 +385,13 @@ fn status(hub: &Hub) -> Result<pages::Status, HubError> {
     let enrolled = http::enrolment(store)
         .map_err(|e| HubError::Sync(e.to_string()))?
         .map(|(server, _)| server);
+    let last_sync = http::last_sync(store).map_err(|e| HubError::Sync(e.to_string()))?;
     Ok(pages::Status {
         submitted,
         flagged,
         waiting,
         enrolled,
+        last_sync,
     })
 }
 

@@ -171,6 +171,8 @@ pub(super) struct Status {
     pub flagged: usize,
     pub waiting: usize,
     pub enrolled: Option<String>,
+    /// When the hub last synced with the server (ms since the epoch).
+    pub last_sync: Option<i64>,
 }
 
 /// The organiser's page; `organiser.js` keeps the count live.
@@ -180,7 +182,17 @@ pub(super) fn organiser(event: &Event, status: &Status, message: Option<&str>) -
     });
     let server = status.enrolled.as_ref().map_or_else(
         || "<p class=\"problem\">Not enrolled with a server yet.</p>".to_owned(),
-        |s| format!("<p>Syncs to <span class=\"url\">{}</span>.</p>", esc(s)),
+        |s| {
+            let last = status.last_sync.map_or_else(
+                || "not synced yet".to_owned(),
+                |t| format!("last synced {}", when(t)),
+            );
+            format!(
+                "<p>Syncs to <span class=\"url\">{}</span>, <span id=\"last-sync\">{}</span>.</p>",
+                esc(s),
+                esc(&last)
+            )
+        },
     );
     let flagged = if status.flagged > 0 {
         format!(

@@ -189,6 +189,10 @@ fn phones_answer_on_a_hub_and_the_server_counts_each_family_once() {
     let (status, page, _) = phone.post("/organiser/sync", "application/x-www-form-urlencoded", "");
     assert_eq!(status, 200);
     assert!(page.contains("Synced: 3 sent"), "{page}");
+    assert!(
+        page.contains("<span id=\"last-sync\">last synced "),
+        "{page}"
+    );
     assert_eq!(server.count("hartlepool", None), 3);
     assert_eq!(server.count("hartlepool", Some("feeling-safe-child")), 2);
     let area = hark_server::admin::area_named(server.storage.as_ref(), "hartlepool").expect("area");
