@@ -129,7 +129,7 @@ struct Inner {
     /// Serialises submissions: "already stored?" and the write are one step.
     writing: Mutex<()>,
     /// Serialises syncs.
-    syncing: tokio::sync::Mutex<()>,
+    syncing: super::http::Syncing,
     tries: Mutex<HashMap<IpAddr, (u32, i64)>>,
 }
 
@@ -156,7 +156,7 @@ impl Hub {
                 event,
                 secret,
                 writing: Mutex::new(()),
-                syncing: tokio::sync::Mutex::new(()),
+                syncing: tokio::sync::Mutex::new(None),
                 tries: Mutex::new(HashMap::new()),
             }),
         })
@@ -187,7 +187,7 @@ impl Hub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(super) fn syncing(&self) -> &tokio::sync::Mutex<()> {
+    pub(super) fn syncing(&self) -> &super::http::Syncing {
         &self.inner.syncing
     }
 

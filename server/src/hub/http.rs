@@ -405,8 +405,9 @@ pub async fn organiser_page(
         return e.page();
     }
     let h = hub.clone();
+    let message = sync_message(hub.syncing());
     match blocking(move || status(&h)).await {
-        Ok(s) => html(pages::organiser(hub.event(), &s, None)),
+        Ok(s) => html(pages::organiser(hub.event(), &s, message.as_deref())),
         Err(e) => e.page(),
     }
 }
@@ -437,18 +438,41 @@ pub async fn organiser_status(
     }))
 }
 
+/// One sync with the server at a time, and what the last one said until a
+/// page shows it (Sync now answers with a redirect, so reloading the page
+/// after it does not sync again).
+pub(super) type Syncing = tokio::sync::Mutex<Option<String>>;
+
+/// What the last Sync now said, once; "Syncing…" while one runs.
+pub(super) fn sync_message(one: &Syncing) -> Option<String> {
+    match one.try_lock() {
+        Ok(mut last) => last.take(),
+        Err(_) => Some("Syncing with the server…".to_owned()),
+    }
+}
+
 /// Syncs the hub with the server (one at a time) and says what happened.
 pub async fn sync_now(hub: &Hub) -> Result<String, HubError> {
     sync_store(hub.store(), hub.syncing()).await
 }
 
-/// Syncs `store` with its server, one sync at a time (`one`), and says
-/// what happened: the organiser's and the practitioner's Sync now.
+/// Syncs `store` with its server, one sync at a time (`one`), says what
+/// happened, and keeps it for the next page: the organiser's and the
+/// practitioner's Sync now.
 pub(super) async fn sync_store(
     store: &std::sync::Arc<hark_core::Store>,
-    one: &tokio::sync::Mutex<()>,
+    one: &Syncing,
 ) -> Result<String, HubError> {
-    let _one = one.lock().await;
+    let mut last = one.lock().await;
+    let outcome = run_sync(store).await;
+    *last = Some(match &outcome {
+        Ok(m) => m.clone(),
+        Err(e) => e.public_message(),
+    });
+    outcome
+}
+
+async fn run_sync(store: &std::sync::Arc<hark_core::Store>) -> Result<String, HubError> {
     let store = store.clone();
     blocking(move || {
         if http::enrolment(&store)
@@ -474,7 +498,8 @@ pub(super) async fn sync_store(
     .await
 }
 
-/// `POST /organiser/sync`: the sync button (the hub only).
+/// `POST /organiser/sync`: the sync button (the hub only); then back to
+/// the organiser's page, which says what happened.
 pub async fn organiser_sync(
     State(hub): State<Hub>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -483,15 +508,9 @@ pub async fn organiser_sync(
     if let Err(e) = organiser(peer, &headers) {
         return e.page();
     }
-    let message = match sync_now(&hub).await {
-        Ok(m) => m,
-        Err(e) => e.public_message(),
-    };
-    let h = hub.clone();
-    match blocking(move || status(&h)).await {
-        Ok(s) => html(pages::organiser(hub.event(), &s, Some(&message))),
-        Err(e) => e.page(),
-    }
+    // (The outcome is kept for the page.)
+    let _ = sync_now(&hub).await;
+    Redirect::to("/organiser").into_response()
 }
 
 /// `POST /api/v1/sync`: another tablet at the event syncs to the hub with

@@ -35,7 +35,7 @@ pub struct Desk {
 struct Inner {
     store: Arc<Store>,
     staff: Option<String>,
-    syncing: tokio::sync::Mutex<()>,
+    syncing: super::http::Syncing,
 }
 
 /// A form offered to start.
@@ -131,7 +131,7 @@ impl Desk {
             inner: Arc::new(Inner {
                 store,
                 staff,
-                syncing: tokio::sync::Mutex::new(()),
+                syncing: tokio::sync::Mutex::new(None),
             }),
         }
     }
@@ -141,7 +141,7 @@ impl Desk {
         &self.inner.store
     }
 
-    pub(super) fn syncing(&self) -> &tokio::sync::Mutex<()> {
+    pub(super) fn syncing(&self) -> &super::http::Syncing {
         &self.inner.syncing
     }
 

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::context::ContextChoice;
 use super::event::HubError;
-use super::http::{blocking, form_field, html, html_headers, local_host, sync_store};
+use super::http::{blocking, form_field, html, html_headers, local_host, sync_message, sync_store};
 use super::practitioner::Desk;
 use super::practitioner_pages as pages;
 
@@ -40,9 +40,10 @@ pub async fn this_machine(
     next.run(request).await
 }
 
-/// `GET /`: forms, drafts, sync status.
+/// `GET /`: forms, drafts, sync status (and what the last Sync now said).
 pub async fn start_page(State(desk): State<Desk>) -> Response {
-    start_with(desk, None).await
+    let message = sync_message(desk.syncing());
+    start_with(desk, message).await
 }
 
 async fn start_with(desk: Desk, message: Option<String>) -> Response {
@@ -55,13 +56,12 @@ async fn start_with(desk: Desk, message: Option<String>) -> Response {
     }
 }
 
-/// `POST /sync`: Sync now, then the start page with what happened.
+/// `POST /sync`: Sync now, then back to the start page, which says what
+/// happened (a reload does not sync again).
 pub async fn sync(State(desk): State<Desk>) -> Response {
-    let message = match sync_store(desk.store(), desk.syncing()).await {
-        Ok(m) => m,
-        Err(e) => e.public_message(),
-    };
-    start_with(desk, Some(message)).await
+    // (The outcome is kept for the page.)
+    let _ = sync_store(desk.store(), desk.syncing()).await;
+    Redirect::to("/").into_response()
 }
 
 /// `GET /new/{form}`: the context page.

@@ -186,9 +186,15 @@ fn phones_answer_on_a_hub_and_the_server_counts_each_family_once() {
 
     // The sync button sends both; a second sync and a late retry change nothing.
     assert_eq!(server.count("hartlepool", None), 0);
-    let (status, page, _) = phone.post("/organiser/sync", "application/x-www-form-urlencoded", "");
+    // Sync now answers with a redirect to the page, which says what
+    // happened once: reloading it does not sync again.
+    let (status, _, _) = phone.post("/organiser/sync", "application/x-www-form-urlencoded", "");
+    assert_eq!(status, 303);
+    let (status, page) = phone.get("/organiser");
     assert_eq!(status, 200);
     assert!(page.contains("Synced: 3 sent"), "{page}");
+    let (_, reloaded) = phone.get("/organiser");
+    assert!(!reloaded.contains("Synced:"), "{reloaded}");
     assert!(
         page.contains("<span id=\"last-sync\">last synced "),
         "{page}"
@@ -207,7 +213,7 @@ fn phones_answer_on_a_hub_and_the_server_counts_each_family_once() {
     let (status, _) = phone.submit(&submission(&child_form, &"c".repeat(32), 2));
     assert_eq!(status, 200);
     let (status, page, _) = phone.post("/organiser/sync", "application/x-www-form-urlencoded", "");
-    assert_eq!(status, 200, "{page}");
+    assert_eq!(status, 303, "{page}");
     assert_eq!(server.count("hartlepool", None), 3, "counted once");
     // A restarted hub (same store, same code) knows the same phones and
     // maps a late retry to the same response.

@@ -462,8 +462,9 @@ fn sync_status_counts_what_waits_and_sync_now_sends_it() {
         "{start}"
     );
     assert_eq!(server.count("hartlepool", None), 0);
-    let (status, page, _) = b.post("/sync", "application/x-www-form-urlencoded", "");
-    assert_eq!(status, 200, "{page}");
+    let (status, _, location) = b.post("/sync", "application/x-www-form-urlencoded", "");
+    assert_eq!((status, location.as_deref()), (303, Some("/")));
+    let (_, page, _) = b.get("/");
     assert!(page.contains("Synced: 2 sent"), "{page}");
     assert!(
         page.contains("<strong id=\"waiting\">0 responses</strong>"),
@@ -471,8 +472,11 @@ fn sync_status_counts_what_waits_and_sync_now_sends_it() {
     );
     assert_eq!(server.count("hartlepool", Some("feeling-safe-child")), 2);
     // A second Sync now sends nothing again, and the server still counts two.
-    let (_, page, _) = b.post("/sync", "application/x-www-form-urlencoded", "");
+    b.post("/sync", "application/x-www-form-urlencoded", "");
+    let (_, page, _) = b.get("/");
     assert!(page.contains("Synced: 0 sent"), "{page}");
+    let (_, page, _) = b.get("/");
+    assert!(!page.contains("Synced:"), "shown once: {page}");
     assert_eq!(server.count("hartlepool", None), 2);
 }
 
