@@ -11,6 +11,10 @@ use hark_core::Store;
 use hark_core::doc::now_ms;
 use sha2::{Digest, Sha256};
 
+/// One sync with the server at a time, and what the last one said until a
+/// page shows it (Sync now answers with a redirect, so reloading the page
+/// after it does not sync again): the hub's and practitioner mode's.
+pub(super) type Syncing = tokio::sync::Mutex<Option<String>>;
 /// The cookie a phone holds once it has entered the event code.
 pub const EVENT_COOKIE: &str = "hark_event";
 /// Wrong codes an address may try in [`TRY_WINDOW_MS`].
@@ -129,7 +133,7 @@ struct Inner {
     /// Serialises submissions: "already stored?" and the write are one step.
     writing: Mutex<()>,
     /// Serialises syncs.
-    syncing: super::http::Syncing,
+    syncing: Syncing,
     tries: Mutex<HashMap<IpAddr, (u32, i64)>>,
 }
 
@@ -187,7 +191,7 @@ impl Hub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(super) fn syncing(&self) -> &super::http::Syncing {
+    pub(super) fn syncing(&self) -> &Syncing {
         &self.inner.syncing
     }
 

@@ -15,7 +15,7 @@ use hark_core::store::ResponseFilter;
 use hark_core::sync::http::{self, SERVER_PEER};
 use serde::Serialize;
 
-use super::event::{EVENT_COOKIE, Hub, HubError};
+use super::event::{EVENT_COOKIE, Hub, HubError, Syncing};
 use super::pages::{self, Offered};
 use super::submit::{Submission, store_submission};
 
@@ -437,11 +437,6 @@ pub async fn organiser_status(
         waiting: s.waiting,
     }))
 }
-
-/// One sync with the server at a time, and what the last one said until a
-/// page shows it (Sync now answers with a redirect, so reloading the page
-/// after it does not sync again).
-pub(super) type Syncing = tokio::sync::Mutex<Option<String>>;
 
 /// What the last Sync now said, once; "Syncing…" while one runs.
 pub(super) fn sync_message(one: &Syncing) -> Option<String> {

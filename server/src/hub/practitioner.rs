@@ -23,7 +23,7 @@ use hark_core::sync::http::{self, SERVER_PEER};
 use serde::Serialize;
 
 use super::context::ContextChoice;
-use super::event::HubError;
+use super::event::{HubError, Syncing};
 
 /// The practitioner's hub, shared by every request.
 #[derive(Clone, Debug)]
@@ -35,7 +35,7 @@ pub struct Desk {
 struct Inner {
     store: Arc<Store>,
     staff: Option<String>,
-    syncing: super::http::Syncing,
+    syncing: Syncing,
 }
 
 /// A form offered to start.
@@ -141,7 +141,7 @@ impl Desk {
         &self.inner.store
     }
 
-    pub(super) fn syncing(&self) -> &super::http::Syncing {
+    pub(super) fn syncing(&self) -> &Syncing {
         &self.inner.syncing
     }
 
