@@ -179,3 +179,37 @@ pub fn submission(form: &Form, key: &str, seed: u64) -> Value {
         "answers": answers,
     })
 }
+
+/// One request to a router as if from `peer` naming `host` (status and
+/// body): what a guard sees of a phone on the network, or of a page
+/// elsewhere that points its own name at this machine (DNS rebinding).
+pub fn request_from(
+    router: axum::Router,
+    method: &str,
+    peer: [u8; 4],
+    host: &str,
+    path: &str,
+) -> (u16, String) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", host)
+        .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            peer, 50_000,
+        ))))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let response = router.oneshot(request).await.expect("response");
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    })
+}

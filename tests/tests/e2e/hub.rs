@@ -534,36 +534,19 @@ fn a_child_answers_with_faces_in_a_browser() {
 /// rebinding), nor press Sync.
 #[test]
 fn the_organiser_pages_refuse_a_page_that_rebinds_its_name_to_this_machine() {
-    use axum::body::Body;
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
-    use tower::ServiceExt;
-
     let server = TestServer::sqlite();
     server.area("hartlepool");
     let hub = TestHub::start(&server, "hartlepool");
     let ask = |method: &str, peer: [u8; 4], host: &str, path: &str| {
-        let router = hark_server::app::hub_router(hub.hub.clone());
-        let request = axum::http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", host)
-            .extension(ConnectInfo(SocketAddr::from((peer, 50_000))))
-            .body(Body::empty())
-            .expect("request");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let response = router.oneshot(request).await.expect("response");
-            let status = response.status().as_u16();
-            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-                .await
-                .expect("body");
-            (status, String::from_utf8_lossy(&bytes).into_owned())
-        })
+        hark_tests::hub::request_from(
+            hark_server::app::hub_router(hub.hub.clone()),
+            method,
+            peer,
+            host,
+            path,
+        )
     };
+
     for host in ["127.0.0.1:8090", "localhost:8090", "[::1]:8090"] {
         let (status, page) = ask("GET", [127, 0, 0, 1], host, "/organiser");
         assert_eq!(status, 200, "{host}: {page}");

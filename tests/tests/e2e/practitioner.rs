@@ -6,11 +6,8 @@
 //! safeguarding guidance to the practitioner; sync status counts what waits,
 //! and Sync now sends it to the server.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
 use hark_core::answer::Answer;
 use hark_core::response::{Permission, Status};
 use hark_core::sync::http;
@@ -19,7 +16,6 @@ use hark_server::hub::Desk;
 use hark_tests::hub::browser_agent;
 use hark_tests::{Serving, TestServer, hark, run_browser_script, test_tool};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 /// The staff code the tests' practitioner records.
 const STAFF: &str = "SAM01";
@@ -137,24 +133,13 @@ impl Browser {
 
 /// A request to the practitioner's router from `peer`, naming `host`.
 fn request_from(desk: &Desk, peer: [u8; 4], host: &str, path: &str) -> (u16, String) {
-    let router = hark_server::app::practitioner_router(desk.clone());
-    let request = axum::http::Request::get(path)
-        .header("host", host)
-        .extension(ConnectInfo(SocketAddr::from((peer, 50_000))))
-        .body(Body::empty())
-        .expect("request");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async move {
-        let response = router.oneshot(request).await.expect("response");
-        let status = response.status().as_u16();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .expect("body");
-        (status, String::from_utf8_lossy(&bytes).into_owned())
-    })
+    hark_tests::hub::request_from(
+        hark_server::app::practitioner_router(desk.clone()),
+        "GET",
+        peer,
+        host,
+        path,
+    )
 }
 
 #[test]
