@@ -26,25 +26,37 @@ use time::{Date, Month, OffsetDateTime};
 /// visited at the end of the month to sync.
 pub const PUBLISH_AFTER_DAYS: u8 = 7;
 
-/// `YYYY-MM` of a month, from a year and month.
-fn name(year: i32, month: u8) -> String {
-    format!("{year:04}-{month:02}")
+/// The month index (months since year 0) of `YYYY-MM`; `None` if it is
+/// not a month. Every month arithmetic of reports and publication goes
+/// through these indices.
+pub fn month_index(m: &str) -> Option<i64> {
+    let b = m.as_bytes();
+    if b.len() != 7 || b[4] != b'-' || !b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit) {
+        return None;
+    }
+    let y: i64 = m[..4].parse().ok()?;
+    let mo: i64 = m[5..].parse().ok()?;
+    (1..=12).contains(&mo).then_some(y * 12 + mo - 1)
+}
+
+/// `YYYY-MM` of a month index.
+pub fn month_name(i: i64) -> String {
+    format!("{:04}-{:02}", i.div_euclid(12), i.rem_euclid(12) + 1)
+}
+
+/// `YYYY-Qn` of a month index.
+pub fn quarter_of(i: i64) -> String {
+    format!("{:04}-Q{}", i.div_euclid(12), i.rem_euclid(12) / 3 + 1)
+}
+
+/// The index of the first month of month `i`'s quarter.
+pub fn quarter_start(i: i64) -> i64 {
+    i - i.rem_euclid(12) % 3
 }
 
 /// The month after `YYYY-MM` (`None` if it is not a month).
 pub fn next_month(m: &str) -> Option<String> {
-    let (y, mo) = parse(m)?;
-    Some(if mo == 12 {
-        name(y + 1, 1)
-    } else {
-        name(y, mo + 1)
-    })
-}
-
-fn parse(m: &str) -> Option<(i32, u8)> {
-    let y: i32 = m.get(..4)?.parse().ok()?;
-    let mo: u8 = m.get(5..7)?.parse().ok()?;
-    (m.len() == 7 && m.as_bytes()[4] == b'-' && (1..=12).contains(&mo)).then_some((y, mo))
+    month_index(m).map(|i| month_name(i + 1))
 }
 
 fn today(now_ms: i64) -> Date {
@@ -57,24 +69,19 @@ fn today(now_ms: i64) -> Date {
 /// is published.
 pub fn published_through(now_ms: i64) -> String {
     let d = today(now_ms);
+    let this = i64::from(d.year()) * 12 + i64::from(u8::from(d.month())) - 1;
     // Back one month, or two before the publication day.
     let back = if d.day() > PUBLISH_AFTER_DAYS { 1 } else { 2 };
-    let mut y = d.year();
-    let mut m = i32::from(u8::from(d.month())) - back;
-    if m < 1 {
-        m += 12;
-        y -= 1;
-    }
-    name(y, u8::try_from(m).unwrap_or(1))
+    month_name(this - back)
 }
 
 /// The day a month is published (`YYYY-MM-DD`), `None` if it is not a
 /// month.
 pub fn publication_day(m: &str) -> Option<String> {
-    let (y, mo) = parse(&next_month(m)?)?;
+    let next = month_index(m)? + 1;
     let d = Date::from_calendar_date(
-        y,
-        Month::try_from(mo).ok()?,
+        i32::try_from(next.div_euclid(12)).ok()?,
+        Month::try_from(u8::try_from(next.rem_euclid(12) + 1).ok()?).ok()?,
         PUBLISH_AFTER_DAYS.saturating_add(1),
     )
     .ok()?;
@@ -123,27 +130,30 @@ pub fn quote_quarter(
     asked: Option<&str>,
     published: Option<&str>,
 ) -> Result<(String, String, String), String> {
-    let latest = published.and_then(|p| {
-        let (y, m) = parse(p)?;
-        // The quarter ending at or before `p`.
-        let (y, q) = if m < 3 { (y - 1, 4) } else { (y, m / 3) };
-        Some((y, q))
+    // The first month of the quarter ending at or before `published`.
+    let latest = published.and_then(month_index).map(|p| {
+        let start = quarter_start(p);
+        if p - start == 2 { start } else { start - 3 }
     });
-    let (y, q) = match asked {
+    let first = match asked {
         None => latest.ok_or_else(|| "no quarter is published yet".to_owned())?,
         Some(a) => {
-            let parsed = a
+            let first = a
                 .split_once("-Q")
-                .and_then(|(y, q)| Some((y.parse::<i32>().ok()?, q.parse::<u8>().ok()?)))
-                .filter(|(_, q)| (1..=4).contains(q) && a.len() == 7)
+                .filter(|(y, q)| {
+                    y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) && q.len() == 1
+                })
+                .and_then(|(y, q)| Some((y.parse::<i64>().ok()?, q.parse::<i64>().ok()?)))
+                .filter(|(_, q)| (1..=4).contains(q))
+                .map(|(y, q)| y * 12 + (q - 1) * 3)
                 .ok_or_else(|| format!("'{a}' is not a quarter (YYYY-Qn)"))?;
-            if latest.is_none_or(|l| parsed > l) {
+            if latest.is_none_or(|l| first > l) {
                 return Err(format!("{a} is not published yet"));
             }
-            parsed
+            first
         }
     };
-    Ok((format!("{y:04}-Q{q}"), name(y, q * 3 - 2), name(y, q * 3)))
+    Ok((quarter_of(first), month_name(first), month_name(first + 2)))
 }
 
 #[cfg(test)]

@@ -154,7 +154,7 @@ fn joined(hub: &Hub, headers: &HeaderMap) -> bool {
 }
 
 /// Whether `host` (a Host header) names this machine's loopback.
-pub(super) fn local_host(host: &str) -> bool {
+fn local_host(host: &str) -> bool {
     let name = match host.strip_prefix('[') {
         Some(rest) => rest.split(']').next().unwrap_or_default(),
         None => host.split(':').next().unwrap_or_default(),
@@ -169,15 +169,22 @@ pub(super) fn local_host(host: &str) -> bool {
 /// name: a page of another site the organiser's browser has open cannot
 /// reach them by pointing its own name at 127.0.0.1 (DNS rebinding).
 fn organiser(peer: SocketAddr, headers: &HeaderMap) -> Result<(), HubError> {
-    let host_ok = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(local_host);
-    if peer.ip().is_loopback() && host_ok {
+    if from_this_machine(peer, headers) {
         Ok(())
     } else {
         Err(HubError::NotOrganiser)
     }
+}
+
+/// A request from this machine that names this machine (a loopback peer
+/// and a loopback `Host`): the organiser's pages, and every page of
+/// practitioner mode.
+pub(super) fn from_this_machine(peer: SocketAddr, headers: &HeaderMap) -> bool {
+    peer.ip().is_loopback()
+        && headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(local_host)
 }
 
 /// One field of an `application/x-www-form-urlencoded` body.
@@ -446,25 +453,15 @@ pub(super) fn sync_message(one: &Syncing) -> Option<String> {
     }
 }
 
-/// Syncs the hub with the server (one at a time) and says what happened.
-pub async fn sync_now(hub: &Hub) -> Result<String, HubError> {
-    sync_store(hub.store(), hub.syncing()).await
-}
-
-/// Syncs `store` with its server, one sync at a time (`one`), says what
-/// happened, and keeps it for the next page: the organiser's and the
-/// practitioner's Sync now.
-pub(super) async fn sync_store(
-    store: &std::sync::Arc<hark_core::Store>,
-    one: &Syncing,
-) -> Result<String, HubError> {
+/// Syncs `store` with its server, one sync at a time (`one`), and keeps
+/// what happened for the next page ([`sync_message`]): the organiser's
+/// and the practitioner's Sync now.
+pub(super) async fn sync_store(store: &std::sync::Arc<hark_core::Store>, one: &Syncing) {
     let mut last = one.lock().await;
-    let outcome = run_sync(store).await;
-    *last = Some(match &outcome {
-        Ok(m) => m.clone(),
+    *last = Some(match run_sync(store).await {
+        Ok(m) => m,
         Err(e) => e.public_message(),
     });
-    outcome
 }
 
 async fn run_sync(store: &std::sync::Arc<hark_core::Store>) -> Result<String, HubError> {
@@ -503,8 +500,7 @@ pub async fn organiser_sync(
     if let Err(e) = organiser(peer, &headers) {
         return e.page();
     }
-    // (The outcome is kept for the page.)
-    let _ = sync_now(&hub).await;
+    sync_store(hub.store(), hub.syncing()).await;
     Redirect::to("/organiser").into_response()
 }
 

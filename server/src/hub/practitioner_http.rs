@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use super::context::ContextChoice;
 use super::event::HubError;
-use super::http::{blocking, form_field, html, html_headers, local_host, sync_message, sync_store};
+use super::http::{
+    blocking, form_field, from_this_machine, html, html_headers, sync_message, sync_store,
+};
 use super::practitioner::Desk;
 use super::practitioner_pages as pages;
 
@@ -29,12 +31,7 @@ pub async fn this_machine(
     request: Request,
     next: Next,
 ) -> Response {
-    let host_ok = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(local_host);
-    if !peer.ip().is_loopback() || !host_ok {
+    if !from_this_machine(peer, request.headers()) {
         return HubError::NotThisMachine.page();
     }
     next.run(request).await
@@ -43,12 +40,7 @@ pub async fn this_machine(
 /// `GET /`: forms, drafts, sync status (and what the last Sync now said).
 pub async fn start_page(State(desk): State<Desk>) -> Response {
     let message = sync_message(desk.syncing());
-    start_with(desk, message).await
-}
-
-async fn start_with(desk: Desk, message: Option<String>) -> Response {
-    let d = desk.clone();
-    match blocking(move || Ok((d.offered()?, d.drafts()?, d.sync_status()?))).await {
+    match blocking(move || Ok((desk.offered()?, desk.drafts()?, desk.sync_status()?))).await {
         Ok((forms, drafts, status)) => {
             html(pages::start(&forms, &drafts, &status, message.as_deref()))
         }
@@ -59,8 +51,7 @@ async fn start_with(desk: Desk, message: Option<String>) -> Response {
 /// `POST /sync`: Sync now, then back to the start page, which says what
 /// happened (a reload does not sync again).
 pub async fn sync(State(desk): State<Desk>) -> Response {
-    // (The outcome is kept for the page.)
-    let _ = sync_store(desk.store(), desk.syncing()).await;
+    sync_store(desk.store(), desk.syncing()).await;
     Redirect::to("/").into_response()
 }
 

@@ -19,6 +19,7 @@ use super::measures::scores_for;
 use super::plan::Plan;
 use super::suppress::{Axis, Cube, Line, THRESHOLD};
 use super::types::{MAX_MONTHS, ReportError};
+use crate::publication::{month_index, month_name, quarter_of, quarter_start};
 use crate::tally::{Dim, TallyRow, VALUE_ANSWERED, VALUE_DONT_KNOW, VALUE_OTHER, VALUE_PREFER_NOT};
 
 /// The suppressed cube of a report, with what each axis position means.
@@ -138,13 +139,7 @@ impl ReportCube {
             .enumerate()
             .map(|(i, &m)| (month_name(m), (i, m)))
             .collect();
-        // Each dimension value's position on its axis (versions are in
-        // semver order, not string order, so not a binary search).
-        let dim_pos: Vec<BTreeMap<&str, usize>> = self
-            .dim_values
-            .iter()
-            .map(|v| v.iter().enumerate().map(|(i, x)| (x.as_str(), i)).collect())
-            .collect();
+        let dim_pos = positions(&self.dim_values);
         let answered = self.answered();
         let other = self.option_ids.iter().position(|x| x == VALUE_OTHER);
         let mut adds = Vec::with_capacity(rows.len());
@@ -181,23 +176,6 @@ impl ReportCube {
     }
 }
 
-/// Month index (months since year 0) of `YYYY-MM`.
-pub(super) fn month_index(m: &str) -> Option<i64> {
-    let y: i64 = m.get(..4)?.parse().ok()?;
-    let mo: i64 = m.get(5..7)?.parse().ok()?;
-    Some(y * 12 + mo - 1)
-}
-
-/// `YYYY-MM` of a month index.
-pub(super) fn month_name(i: i64) -> String {
-    format!("{:04}-{:02}", i.div_euclid(12), i.rem_euclid(12) + 1)
-}
-
-/// `YYYY-Qn` of a month index.
-pub(super) fn quarter_of(i: i64) -> String {
-    format!("{:04}-Q{}", i.div_euclid(12), i.rem_euclid(12) / 3 + 1)
-}
-
 /// Every month from the first recorded to the last published (`through`),
 /// whatever range was asked for (see `plan`): the months a later read
 /// shows are these and more. At most [`MAX_MONTHS`]: the oldest whole
@@ -217,11 +195,6 @@ fn month_span<'a>(rows: impl Iterator<Item = &'a TallyRow>, through: Option<i64>
         }
         _ => Vec::new(),
     }
-}
-
-/// The month index of the first month of `m`'s quarter.
-fn quarter_start(m: i64) -> i64 {
-    m - m.rem_euclid(12) % 3
 }
 
 /// The quarters whose months are all published (up to `through`), with
@@ -272,6 +245,15 @@ fn period_axis(months: &[i64], quarters: &[(String, Vec<usize>)]) -> (Axis, Vec<
     (axis, rounds, starts)
 }
 
+/// Each dimension value's position on its axis (versions are in semver
+/// order, not string order, so not a binary search).
+fn positions(dim_values: &[Vec<String>]) -> Vec<BTreeMap<&str, usize>> {
+    dim_values
+        .iter()
+        .map(|v| v.iter().enumerate().map(|(i, x)| (x.as_str(), i)).collect())
+        .collect()
+}
+
 /// Per dimension of the plan, the first month (index) each of its values
 /// was recorded in.
 fn first_seen<'a>(
@@ -279,10 +261,7 @@ fn first_seen<'a>(
     dim_values: &[Vec<String>],
     rows: impl Iterator<Item = &'a TallyRow>,
 ) -> Vec<Vec<u32>> {
-    let pos: Vec<BTreeMap<&str, usize>> = dim_values
-        .iter()
-        .map(|v| v.iter().enumerate().map(|(i, x)| (x.as_str(), i)).collect())
-        .collect();
+    let pos = positions(dim_values);
     let mut first: Vec<Vec<u32>> = dim_values.iter().map(|v| vec![u32::MAX; v.len()]).collect();
     for r in rows {
         let Some(m) = month_index(&r.month).and_then(|m| u32::try_from(m).ok()) else {

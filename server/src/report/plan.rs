@@ -8,6 +8,7 @@ use hark_core::form::{Form, Question};
 
 use super::types::MAX_DIMS;
 use super::types::{Excluded, ReportError, ReportQuery};
+use crate::publication::month_index;
 use crate::tally::{Dim, QUESTION_RESPONSES, TallyQuery};
 
 /// A plan for one report: what to read from the tallies.
@@ -51,15 +52,6 @@ impl Plan {
     }
 }
 
-fn valid_month(m: &str) -> bool {
-    let b = m.as_bytes();
-    b.len() == 7
-        && b[4] == b'-'
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[5..].iter().all(u8::is_ascii_digit)
-        && matches!(m[5..].parse::<u8>(), Ok(1..=12))
-}
-
 /// Checks a query against the area's versions of the form and says what to
 /// read: the months up to `published`, the last month published (none
 /// when nothing is).
@@ -85,7 +77,7 @@ pub fn plan(
         })?
         .clone();
     for m in [&query.from, &query.to].into_iter().flatten() {
-        if !valid_month(m) {
+        if month_index(m).is_none() {
             return Err(ReportError::Bad(format!("'{m}' is not a month (YYYY-MM)")));
         }
     }

@@ -6,12 +6,12 @@
 
 use hark_core::form::{Question, QuestionKind};
 
-use super::cube::{ReportCube, month_index, month_name};
+use super::cube::ReportCube;
 use super::measures::{score, scores_for};
 use super::plan::Plan;
 use super::suppress::{Hidden, MIN_BREAKDOWN, THRESHOLD};
 use super::types::{Cell, Count, Granularity, Group, Measure, OptionColumn, Report};
-use crate::publication;
+use crate::publication::{self, month_index, month_name};
 use crate::tally::{VALUE_DONT_KNOW, VALUE_OTHER, VALUE_PREFER_NOT};
 
 /// The report the plan asked for, read from its cube.

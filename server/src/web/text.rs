@@ -107,16 +107,12 @@ pub(crate) async fn free_text(
     }
     // One whole published quarter (`quarter`, or the latest): see
     // `publication::quote_quarter`.
-    let quarter = params
-        .iter()
-        .find(|(k, _)| k == "quarter")
-        .map(|(_, v)| v.clone())
-        .filter(|v| !v.is_empty());
-    let rest: Vec<(String, String)> = params
-        .iter()
-        .filter(|(k, _)| k != "quarter")
-        .cloned()
-        .collect();
+    let (quarter, rest): (Vec<_>, Vec<_>) =
+        params.iter().cloned().partition(|(k, _)| k == "quarter");
+    if quarter.len() > 1 {
+        return Err(ApiError::BadRequest("'quarter' is given twice".into()));
+    }
+    let quarter = quarter.into_iter().map(|(_, v)| v).find(|v| !v.is_empty());
     let mut q = parse_report(&rest)?;
     if q.from.is_some() || q.to.is_some() || q.granularity != Granularity::Month {
         return Err(ApiError::BadRequest(
