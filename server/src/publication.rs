@@ -22,6 +22,8 @@
 
 use time::{Date, Month, OffsetDateTime};
 
+use crate::report::suppress::THRESHOLD;
+
 /// Days after a month ends before it is published: time for tablets
 /// visited at the end of the month to sync.
 pub const PUBLISH_AFTER_DAYS: u8 = 7;
@@ -119,6 +121,37 @@ pub fn counted_month(
         Some(open) if open.as_str() > arrived => open,
         _ => arrived.to_owned(),
     }
+}
+
+/// The first month a value is listed on its own in reports, filter lists
+/// and splits (a number given to a question; a setting, age phase, need or
+/// pathway), given how many gave it in each month (`by_month`, month
+/// indices): the first January, April, July or October by whose end at
+/// least [`THRESHOLD`] had given it (since the first month recorded),
+/// once that month is published (at or before `published`, an index);
+/// `None` while there is none. Listing a value says that someone gave it,
+/// so a value fewer than 5 gave is counted with the others ("other
+/// values", "others"); the months already published keep it there, so no
+/// published count changes when it is listed; and it is listed from the
+/// start of a quarter, so each quarter is the sum of its months.
+pub fn listed_from(
+    by_month: impl IntoIterator<Item = (i64, i64)>,
+    published: Option<i64>,
+) -> Option<i64> {
+    let threshold = THRESHOLD.cast_signed();
+    let mut months: Vec<(i64, i64)> = by_month.into_iter().collect();
+    months.sort_unstable();
+    let mut sum = 0;
+    let reached = months.into_iter().find_map(|(m, n)| {
+        sum += n;
+        (sum >= threshold).then_some(m)
+    })?;
+    let from = if quarter_start(reached) == reached {
+        reached
+    } else {
+        quarter_start(reached) + 3
+    };
+    published.is_some_and(|p| from <= p).then_some(from)
 }
 
 /// The complete quarter quotes are read for: `asked` (`YYYY-Qn`), or the
@@ -247,5 +280,21 @@ mod tests {
         assert_eq!(next_month("2026-12").as_deref(), Some("2027-01"));
         assert_eq!(next_month("2026-02").as_deref(), Some("2026-03"));
         assert_eq!(next_month("nope"), None);
+    }
+
+    #[test]
+    fn a_value_is_listed_from_the_quarter_after_five_gave_it_once_published() {
+        let m = |s: &str| month_index(s).expect("month");
+        // 3 in February, 2 in May: five by May, so listed from July.
+        let given = [(m("2026-05"), 2), (m("2026-02"), 3)];
+        assert_eq!(
+            listed_from(given, Some(m("2026-06"))),
+            None,
+            "July not published"
+        );
+        assert_eq!(listed_from(given, Some(m("2026-07"))), Some(m("2026-07")));
+        assert_eq!(listed_from(given, Some(m("2027-01"))), Some(m("2026-07")));
+        assert_eq!(listed_from([(m("2026-02"), 4)], Some(m("2027-01"))), None);
+        assert_eq!(listed_from(given, None), None);
     }
 }

@@ -20,7 +20,7 @@ use hark_core::form::Form;
 use proptest::prelude::*;
 
 use super::suppress::{MIN_BREAKDOWN, THRESHOLD};
-use super::{Granularity, ReportQuery, build, plan};
+use super::{Granularity, ReportQuery, build, listed_values, plan};
 use crate::tally::{Dim, TallyQuery, TallyRow, VALUE_ANSWERED};
 
 const QUESTIONS: [&str; 2] = ["q1", "q2"];
@@ -219,6 +219,14 @@ fn read_everything(data: &[Response], shape: Shape) -> BTreeMap<Key, Seen> {
                                     }),
                                 );
                                 for (option, c) in counts {
+                                    // A filter on a value not listed (or a
+                                    // number not listed then): no number.
+                                    if matches!(
+                                        c.hidden,
+                                        Some("in other values" | super::suppress::UNLISTED)
+                                    ) {
+                                        continue;
+                                    }
                                     let key = (qi, months.clone(), at, option);
                                     let now = match c.n {
                                         Some(n) => Seen::Shown(n),
@@ -344,6 +352,25 @@ fn attack(data: &[Response], shape: Shape) -> Vec<(Key, u64, f64, f64)> {
     for g in &thin_groups {
         known.push(u.expr(g).leq((MIN_BREAKDOWN - 1) as f64));
     }
+    // Which values a split lists says how many had each: at least 5, or
+    // fewer (`report::listed_values`, a rule the reader knows).
+    for (d, dim) in DIMS.iter().enumerate().filter(|(_, d)| **d != Dim::Version) {
+        for v in 0..shape[d + 1] {
+            let mut at = [None; 3];
+            at[d] = Some(v);
+            let key = (0, (0..shape[0]).collect(), at, None);
+            let had = Unknowns::truth(&key, data);
+            let listed = listed_values(
+                *dim,
+                std::iter::once((Some(&dim_value(*dim, v)), had.cast_signed())),
+            );
+            known.push(if listed.is_empty() {
+                u.expr(&key).leq((THRESHOLD - 1) as f64)
+            } else {
+                u.expr(&key).geq(THRESHOLD as f64)
+            });
+        }
+    }
     let solve = |objective: Expression, maximise: bool, with_zeros: bool| -> f64 {
         let p = problem.clone();
         let model = if maximise {
@@ -355,8 +382,12 @@ fn attack(data: &[Response], shape: Shape) -> Vec<(Key, u64, f64, f64)> {
         for c in known.iter().chain(zeros.iter().filter(|_| with_zeros)) {
             m = m.with(c.clone());
         }
-        let sol = m.solve().expect("the published numbers are consistent");
-        sol.eval(&objective)
+        match m.solve() {
+            Ok(sol) => sol.eval(&objective),
+            // Nothing published bounds it.
+            Err(good_lp::ResolutionError::Unbounded) if maximise => f64::INFINITY,
+            Err(e) => panic!("the published numbers are consistent: {e}"),
+        }
     };
     hidden
         .into_iter()

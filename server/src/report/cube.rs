@@ -19,7 +19,7 @@ use super::measures::scores_for;
 use super::plan::Plan;
 use super::suppress::{Axis, Cube, Line, THRESHOLD};
 use super::types::{MAX_MONTHS, ReportError};
-use crate::publication::{month_index, month_name, quarter_of, quarter_start};
+use crate::publication::{listed_from, month_index, month_name, quarter_of, quarter_start};
 use crate::tally::{Dim, TallyRow, VALUE_ANSWERED, VALUE_DONT_KNOW, VALUE_OTHER, VALUE_PREFER_NOT};
 
 /// The suppressed cube of a report, with what each axis position means.
@@ -40,9 +40,14 @@ pub(super) struct ReportCube {
     /// and "don't want to say" where offered, the numbers at least
     /// [`THRESHOLD`] gave, and [`VALUE_OTHER`] pooling the rest.
     pub option_ids: Vec<String>,
-    /// A filter names a value never recorded: the report is all zeros (and
-    /// the cube, so every other report's suppression, is left as it is).
-    pub nobody: bool,
+    /// Per dimension and value: whether it is listed (see
+    /// [`listed_values`]); a split shows a group for each listed value.
+    pub dim_listed: Vec<Vec<bool>>,
+    /// A filter names a value not listed (fewer than [`THRESHOLD`] had it,
+    /// or nobody): every cell reads [`super::suppress::UNLISTED`],
+    /// whichever it is (and the cube, so every other report's
+    /// suppression, is left as it is).
+    pub unlisted: bool,
     /// Per option: the first month (index) it is listed in, where it is a
     /// number listed only from then (before, it is in "other values").
     listed_from: Vec<Option<i64>>,
@@ -64,11 +69,23 @@ impl ReportCube {
         let quarters = complete_quarters(&months, through);
         let dim_values = dimension_values(plan, both());
         let first_seen = first_seen(plan, &dim_values, both());
-        let nobody = plan
-            .query
-            .filters
+        let dim_listed: Vec<Vec<bool>> = plan
+            .dims
             .iter()
-            .any(|(d, v)| !dim_values[plan.axis(*d)].contains(v));
+            .zip(&dim_values)
+            .enumerate()
+            .map(|(i, (dim, values))| {
+                let listed = listed_values(*dim, respondents.iter().map(|r| (r.dims.get(i), r.n)));
+                values.iter().map(|v| listed.contains(v)).collect()
+            })
+            .collect();
+        let unlisted = plan.query.filters.iter().any(|(d, v)| {
+            let a = plan.axis(*d);
+            !dim_values[a]
+                .iter()
+                .zip(&dim_listed[a])
+                .any(|(x, &listed)| listed && x == v)
+        });
         let (option_ids, listed_from) = option_ids(plan, rows, through);
         let (period, rounds, starts) = period_axis(&months, &quarters);
         let mut axes = vec![period];
@@ -84,8 +101,9 @@ impl ReportCube {
             months,
             quarters,
             dim_values,
+            dim_listed,
             option_ids,
-            nobody,
+            unlisted,
             listed_from,
         };
         // A cell is absent from the table as published in its round when
@@ -276,6 +294,30 @@ fn first_seen<'a>(
     first
 }
 
+/// The values of `dim` listed on their own (in splits and filter lists),
+/// given each respondent count's value (`None`: not this dimension) over
+/// the published months: every version, and any other value at least
+/// [`THRESHOLD`] respondents had. A group listed says that someone in it
+/// answered; one with fewer is not shown in a split (its counts stay in
+/// the cube, suppressed as ever, and in everyone's), and a filter on it
+/// reads as one on a value nobody has. Listing changes no count, so a
+/// value can be listed from the month it reaches 5.
+pub fn listed_values<'a>(
+    dim: Dim,
+    respondents: impl Iterator<Item = (Option<&'a String>, i64)>,
+) -> BTreeSet<String> {
+    let mut had: BTreeMap<&str, i64> = BTreeMap::new();
+    for (v, n) in respondents {
+        if let Some(v) = v {
+            *had.entry(v.as_str()).or_default() += n;
+        }
+    }
+    had.into_iter()
+        .filter(|(_, n)| dim == Dim::Version || *n >= THRESHOLD.cast_signed())
+        .map(|(v, _)| v.to_owned())
+        .collect()
+}
+
 /// The values seen of each dimension; versions in semver order.
 fn dimension_values<'a>(
     plan: &Plan,
@@ -308,10 +350,10 @@ fn dimension_values<'a>(
 /// the first month it is listed from.
 ///
 /// A number is listed once at least [`THRESHOLD`] gave it (over the whole
-/// form), for listing a value says that someone gave it; before, and in
-/// the rest of the quarter it got there, it is counted in "other values".
-/// From the next quarter it is listed: the months and quarters already
-/// published keep it pooled, so no published count changes.
+/// form), for listing a value says that someone gave it, from the start of
+/// a quarter ([`listed_from`]); before, it is counted in "other values",
+/// and the months and quarters already published keep it there, so no
+/// published count changes.
 fn option_ids(
     plan: &Plan,
     rows: &[TallyRow],
@@ -333,7 +375,7 @@ fn option_ids(
     if question.allow_prefer_not_to_say {
         ids.push(VALUE_PREFER_NOT.to_owned());
     }
-    let mut listed_from = vec![None; ids.len()];
+    let mut listing = vec![None; ids.len()];
     // Anything else seen, month by month.
     let mut seen: BTreeMap<&str, BTreeMap<i64, i64>> = BTreeMap::new();
     for r in rows
@@ -351,32 +393,25 @@ fn option_ids(
     let mut listed: Vec<(String, i64)> = Vec::new();
     let mut pooled = numbers;
     for (v, by_month) in seen {
-        let mut sum = 0;
-        let reached = by_month.into_iter().find_map(|(m, n)| {
-            sum += n;
-            (sum >= THRESHOLD_COUNT).then_some(m)
-        });
-        match reached.map(|m| quarter_start(m) + 3) {
-            Some(from) if through.is_some_and(|t| from <= t) => listed.push((v.to_owned(), from)),
-            _ => pooled |= sum != 0,
+        let given = by_month.values().any(|&n| n != 0);
+        match listed_from(by_month, through) {
+            Some(from) => listed.push((v.to_owned(), from)),
+            None => pooled |= given,
         }
     }
     // Numbers (whole or decimal) in numeric order, then anything else.
     listed.sort_by_key(|(v, _)| parse_decimal(v).map_or((1, Decimal::ZERO), |d| (0, d)));
     for (v, from) in listed {
         ids.push(v);
-        listed_from.push(Some(from));
+        listing.push(Some(from));
         pooled = true;
     }
     if pooled {
         ids.push(VALUE_OTHER.to_owned());
-        listed_from.push(None);
+        listing.push(None);
     }
-    (ids, listed_from)
+    (ids, listing)
 }
-
-/// [`THRESHOLD`] as a tally count.
-const THRESHOLD_COUNT: i64 = THRESHOLD.cast_signed();
 
 /// Each option's class: how the question's main score weighs it.
 fn classes(plan: &Plan, option_ids: &[String]) -> Vec<u32> {

@@ -22,6 +22,7 @@ mod slice;
 pub mod suppress;
 mod types;
 
+pub use cube::listed_values;
 pub use plan::{Plan, plan};
 pub use types::{
     Cell, Count, Excluded, Granularity, Group, MAX_DIMS, MAX_MONTHS, Measure, OptionColumn, Report,

@@ -30,7 +30,9 @@ pub(super) fn slice(plan: &Plan, rc: &ReportCube) -> Report {
     let mut group_keys: Vec<(Option<usize>, String)> = Vec::new();
     if let Some(a) = split_axis {
         for (i, v) in rc.dim_values[a].iter().enumerate() {
-            group_keys.push((Some(i), v.clone()));
+            if rc.dim_listed[a][i] {
+                group_keys.push((Some(i), v.clone()));
+            }
         }
     }
     group_keys.push((None, "*".to_owned()));
@@ -42,8 +44,8 @@ pub(super) fn slice(plan: &Plan, rc: &ReportCube) -> Report {
         .into_iter()
         .map(|(gi, key)| {
             let at_period = |p: usize, o: usize| {
-                if rc.nobody {
-                    return (0, Hidden::No);
+                if rc.unlisted {
+                    return (0, Hidden::Unlisted);
                 }
                 let mut coord = base.clone();
                 coord[0] = p;

@@ -79,6 +79,9 @@ pub const THRESHOLD: u64 = 5;
 /// The fewest who answered for a group's breakdown to be shown.
 pub const MIN_BREAKDOWN: u64 = 10;
 
+/// What a report filtered to a value not listed reads.
+pub const UNLISTED: &str = "fewer than 5 with this value so far, or none";
+
 /// Why a cell is hidden.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hidden {
@@ -93,6 +96,9 @@ pub enum Hidden {
     /// A value counted in "other values" in this period (it was listed
     /// only from a later quarter): not a count of its own.
     Pooled,
+    /// A filter on a value not listed (fewer than [`THRESHOLD`] had it,
+    /// or nobody: the same answer for both): no count at all.
+    Unlisted,
 }
 
 impl Hidden {
@@ -103,6 +109,7 @@ impl Hidden {
             Self::Thin => Some("not enough responses"),
             Self::Small | Self::Secondary => Some("hidden"),
             Self::Pooled => Some("in other values"),
+            Self::Unlisted => Some(UNLISTED),
         }
     }
 }
@@ -337,6 +344,10 @@ impl Cube {
             coord.push(answered);
             let (n, hidden) = (base.counts[b], base.hidden[b] != Hidden::No);
             let i = self.index(&coord);
+            // A cell not in the table (see `set_absent`) keeps its label.
+            if self.absent[i] {
+                continue;
+            }
             if self.counts[i] == n || hidden {
                 self.lock(&coord, hidden);
             }

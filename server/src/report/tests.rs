@@ -122,52 +122,47 @@ fn a_small_school_reads_fewer_than_5_and_cannot_be_worked_out_from_everyone() {
         &[("very_good", 7), ("good", 8), ("poor", 5)],
     ));
     let r = report(&query(Some(Dim::Setting), &[]), &rows);
-    let special = group(&r, "special_school");
-    for cell in &special.cells {
-        assert_eq!(cell.answered.n, None);
-        assert_eq!(cell.answered.hidden, Some("hidden"));
-        // No zeros: "0 for every other option" would say what the three
-        // children answered.
-        for o in &cell.options {
-            assert_eq!((o.n, o.hidden), (None, Some("not enough responses")));
-        }
-        assert!(cell.measures.iter().all(|m| m.value.is_none()));
-    }
-    // Everyone minus the other settings would give the school: so another
-    // setting is hidden too, in every column that has the school hidden.
+    // The school has no row: a group listed says that someone there
+    // answered. Its counts are still in everyone's.
+    let keys: Vec<&str> = r.groups.iter().map(|g| g.key.as_str()).collect();
+    assert_eq!(keys, ["clinic", "home", "*"]);
     let everyone = &group(&r, "*").cells[1];
     assert_eq!(everyone.answered.n, Some(50));
-    for (o, col) in everyone.options.iter().enumerate() {
-        let hidden_here = r
-            .groups
+    // Everyone minus the settings shown would give the school: so, in
+    // every column where the school has someone, a setting shown is
+    // hidden there.
+    let hidden_in = |at: &dyn Fn(&Cell) -> &Count| {
+        r.groups
             .iter()
-            .filter(|g| g.key != "*" && g.cells[1].options[o].n.is_none())
-            .count();
-        // (Where nobody gave the answer, every group's 0 is known anyway.)
-        if col.n != Some(0) {
-            assert_ne!(hidden_here, 1, "option {o} column: {col:?}");
-        }
+            .filter(|g| g.key != "*" && at(&g.cells[1]).n.is_none())
+            .count()
+    };
+    assert!(hidden_in(&|c| &c.answered) >= 1, "the school's total");
+    for o in [0, 3] {
+        assert!(hidden_in(&|c| &c.options[o]) >= 1, "option {o}");
     }
-    let hidden_totals = r
-        .groups
-        .iter()
-        .filter(|g| g.key != "*" && g.cells[1].answered.n.is_none())
-        .count();
-    assert!(
-        hidden_totals >= 2,
-        "the school's total is not everyone minus the rest"
-    );
+    // And a filter on the school reads as one on a setting nobody has.
+    let school = report(&query(None, &[(Dim::Setting, "special_school")]), &rows);
+    let nobody = report(&query(None, &[(Dim::Setting, "library")]), &rows);
+    assert_eq!(school.groups, nobody.groups);
+    for cell in &group(&school, "*").cells {
+        assert_eq!(
+            (cell.answered.n, cell.answered.hidden),
+            (None, Some(suppress::UNLISTED))
+        );
+        assert!(cell.measures.iter().all(|m| m.value.is_none()));
+    }
 }
 
 #[test]
 fn a_filter_shows_exactly_what_the_split_shows_for_that_value() {
     let mut rows = fft(
-        "2026-01",
+        "2026-02",
         &["special_school"],
         &[("very_good", 1), ("poor", 2)],
     );
     rows.extend(fft(
-        "2026-02",
+        "2026-01",
         &["clinic"],
         &[("very_good", 12), ("good", 3), ("poor", 6)],
     ));
@@ -177,7 +172,7 @@ fn a_filter_shows_exactly_what_the_split_shows_for_that_value() {
         &[("very_good", 7), ("good", 8), ("poor", 5)],
     ));
     let split = report(&query(Some(Dim::Setting), &[]), &rows);
-    for setting in ["special_school", "clinic", "home"] {
+    for setting in ["clinic", "home"] {
         let filtered = report(&query(None, &[(Dim::Setting, setting)]), &rows);
         assert_eq!(
             group(&filtered, "*").cells,
@@ -185,6 +180,8 @@ fn a_filter_shows_exactly_what_the_split_shows_for_that_value() {
             "{setting}"
         );
     }
+    // The school (3) has no row in the split, and its filter no number.
+    assert!(split.groups.iter().all(|g| g.key != "special_school"));
 }
 
 #[test]
@@ -410,8 +407,8 @@ fn an_answered_count_shared_with_the_respondents_is_suppressed_alike() {
             }
         }
     }
-    // The school's respondents are hidden, so its answered count is too.
-    assert_eq!(group(&with_base, "school").cells[1].answered.n, None);
+    // The school's three are not a group of their own.
+    assert!(with_base.groups.iter().all(|g| g.key != "school"));
 }
 
 /// Responses for the measurement: (month, setting, age phase, fft option).
@@ -533,7 +530,9 @@ proptest::proptest! {
                     proptest::prop_assert!(false, "group {} is gone", g.key);
                     continue;
                 };
-                for c in g.cells.iter().filter(|c| c.period != "all") {
+                // A value not yet listed reads as nobody's; once listed, its periods read as the cube
+                // always had them (listing changes no count).
+                for c in g.cells.iter().filter(|c| c.period != "all" && c.answered.hidden != Some(suppress::UNLISTED)) {
                     let lc = lg.cells.iter().find(|l| l.period == c.period);
                     proptest::prop_assert_eq!(Some(c), lc, "{} {} ({:?})", g.key, c.period, (split, filter, granularity));
                 }
@@ -624,19 +623,19 @@ fn a_number_is_listed_from_the_quarter_after_5_gave_it_and_published_months_keep
         n,
     };
     // 2.5 and 10 are each given by 5 or more over the whole form (10 only
-    // across two months) by February; 3 by one parent, 7.25 by two.
+    // across two months) by March; 3 by one parent, 7.25 by two.
     let answers = [
-        ("2026-01", "2.5", 7),
-        ("2026-01", "10", 3),
+        ("2026-02", "2.5", 7),
         ("2026-02", "10", 3),
-        ("2026-02", "3", 1),
-        ("2026-02", "7.25", 2),
+        ("2026-03", "10", 3),
+        ("2026-03", "3", 1),
+        ("2026-03", "7.25", 2),
         ("2026-04", "2.5", 6),
         ("2026-04", "10", 5),
         ("2026-04", "3", 1),
     ];
     let mut rows: Vec<TallyRow> = answers.iter().map(|(m, v, n)| tally(m, v, *n)).collect();
-    for month in ["2026-01", "2026-02", "2026-04"] {
+    for month in ["2026-02", "2026-03", "2026-04"] {
         let n = answers.iter().filter(|a| a.0 == month).map(|a| a.2).sum();
         rows.push(tally(month, VALUE_ANSWERED, n));
     }
@@ -654,15 +653,16 @@ fn a_number_is_listed_from_the_quarter_after_5_gave_it_and_published_months_keep
         let p = plan("area", &q, std::slice::from_ref(&form), Some(through)).expect("plan");
         build(&p, &rows, &respondents(&rows)).expect("build")
     };
-    // In March, nothing is listed yet: a value reaching 5 is listed from
-    // the next quarter, so the months published keep it in "other values".
+    // In March, nothing is listed yet: a value reaching 5 in the middle of
+    // a quarter is listed from the next, so the months published keep it
+    // in "other values".
     let march = read("2026-03");
     let ids: Vec<&str> = march.options.iter().map(|o| o.id.as_str()).collect();
     assert_eq!(ids, ["~other"]);
     assert_eq!(march.options[0].label, "other values");
-    let jan = &group(&march, "*").cells[0];
-    assert_eq!((jan.answered.n, jan.options[0].n), (Some(10), Some(10)));
-    // In April, 2.5 and 10 are listed from April on; January reads as it
+    let feb = &group(&march, "*").cells[0];
+    assert_eq!((feb.answered.n, feb.options[0].n), (Some(10), Some(10)));
+    // In April, 2.5 and 10 are listed from April on; February reads as it
     // did, the two values "in other values" there.
     let april = read("2026-04");
     let ids: Vec<&str> = april.options.iter().map(|o| o.id.as_str()).collect();

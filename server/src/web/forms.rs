@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{Params, form_versions, required};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::report::suppress::THRESHOLD;
+use crate::report;
 use crate::state::{AppState, blocking};
 use crate::tally::{Dim, QUESTION_RESPONSES, TallyQuery};
 
@@ -80,8 +80,8 @@ pub(crate) async fn forms(
     ))
 }
 
-/// The values of every dimension recorded for a form with at least 5
-/// respondents (for the dashboard's filter lists): names only, never
+/// The values of every dimension that reports list for a form (for the
+/// dashboard's filter lists: `report::listed_values`): names only, never
 /// counts.
 #[tracing::instrument(skip_all, fields(user = %who.user.username))]
 pub(crate) async fn dimensions(
@@ -109,18 +109,10 @@ pub(crate) async fn dimensions(
                 dims: vec![dim],
                 months: Some((String::new(), published.clone().unwrap_or_default())),
             })?;
-            // Only values with at least 5 respondents: a value one child
-            // has would say that child answered.
-            let mut respondents: BTreeMap<String, i64> = BTreeMap::new();
-            for r in rows {
-                if let Some(v) = r.dims.into_iter().next() {
-                    *respondents.entry(v).or_default() += r.n;
-                }
-            }
-            let values = respondents
+            // Only the values reports list: a value one child has would
+            // say that child answered.
+            let values = report::listed_values(dim, rows.iter().map(|r| (r.dims.first(), r.n)))
                 .into_iter()
-                .filter(|(_, n)| u64::try_from(*n).unwrap_or(0) >= THRESHOLD)
-                .map(|(v, _)| v)
                 .collect();
             out.insert(dim, values);
         }

@@ -29,6 +29,12 @@ fn a_leader_uses_the_dashboard_in_a_browser() {
             }
         }
     }
+    // Seven families at the resource base in March, every one "very
+    // good": listed (5 or more), its breakdown never shown (fewer than 10).
+    for k in 0..7 {
+        let phase = ["primary", "secondary"][k % 2];
+        crate::leaders::satisfaction(&d, "2026-03", "resource_base", phase, "very_good");
+    }
     d.sync().expect("sync");
     run_browser_script(
         "dashboard.cjs",
