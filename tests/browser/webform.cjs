@@ -207,11 +207,16 @@ async function next(page) {
     check(await t.locator("label.choice", { hasText: "Nieprzydatne" }).locator("input").isChecked(),
       "answers are kept across a language switch");
     check(await t.evaluate(() => document.documentElement.lang) === "pl", "the page's language follows");
-    await next(t);
+    check(await t.getByRole("button", { name: "Dalej" }).count() === 1 &&
+      await t.getByRole("button", { name: "Wstecz" }).count() === 1 &&
+      (await t.textContent("#progress-text")).startsWith("Strona 1 z 2") &&
+      (await t.textContent("label.language")).startsWith("Język"),
+      "hark's own words (buttons, progress, the language switch) are in Polish too");
+    await t.getByRole("button", { name: "Dalej" }).click();
     check(await t.locator("#q-why").isVisible(), "and shows it once it is");
     check((await t.textContent(".section-title")).trim() === "Twoja rodzina", "the section's title in Polish");
     await t.fill("#q-children-input", "11");
-    await t.getByRole("button", { name: "Send my answers" }).click();
+    await t.getByRole("button", { name: "Wyślij moje odpowiedzi" }).click();
     check((await t.textContent("#q-children .problem")).includes("Od 0 do 10, prosimy."),
       "a number out of range is explained in the author's words, in the chosen language");
     await t.fill("#q-children-input", "2");
@@ -220,11 +225,12 @@ async function next(page) {
     await t.waitForTimeout(300);
     await t.screenshot({ path: path.join(shots, "webform-tablet-polish.png"), fullPage: true });
     await audit(t, "a form in Polish");
-    await t.getByRole("button", { name: "Send my answers" }).click();
-    await t.waitForSelector("text=Thank you", { timeout: 10000 });
-    check(true, "the Polish answers are stored");
+    await t.getByRole("button", { name: "Wyślij moje odpowiedzi" }).click();
+    await t.waitForSelector("text=Dziękujemy", { timeout: 10000 });
+    check((await t.textContent("#app")).includes("Twoje odpowiedzi są zapisane"), "the Polish answers are stored, and the thanks is in Polish");
+    await t.screenshot({ path: path.join(shots, "webform-tablet-polish-thanks.png"), fullPage: true });
     // A shared phone or tablet: the next person starts afresh.
-    await t.getByRole("button", { name: "Next person" }).click();
+    await t.getByRole("button", { name: "Następna osoba" }).click();
     check((await heading(t)) === "Dzisiejsze spotkanie" || (await heading(t)) === "Today's event", "next person starts again");
     check(await t.locator("#q-why").count() === 0, "at the start, with nothing of the last person's");
 

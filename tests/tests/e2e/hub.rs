@@ -488,6 +488,7 @@ fn a_child_answers_with_faces_in_a_browser() {
             "webform-tablet-adult.png",
             "webform-tablet-organiser.png",
             "webform-tablet-polish.png",
+            "webform-tablet-polish-thanks.png",
         ],
         5_000,
     );

@@ -83,6 +83,23 @@
     return keys.length ? text[keys[0]] : '';
   }
 
+  // hark's own words (form-words.js) in the respondent's language, or
+  // English where it has none; `{name}` filled from `params`.
+  var WORDS = window.HARK_WORDS || { en: {} };
+  function t(id, params) {
+    var lang = String((state && state.lang) || window.navigator.language || 'en');
+    var words = WORDS[lang] || WORDS[lang.split('-')[0]] || WORDS.en;
+    var s = has(words, id) ? words[id] : WORDS.en[id];
+    if (s === undefined) s = id;
+    return s.replace(/\{(\w+)\}/g, function (m, k) { return params && has(params, k) ? String(params[k]) : m; });
+  }
+  // A word as a form's text: every language hark has it in.
+  function allLanguages(id) {
+    var text = {};
+    Object.keys(WORDS).forEach(function (l) { if (has(WORDS[l], id)) text[l] = WORDS[l][id]; });
+    return text;
+  }
+
   function isChild() { return CHILD.indexOf(form.audience) >= 0; }
   // A child needs a parent's consent as well as their own assent; a young
   // person (11 to 17) answering alone may give assent without it, as the
@@ -118,7 +135,7 @@
       headers: { 'content-type': 'application/json' }, body: JSON.stringify(body)
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (b) {
-        if (r.status !== 200) throw new Error((b.error && b.error.message) || 'Not saved.');
+        if (r.status !== 200) throw new Error((b.error && b.error.message) || t('not_saved'));
         return b;
       });
     });
@@ -300,9 +317,9 @@
     if (q.type === 'single_choice' || q.type === 'multiple_choice') return q.options;
     if (q.type === 'yes_no') {
       return [
-        { id: 'yes', label: { en: 'Yes' }, symbol: '👍' },
-        { id: 'no', label: { en: 'No' }, symbol: '👎' },
-        { id: 'not_sure', label: { en: 'Not sure' }, symbol: '🤔' }
+        { id: 'yes', label: allLanguages('yes'), symbol: '👍' },
+        { id: 'no', label: allLanguages('no'), symbol: '👎' },
+        { id: 'not_sure', label: allLanguages('not_sure'), symbol: '🤔' }
       ];
     }
     return [];
@@ -319,49 +336,49 @@
 
   // The message for an answer the core would refuse, or '' if it is fine.
   function problemOf(q, a) {
-    if (a === DONT_KNOW) return q.allow_dont_know && q.type !== 'free_text' ? '' : 'Please choose an answer.';
-    if (a === PREFER_NOT) return q.allow_prefer_not_to_say && q.type !== 'free_text' ? '' : 'Please choose an answer.';
+    if (a === DONT_KNOW) return q.allow_dont_know && q.type !== 'free_text' ? '' : t('choose_answer');
+    if (a === PREFER_NOT) return q.allow_prefer_not_to_say && q.type !== 'free_text' ? '' : t('choose_answer');
     var ids = optionsOf(q).map(function (o) { return o.id; });
     switch (q.type) {
       case 'face_scale':
-        return Number.isInteger(a) && a >= 1 && a <= q.points ? '' : 'Please choose a face.';
+        return Number.isInteger(a) && a >= 1 && a <= q.points ? '' : t('choose_face');
       case 'single_choice':
       case 'yes_no':
-        return ids.indexOf(a) >= 0 ? '' : 'Please choose one of the answers.';
+        return ids.indexOf(a) >= 0 ? '' : t('choose_one');
       case 'multiple_choice': {
         var min = q.min_selected === undefined ? 1 : q.min_selected;
         var max = q.max_selected === undefined ? ids.length : q.max_selected;
-        if (!Array.isArray(a) || a.some(function (x) { return ids.indexOf(x) < 0; })) return 'Please choose from the answers shown.';
+        if (!Array.isArray(a) || a.some(function (x) { return ids.indexOf(x) < 0; })) return t('choose_shown');
         if (a.length < min || a.length > max) {
-          return outside(q, min === max ? 'Please choose ' + min + '.' : 'Please choose between ' + min + ' and ' + max + '.');
+          return outside(q, min === max ? t('choose_exactly', { min: min }) : t('choose_between', { min: min, max: max }));
         }
         return '';
       }
       case 'free_text': {
         var maxLen = q.max_length || MAX_TEXT;
-        if (typeof a !== 'string' || a.trim() === '') return 'Please write an answer, or leave it empty.';
-        return Array.from(a).length > maxLen ? outside(q, 'Please keep your answer to ' + maxLen + ' characters.') : '';
+        if (typeof a !== 'string' || a.trim() === '') return t('write_or_leave');
+        return Array.from(a).length > maxLen ? outside(q, t('keep_to', { max: maxLen })) : '';
       }
       case 'number':
-        if (!Number.isInteger(a)) return 'Please enter a whole number.';
-        return a >= q.min && a <= q.max ? '' : outside(q, 'Please enter a number from ' + q.min + ' to ' + q.max + '.');
+        if (!Number.isInteger(a)) return t('whole_number');
+        return a >= q.min && a <= q.max ? '' : outside(q, t('number_between', { min: q.min, max: q.max }));
       case 'decimal': {
         var digits = typeof a === 'string' ? a.replace(/[-.]/g, '') : '';
         if (typeof a !== 'string' || !DECIMAL.test(a) || digits.length > MAX_DIGITS) {
-          return outside(q, 'Please enter a number such as 2.5 (digits, with a point for any part).');
+          return outside(q, t('decimal_shape'));
         }
         var low = q.min !== undefined && cmpDecimal(a, q.min) < 0, high = q.max !== undefined && cmpDecimal(a, q.max) > 0;
         if (!low && !high) return '';
-        if (q.min !== undefined && q.max !== undefined) return outside(q, 'Please enter a number from ' + q.min + ' to ' + q.max + '.');
-        return outside(q, low ? 'Please enter a number of at least ' + q.min + '.' : 'Please enter a number of at most ' + q.max + '.');
+        if (q.min !== undefined && q.max !== undefined) return outside(q, t('number_between', { min: q.min, max: q.max }));
+        return outside(q, low ? t('at_least', { min: q.min }) : t('at_most', { max: q.max }));
       }
       case 'date':
-        if (typeof a !== 'string' || !validDate(a)) return outside(q, 'Please enter a date.');
-        if (q.min && a < q.min) return outside(q, 'Please enter a date on or after ' + q.min + '.');
-        if (q.max && a > q.max) return outside(q, 'Please enter a date on or before ' + q.max + '.');
+        if (typeof a !== 'string' || !validDate(a)) return outside(q, t('a_date'));
+        if (q.min && a < q.min) return outside(q, t('date_from', { min: q.min }));
+        if (q.max && a > q.max) return outside(q, t('date_to', { max: q.max }));
         return '';
       default:
-        return 'This question cannot be answered here.';
+        return t('cannot_answer');
     }
   }
 
@@ -371,7 +388,7 @@
     if (!has(state.answers, q.id)) {
       if (!q.required) return '';
       if (q.required_message) return tx(q.required_message);
-      return q.allow_dont_know ? 'Please answer this, or choose "I don\'t know".' : 'Please answer this question.';
+      return q.allow_dont_know ? t('answer_or_dont_know') : t('answer_this');
     }
     return problemOf(q, state.answers[q.id]);
   }
@@ -399,7 +416,7 @@
   function speakButton(textFn) {
     if (!canSpeak()) return null;
     return el('button', { type: 'button', class: 'speak', on: { click: function () { speak(textFn()); } } }, [
-      el('span', { 'aria-hidden': 'true', text: '🔊' }), 'Read it to me'
+      el('span', { 'aria-hidden': 'true', text: '🔊' }), t('read_aloud')
     ]);
   }
 
@@ -410,8 +427,8 @@
     if (q.read_aloud) return tx(q.read_aloud);
     var parts = [label(q)];
     optionsOf(q).forEach(function (o) { parts.push(optionLabel(o)); });
-    if (q.allow_dont_know) parts.push("I don't know");
-    if (q.allow_prefer_not_to_say) parts.push("I don't want to say");
+    if (q.allow_dont_know) parts.push(t('dont_know'));
+    if (q.allow_prefer_not_to_say) parts.push(t('prefer_not'));
     return parts.join('. ');
   }
 
@@ -439,20 +456,20 @@
     var items = [];
     if (progress) {
       items.push(el('div', { class: 'progress' }, [
-        el('span', { id: 'progress-text', text: (progress[2] || 'Question') + ' ' + progress[0] + ' of ' + progress[1] }),
+        el('span', { id: 'progress-text', text: t(progress[2] ? 'page_of' : 'question_of', { n: progress[0], total: progress[1] }) }),
         el('progress', { max: progress[1], value: progress[0], 'aria-labelledby': 'progress-text' })
       ]));
     }
     if (hasEasyRead()) {
       items.push(el('button', {
         type: 'button', class: 'toggle', 'aria-pressed': state.easy ? 'true' : 'false',
-        on: { click: function () { state.easy = !state.easy; save(); render(); announce(state.easy ? 'Easy read on' : 'Easy read off'); } }
-      }, ['Easy read']));
+        on: { click: function () { state.easy = !state.easy; save(); render(); announce(t(state.easy ? 'easy_read_on' : 'easy_read_off')); } }
+      }, [t('easy_read')]));
     }
     if (form.languages.length > 1) {
       var select = el('select', { id: 'language', on: { change: function () { state.lang = select.value; save(); render(); } } },
         form.languages.map(function (l) { return el('option', { value: l, selected: l === state.lang, text: languageName(l) }); }));
-      items.push(el('label', { class: 'language', for: 'language' }, ['Language ']));
+      items.push(el('label', { class: 'language', for: 'language' }, [t('language') + ' ']));
       items.push(select);
     }
     return el('div', { class: 'bar' }, items);
@@ -481,7 +498,7 @@
     var body = [];
     var inputs = [];
     var title = el(headingTag, { id: id + '-label', class: 'question', tabindex: '-1' }, [
-      label(q), q.required ? el('span', { class: 'required', text: ' (needs an answer)' }) : null
+      label(q), q.required ? el('span', { class: 'required', text: ' ' + t('needs_answer') }) : null
     ]);
     var hint = q.hint ? el('p', { class: 'hint', id: hintId, text: tx(q.hint) }) : null;
     var problem = el('p', { class: 'problem', id: problemId, role: 'alert' });
@@ -562,7 +579,7 @@
 
     // "I don't know" and "I don't want to say", where the form offers them.
     var specials = [];
-    [[q.allow_dont_know, DONT_KNOW, "I don't know", '🤷'], [q.allow_prefer_not_to_say, PREFER_NOT, "I don't want to say", '🤐']]
+    [[q.allow_dont_know, DONT_KNOW, t('dont_know'), '🤷'], [q.allow_prefer_not_to_say, PREFER_NOT, t('prefer_not'), '🤐']]
       .forEach(function (s) {
         if (!s[0] || q.type === 'free_text') return;
         var b = el('button', {
@@ -649,7 +666,7 @@
 
   function nav(back, next) {
     return el('div', { class: 'nav' }, [
-      back ? el('button', { type: 'button', class: 'back', on: { click: function () { go(-1); } } }, [el('span', { 'aria-hidden': 'true', text: '←' }), 'Back']) : el('span'),
+      back ? el('button', { type: 'button', class: 'back', on: { click: function () { go(-1); } } }, [el('span', { 'aria-hidden': 'true', text: '←' }), t('back')]) : el('span'),
       next
     ]);
   }
@@ -673,7 +690,7 @@
 
   function pauseButton() {
     if (!PRACTITIONER) return null;
-    return el('button', { type: 'button', class: 'pause', on: { click: pause } }, ['Stop for now']);
+    return el('button', { type: 'button', class: 'pause', on: { click: pause } }, [t('stop_for_now')]);
   }
 
   function handBack(text) {
@@ -692,25 +709,25 @@
     var focus = null;
     if (state.stage === 'sending') {
       app.appendChild(el('section', { class: 'screen end' }, [
-        el('h1', { tabindex: '-1', text: 'Saving your answers…' }),
-        el('p', { text: state.problem || 'Please keep this page open. If there is no signal, we will keep trying.' })
+        el('h1', { tabindex: '-1', text: t('saving') }),
+        el('p', { text: state.problem || t('keep_open') })
       ]));
       focus = app.querySelector('h1');
     } else if (PRACTITIONER && (state.stage === 'done' || state.stage === 'declined')) {
       var finished = state.stage === 'done';
       app.appendChild(el('section', { class: 'screen end' }, [
         el('p', { class: 'calm', 'aria-hidden': 'true', text: finished ? '🌈' : '🌱' }),
-        el('h1', { tabindex: '-1', text: finished ? 'Thank you' : "That's OK" }),
-        el('p', { text: finished ? 'Your answers are saved. Thank you for telling us.' : 'Thank you. Nothing will be sent.' })
-      ].concat(handBack('Please give the tablet back to the grown-up who gave it to you.'))));
+        el('h1', { tabindex: '-1', text: t(finished ? 'thank_you' : 'thats_ok') }),
+        el('p', { text: t(finished ? 'saved' : 'nothing_sent') })
+      ].concat(handBack(t('hand_back')))));
       focus = app.querySelector('h1');
     } else if (state.stage === 'paused') {
       app.appendChild(el('section', { class: 'screen end' }, [
-        el('h1', { tabindex: '-1', text: 'Stopping for now' }),
-        el('p', { text: 'Your answers so far are saved.' }),
-        el('p', { class: 'handback', text: 'Please give the tablet back to the grown-up who gave it to you.' }),
+        el('h1', { tabindex: '-1', text: t('stopping') }),
+        el('p', { text: t('saved_so_far') }),
+        el('p', { class: 'handback', text: t('hand_back') }),
         el('div', { class: 'nav' }, [
-          el('button', { type: 'button', on: { click: function () { state.stage = 'filling'; render(true); } } }, ['Carry on']),
+          el('button', { type: 'button', on: { click: function () { state.stage = 'filling'; render(true); } } }, [t('carry_on')]),
           el('a', { class: 'button primary', href: HOME, text: 'Practitioner view' })
         ])
       ]));
@@ -719,11 +736,11 @@
       var done = state.stage === 'done';
       app.appendChild(el('section', { class: 'screen end' }, [
         el('p', { class: 'calm', 'aria-hidden': 'true', text: done ? '🌈' : '🌱' }),
-        el('h1', { tabindex: '-1', text: done ? 'Thank you' : "That's OK" }),
-        el('p', { text: done ? 'Your answers are saved. Thank you for telling us.' : 'Thank you for stopping by. Nothing has been saved.' }),
+        el('h1', { tabindex: '-1', text: t(done ? 'thank_you' : 'thats_ok') }),
+        el('p', { text: t(done ? 'saved' : 'nothing_saved') }),
         el('div', { class: 'nav' }, [
-          el('a', { class: 'button', href: HOME, text: 'Finish' }),
-          primary('Next person', function () { state = fresh(); save(); render(true); })
+          el('a', { class: 'button', href: HOME, text: t('finish') }),
+          primary(t('next_person'), function () { state = fresh(); save(); render(true); })
         ])
       ]));
       focus = app.querySelector('h1');
@@ -764,25 +781,23 @@
         el('h1', { tabindex: '-1', text: tx(form.title) }),
         intro ? el('p', { class: 'intro', text: intro }) : null,
         speakButton(function () { return tx(form.title) + '. ' + intro; }),
-        nav(false, primary('Start', function () { go(1); }))
+        nav(false, primary(t('start'), function () { go(1); }))
       ]));
       return app.querySelector('h1');
     }
     if (screen === 'grown_up') {
-      var text = youngPerson()
-        ? 'If a parent or carer is with you, please ask them. Do they agree to you taking part?'
-        : 'For the grown-up: the answers do not have your child\'s name on them. Do you agree to your child taking part?';
+      var text = t(youngPerson() ? 'ask_grown_up' : 'grown_up_consent');
       app.appendChild(bar(null));
       app.appendChild(el('section', { class: 'screen' }, [
-        el('h1', { tabindex: '-1', text: youngPerson() ? 'Is a grown-up with you?' : 'For the grown-up' }),
+        el('h1', { tabindex: '-1', text: t(youngPerson() ? 'grown_up_with_you' : 'for_the_grown_up') }),
         el('p', { text: text }),
         speakButton(function () { return text; }),
         el('div', { class: 'consent' }, [
-          primary(youngPerson() ? 'Yes, they agree' : 'Yes, I agree', function () { state.consent.consent = 'given'; go(1); }),
+          primary(t(youngPerson() ? 'yes_they_agree' : 'yes_i_agree'), function () { state.consent.consent = 'given'; go(1); }),
           youngPerson()
-            ? el('button', { type: 'button', on: { click: function () { state.consent.consent = 'not_applicable'; go(1); } } }, ["I'm answering on my own"])
+            ? el('button', { type: 'button', on: { click: function () { state.consent.consent = 'not_applicable'; go(1); } } }, [t('on_my_own')])
             : null,
-          el('button', { type: 'button', on: { click: function () { decline('consent'); } } }, ['No'])
+          el('button', { type: 'button', on: { click: function () { decline('consent'); } } }, [t('no')])
         ]),
         nav(true, el('span'))
       ]));
@@ -790,17 +805,15 @@
     }
     if (screen === 'assent' || screen === 'consent') {
       var child = screen === 'assent';
-      var ask = child
-        ? 'Do you want to answer some questions? You can stop at any time, and you can say "I don\'t know".'
-        : 'Your answers do not have your name on them. They help the local area hear what families think. Do you agree to take part?';
+      var ask = t(child ? 'assent_ask' : 'consent_ask');
       app.appendChild(bar(null));
       app.appendChild(el('section', { class: 'screen' }, [
-        el('h1', { tabindex: '-1', text: child ? 'Is it OK to ask you?' : 'Taking part' }),
+        el('h1', { tabindex: '-1', text: t(child ? 'ok_to_ask' : 'taking_part') }),
         el('p', { text: ask }),
         speakButton(function () { return ask; }),
         el('div', { class: 'consent' }, [
-          primary(child ? 'Yes, I want to' : 'Yes, I agree', function () { state.consent[child ? 'assent' : 'consent'] = 'given'; go(1); }),
-          el('button', { type: 'button', on: { click: function () { decline(child ? 'assent' : 'consent'); } } }, [child ? 'No, thank you' : 'No'])
+          primary(t(child ? 'yes_i_want_to' : 'yes_i_agree'), function () { state.consent[child ? 'assent' : 'consent'] = 'given'; go(1); }),
+          el('button', { type: 'button', on: { click: function () { decline(child ? 'assent' : 'consent'); } } }, [t(child ? 'no_thank_you' : 'no')])
         ]),
         nav(true, el('span'))
       ]));
@@ -809,11 +822,11 @@
     if (screen === 'review') {
       app.appendChild(bar(null));
       app.appendChild(el('section', { class: 'screen' }, [
-        el('h1', { tabindex: '-1', text: 'All done?' }),
-        el('p', { text: 'That was the last question. Press "Send my answers" when you are ready, or go back to change something.' }),
+        el('h1', { tabindex: '-1', text: t('all_done') }),
+        el('p', { text: t('last_question') }),
         state.problem ? el('p', { class: 'problem', role: 'alert', text: state.problem }) : null,
-        speakButton(function () { return 'That was the last question. Press send my answers when you are ready.'; }),
-        nav(true, primary('Send my answers', function () { trySend(); })),
+        speakButton(function () { return t('last_question_spoken'); }),
+        nav(true, primary(t('send'), function () { trySend(); })),
         pauseButton()
       ]));
       return app.querySelector('h1');
@@ -827,7 +840,7 @@
     app.appendChild(el('section', { class: 'screen' }, [
       block,
       speakButton(function () { return readAloud(q); }),
-      nav(true, primary('Next', function () {
+      nav(true, primary(t('next'), function () {
         var p = blocker(q);
         if (p) { block.showProblem(p); return; }
         if (PRACTITIONER) flush();
@@ -836,7 +849,7 @@
       pauseButton()
     ]));
     if (state.problem) block.showProblem(state.problem);
-    announce('Question ' + n + ' of ' + asked.length);
+    announce(t('question_of', { n: n, total: asked.length }));
     return block.querySelector('.question');
   }
 
@@ -864,13 +877,13 @@
       blocks[q.id] = questionBlock(q, 'h2', refresh);
       page.appendChild(blocks[q.id]);
     });
-    page.appendChild(nav(true, primary(last ? 'Send my answers' : 'Next', function () {
+    page.appendChild(nav(true, primary(t(last ? 'send' : 'next'), function () {
       summary.textContent = '';
       var here = walk().asked.filter(function (q) { return questions.indexOf(q) >= 0; });
       var problems = here.map(function (q) { return [q, blocker(q)]; }).filter(function (p) { return p[1]; });
       problems.forEach(function (p) { blocks[p[0].id].showProblem(p[1]); });
       if (problems.length) {
-        summary.appendChild(el('p', { text: 'Please check ' + (problems.length === 1 ? 'one answer' : problems.length + ' answers') + ':' }));
+        summary.appendChild(el('p', { text: problems.length === 1 ? t('check_one') : t('check_many', { n: problems.length }) }));
         summary.appendChild(el('ul', {}, problems.map(function (p) {
           return el('li', {}, [el('a', { href: '#q-' + p[0].id, text: label(p[0]) })]);
         })));
@@ -913,15 +926,16 @@
     state.payload = PRACTITIONER ? { language: state.lang } : payload();
     save();
     render(true);
-    announce('Saving your answers');
+    announce(t('saving_announced'));
     if (PRACTITIONER) flush().then(attempt); else attempt();
   }
 
   function retryLater(why) {
     retries += 1;
     var delay = Math.min(30000, 1000 * Math.pow(2, Math.min(retries, 5)));
-    state.problem = why + ' Trying again in ' + Math.round(delay / 1000) + ' seconds. ' +
-      (PRACTITIONER ? 'Your answers so far are saved on this device.' : 'Your answers are kept on this phone.');
+    state.problem = t('retrying', {
+      why: why, seconds: Math.round(delay / 1000), kept: t(PRACTITIONER ? 'kept_on_device' : 'kept_on_phone')
+    });
     render(false);
     window.clearTimeout(retryTimer);
     retryTimer = window.setTimeout(attempt, delay);
@@ -944,25 +958,25 @@
         state.stage = 'done';
         state.payload = null;
         render(true);
-        announce('Thank you. Your answers are saved.');
+        announce(t('saved_announced'));
       } else if (res.status >= 500 || res.status === 429 || res.status === 408) {
-        retryLater(PRACTITIONER ? 'This device is busy.' : 'The hub is busy.');
+        retryLater(t(PRACTITIONER ? 'device_busy' : 'hub_busy'));
       } else if (res.status === 401) {
         state.stage = 'filling';
-        state.problem = 'This phone needs the event code again: open the start page, enter the code, then come back. Your answers are kept.';
+        state.problem = t('code_again');
         save();
         render(true);
       } else {
         // Refused: say why, and go back to the answers.
         state.stage = 'filling';
         state.payload = null;
-        state.problem = message || 'These answers could not be saved.';
+        state.problem = message || t('not_saved');
         state.screen = screens().length - 1;
         save();
         render(true);
       }
     }, function () {
-      retryLater('No connection to the hub.');
+      retryLater(t('no_connection'));
     });
   }
 
@@ -973,7 +987,7 @@
   // ----- start ---------------------------------------------------------------
 
   window.fetch(FORM_URL, { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
-    if (!r.ok) throw new Error(r.status === 401 ? 'Enter the event code first.' : 'This survey could not be loaded.');
+    if (!r.ok) throw new Error(t(r.status === 401 ? 'enter_code_first' : 'not_loaded'));
     return r.json();
   }).then(function (f) {
     form = PRACTITIONER ? f.form : f;
@@ -991,9 +1005,9 @@
   }).catch(function (e) {
     app.textContent = '';
     app.appendChild(el('section', { class: 'screen' }, [
-      el('h1', { text: 'Sorry' }),
-      el('p', { role: 'alert', text: e.message || 'This survey could not be loaded.' }),
-      el('a', { class: 'button', href: HOME, text: 'Back' })
+      el('h1', { text: t('sorry') }),
+      el('p', { role: 'alert', text: e.message || t('not_loaded') }),
+      el('a', { class: 'button', href: HOME, text: t('back') })
     ]));
   });
 })();
