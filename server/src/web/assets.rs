@@ -23,8 +23,6 @@ pub(crate) const FORM_JS: &str = concat!(
     ";\n",
     include_str!("assets/form.js")
 );
-/// The words of [`FORM_JS`], by language.
-pub(crate) const FORM_WORDS: &str = include_str!("assets/form-words.json");
 /// Its style sheet.
 pub(crate) const FORM_CSS: &str = include_str!("assets/form.css");
 /// The OpenAPI 3.1 document (a test checks it against the route table).
@@ -91,7 +89,10 @@ pub(crate) async fn openapi() -> Response {
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
-    use super::{FORM_JS, FORM_WORDS};
+    use super::FORM_JS;
+
+    /// The words of [`FORM_JS`], by language.
+    const FORM_WORDS: &str = include_str!("assets/form-words.json");
 
     fn placeholders(s: &str) -> BTreeSet<&str> {
         s.split('{')
