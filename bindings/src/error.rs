@@ -119,6 +119,13 @@ pub enum HarkError {
         /// What to show.
         detail: String,
     },
+    /// The event hub cannot start as asked (no forms yet, a short event
+    /// code, the port taken).
+    #[error("{detail}")]
+    Hub {
+        /// What to show.
+        detail: String,
+    },
     /// A callback into the app failed unexpectedly, or a bug.
     #[error("{detail}")]
     Internal {
@@ -244,6 +251,17 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for HarkError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
         Self::Internal {
             detail: format!("a callback into the app failed: {}", e.reason),
+        }
+    }
+}
+
+impl From<hark_hub::HubError> for HarkError {
+    fn from(e: hark_hub::HubError) -> Self {
+        match e {
+            hark_hub::HubError::Store(e) => e.into(),
+            other => Self::Hub {
+                detail: other.to_string(),
+            },
         }
     }
 }

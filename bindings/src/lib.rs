@@ -8,7 +8,8 @@
 //! core does not; the only additions are the platform hooks: a [`Keystore`]
 //! the app implements (Android Keystore, iOS Keychain) and a
 //! [`SyncProgress`] callback, with enrolment and sync as async calls that run
-//! the core's blocking HTTP on tokio's blocking pool.
+//! the core's blocking HTTP on tokio's blocking pool; and [`EventHub`], the
+//! `hark hub` event hub started over the app's store (the hark-hub crate).
 //!
 //! Generate the bindings from the built library (see `bindings/README.md`):
 //!
@@ -19,11 +20,13 @@
 //! ```
 
 pub mod error;
+pub mod hub;
 pub mod kiosk;
 pub mod model;
 pub mod store;
 
 pub use error::{AnswerProblem, HarkError};
+pub use hub::{EventHub, HubOptions};
 pub use kiosk::Kiosk;
 pub use store::{HarkStore, Keystore, SyncProgress};
 

@@ -487,6 +487,22 @@ fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -619,6 +635,205 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
         writeBytes(&buf, value)
     }
 }
+
+
+
+
+/**
+ * An event hub serving phones until [`EventHub::stop`].
+ */
+public protocol EventHubProtocol: AnyObject, Sendable {
+    
+    /**
+     * The code phones enter.
+     */
+    func code()  -> String
+    
+    /**
+     * The organiser's page (the code, the QR, the live count, Sync now),
+     * which opens on this tablet only.
+     */
+    func organiserUrl()  -> String
+    
+    /**
+     * Stops serving: requests in flight finish, and every stored response
+     * stays in the store. Stopping twice does nothing.
+     */
+    func stop() throws 
+    
+    /**
+     * The address phones open (show it, and as a QR code: the organiser's
+     * page does both).
+     */
+    func url()  -> String
+    
+}
+/**
+ * An event hub serving phones until [`EventHub::stop`].
+ */
+open class EventHub: EventHubProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hark_ffi_fn_clone_eventhub(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_hark_ffi_fn_free_eventhub(handle, $0) }
+    }
+
+    
+    /**
+     * Starts a hub over `store` (enrolled and synced, so it holds the
+     * area's forms). Returns once it listens.
+     */
+public static func start(store: HarkStore, options: HubOptions)throws  -> EventHub  {
+    return try  FfiConverterTypeEventHub_lift(try rustCallWithError(FfiConverterTypeHarkError_lift) {
+        uniffiCallStatus in
+    uniffi_hark_ffi_fn_constructor_eventhub_start(
+        FfiConverterTypeHarkStore_lower(store),
+        FfiConverterTypeHubOptions_lower(options),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The code phones enter.
+     */
+open func code() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_hark_ffi_fn_method_eventhub_code(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The organiser's page (the code, the QR, the live count, Sync now),
+     * which opens on this tablet only.
+     */
+open func organiserUrl() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_hark_ffi_fn_method_eventhub_organiser_url(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Stops serving: requests in flight finish, and every stored response
+     * stays in the store. Stopping twice does nothing.
+     */
+open func stop()throws   {try rustCallWithError(FfiConverterTypeHarkError_lift) {
+        uniffiCallStatus in
+    uniffi_hark_ffi_fn_method_eventhub_stop(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The address phones open (show it, and as a QR code: the organiser's
+     * page does both).
+     */
+open func url() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_hark_ffi_fn_method_eventhub_url(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEventHub: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = EventHub
+
+    public static func lift(_ handle: UInt64) throws -> EventHub {
+        return EventHub(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: EventHub) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EventHub {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: EventHub, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEventHub_lift(_ handle: UInt64) throws -> EventHub {
+    return try FfiConverterTypeEventHub.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEventHub_lower(_ value: EventHub) -> UInt64 {
+    return FfiConverterTypeEventHub.lower(value)
+}
+
+
 
 
 
@@ -2513,6 +2728,115 @@ public func FfiConverterTypeFamilyNote_lift(_ buf: RustBuffer) throws -> FamilyN
 #endif
 public func FfiConverterTypeFamilyNote_lower(_ value: FamilyNote) -> RustBuffer {
     return FfiConverterTypeFamilyNote.lower(value)
+}
+
+
+/**
+ * What the organiser asks for when starting a hub.
+ */
+public struct HubOptions: Equatable, Hashable {
+    /**
+     * The event's name (recorded as each response's occasion).
+     */
+    public var event: String
+    /**
+     * Setting recorded with each response (from the area's list).
+     */
+    public var setting: String?
+    /**
+     * Offer only these forms (empty: every installed form).
+     */
+    public var forms: [String]
+    /**
+     * The code phones enter (`None`: a fresh 6-character code).
+     */
+    public var code: String?
+    /**
+     * The port to listen on, on every interface (0: any free port).
+     */
+    public var port: UInt16
+    /**
+     * The address phones open, if not the tablet's own on its network.
+     */
+    public var url: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The event's name (recorded as each response's occasion).
+         */event: String, 
+        /**
+         * Setting recorded with each response (from the area's list).
+         */setting: String?, 
+        /**
+         * Offer only these forms (empty: every installed form).
+         */forms: [String], 
+        /**
+         * The code phones enter (`None`: a fresh 6-character code).
+         */code: String?, 
+        /**
+         * The port to listen on, on every interface (0: any free port).
+         */port: UInt16, 
+        /**
+         * The address phones open, if not the tablet's own on its network.
+         */url: String?) {
+        self.event = event
+        self.setting = setting
+        self.forms = forms
+        self.code = code
+        self.port = port
+        self.url = url
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HubOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHubOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HubOptions {
+        return
+            try HubOptions(
+                event: FfiConverterString.read(from: &buf), 
+                setting: FfiConverterOptionString.read(from: &buf), 
+                forms: FfiConverterSequenceString.read(from: &buf), 
+                code: FfiConverterOptionString.read(from: &buf), 
+                port: FfiConverterUInt16.read(from: &buf), 
+                url: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HubOptions, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.event, into: &buf)
+        FfiConverterOptionString.write(value.setting, into: &buf)
+        FfiConverterSequenceString.write(value.forms, into: &buf)
+        FfiConverterOptionString.write(value.code, into: &buf)
+        FfiConverterUInt16.write(value.port, into: &buf)
+        FfiConverterOptionString.write(value.url, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHubOptions_lift(_ buf: RustBuffer) throws -> HubOptions {
+    return try FfiConverterTypeHubOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHubOptions_lower(_ value: HubOptions) -> RustBuffer {
+    return FfiConverterTypeHubOptions.lower(value)
 }
 
 
@@ -4712,6 +5036,15 @@ enum HarkError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */detail: String
     )
     /**
+     * The event hub cannot start as asked (no forms yet, a short event
+     * code, the port taken).
+     */
+    case Hub(
+        /**
+         * What to show.
+         */detail: String
+    )
+    /**
      * A callback into the app failed unexpectedly, or a bug.
      */
     case Internal(
@@ -4797,7 +5130,10 @@ public struct FfiConverterTypeHarkError: FfiConverterRustBuffer {
         case 14: return .Network(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 15: return .Internal(
+        case 15: return .Hub(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 16: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -4889,8 +5225,13 @@ public struct FfiConverterTypeHarkError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Internal(detail):
+        case let .Hub(detail):
             writeInt(&buf, Int32(15))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Internal(detail):
+            writeInt(&buf, Int32(16))
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -6140,6 +6481,18 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hark_ffi_checksum_func_child_consent() != 19559) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hark_ffi_checksum_method_eventhub_code() != 58420) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hark_ffi_checksum_method_eventhub_organiser_url() != 20221) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hark_ffi_checksum_method_eventhub_stop() != 49223) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hark_ffi_checksum_method_eventhub_url() != 7032) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hark_ffi_checksum_method_kiosk_begin() != 13721) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6231,6 +6584,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hark_ffi_checksum_method_syncprogress_progress() != 14691) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hark_ffi_checksum_constructor_eventhub_start() != 13255) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hark_ffi_checksum_constructor_kiosk_new() != 13340) {

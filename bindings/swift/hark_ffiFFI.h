@@ -283,6 +283,41 @@ typedef struct UniffiVTableCallbackInterfaceSyncProgress {
 } UniffiVTableCallbackInterfaceSyncProgress;
 
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_CLONE_EVENTHUB
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_CLONE_EVENTHUB
+uint64_t uniffi_hark_ffi_fn_clone_eventhub(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_FREE_EVENTHUB
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_FREE_EVENTHUB
+void uniffi_hark_ffi_fn_free_eventhub(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_CONSTRUCTOR_EVENTHUB_START
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_CONSTRUCTOR_EVENTHUB_START
+uint64_t uniffi_hark_ffi_fn_constructor_eventhub_start(uint64_t store, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_EVENTHUB_CODE
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_EVENTHUB_CODE
+RustBuffer uniffi_hark_ffi_fn_method_eventhub_code(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_EVENTHUB_ORGANISER_URL
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_EVENTHUB_ORGANISER_URL
+RustBuffer uniffi_hark_ffi_fn_method_eventhub_organiser_url(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_EVENTHUB_STOP
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_EVENTHUB_STOP
+void uniffi_hark_ffi_fn_method_eventhub_stop(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_EVENTHUB_URL
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_METHOD_EVENTHUB_URL
+RustBuffer uniffi_hark_ffi_fn_method_eventhub_url(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_CLONE_KIOSK
 #define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_FN_CLONE_KIOSK
 uint64_t uniffi_hark_ffi_fn_clone_kiosk(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -793,6 +828,30 @@ uint16_t uniffi_hark_ffi_checksum_func_child_consent(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_EVENTHUB_CODE
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_EVENTHUB_CODE
+uint16_t uniffi_hark_ffi_checksum_method_eventhub_code(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_EVENTHUB_ORGANISER_URL
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_EVENTHUB_ORGANISER_URL
+uint16_t uniffi_hark_ffi_checksum_method_eventhub_organiser_url(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_EVENTHUB_STOP
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_EVENTHUB_STOP
+uint16_t uniffi_hark_ffi_checksum_method_eventhub_stop(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_EVENTHUB_URL
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_EVENTHUB_URL
+uint16_t uniffi_hark_ffi_checksum_method_eventhub_url(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_KIOSK_BEGIN
 #define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_KIOSK_BEGIN
 uint16_t uniffi_hark_ffi_checksum_method_kiosk_begin(void
@@ -976,6 +1035,12 @@ uint16_t uniffi_hark_ffi_checksum_method_keystore_save_key(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_SYNCPROGRESS_PROGRESS
 #define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_METHOD_SYNCPROGRESS_PROGRESS
 uint16_t uniffi_hark_ffi_checksum_method_syncprogress_progress(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_CONSTRUCTOR_EVENTHUB_START
+#define UNIFFI_FFIDEF_UNIFFI_HARK_FFI_CHECKSUM_CONSTRUCTOR_EVENTHUB_START
+uint16_t uniffi_hark_ffi_checksum_constructor_eventhub_start(void
     
 );
 #endif

@@ -154,119 +154,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Largest body the event hub accepts (a phone's whole submission).
-pub const MAX_HUB_BODY: usize = 256 * 1024;
-
-/// The event hub's routes (`hark hub`, see [`crate::hub`]): a table of its
-/// own, kept here so that every route is listed in this file.
-pub fn hub_router(hub: crate::hub::Hub) -> Router {
-    use crate::hub;
-    Router::new()
-        .route("/", get(hub::join_page))
-        .route(
-            "/join",
-            post(hub::join).layer(DefaultBodyLimit::max(MAX_HUB_BODY)),
-        )
-        .route("/forms", get(hub::forms_page))
-        .route("/form/{id}", get(hub::form_page))
-        .route("/assets/form.js", get(hub::form_js))
-        .route("/assets/form.css", get(hub::form_css))
-        .route("/assets/organiser.js", get(hub::organiser_js))
-        .route("/api/hub/forms/{id}", get(hub::form_json))
-        .route(
-            "/api/hub/submit",
-            post(hub::submit).layer(DefaultBodyLimit::max(MAX_HUB_BODY)),
-        )
-        .route(
-            "/api/v1/sync",
-            post(hub::sync).layer(DefaultBodyLimit::max(MAX_SYNC_BODY)),
-        )
-        .route("/organiser", get(hub::organiser_page))
-        .route("/organiser/status", get(hub::organiser_status))
-        .route("/organiser/sync", post(hub::organiser_sync))
-        .fallback(|| async { ApiError::NotFound })
-        .layer(axum::middleware::from_fn(same_origin))
-        .layer(TraceLayer::new_for_http())
-        .with_state(hub)
-}
-
-/// Practitioner mode's routes (`hark hub --practitioner`, see
-/// [`crate::hub::Desk`]): every one answers only this machine
-/// (`practitioner_http::this_machine`).
-pub fn practitioner_router(desk: crate::hub::Desk) -> Router {
-    use crate::hub::{self, practitioner_http as d};
-    let small = || DefaultBodyLimit::max(MAX_HUB_BODY);
-    Router::new()
-        .route("/", get(d::start_page))
-        .route("/sync", post(d::sync))
-        .route(
-            "/new/{form}",
-            get(d::context_page).post(d::start).layer(small()),
-        )
-        .route("/responses/{id}", get(d::response_page))
-        .route("/responses/{id}/done", get(d::done_page))
-        .route("/responses/{id}/discard", post(d::discard))
-        .route("/assets/form.js", get(hub::form_js))
-        .route("/assets/form.css", get(hub::form_css))
-        .route("/api/practitioner/responses/{id}", get(d::resume))
-        .route(
-            "/api/practitioner/responses/{id}/answers",
-            post(d::answer).layer(small()),
-        )
-        .route(
-            "/api/practitioner/responses/{id}/consent",
-            post(d::consent).layer(small()),
-        )
-        .route(
-            "/api/practitioner/responses/{id}/submit",
-            post(d::submit).layer(small()),
-        )
-        .fallback(|| async { ApiError::NotFound })
-        .layer(axum::middleware::from_fn(same_origin))
-        .layer(axum::middleware::from_fn(d::this_machine))
-        .layer(TraceLayer::new_for_http())
-        .with_state(desk)
-}
-
-/// Serves practitioner mode until `shutdown`, like [`serve_hub`].
-pub async fn serve_practitioner(
-    listener: TcpListener,
-    desk: crate::hub::Desk,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    serve_with_peer(listener, practitioner_router(desk), shutdown).await
-}
-
-/// Serves the event hub until `shutdown`; each request carries its peer's
-/// address (the organiser's pages answer only the hub's own screen).
-pub async fn serve_hub(
-    listener: TcpListener,
-    hub: crate::hub::Hub,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    serve_with_peer(listener, hub_router(hub), shutdown).await
-}
-
-/// Serves `app` with the body and request timeouts until `shutdown`, each
-/// request carrying its peer's address (for the checks that answer only
-/// this machine).
-async fn serve_with_peer(
-    listener: TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = app.layer((
-        RequestBodyTimeoutLayer::new(BODY_TIMEOUT),
-        TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT),
-    ));
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-}
-
 /// Records each request's duration by route (the route's pattern, never
 /// the path a client sent).
 async fn timed(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -309,23 +196,8 @@ pub async fn serve_metrics(
 /// scripts send neither header and pass; sessions are `SameSite=Strict`
 /// already, so this is the second lock on the door.
 async fn same_origin(request: Request, next: Next) -> Result<Response, ApiError> {
-    let safe = matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
-    if !safe {
-        let headers = request.headers();
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        if text("sec-fetch-site") == Some("cross-site") {
-            return Err(ApiError::CrossSite);
-        }
-        if let Some(origin) = text("origin") {
-            let host = text("host").unwrap_or_default();
-            let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
-            if origin_host.is_empty() || !origin_host.eq_ignore_ascii_case(host) {
-                return Err(ApiError::CrossSite);
-            }
-        }
+    if hark_hub::serve::cross_site(&request) {
+        return Err(ApiError::CrossSite);
     }
     Ok(next.run(request).await)
 }
@@ -334,11 +206,7 @@ async fn same_origin(request: Request, next: Next) -> Result<Response, ApiError>
 pub const MAX_CONNECTIONS: usize = 1024;
 /// How long a client may take to send a request's headers.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a client may take to send a request's body.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a request may take to produce its response (a streamed
-/// export's body may take longer).
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+pub use hark_hub::serve::{BODY_TIMEOUT, REQUEST_TIMEOUT};
 /// How long shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 

@@ -16,7 +16,8 @@
 //! (the device routes), [`web`] (the leaders' routes and dashboard),
 //! [`error`] (the one mapping from internal to public errors).
 //!
-//! [`hub`]: `hark hub`, the event hub phones answer on.
+//! The event hub and practitioner mode (`hark hub`) are the `hark-hub`
+//! crate; [`survey`] serves its web form for survey links.
 //!
 //! [`cli`]: the `hark` commands.
 
@@ -28,7 +29,6 @@ pub mod config;
 pub mod devices;
 pub mod error;
 pub mod export;
-pub mod hub;
 pub mod ingest;
 pub mod links;
 pub mod metrics;
@@ -39,7 +39,6 @@ pub mod report;
 pub mod simulate;
 pub mod state;
 pub mod storage;
-pub mod submission;
 pub mod survey;
 pub mod sync;
 pub mod tally;

@@ -22,9 +22,9 @@ use crate::error::{Error, Result};
 use crate::ingest::{Ingest, Merged};
 use crate::model::{Area, AuditEntry, Device, SurveyLink};
 use crate::storage::{Storage, response_key};
-use crate::submission::{Stored, Submission, SubmissionError};
 use crate::validate::AreaForms;
 use crate::writer::Commit;
+use hark_hub::submission::{Stored, Submission, SubmissionError};
 
 /// Most single-use links made at once.
 pub const MAX_SINGLE_USE: u32 = 500;

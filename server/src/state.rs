@@ -10,8 +10,8 @@ use crate::metrics::Metrics;
 use crate::storage::Storage;
 use crate::writer::Writer;
 
-/// Largest sync body accepted (compressed).
-pub const MAX_SYNC_BODY: usize = 64 * 1024 * 1024;
+/// Largest sync body accepted (compressed): the hub's too.
+pub use hark_hub::serve::MAX_SYNC_BODY;
 /// Largest JSON body accepted.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 

@@ -15,8 +15,8 @@ use axum::{Extension, Json};
 use crate::error::ApiError;
 use crate::links::{self, LinkError};
 use crate::state::{AppState, blocking};
-use crate::submission::{Stored, Submission};
 use crate::web::json_body;
+use hark_hub::submission::{Stored, Submission};
 
 impl From<LinkError> for ApiError {
     fn from(e: LinkError) -> Self {
@@ -85,7 +85,7 @@ pub(crate) async fn page(State(state): State<AppState>, Path(token): Path<String
     match blocking(move || Ok(links::form(storage.as_ref(), &t).map(|_| ()))).await {
         Ok(Ok(())) => html(
             StatusCode::OK,
-            crate::hub::pages::form_shell_at(
+            hark_hub::form_shell_at(
                 &format!("/s/{token}/form"),
                 &format!("/s/{token}/answers"),
                 &format!("/s/{token}"),

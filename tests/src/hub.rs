@@ -8,7 +8,7 @@ use std::sync::Arc;
 use hark_core::form::{plausible_answers, seeded};
 use hark_core::sync::http;
 use hark_core::{Form, Store, StoreKey};
-use hark_server::hub::{Event, Hub};
+use hark_hub::{Event, Hub};
 use serde_json::{Value, json};
 
 use crate::{Serving, TestServer};
@@ -56,7 +56,7 @@ impl TestHub {
         .expect("hub");
         let serving = hub.clone();
         let serving = Serving::start_on(listener, url.clone(), move |listener, shutdown| {
-            hark_server::app::serve_hub(listener, serving, shutdown)
+            hark_hub::serve_hub(listener, serving, shutdown)
         });
         Self {
             url,

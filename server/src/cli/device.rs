@@ -302,7 +302,7 @@ pub(super) fn run(args: DeviceArgs) -> Result<()> {
             let waiting = hark_core::sync::client::waiting(&store, SERVER_PEER)?;
             println!("waiting to sync: {waiting}");
             match http::last_sync(&store)? {
-                Some(t) => println!("last synced: {}", crate::hub::pages::when(t)),
+                Some(t) => println!("last synced: {}", hark_hub::when(t)),
                 None => println!("last synced: never"),
             }
         }

@@ -5,7 +5,7 @@
 //! `--practitioner` it serves practitioner mode instead, to this machine
 //! only (127.0.0.1:8091 unless `--listen` says otherwise).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use hark_core::sync::http;
 use super::device::open_device_store;
 use super::serve::shutdown_signal;
 use crate::error::{Error, Result};
-use crate::hub::{Desk, Event, Hub};
+use hark_hub::{Desk, HubOptions};
 
 /// `hark hub`.
 #[derive(Debug, Args)]
@@ -62,17 +62,6 @@ pub struct HubArgs {
     pub forms: Vec<String>,
 }
 
-/// This machine's address on the local network: the one it would send
-/// from (a UDP "connect" sends nothing), else loopback.
-fn local_ip() -> IpAddr {
-    UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
-        .and_then(|s| {
-            s.connect((Ipv4Addr::new(192, 0, 2, 1), 80))?;
-            s.local_addr()
-        })
-        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |a| a.ip())
-}
-
 pub(super) fn run(args: HubArgs) -> Result<()> {
     let store = Arc::new(open_device_store(&args.store)?);
     if let (Some(server), Some(code)) = (&args.server, &args.enrol_code) {
@@ -106,45 +95,26 @@ pub(super) fn run(args: HubArgs) -> Result<()> {
     if args.practitioner {
         return practitioner(store, args.listen, args.staff);
     }
-    let code = match args.event_code {
-        Some(c) if c.trim().len() >= 4 => c.trim().to_uppercase(),
-        Some(_) => {
-            return Err(Error::Config(
-                "the event code needs 4 characters or more".into(),
-            ));
-        }
-        None => Hub::new_code(),
+    let options = HubOptions {
+        event: args.event.unwrap_or_else(|| "Survey".to_owned()),
+        setting: args.setting,
+        forms: args.forms,
+        code: args.event_code,
+        listen: args
+            .listen
+            .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 8090))),
+        url: args.url,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let listen = args
-            .listen
-            .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 8090)));
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        let bound = listener.local_addr()?;
-        let url = args.url.unwrap_or_else(|| {
-            let ip = if bound.ip().is_unspecified() {
-                local_ip()
-            } else {
-                bound.ip()
-            };
-            format!("http://{}/", SocketAddr::new(ip, bound.port()))
-        });
-        let event = Event {
-            name: args.event.unwrap_or_else(|| "Survey".to_owned()),
-            setting: args.setting,
-            forms: args.forms,
-            code: code.clone(),
-            url: url.clone(),
-        };
-        let hub = Hub::new(store, event).map_err(|e| Error::Config(e.to_string()))?;
-        println!("Phones open:  {url}");
-        println!("Event code:   {code}");
-        println!(
-            "Organiser:    http://127.0.0.1:{}/organiser (on this machine)",
-            bound.port()
-        );
-        crate::app::serve_hub(listener, hub, shutdown_signal()).await?;
+        let opened = hark_hub::open_hub(store, options)
+            .await
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let event = opened.hub.event();
+        println!("Phones open:  {}", event.url);
+        println!("Event code:   {}", event.code);
+        println!("Organiser:    {} (on this machine)", opened.organiser);
+        hark_hub::serve_hub(opened.listener, opened.hub, shutdown_signal()).await?;
         Ok::<(), Error>(())
     })
 }
@@ -169,7 +139,7 @@ fn practitioner(
         let port = listener.local_addr()?.port();
         let desk = Desk::new(store, staff.map(|s| s.trim().to_owned()));
         println!("Practitioner: http://127.0.0.1:{port}/ (opens on this machine only)");
-        crate::app::serve_practitioner(listener, desk, shutdown_signal()).await?;
+        hark_hub::serve_practitioner(listener, desk, shutdown_signal()).await?;
         Ok::<(), Error>(())
     })
 }

@@ -214,7 +214,7 @@ fn cycles(g: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Vec<String> {
 
 #[test]
 fn no_module_imports_one_that_imports_it_back() {
-    for src in ["core/src", "server/src", "bindings/src"] {
+    for src in ["core/src", "hub/src", "server/src", "bindings/src"] {
         let g = graph(src);
         assert!(g.len() > 3, "{src}: the graph was read");
         let found = cycles(&g);
@@ -275,11 +275,12 @@ fn domain_modules_do_no_io_and_reports_and_ingest_never_import_storage() {
             "publication.rs",
             "tally.rs",
             "model.rs",
-            "hub/context.rs",
         ],
         IO,
     );
     assert!(server.is_empty(), "{server:#?}");
+    let hub = mentions("hub/src", &["context.rs"], IO);
+    assert!(hub.is_empty(), "{hub:#?}");
     let core = mentions(
         "core/src",
         &["form", "answer.rs", "response.rs", "sync/plan.rs"],
@@ -340,6 +341,8 @@ fn skip_logic_is_only_the_cores() {
     assert!(ffi.is_empty(), "{ffi:#?}");
     let server = mentions("server/src", &[], RELEVANCE);
     assert!(server.is_empty(), "{server:#?}");
+    let hub = mentions("hub/src", &[], RELEVANCE);
+    assert!(hub.is_empty(), "{hub:#?}");
     let core = mentions(
         "core/src",
         &[
@@ -367,6 +370,15 @@ fn routes_are_listed_once_and_clocks_and_formats_have_one_home() {
         )],
         "only the route table in app.rs routes"
     );
+    let hub_routes = mentions("hub/src", &[], &[".route("]);
+    assert_eq!(
+        hub_routes,
+        vec![format!(
+            "{}: .route(",
+            root().join("hub/src/serve.rs").display()
+        )],
+        "only the hub's route tables in serve.rs route"
+    );
     let clocks = mentions("core/src", &[], &["SystemTime::now"]);
     assert_eq!(
         clocks,
@@ -375,8 +387,10 @@ fn routes_are_listed_once_and_clocks_and_formats_have_one_home() {
             root().join("core/src/doc.rs").display()
         )]
     );
-    let server_clock = mentions("server/src", &[], &["SystemTime::now", "fn now("]);
-    assert!(server_clock.is_empty(), "{server_clock:#?}");
+    for dir in ["server/src", "hub/src"] {
+        let clock = mentions(dir, &[], &["SystemTime::now", "fn now("]);
+        assert!(clock.is_empty(), "{clock:#?}");
+    }
     let formats = mentions(
         "server/src",
         &[],

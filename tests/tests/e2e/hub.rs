@@ -11,7 +11,7 @@ use hark_core::Form;
 use hark_core::answer::Answer;
 use hark_core::sync::http::HttpTransport;
 use hark_core::sync::sync;
-use hark_server::hub::Hub;
+use hark_hub::Hub;
 pub(crate) use hark_tests::hub::{CODE, Phone, TestHub, submission};
 use hark_tests::{TestDevice, TestServer, hark, run_browser_script, test_tool};
 use serde_json::{Value, json};
@@ -540,7 +540,7 @@ fn the_organiser_pages_refuse_a_page_that_rebinds_its_name_to_this_machine() {
     let hub = TestHub::start(&server, "hartlepool");
     let ask = |method: &str, peer: [u8; 4], host: &str, path: &str| {
         hark_tests::hub::request_from(
-            hark_server::app::hub_router(hub.hub.clone()),
+            hark_hub::hub_router(hub.hub.clone()),
             method,
             peer,
             host,

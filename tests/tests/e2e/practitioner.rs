@@ -12,7 +12,7 @@ use hark_core::answer::Answer;
 use hark_core::response::{Permission, Status};
 use hark_core::sync::http;
 use hark_core::{ResponseFilter, Store, StoreKey};
-use hark_server::hub::Desk;
+use hark_hub::Desk;
 use hark_tests::hub::browser_agent;
 use hark_tests::{Serving, TestServer, hark, run_browser_script, test_tool};
 use serde_json::{Value, json};
@@ -38,7 +38,7 @@ impl TestDesk {
         let desk = Desk::new(Arc::new(store), Some(STAFF.into()));
         let serving = desk.clone();
         let serving = Serving::start(move |listener, shutdown| {
-            hark_server::app::serve_practitioner(listener, serving, shutdown)
+            hark_hub::serve_practitioner(listener, serving, shutdown)
         });
         Self {
             url: serving.url.clone(),
@@ -134,7 +134,7 @@ impl Browser {
 /// A request to the practitioner's router from `peer`, naming `host`.
 fn request_from(desk: &Desk, peer: [u8; 4], host: &str, path: &str) -> (u16, String) {
     hark_tests::hub::request_from(
-        hark_server::app::practitioner_router(desk.clone()),
+        hark_hub::practitioner_router(desk.clone()),
         "GET",
         peer,
         host,

@@ -11,7 +11,7 @@ use super::event::Event;
 
 /// A time as a person reads it (UTC, to the minute): the practitioner's
 /// pages, and `hark device status`.
-pub(crate) fn when(ms: i64) -> String {
+pub fn when(ms: i64) -> String {
     let format = time::macros::format_description!(
         "[day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
     );
@@ -148,7 +148,7 @@ pub(super) fn form_shell(form_id: &str) -> String {
 
 /// The page hark's web form runs in: it fetches the form from `form_url`,
 /// posts the answers to `submit_url`, and offers `home` at the end.
-pub(crate) fn form_shell_at(form_url: &str, submit_url: &str, home: &str) -> String {
+pub fn form_shell_at(form_url: &str, submit_url: &str, home: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

@@ -19,8 +19,7 @@ use super::event::{EVENT_COOKIE, Hub, HubError, Syncing};
 use super::pages::{self, Offered};
 use super::submit::{Submission, store_submission};
 
-use crate::web::assets::{FORM_CSS, FORM_JS};
-const ORGANISER_JS: &str = include_str!("../web/assets/organiser.js");
+use crate::assets::{FORM_CSS, FORM_JS, ORGANISER_JS};
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
 
 impl HubError {
@@ -42,6 +41,11 @@ impl HubError {
             Self::MediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             Self::NoCode => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Sync(_) => (StatusCode::BAD_GATEWAY, "sync_failed"),
+            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::NoForms | Self::ShortCode | Self::Listen(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+            Self::CrossSite => (StatusCode::FORBIDDEN, "cross_site"),
             Self::Store(_) | Self::Join => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

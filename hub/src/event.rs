@@ -82,6 +82,21 @@ pub enum HubError {
     /// A sync with the server failed.
     #[error("sync with the server failed: {0}")]
     Sync(String),
+    /// No such page.
+    #[error("not found")]
+    NotFound,
+    /// A hub over a store with no forms.
+    #[error("this hub has no forms yet: enrol it with a server and sync first")]
+    NoForms,
+    /// An event code too short to keep passers-by out.
+    #[error("the event code needs 4 characters or more")]
+    ShortCode,
+    /// The address to listen on cannot be had.
+    #[error("cannot listen there: {0}")]
+    Listen(String),
+    /// A change sent from another site's page.
+    #[error("requests that change data must come from this hub's own pages")]
+    CrossSite,
     /// The store failed.
     #[error("storage: {0}")]
     Store(hark_core::Error),
@@ -149,7 +164,7 @@ impl Hub {
                 s
             }
             _ => {
-                let s: [u8; 32] = crate::admin::random_bytes();
+                let s: [u8; 32] = crate::random_bytes();
                 store.set_setting(SECRET, &hex::encode(s))?;
                 s
             }
@@ -168,7 +183,7 @@ impl Hub {
 
     /// A fresh event code: 6 characters that cannot be misread.
     pub fn new_code() -> String {
-        let raw: [u8; 6] = crate::admin::random_bytes();
+        let raw: [u8; 6] = crate::random_bytes();
         raw.iter()
             .map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()]))
             .collect()
