@@ -123,17 +123,17 @@ pub fn counted_month(
     }
 }
 
-/// The first month a value is listed on its own in reports, filter lists
-/// and splits (a number given to a question; a setting, age phase, need or
-/// pathway), given how many gave it in each month (`by_month`, month
-/// indices): the first January, April, July or October by whose end at
-/// least [`THRESHOLD`] had given it (since the first month recorded),
-/// once that month is published (at or before `published`, an index);
-/// `None` while there is none. Listing a value says that someone gave it,
-/// so a value fewer than 5 gave is counted with the others ("other
-/// values", "others"); the months already published keep it there, so no
-/// published count changes when it is listed; and it is listed from the
-/// start of a quarter, so each quarter is the sum of its months.
+/// The first month a number given to a question is listed on its own in
+/// reports, given how many gave it in each month (`by_month`, month
+/// indices): the start of the quarter after the one in which [`THRESHOLD`]
+/// had given it, once that month is published (at or before `published`,
+/// an index); `None` while it is not. Listing a value says that someone
+/// gave it, so a value fewer than 5 gave is counted with the others
+/// ("other values"); the months already published keep it there, so no
+/// published count changes when it is listed, and each quarter is the sum
+/// of its months. (Not from the month it reaches 5: whether it is listed
+/// would then depend on that month's own count, which a reader who saw it
+/// unlisted the month before could bound.)
 pub fn listed_from(
     by_month: impl IntoIterator<Item = (i64, i64)>,
     published: Option<i64>,
@@ -146,11 +146,7 @@ pub fn listed_from(
         sum += n;
         (sum >= threshold).then_some(m)
     })?;
-    let from = if quarter_start(reached) == reached {
-        reached
-    } else {
-        quarter_start(reached) + 3
-    };
+    let from = quarter_start(reached) + 3;
     published.is_some_and(|p| from <= p).then_some(from)
 }
 
@@ -283,7 +279,7 @@ mod tests {
     }
 
     #[test]
-    fn a_value_is_listed_from_the_quarter_after_five_gave_it_once_published() {
+    fn a_number_is_listed_from_the_quarter_after_five_gave_it_once_published() {
         let m = |s: &str| month_index(s).expect("month");
         // 3 in February, 2 in May: five by May, so listed from July.
         let given = [(m("2026-05"), 2), (m("2026-02"), 3)];

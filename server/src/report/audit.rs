@@ -20,7 +20,8 @@ use hark_core::form::Form;
 use proptest::prelude::*;
 
 use super::suppress::{MIN_BREAKDOWN, THRESHOLD};
-use super::{Granularity, ReportQuery, build, listed_values, plan};
+use super::{Granularity, ReportQuery, build, listed_since, plan};
+use crate::publication::month_index;
 use crate::tally::{Dim, TallyQuery, TallyRow, VALUE_ANSWERED};
 
 const QUESTIONS: [&str; 2] = ["q1", "q2"];
@@ -189,6 +190,7 @@ fn read_everything(data: &[Response], shape: Shape) -> BTreeMap<Key, Seen> {
                             &p,
                             &tallies(data, &p.tallies),
                             &tallies(data, &p.respondents),
+                            &tallies(data, &p.listing),
                         )
                         .expect("build");
                         for g in &r.groups {
@@ -352,23 +354,48 @@ fn attack(data: &[Response], shape: Shape) -> Vec<(Key, u64, f64, f64)> {
     for g in &thin_groups {
         known.push(u.expr(g).leq((MIN_BREAKDOWN - 1) as f64));
     }
-    // Which values a split lists says how many had each: at least 5, or
-    // fewer (`report::listed_values`, a rule the reader knows).
+    // Which values a split lists, read month by month, says how many had
+    // each: fewer than 5 before the month it is listed from, at least 5
+    // by its end (`report::listed_since`, a rule the reader knows). And
+    // every cell of a group before it is listed is shown nowhere: the
+    // attacker goes for those too.
     for (d, dim) in DIMS.iter().enumerate().filter(|(_, d)| **d != Dim::Version) {
         for v in 0..shape[d + 1] {
             let mut at = [None; 3];
             at[d] = Some(v);
-            let key = (0, (0..shape[0]).collect(), at, None);
-            let had = Unknowns::truth(&key, data);
-            let listed = listed_values(
+            let by = |months: Vec<usize>| (0, months, at, None);
+            let name = dim_value(*dim, v);
+            let since = listed_since(
                 *dim,
-                std::iter::once((Some(&dim_value(*dim, v)), had.cast_signed())),
+                data.iter()
+                    .filter(|r| r.at[d + 1] == v)
+                    .map(|r| (Some(&name), month_index(MONTHS[r.at[0]]), 1)),
             );
-            known.push(if listed.is_empty() {
-                u.expr(&key).leq((THRESHOLD - 1) as f64)
-            } else {
-                u.expr(&key).geq(THRESHOLD as f64)
+            let from = since.get(&name).map(|&m| {
+                (0..shape[0])
+                    .find(|&i| month_index(MONTHS[i]) == Some(m))
+                    .expect("a month of the data")
             });
+            let before = from.unwrap_or(shape[0]);
+            if before > 0 {
+                known.push(
+                    u.expr(&by((0..before).collect()))
+                        .leq((THRESHOLD - 1) as f64),
+                );
+            }
+            if let Some(f) = from {
+                known.push(u.expr(&by((0..=f).collect())).geq(THRESHOLD as f64));
+            }
+            for m in 0..before {
+                for qi in 0..QUESTIONS.len() {
+                    for option in std::iter::once(None).chain((0..3).map(Some)) {
+                        let key = (qi, vec![m], at, option);
+                        if !seen.contains_key(&key) {
+                            hidden.push(key);
+                        }
+                    }
+                }
+            }
         }
     }
     let solve = |objective: Expression, maximise: bool, with_zeros: bool| -> f64 {

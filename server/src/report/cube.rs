@@ -43,6 +43,9 @@ pub(super) struct ReportCube {
     /// Per dimension and value: whether it is listed (see
     /// [`listed_values`]); a split shows a group for each listed value.
     pub dim_listed: Vec<Vec<bool>>,
+    /// Per dimension and value: the month (index) from which it is listed
+    /// ([`listed_since`]); `None` while it is not.
+    dim_listed_since: Vec<Vec<Option<i64>>>,
     /// A filter names a value not listed (fewer than [`THRESHOLD`] had it,
     /// or nobody): every cell reads [`super::suppress::UNLISTED`],
     /// whichever it is (and the cube, so every other report's
@@ -62,6 +65,7 @@ impl ReportCube {
         plan: &Plan,
         rows: &[TallyRow],
         respondents: &[TallyRow],
+        listing: &[TallyRow],
     ) -> Result<Self, ReportError> {
         let both = || rows.iter().chain(respondents);
         let through = plan.published.as_deref().and_then(month_index);
@@ -69,15 +73,24 @@ impl ReportCube {
         let quarters = complete_quarters(&months, through);
         let dim_values = dimension_values(plan, both());
         let first_seen = first_seen(plan, &dim_values, both());
-        let dim_listed: Vec<Vec<bool>> = plan
+        let dim_listed_since: Vec<Vec<Option<i64>>> = plan
             .dims
             .iter()
             .zip(&dim_values)
             .enumerate()
             .map(|(i, (dim, values))| {
-                let listed = listed_values(*dim, respondents.iter().map(|r| (r.dims.get(i), r.n)));
-                values.iter().map(|v| listed.contains(v)).collect()
+                let since = listed_since(
+                    *dim,
+                    listing
+                        .iter()
+                        .map(|r| (r.dims.get(i), month_index(&r.month), r.n)),
+                );
+                values.iter().map(|v| since.get(v).copied()).collect()
             })
+            .collect();
+        let dim_listed: Vec<Vec<bool>> = dim_listed_since
+            .iter()
+            .map(|d| d.iter().map(Option::is_some).collect())
             .collect();
         let unlisted = plan.query.filters.iter().any(|(d, v)| {
             let a = plan.axis(*d);
@@ -102,6 +115,7 @@ impl ReportCube {
             quarters,
             dim_values,
             dim_listed,
+            dim_listed_since,
             option_ids,
             unlisted,
             listed_from,
@@ -115,16 +129,32 @@ impl ReportCube {
                 .zip(&first_seen)
                 .any(|(&v, first)| first.get(v).is_some_and(|&f| f > rounds[coord[0]]))
         };
+        // A cell of a group not listed is shown nowhere, and is small by
+        // its label (see `Cube::mark_bounded`).
+        // (As it was when the cell's period was published: so a later
+        // read shows every earlier cell as it was.)
+        let since = this.dim_listed_since.clone();
+        let round_of = rounds.clone();
+        let bounded = move |coord: &[usize]| {
+            let round = i64::from(round_of[coord[0]]);
+            coord[1..].iter().zip(&since).any(|(&v, since)| {
+                since
+                    .get(v)
+                    .is_some_and(|s| s.is_none_or(|from| from > round))
+            })
+        };
         for (coord, n) in this.coords(respondents) {
             base.add(&coord[..coord.len() - 1], n);
         }
         base.aggregate();
+        base.mark_bounded(&bounded);
         base.mark_absent(|c| dim_absent(c).then_some(false));
         base.suppress();
         for (coord, n) in this.coords(rows) {
             this.cube.add(&coord, n);
         }
         this.cube.aggregate();
+        this.cube.mark_bounded(|c| bounded(&c[..c.len() - 1]));
         let listed_from = this.listed_from.clone();
         this.cube.mark_absent(|c| {
             let o = c[c.len() - 1];
@@ -296,25 +326,49 @@ fn first_seen<'a>(
 
 /// The values of `dim` listed on their own (in splits and filter lists),
 /// given each respondent count's value (`None`: not this dimension) over
-/// the published months: every version, and any other value at least
-/// [`THRESHOLD`] respondents had. A group listed says that someone in it
-/// answered; one with fewer is not shown in a split (its counts stay in
-/// the cube, suppressed as ever, and in everyone's), and a filter on it
-/// reads as one on a value nobody has. Listing changes no count, so a
-/// value can be listed from the month it reaches 5.
+/// the published months and every version of the form: every version,
+/// and any other value at least [`THRESHOLD`] respondents had. A group
+/// listed says that someone in it answered; one with fewer is not shown
+/// in a split (its counts stay in the cube and in everyone's), and a
+/// filter on it reads as one on a value nobody has.
 pub fn listed_values<'a>(
     dim: Dim,
     respondents: impl Iterator<Item = (Option<&'a String>, i64)>,
 ) -> BTreeSet<String> {
-    let mut had: BTreeMap<&str, i64> = BTreeMap::new();
-    for (v, n) in respondents {
-        if let Some(v) = v {
-            *had.entry(v.as_str()).or_default() += n;
+    listed_since(dim, respondents.map(|(v, n)| (v, Some(0), n)))
+        .into_keys()
+        .collect()
+}
+
+/// Each listed value of `dim` (see [`listed_values`]) with the month
+/// (index) from which it is listed: the month by whose end
+/// [`THRESHOLD`] respondents had it (every version from the first).
+/// Before, its cells are shown nowhere, and suppressed as such
+/// (`Cube::mark_bounded`), in every read since.
+pub fn listed_since<'a>(
+    dim: Dim,
+    respondents: impl Iterator<Item = (Option<&'a String>, Option<i64>, i64)>,
+) -> BTreeMap<String, i64> {
+    let mut had: BTreeMap<&str, BTreeMap<i64, i64>> = BTreeMap::new();
+    for (v, month, n) in respondents {
+        if let (Some(v), Some(m)) = (v, month) {
+            *had.entry(v.as_str()).or_default().entry(m).or_default() += n;
         }
     }
     had.into_iter()
-        .filter(|(_, n)| dim == Dim::Version || *n >= THRESHOLD.cast_signed())
-        .map(|(v, _)| v.to_owned())
+        .filter_map(|(v, by_month)| {
+            if dim == Dim::Version {
+                return Some((v.to_owned(), i64::MIN));
+            }
+            let mut sum = 0;
+            by_month
+                .into_iter()
+                .find_map(|(m, n)| {
+                    sum += n;
+                    (sum >= THRESHOLD.cast_signed()).then_some(m)
+                })
+                .map(|m| (v.to_owned(), m))
+        })
         .collect()
 }
 
@@ -350,8 +404,8 @@ fn dimension_values<'a>(
 /// the first month it is listed from.
 ///
 /// A number is listed once at least [`THRESHOLD`] gave it (over the whole
-/// form), for listing a value says that someone gave it, from the start of
-/// a quarter ([`listed_from`]); before, it is counted in "other values",
+/// form), for listing a value says that someone gave it, from the next
+/// quarter ([`listed_from`]); before, it is counted in "other values",
 /// and the months and quarters already published keep it there, so no
 /// published count changes.
 fn option_ids(

@@ -22,7 +22,7 @@ mod slice;
 pub mod suppress;
 mod types;
 
-pub use cube::listed_values;
+pub use cube::{listed_since, listed_values};
 pub use plan::{Plan, plan};
 pub use types::{
     Cell, Count, Excluded, Granularity, Group, MAX_DIMS, MAX_MONTHS, Measure, OptionColumn, Report,
@@ -31,16 +31,18 @@ pub use types::{
 
 use crate::tally::TallyRow;
 
-/// Builds the report from the tallies `plan.tallies` asked for (`rows`)
-/// and the respondent counts `plan.respondents` asked for: cube,
-/// suppression, then the slice the leader asked for. Everything in it is
-/// safe to show a leader.
+/// Builds the report from the tallies `plan.tallies` asked for (`rows`),
+/// the respondent counts `plan.respondents` asked for, and those
+/// `plan.listing` asked for (`listing`: the same rows as `respondents`
+/// when the report spans every version): cube, suppression, then the
+/// slice the leader asked for. Everything in it is safe to show a leader.
 pub fn build(
     plan: &Plan,
     rows: &[TallyRow],
     respondents: &[TallyRow],
+    listing: &[TallyRow],
 ) -> Result<Report, ReportError> {
-    let cube = cube::ReportCube::build(plan, rows, respondents)?;
+    let cube = cube::ReportCube::build(plan, rows, respondents, listing)?;
     Ok(slice::slice(plan, &cube))
 }
 

@@ -33,6 +33,10 @@ pub struct Plan {
     pub tallies: TallyQuery,
     /// The form's respondent counts over the same versions and dimensions.
     pub respondents: TallyQuery,
+    /// The form's respondent counts over every version, by the same
+    /// dimensions: which groups are listed (the same for every question
+    /// of the form, and as the filter lists say).
+    pub listing: TallyQuery,
 }
 
 impl Plan {
@@ -133,6 +137,14 @@ pub fn plan(
     Ok(Plan {
         respondents: TallyQuery {
             question: QUESTION_RESPONSES.to_owned(),
+            ..tallies.clone()
+        },
+        listing: TallyQuery {
+            question: QUESTION_RESPONSES.to_owned(),
+            versions: versions
+                .iter()
+                .map(|f| (f.id.clone(), f.version.to_string()))
+                .collect(),
             ..tallies.clone()
         },
         tallies,

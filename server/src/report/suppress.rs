@@ -166,6 +166,13 @@ pub struct Cube {
     /// recorded later; a number listed only from a later quarter): in no
     /// line, never chosen.
     absent: Vec<bool>,
+    /// A cell of a group not listed (see `report::listed_values`): no
+    /// report shows it, and a reader who knows the area's lists knows it
+    /// is at most 4 (its group had fewer than 5 in all). In a line it is
+    /// hidden, whatever its count; and since it is small by its label, a
+    /// line whose hidden members include such a non-zero cell needs a
+    /// hidden member that is not one, or the reader bounds them all.
+    bounded: Vec<bool>,
     /// The publication round of each cell (its period's), from
     /// [`Cube::with_rounds`]; all 0 without.
     round: Vec<u32>,
@@ -176,6 +183,16 @@ pub struct Cube {
     /// the option axis, complements of the hidden cells' class come first,
     /// so the score still follows from what is shown.
     classes: Vec<u32>,
+}
+
+/// What protects a line: its hidden members apart from the cells of groups
+/// not listed (`free`), what those cells add up to (`bounded`), and the
+/// sum of both (`sum`).
+#[derive(Clone, Copy, Debug, Default)]
+struct Protecting {
+    free: usize,
+    bounded: u64,
+    sum: u64,
 }
 
 /// Every line instance of a cube, flattened for speed: members of
@@ -221,6 +238,7 @@ impl Cube {
             hidden: vec![Hidden::No; size],
             locked: vec![false; size],
             absent: vec![false; size],
+            bounded: vec![false; size],
             round: vec![0; size],
             breakdown: None,
             classes: Vec::new(),
@@ -262,6 +280,14 @@ impl Cube {
         self.absent[i] = true;
         self.locked[i] = true;
         self.hidden[i] = if pooled { Hidden::Pooled } else { Hidden::No };
+    }
+
+    /// Marks every cell `bounded` says is in a group not listed (see the
+    /// field).
+    pub fn mark_bounded(&mut self, bounded: impl Fn(&[usize]) -> bool) {
+        for i in 0..self.counts.len() {
+            self.bounded[i] = bounded(&self.coord(i));
+        }
     }
 
     /// Marks every cell `absent` says is absent (`Some(pooled)`, see
@@ -473,7 +499,7 @@ impl Cube {
     /// rare).
     fn known_zeros(&self, lines: &Lines, subcube: &[u32], round: u32) -> Vec<bool> {
         let mut known: Vec<bool> = (0..self.counts.len())
-            .map(|c| self.counts[c] == 0 && self.hidden[c] == Hidden::No)
+            .map(|c| self.counts[c] == 0 && self.hidden[c] == Hidden::No && !self.bounded[c])
             .collect();
         loop {
             let mut changed = false;
@@ -508,34 +534,50 @@ impl Cube {
     }
 
     /// Line `k`'s hidden members that protect: how many (non-zero ones,
-    /// and zeros a reader cannot bound by 0), and what they add up to.
-    fn protecting(&self, lines: &Lines, zeros: &[bool], k: usize) -> (usize, u64) {
-        lines
-            .members(k)
-            .iter()
-            .filter(|&&m| self.hidden[m] != Hidden::No && !zeros[m])
-            .fold((0, 0), |(n, sum), &m| (n + 1, sum + self.counts[m]))
+    /// and zeros a reader cannot bound by 0) apart from the cells of
+    /// groups not listed, and what they add up to with those.
+    fn protecting(&self, lines: &Lines, zeros: &[bool], k: usize) -> Protecting {
+        let mut p = Protecting::default();
+        for &m in lines.members(k) {
+            if self.bounded[m] {
+                p.bounded += self.counts[m];
+                p.sum += self.counts[m];
+            } else if self.hidden[m] != Hidden::No && !zeros[m] {
+                p.free += 1;
+                p.sum += self.counts[m];
+            }
+        }
+        p
     }
 
     /// Whether line `k` breaks rule 3: a shown non-zero total whose line
     /// hides members, but not two protecting ones adding up to at least
-    /// [`THRESHOLD`]; or a hidden total with no protecting hidden member
-    /// (a hidden zero too: shown zeros below it would add up to it).
+    /// [`THRESHOLD`] (where cells of groups not listed add up to more
+    /// than 0: at least one other protecting one, the whole at least
+    /// [`THRESHOLD`]); or a hidden total with no protecting hidden member
+    /// (a hidden zero too: shown zeros below it would add up to it). A
+    /// line whose total is in a group not listed is shown nowhere.
     fn broken(&self, lines: &Lines, zeros: &[bool], k: usize) -> bool {
         let t = lines.total[k];
-        if self.counts[t] == 0 && self.hidden[t] == Hidden::No {
+        if self.bounded[t] || (self.counts[t] == 0 && self.hidden[t] == Hidden::No) {
             return false;
         }
-        let (n, sum) = self.protecting(lines, zeros, k);
+        let p = self.protecting(lines, zeros, k);
         if self.hidden[t] == Hidden::No {
-            let any = n > 0
+            let any = p.free > 0
+                || p.bounded > 0
                 || lines
                     .members(k)
                     .iter()
-                    .any(|&m| self.hidden[m] != Hidden::No);
-            any && (n < 2 || sum < THRESHOLD)
+                    .any(|&m| self.hidden[m] != Hidden::No && !self.bounded[m]);
+            let enough = if p.bounded > 0 {
+                p.free >= 1
+            } else {
+                p.free >= 2
+            };
+            any && (!enough || p.sum < THRESHOLD)
         } else {
-            n == 0
+            p.free == 0 && p.bounded == 0
         }
     }
 
@@ -551,7 +593,7 @@ impl Cube {
     ) -> Option<usize> {
         let t = lines.total[k];
         let total_shown = self.hidden[t] == Hidden::No;
-        let (n, sum) = self.protecting(lines, zeros, k);
+        let p = self.protecting(lines, zeros, k);
         // Lines through a cell that are whole now and its hiding would
         // break: fewer is cheaper.
         // (Only this sub-cube's lines: the choice must not depend on which
@@ -572,17 +614,21 @@ impl Cube {
                 .filter(|&&j| {
                     let tj = lines.total[j];
                     if tj == c {
-                        self.protecting(lines, zeros, j).0 == 0
+                        let pj = self.protecting(lines, zeros, j);
+                        pj.free == 0 && pj.bounded == 0
                     } else {
-                        let (nj, sj) = self.protecting(lines, zeros, j);
+                        let pj = self.protecting(lines, zeros, j);
                         self.hidden[tj] == Hidden::No
                             && self.counts[tj] > 0
-                            && (nj == 0 || sj + self.counts[c] < THRESHOLD)
+                            && !self.bounded[tj]
+                            && (pj.free == 0 || pj.sum + self.counts[c] < THRESHOLD)
                     }
                 })
                 .count()
         };
-        let settles = |c: usize| !total_shown || (n >= 1 && sum + self.counts[c] >= THRESHOLD);
+        let settles = |c: usize| {
+            !total_shown || ((p.free >= 1 || p.bounded > 0) && p.sum + self.counts[c] >= THRESHOLD)
+        };
         // Along the options: a complement unlike the hidden ones hides the
         // score too.
         let class_of = |c: usize| self.classes.get(self.at(c, lines.axis[k])).copied();
@@ -616,6 +662,7 @@ impl Cube {
                         }
                     });
                 self.hidden[c] == Hidden::No
+                    && !self.bounded[c]
                     && !self.locked[c]
                     && self.round[c] == round
                     && !known_zero
@@ -646,6 +693,7 @@ impl Cube {
                 // one who also bounds by zeros; the audit counts these.
                 lines.members(k).iter().copied().find(|&c| {
                     self.hidden[c] == Hidden::No
+                        && !self.bounded[c]
                         && !self.locked[c]
                         && self.round[c] == round
                         && self.twins(lines, subcube, (mask, round), c).is_some()

@@ -61,7 +61,7 @@ fn through(rows: &[TallyRow]) -> Option<String> {
 
 fn report(q: &ReportQuery, rows: &[TallyRow]) -> Report {
     let p = plan("area", q, &[satisfaction()], through(rows).as_deref()).expect("plan");
-    build(&p, rows, &respondents(rows)).expect("build")
+    build(&p, rows, &respondents(rows), &respondents(rows)).expect("build")
 }
 
 fn group<'a>(r: &'a Report, key: &str) -> &'a Group {
@@ -229,7 +229,7 @@ fn versions_with_a_changed_question_are_left_out_and_named() {
     v0.version = semver::Version::new(0, 9, 0);
     v0.questions.retain(|q| q.id != "fft");
     let p = plan("area", &query(None, &[]), &[v0, v1, v2, v3], None).expect("plan");
-    let r = build(&p, &[], &[]).expect("build");
+    let r = build(&p, &[], &[], &[]).expect("build");
     assert_eq!(r.versions, vec!["1.0.1", "3.0.0"]);
     let reasons: Vec<(&str, bool)> = r
         .excluded_versions
@@ -394,8 +394,8 @@ fn an_answered_count_shared_with_the_respondents_is_suppressed_alike() {
     }
     let q = query(Some(Dim::Setting), &[]);
     let p = plan("area", &q, &[satisfaction()], through(&rows).as_deref()).expect("plan");
-    let with_base = build(&p, &rows, &people).expect("build");
-    let base_only = build(&p, &respondents(&people), &people).expect("build");
+    let with_base = build(&p, &rows, &people, &people).expect("build");
+    let base_only = build(&p, &respondents(&people), &people, &people).expect("build");
     for g in &with_base.groups {
         let b = group(&base_only, &g.key);
         for (c, bc) in g.cells.iter().zip(&b.cells) {
@@ -522,7 +522,7 @@ proptest::proptest! {
                 let p = plan("area", &q, &[satisfaction()], Some(through)).expect("plan");
                 let published: Vec<_> = data.iter().filter(|d| d.0.as_str() <= through).cloned().collect();
                 let rows = tallies_of(&p, &published);
-                build(&p, &rows, &respondents(&rows)).expect("build")
+                build(&p, &rows, &respondents(&rows), &respondents(&rows)).expect("build")
             };
             let (early, late) = (read(&before), read(&after));
             for g in &early.groups {
@@ -571,7 +571,7 @@ fn measure_hidden_shares() {
             let last = data.iter().map(|d| d.0.clone()).max();
             let p = plan("area", &q, &[satisfaction()], last.as_deref()).expect("plan");
             let rows = tallies_of(&p, &data);
-            let r = build(&p, &rows, &respondents(&rows)).expect("build");
+            let r = build(&p, &rows, &respondents(&rows), &respondents(&rows)).expect("build");
             let (mut cells, mut hidden, mut groups10, mut shown10) = (0, 0, 0, 0);
             for g in r.groups.iter().filter(|g| g.key != "*") {
                 for c in &g.cells {
@@ -651,11 +651,10 @@ fn a_number_is_listed_from_the_quarter_after_5_gave_it_and_published_months_keep
             .cloned()
             .collect();
         let p = plan("area", &q, std::slice::from_ref(&form), Some(through)).expect("plan");
-        build(&p, &rows, &respondents(&rows)).expect("build")
+        build(&p, &rows, &respondents(&rows), &respondents(&rows)).expect("build")
     };
-    // In March, nothing is listed yet: a value reaching 5 in the middle of
-    // a quarter is listed from the next, so the months published keep it
-    // in "other values".
+    // In March, nothing is listed yet: a value reaching 5 is listed from
+    // the next quarter, so the months published keep it in "other values".
     let march = read("2026-03");
     let ids: Vec<&str> = march.options.iter().map(|o| o.id.as_str()).collect();
     assert_eq!(ids, ["~other"]);

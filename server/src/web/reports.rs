@@ -98,7 +98,12 @@ fn make_report(
     let plan = plan_report(storage, clock, area_id, q)?;
     let rows = storage.tallies(&plan.tallies)?;
     let respondents = storage.tallies(&plan.respondents)?;
-    Ok(report::build(&plan, &rows, &respondents)?)
+    let listing = if plan.listing == plan.respondents {
+        respondents.clone()
+    } else {
+        storage.tallies(&plan.listing)?
+    };
+    Ok(report::build(&plan, &rows, &respondents, &listing)?)
 }
 
 async fn report_for(
