@@ -223,3 +223,14 @@ pub struct Flag {
     /// The follow-up note.
     pub note: Option<String>,
 }
+
+/// A published free-text answer (see `storage::Reads::free_text`): its
+/// words and the groups its writer is counted in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishedQuote {
+    /// Setting, age phase, need, pathway and form version, in
+    /// `tally::Dim::ALL`'s order (`""` where not recorded).
+    pub dims: [String; 5],
+    /// The words.
+    pub text: String,
+}

@@ -1,99 +1,269 @@
-//! When a filter's free-text answers may be read (pure). Quotes are
-//! verbatim, so two readable sets of them can be compared line by line:
-//! the quotes in one and not in the other are the words of whoever is in
-//! the first group and not the second. So a set of quotes is readable only
-//! if it holds at least [`THRESHOLD`] and, against every other set a reader
-//! could ask for (everyone, and each value of each dimension), what one
-//! leaves out of the other is none or at least [`THRESHOLD`]. Sets are the
-//! respondents who answered the question, counted from the tallies.
+//! Which sets of free-text answers may be read (pure). Quotes are
+//! verbatim, so the sets a reader can read can be compared line by line:
+//! a quote in one set and not another, in two sets at once, or in
+//! everyone's and in none of the others, is the words of whoever is in
+//! that part. A reader may ask for everyone's quotes or one value's of one
+//! dimension (a published quarter at a time). Comparing every set served,
+//! the finest a reader can get is the *atoms*: the writers who are in
+//! exactly the same served sets (the same served setting, or none of
+//! them; the same served need, or none; and so on). So the sets served
+//! are a family whose every atom holds none or at least [`THRESHOLD`]
+//! writers: then whatever a reader does with the quotes, each part they
+//! can tell apart is a group of at least 5.
+//!
+//! The family is found from the published quotes themselves (each with
+//! its writer's groups; an erased family's are gone): every set of at
+//! least [`THRESHOLD`], then, while an atom a reader sees holds 1 to 4,
+//! the set is withdrawn whose going leaves the fewest writers in such
+//! atoms (a value's before everyone's, the smallest first): the clinic's
+//! and the home's beside a school of three, say, so that the school's
+//! quotes are among the home's in everyone's. It depends only on the
+//! published quotes, so every reader gets the same family.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::suppress::THRESHOLD;
+use crate::model::PublishedQuote;
+use crate::tally::Dim;
 
-/// Another set a reader could ask for: its size, and how many it shares
-/// with the one asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Overlap {
-    /// Answers in the other set.
-    pub other: u64,
-    /// Answers in both.
-    pub both: u64,
+/// A set of quotes a reader can ask for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum QuoteSet {
+    /// Every answer.
+    Everyone,
+    /// The answers of one value of one dimension.
+    Value(Dim, String),
 }
 
-/// Checks that the quotes of a set of `asked` answers may be read, given
-/// every other set a reader could ask for; otherwise says why, safely
-/// (without a count).
-pub fn readable(asked: u64, others: &[Overlap]) -> Result<(), &'static str> {
-    if asked < THRESHOLD {
-        return Err("fewer than 5 people answered with these filters; widen them");
-    }
-    let small = |n: u64| (1..THRESHOLD).contains(&n);
-    for o in others.iter().filter(|o| o.other >= THRESHOLD) {
-        let only_asked = asked.saturating_sub(o.both);
-        let only_other = o.other.saturating_sub(o.both);
-        if small(only_asked) || small(only_other) {
-            return Err(
-                "these answers differ from another group's by fewer than 5 people, \
-                        so comparing the two would single someone out; widen the filter",
-            );
+impl QuoteSet {
+    /// Whether `q` is in this set.
+    pub fn holds(&self, q: &PublishedQuote) -> bool {
+        match self {
+            Self::Everyone => true,
+            Self::Value(d, v) => Dim::ALL
+                .iter()
+                .position(|x| x == d)
+                .is_some_and(|i| q.dims[i] == *v),
         }
     }
-    Ok(())
+}
+
+/// A writer's atom under `family`: per dimension, their value where its
+/// set is served, else `None`.
+fn atom<'a>(family: &BTreeSet<QuoteSet>, q: &'a PublishedQuote) -> [Option<&'a str>; 5] {
+    std::array::from_fn(|i| {
+        let v = q.dims[i].as_str();
+        family
+            .contains(&QuoteSet::Value(Dim::ALL[i], v.to_owned()))
+            .then_some(v)
+    })
+}
+
+/// The sets that may be served (see the module header).
+pub fn readable_sets(quotes: &[PublishedQuote]) -> BTreeSet<QuoteSet> {
+    let mut sizes: BTreeMap<QuoteSet, u64> = BTreeMap::new();
+    sizes.insert(QuoteSet::Everyone, quotes.len() as u64);
+    for q in quotes {
+        for (i, v) in q.dims.iter().enumerate().filter(|(_, v)| !v.is_empty()) {
+            *sizes
+                .entry(QuoteSet::Value(Dim::ALL[i], v.clone()))
+                .or_default() += 1;
+        }
+    }
+    let mut family: BTreeSet<QuoteSet> = sizes
+        .iter()
+        .filter(|(_, n)| **n >= THRESHOLD)
+        .map(|(s, _)| s.clone())
+        .collect();
+    loop {
+        if small_atoms(&family, quotes) == 0 {
+            return family;
+        }
+        // Withdraw the set whose going leaves the fewest writers in small
+        // atoms; of those, a value's before everyone's, the smallest.
+        let withdraw = family
+            .iter()
+            .min_by_key(|s| {
+                let mut without = family.clone();
+                without.remove(*s);
+                (
+                    small_atoms(&without, quotes),
+                    **s == QuoteSet::Everyone,
+                    sizes.get(*s).copied().unwrap_or(0),
+                    (*s).clone(),
+                )
+            })
+            .cloned();
+        match withdraw {
+            Some(s) => {
+                family.remove(&s);
+            }
+            None => return family,
+        }
+    }
+}
+
+/// How many writers are in atoms of 1 to 4 that a reader sees (held by
+/// some set of `family`).
+fn small_atoms(family: &BTreeSet<QuoteSet>, quotes: &[PublishedQuote]) -> u64 {
+    let mut atoms: BTreeMap<[Option<&str>; 5], u64> = BTreeMap::new();
+    for q in quotes {
+        *atoms.entry(atom(family, q)).or_default() += 1;
+    }
+    let everyone = family.contains(&QuoteSet::Everyone);
+    atoms
+        .iter()
+        .filter(|(a, n)| (1..THRESHOLD).contains(*n) && (everyone || a.iter().any(Option::is_some)))
+        .map(|(_, n)| *n)
+        .sum()
+}
+
+/// Checks that the quotes of `asked` may be read beside the others;
+/// otherwise says why, safely (without a count).
+pub fn readable(asked: &QuoteSet, quotes: &[PublishedQuote]) -> Result<(), &'static str> {
+    if (quotes.iter().filter(|q| asked.holds(q)).count() as u64) < THRESHOLD {
+        return Err("fewer than 5 people answered with these filters; widen them");
+    }
+    if readable_sets(quotes).contains(asked) {
+        Ok(())
+    } else {
+        Err(
+            "comparing these answers with another group's would single out fewer than 5 \
+             people; widen the filter",
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
-    #[test]
-    fn the_one_autistic_child_elsewhere_cannot_be_isolated() {
-        // need=autism: 8 quotes; setting=text-a: 7, all of them autistic.
-        // Reading both would leave one child's words.
-        let autism = 8;
-        let text_a = Overlap { other: 7, both: 7 };
-        let everyone = Overlap { other: 40, both: 8 };
-        assert!(readable(autism, &[everyone, text_a]).is_err());
-        assert!(
-            readable(
-                7,
-                &[
-                    Overlap { other: 40, both: 7 },
-                    Overlap { other: 8, both: 7 }
-                ]
-            )
-            .is_err()
-        );
-        // With five outside the school the comparison is a group.
-        let everyone = Overlap {
-            other: 40,
-            both: 12,
-        };
-        assert!(readable(12, &[everyone, Overlap { other: 7, both: 7 }]).is_ok());
+    fn value(d: Dim, v: &str) -> QuoteSet {
+        QuoteSet::Value(d, v.to_owned())
+    }
+
+    /// Quotes of writers with (setting, need), each its own words.
+    fn quotes(people: &[(&str, &str)]) -> Vec<PublishedQuote> {
+        people
+            .iter()
+            .enumerate()
+            .map(|(i, (s, n))| PublishedQuote {
+                dims: [
+                    (*s).to_owned(),
+                    String::new(),
+                    (*n).to_owned(),
+                    String::new(),
+                    "1.0.0".to_owned(),
+                ],
+                text: format!("words {i}"),
+            })
+            .collect()
+    }
+
+    fn many<'a>(n: usize, s: &'a str, need: &'a str) -> Vec<(&'a str, &'a str)> {
+        vec![(s, need); n]
     }
 
     #[test]
-    fn what_a_filter_leaves_out_of_everyone_must_be_a_group_too() {
+    fn the_one_autistic_child_elsewhere_cannot_be_isolated() {
+        // need=autism: 8; setting=text-a: 7, all of them autistic. Reading
+        // both would leave one child's words.
+        let mut people = many(7, "text-a", "autism");
+        people.extend(many(1, "text-b", "autism"));
+        people.extend(many(32, "text-b", "speech"));
+        let family = readable_sets(&quotes(&people));
         assert!(
-            readable(
-                38,
-                &[Overlap {
-                    other: 40,
-                    both: 38
-                }]
-            )
-            .is_err()
+            !(family.contains(&value(Dim::Need, "autism"))
+                && family.contains(&value(Dim::Setting, "text-a"))),
+            "{family:?}"
         );
+    }
+
+    #[test]
+    fn everyone_less_the_groups_that_can_be_read_is_a_group_too() {
+        // Clinic 10, home 10, the special school 3: everyone's quotes less
+        // the clinic's and the home's would be the school's three.
+        let mut people = many(10, "clinic", "autism");
+        people.extend(many(10, "home", "autism"));
+        people.extend(many(3, "special", "autism"));
+        let q = quotes(&people);
+        let family = readable_sets(&q);
+        let served = [
+            QuoteSet::Everyone,
+            value(Dim::Setting, "clinic"),
+            value(Dim::Setting, "home"),
+        ];
         assert!(
-            readable(
-                35,
-                &[Overlap {
-                    other: 40,
-                    both: 35
-                }]
-            )
-            .is_ok()
+            !served.iter().all(|s| family.contains(s)),
+            "everyone, the clinic and the home together give the school away: {family:?}"
         );
-        assert!(readable(4, &[Overlap { other: 40, both: 4 }]).is_err());
-        // A set too small to be read by itself compares with nothing.
-        assert!(readable(20, &[Overlap { other: 3, both: 1 }]).is_ok());
+        assert!(family.contains(&QuoteSet::Everyone), "everyone's stays");
+        assert!(readable(&value(Dim::Setting, "special"), &q).is_err());
+        // With five at the school, all four can be read.
+        let mut people = many(10, "clinic", "autism");
+        people.extend(many(10, "home", "autism"));
+        people.extend(many(5, "special", "autism"));
+        let family = readable_sets(&quotes(&people));
+        assert!(served.iter().all(|s| family.contains(s)), "{family:?}");
+    }
+
+    #[test]
+    fn two_groups_sharing_fewer_than_five_are_not_both_read() {
+        // Clinic 10 and autism 10, two in both: matching the two sets'
+        // quotes gives those two children's words.
+        let mut people = many(2, "clinic", "autism");
+        people.extend(many(8, "clinic", "speech"));
+        people.extend(many(8, "home", "autism"));
+        people.extend(many(12, "home", "speech"));
+        let family = readable_sets(&quotes(&people));
+        assert!(
+            !(family.contains(&value(Dim::Setting, "clinic"))
+                && family.contains(&value(Dim::Need, "autism"))),
+            "{family:?}"
+        );
+    }
+
+    /// Everything a reader can tell apart by comparing the quotes of
+    /// every set served: the groups of quotes in exactly the same sets.
+    fn what_a_reader_tells_apart(q: &[PublishedQuote]) -> Vec<usize> {
+        let family = readable_sets(q);
+        let mut parts: BTreeMap<Vec<bool>, usize> = BTreeMap::new();
+        for x in q {
+            let inside: Vec<bool> = family.iter().map(|s| s.holds(x)).collect();
+            if inside.iter().any(|b| *b) {
+                *parts.entry(inside).or_default() += 1;
+            }
+        }
+        parts.into_values().collect()
+    }
+
+    proptest! {
+        /// A reader with every set of quotes served, comparing them line
+        /// by line (each writer's words their own), tells apart only
+        /// groups of at least 5.
+        #[test]
+        fn comparing_every_set_served_singles_out_no_group_under_five(
+            people in proptest::collection::vec((0usize..4, 0usize..3, 0usize..3), 0..80)
+        ) {
+            let q: Vec<PublishedQuote> = people
+                .iter()
+                .enumerate()
+                .map(|(i, (s, a, n))| PublishedQuote {
+                    dims: [
+                        format!("setting{s}"),
+                        ["", "primary", "secondary"][*a].to_owned(),
+                        format!("need{n}"),
+                        String::new(),
+                        "1.0.0".to_owned(),
+                    ],
+                    text: format!("words {i}"),
+                })
+                .collect();
+            for part in what_a_reader_tells_apart(&q) {
+                prop_assert!(part >= THRESHOLD as usize, "a group of {part} told apart");
+            }
+        }
     }
 }

@@ -48,7 +48,9 @@ use hark_core::lists::{AreaLists, ListDim, ListItem};
 use crate::error::Result;
 use crate::export::ExportRecord;
 use crate::ingest::{Fate, StagedDoc, StoredDoc};
-use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, SurveyLink, User};
+use crate::model::{
+    Area, AuditEntry, Device, Flag, FlagStatus, Note, PublishedQuote, SurveyLink, User,
+};
 use crate::projection::Projection;
 use crate::tally::{TallyQuery, TallyRow};
 use crate::throttle::Failures;
@@ -233,11 +235,11 @@ pub trait Reads {
     /// leader.
     fn live_tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>>;
     /// The published free-text answers to one question (copied with their
-    /// month by [`Documents::publish`]; an erasure removes them), matching
-    /// the query's filters (`dims` paired with `filter_values`) and months,
-    /// in alphabetical order so their order says nothing about who wrote
-    /// them.
-    fn free_text(&self, query: &TallyQuery, filter_values: &[String]) -> Result<Vec<String>>;
+    /// month by [`Documents::publish`]; an erasure removes them) in the
+    /// query's versions and months, each with its writer's groups (the
+    /// query's `dims` are not read), in alphabetical order so their order
+    /// says nothing about who wrote them.
+    fn free_text(&self, query: &TallyQuery) -> Result<Vec<PublishedQuote>>;
     /// Streams every submitted response of `forms` in an area, one record
     /// at a time (in no particular order), without holding them all in
     /// memory. Text answers are left out unless `with_text`. `each`

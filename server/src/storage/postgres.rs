@@ -42,7 +42,9 @@ use super::{
 use crate::error::{Error, Result};
 use crate::export::{ExportRecord, pack_answers};
 use crate::ingest::StoredDoc;
-use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, SurveyLink, User};
+use crate::model::{
+    Area, AuditEntry, Device, Flag, FlagStatus, Note, PublishedQuote, SurveyLink, User,
+};
 use crate::projection::{AnswerRow, Projection};
 use crate::tally::{TallyKey, TallyQuery, TallyRow};
 use crate::throttle::Failures;
@@ -1116,11 +1118,13 @@ impl Reads for PostgresStorage {
         self.read_tallies(query, Tallies::Live)
     }
 
-    fn free_text(&self, query: &TallyQuery, filter_values: &[String]) -> Result<Vec<String>> {
-        let (sql, params) = free_text_sql(query, filter_values, &|i| format!("${i}"));
+    fn free_text(&self, query: &TallyQuery) -> Result<Vec<PublishedQuote>> {
+        let (sql, params) = free_text_sql(query, &|i| format!("${i}"));
         let params: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        all(&mut *self.conn()?, &sql, &params, |r| r.text(0))
+        all(&mut *self.conn()?, &sql, &params, |r| {
+            rows::published_quote(r)
+        })
     }
 
     fn export_responses(

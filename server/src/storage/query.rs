@@ -114,28 +114,19 @@ pub(super) fn publish_quotes_sql(ph: &dyn Fn(usize) -> String) -> String {
     )
 }
 
-/// The free-text query (the published quotes of one question matching the
-/// query's dimensions paired with `values`, in its months) and its
-/// parameters.
-pub(super) fn free_text_sql(
-    q: &TallyQuery,
-    values: &[String],
-    ph: &dyn Fn(usize) -> String,
-) -> (String, Params) {
+/// The free-text query (the published quotes of one question, with their
+/// writers' groups, in its versions and months) and its parameters.
+pub(super) fn free_text_sql(q: &TallyQuery, ph: &dyn Fn(usize) -> String) -> (String, Params) {
     let mut params = vec![q.area_id.clone(), q.question.clone()];
     let (_, versions) = version_keys(q);
     let versions = list(ph, &mut params, versions);
     let mut sql = format!(
-        "SELECT text FROM published_quotes
+        "SELECT setting, age_phase, need, pathway, form_version, text FROM published_quotes
          WHERE area_id = {} AND question = {}
          AND form_id || '|' || form_version IN ({versions})",
         ph(1),
         ph(2)
     );
-    for (d, v) in q.dims.iter().zip(values) {
-        params.push(v.clone());
-        sql += &format!(" AND {} = {}", column(*d), ph(params.len()));
-    }
     if let Some((from, to)) = &q.months {
         params.push(from.clone());
         params.push(to.clone());

@@ -222,6 +222,13 @@ pub(super) fn kind(name: &str) -> Result<DocKind> {
 }
 
 /// Columns of a tally read: form, month, the query's dimensions, value, n.
+pub(super) fn published_quote(r: &impl Row) -> Result<crate::model::PublishedQuote> {
+    Ok(crate::model::PublishedQuote {
+        dims: [r.text(0)?, r.text(1)?, r.text(2)?, r.text(3)?, r.text(4)?],
+        text: r.text(5)?,
+    })
+}
+
 pub(super) fn tally_row(r: &impl Row, dims: usize) -> Result<crate::tally::TallyRow> {
     Ok(crate::tally::TallyRow {
         form_id: r.text(0)?,

@@ -25,7 +25,9 @@ use super::{
 use crate::error::{Error, Result};
 use crate::export::{ExportRecord, pack_answers};
 use crate::ingest::StoredDoc;
-use crate::model::{Area, AuditEntry, Device, Flag, FlagStatus, Note, SurveyLink, User};
+use crate::model::{
+    Area, AuditEntry, Device, Flag, FlagStatus, Note, PublishedQuote, SurveyLink, User,
+};
 use crate::projection::{AnswerRow, Projection};
 use crate::tally::{TallyKey, TallyQuery, TallyRow};
 use crate::throttle::Failures;
@@ -1000,13 +1002,13 @@ impl Reads for SqliteStorage {
         self.read_tallies(query, Tallies::Live)
     }
 
-    fn free_text(&self, query: &TallyQuery, filter_values: &[String]) -> Result<Vec<String>> {
-        let (sql, params) = free_text_sql(query, filter_values, &|i| format!("?{i}"));
+    fn free_text(&self, query: &TallyQuery) -> Result<Vec<PublishedQuote>> {
+        let (sql, params) = free_text_sql(query, &|i| format!("?{i}"));
         let conn = self.lock();
         all(
             &mut *conn.prepare_cached(&sql)?,
             rusqlite::params_from_iter(params.iter()),
-            |r| r.text(0),
+            |r| rows::published_quote(r),
         )
     }
 

@@ -1665,7 +1665,14 @@ macro_rules! reads_conformance {
                     dims: vec![Dim::Setting],
                     months: Some(("2026-01".into(), "2026-03".into())),
                 };
-                let quotes = || s.free_text(&query, &["clinic".to_owned()]).expect("quotes");
+                let quotes = || {
+                    s.free_text(&query)
+                        .expect("quotes")
+                        .into_iter()
+                        .filter(|q| q.dims[0] == "clinic")
+                        .map(|q| q.text)
+                        .collect::<Vec<_>>()
+                };
                 assert!(quotes().is_empty(), "nothing published yet");
                 s.publish(&area.id, "2026-03", 1).expect("publish");
                 assert_eq!(quotes(), ["clear letters", "kind staff", "long wait"]);

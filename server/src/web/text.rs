@@ -2,11 +2,9 @@
 //! published quarter at a time (a set that grew as months were published
 //! would show the newest month's by difference; published quotes never
 //! change but by erasure), filtered by at most one dimension value, and
-//! only when the set of quotes passes
-//! [`crate::report::quotes::readable`] against every other set a reader could
-//! ask for; sorted, so their order says nothing about who wrote them.
-
-use std::collections::HashMap;
+//! only when the set of quotes is one of the family of sets that may be
+//! read beside one another ([`crate::report::quotes::readable`]); sorted,
+//! so their order says nothing about who wrote them.
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -18,11 +16,9 @@ use super::{Params, audit, query_string};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Error, Result};
 use crate::publication;
-use crate::report::quotes::{Overlap, readable};
-use crate::report::{Granularity, Plan};
+use crate::report::Granularity;
+use crate::report::quotes::{QuoteSet, readable};
 use crate::state::{AppState, blocking};
-use crate::storage::Storage;
-use crate::tally::{Dim, TallyQuery, VALUE_ANSWERED};
 
 #[derive(Serialize)]
 pub(crate) struct FreeText {
@@ -30,68 +26,6 @@ pub(crate) struct FreeText {
     /// The published quarter the answers were given in.
     quarter: String,
     answers: Vec<String>,
-}
-
-/// How many answered the question, by the values of `dims`, in the
-/// plan's months.
-fn answered_by(
-    storage: &dyn Storage,
-    plan: &Plan,
-    dims: Vec<Dim>,
-) -> Result<HashMap<Vec<String>, u64>> {
-    let rows = storage.tallies(&TallyQuery {
-        dims,
-        ..plan.tallies.clone()
-    })?;
-    let mut out = HashMap::new();
-    for r in rows.into_iter().filter(|r| r.value == VALUE_ANSWERED) {
-        *out.entry(r.dims).or_default() += u64::try_from(r.n).unwrap_or(0);
-    }
-    Ok(out)
-}
-
-/// The size of the set asked for and its overlap with every other set a
-/// reader could ask for: everyone, and each value of each dimension.
-fn overlaps(
-    storage: &dyn Storage,
-    plan: &Plan,
-    filter: Option<&(Dim, String)>,
-) -> Result<(u64, Vec<Overlap>)> {
-    let everyone = answered_by(storage, plan, Vec::new())?
-        .values()
-        .sum::<u64>();
-    let mut others = Vec::new();
-    let Some((dim, value)) = filter else {
-        for d in Dim::ALL {
-            for n in answered_by(storage, plan, vec![d])?.into_values() {
-                others.push(Overlap { other: n, both: n });
-            }
-        }
-        return Ok((everyone, others));
-    };
-    let asked = answered_by(storage, plan, vec![*dim])?
-        .get(std::slice::from_ref(value))
-        .copied()
-        .unwrap_or(0);
-    others.push(Overlap {
-        other: everyone,
-        both: asked,
-    });
-    for d in Dim::ALL {
-        if d == *dim {
-            continue;
-        }
-        let sizes = answered_by(storage, plan, vec![d])?;
-        let pairs = answered_by(storage, plan, vec![*dim, d])?;
-        for (key, other) in sizes {
-            let both = pairs
-                .get(&[value.clone(), key[0].clone()][..])
-                .copied()
-                .unwrap_or(0);
-            others.push(Overlap { other, both });
-        }
-    }
-    Ok((asked, others))
 }
 
 #[tracing::instrument(skip_all, fields(user = %who.user.username))]
@@ -146,10 +80,17 @@ pub(crate) async fn free_text(
             publication::quote_quarter(quarter.as_deref(), plan.published())
                 .map_err(Error::Invalid)?;
         plan.tallies.months = Some((first, last));
-        let (asked, others) = overlaps(storage.as_ref(), &plan, q.filters.first())?;
-        readable(asked, &others).map_err(|why| Error::Invalid(why.to_owned()))?;
-        let values: Vec<String> = q.filters.iter().map(|(_, v)| v.clone()).collect();
-        let answers = storage.free_text(&plan.tallies, &values)?;
+        let asked = match q.filters.first() {
+            None => QuoteSet::Everyone,
+            Some((d, v)) => QuoteSet::Value(*d, v.clone()),
+        };
+        let quotes = storage.free_text(&plan.tallies)?;
+        readable(&asked, &quotes).map_err(|why| Error::Invalid(why.to_owned()))?;
+        let answers = quotes
+            .into_iter()
+            .filter(|q| asked.holds(q))
+            .map(|q| q.text)
+            .collect();
         audit(storage.as_ref(), &who, "text.read", detail)?;
         Ok((quarter, answers))
     })
