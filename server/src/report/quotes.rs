@@ -37,7 +37,7 @@ pub enum QuoteSet {
 
 impl QuoteSet {
     /// Whether `q` is in this set.
-    pub fn holds(&self, q: &PublishedQuote) -> bool {
+    pub fn contains(&self, q: &PublishedQuote) -> bool {
         match self {
             Self::Everyone => true,
             Self::Value(d, v) => Dim::ALL
@@ -121,7 +121,7 @@ fn small_atoms(family: &BTreeSet<QuoteSet>, quotes: &[PublishedQuote]) -> u64 {
 /// Checks that the quotes of `asked` may be read beside the others;
 /// otherwise says why, safely (without a count).
 pub fn readable(asked: &QuoteSet, quotes: &[PublishedQuote]) -> Result<(), &'static str> {
-    if (quotes.iter().filter(|q| asked.holds(q)).count() as u64) < THRESHOLD {
+    if (quotes.iter().filter(|q| asked.contains(q)).count() as u64) < THRESHOLD {
         return Err("fewer than 5 people answered with these filters; widen them");
     }
     if readable_sets(quotes).contains(asked) {
@@ -231,7 +231,7 @@ mod tests {
         let family = readable_sets(q);
         let mut parts: BTreeMap<Vec<bool>, usize> = BTreeMap::new();
         for x in q {
-            let inside: Vec<bool> = family.iter().map(|s| s.holds(x)).collect();
+            let inside: Vec<bool> = family.iter().map(|s| s.contains(x)).collect();
             if inside.iter().any(|b| *b) {
                 *parts.entry(inside).or_default() += 1;
             }

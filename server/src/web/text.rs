@@ -88,7 +88,7 @@ pub(crate) async fn free_text(
         readable(&asked, &quotes).map_err(|why| Error::Invalid(why.to_owned()))?;
         let answers = quotes
             .into_iter()
-            .filter(|q| asked.holds(q))
+            .filter(|q| asked.contains(q))
             .map(|q| q.text)
             .collect();
         audit(storage.as_ref(), &who, "text.read", detail)?;
