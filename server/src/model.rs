@@ -231,6 +231,7 @@ pub struct PublishedQuote {
     /// Setting, age phase, need, pathway and form version, in
     /// `tally::Dim::ALL`'s order (`""` where not recorded).
     pub dims: [String; 5],
-    /// The words.
-    pub text: String,
+    /// The words; `None` once the writer's family erased them (their
+    /// groups stay, unlinked from them, so the sets served stay the same).
+    pub text: Option<String>,
 }

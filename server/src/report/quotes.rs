@@ -11,7 +11,10 @@
 //! writers: then whatever a reader does with the quotes, each part they
 //! can tell apart is a group of at least 5.
 //!
-//! The family is found from the published quotes themselves (each with
+//! Only sets whose count the question's reports show are candidates (a
+//! set's quotes can be counted, so serving one whose count a report hides
+//! would give the count away). The family is found from the published
+//! quotes themselves (each with
 //! its writer's groups; an erased family's are gone): every set of at
 //! least [`THRESHOLD`], then, while an atom a reader sees holds 1 to 4,
 //! the set is withdrawn whose going leaves the fewest writers in such
@@ -48,35 +51,54 @@ impl QuoteSet {
     }
 }
 
-/// A writer's atom under `family`: per dimension, their value where its
-/// set is served, else `None`.
-fn atom<'a>(family: &BTreeSet<QuoteSet>, q: &'a PublishedQuote) -> [Option<&'a str>; 5] {
+/// The writers' groups, each with how many wrote: every quote of a group
+/// is in the same sets, so the family is found over these (a few hundred
+/// at most), not over every quote.
+type Groups<'a> = Vec<(&'a [String; 5], u64)>;
+
+fn groups(quotes: &[PublishedQuote]) -> Groups<'_> {
+    let mut by: BTreeMap<&[String; 5], u64> = BTreeMap::new();
+    for q in quotes {
+        *by.entry(&q.dims).or_default() += 1;
+    }
+    by.into_iter().collect()
+}
+
+/// A group's atom under `family`: per dimension, its value where that
+/// value's set is served, else `None`.
+fn atom<'a>(family: &BTreeSet<QuoteSet>, dims: &'a [String; 5]) -> [Option<&'a str>; 5] {
     std::array::from_fn(|i| {
-        let v = q.dims[i].as_str();
+        let v = dims[i].as_str();
         family
             .contains(&QuoteSet::Value(Dim::ALL[i], v.to_owned()))
             .then_some(v)
     })
 }
 
-/// The sets that may be served (see the module header).
-pub fn readable_sets(quotes: &[PublishedQuote]) -> BTreeSet<QuoteSet> {
+/// The sets that may be served (see the module header), of those
+/// `allowed` (the sets whose count reports show: a set served can be
+/// counted).
+pub fn readable_sets(
+    quotes: &[PublishedQuote],
+    allowed: impl Fn(&QuoteSet) -> bool,
+) -> BTreeSet<QuoteSet> {
+    let groups = groups(quotes);
     let mut sizes: BTreeMap<QuoteSet, u64> = BTreeMap::new();
     sizes.insert(QuoteSet::Everyone, quotes.len() as u64);
-    for q in quotes {
-        for (i, v) in q.dims.iter().enumerate().filter(|(_, v)| !v.is_empty()) {
+    for (dims, n) in &groups {
+        for (i, v) in dims.iter().enumerate().filter(|(_, v)| !v.is_empty()) {
             *sizes
                 .entry(QuoteSet::Value(Dim::ALL[i], v.clone()))
-                .or_default() += 1;
+                .or_default() += n;
         }
     }
     let mut family: BTreeSet<QuoteSet> = sizes
         .iter()
-        .filter(|(_, n)| **n >= THRESHOLD)
+        .filter(|(s, n)| **n >= THRESHOLD && allowed(s))
         .map(|(s, _)| s.clone())
         .collect();
     loop {
-        if small_atoms(&family, quotes) == 0 {
+        if small_atoms(&family, &groups) == 0 {
             return family;
         }
         // Withdraw the set whose going leaves the fewest writers in small
@@ -87,7 +109,7 @@ pub fn readable_sets(quotes: &[PublishedQuote]) -> BTreeSet<QuoteSet> {
                 let mut without = family.clone();
                 without.remove(*s);
                 (
-                    small_atoms(&without, quotes),
+                    small_atoms(&without, &groups),
                     **s == QuoteSet::Everyone,
                     sizes.get(*s).copied().unwrap_or(0),
                     (*s).clone(),
@@ -105,10 +127,10 @@ pub fn readable_sets(quotes: &[PublishedQuote]) -> BTreeSet<QuoteSet> {
 
 /// How many writers are in atoms of 1 to 4 that a reader sees (held by
 /// some set of `family`).
-fn small_atoms(family: &BTreeSet<QuoteSet>, quotes: &[PublishedQuote]) -> u64 {
+fn small_atoms(family: &BTreeSet<QuoteSet>, groups: &Groups<'_>) -> u64 {
     let mut atoms: BTreeMap<[Option<&str>; 5], u64> = BTreeMap::new();
-    for q in quotes {
-        *atoms.entry(atom(family, q)).or_default() += 1;
+    for (dims, n) in groups {
+        *atoms.entry(atom(family, dims)).or_default() += n;
     }
     let everyone = family.contains(&QuoteSet::Everyone);
     atoms
@@ -120,16 +142,19 @@ fn small_atoms(family: &BTreeSet<QuoteSet>, quotes: &[PublishedQuote]) -> u64 {
 
 /// Checks that the quotes of `asked` may be read beside the others;
 /// otherwise says why, safely (without a count).
-pub fn readable(asked: &QuoteSet, quotes: &[PublishedQuote]) -> Result<(), &'static str> {
-    if (quotes.iter().filter(|q| asked.contains(q)).count() as u64) < THRESHOLD {
-        return Err("fewer than 5 people answered with these filters; widen them");
-    }
-    if readable_sets(quotes).contains(asked) {
+pub fn readable(
+    asked: &QuoteSet,
+    quotes: &[PublishedQuote],
+    allowed: impl Fn(&QuoteSet) -> bool,
+) -> Result<(), &'static str> {
+    // One answer whatever the reason: "fewer than 5" and "withdrawn"
+    // told apart would say which groups are small.
+    if readable_sets(quotes, allowed).contains(asked) {
         Ok(())
     } else {
         Err(
-            "comparing these answers with another group's would single out fewer than 5 \
-             people; widen the filter",
+            "fewer than 5 people answered with these filters, or comparing them with \
+             another group's would single out fewer than 5; widen the filter",
         )
     }
 }
@@ -157,7 +182,7 @@ mod tests {
                     String::new(),
                     "1.0.0".to_owned(),
                 ],
-                text: format!("words {i}"),
+                text: Some(format!("words {i}")),
             })
             .collect()
     }
@@ -173,7 +198,7 @@ mod tests {
         let mut people = many(7, "text-a", "autism");
         people.extend(many(1, "text-b", "autism"));
         people.extend(many(32, "text-b", "speech"));
-        let family = readable_sets(&quotes(&people));
+        let family = readable_sets(&quotes(&people), |_| true);
         assert!(
             !(family.contains(&value(Dim::Need, "autism"))
                 && family.contains(&value(Dim::Setting, "text-a"))),
@@ -189,7 +214,7 @@ mod tests {
         people.extend(many(10, "home", "autism"));
         people.extend(many(3, "special", "autism"));
         let q = quotes(&people);
-        let family = readable_sets(&q);
+        let family = readable_sets(&q, |_| true);
         let served = [
             QuoteSet::Everyone,
             value(Dim::Setting, "clinic"),
@@ -200,12 +225,12 @@ mod tests {
             "everyone, the clinic and the home together give the school away: {family:?}"
         );
         assert!(family.contains(&QuoteSet::Everyone), "everyone's stays");
-        assert!(readable(&value(Dim::Setting, "special"), &q).is_err());
+        assert!(readable(&value(Dim::Setting, "special"), &q, |_| true).is_err());
         // With five at the school, all four can be read.
         let mut people = many(10, "clinic", "autism");
         people.extend(many(10, "home", "autism"));
         people.extend(many(5, "special", "autism"));
-        let family = readable_sets(&quotes(&people));
+        let family = readable_sets(&quotes(&people), |_| true);
         assert!(served.iter().all(|s| family.contains(s)), "{family:?}");
     }
 
@@ -217,7 +242,7 @@ mod tests {
         people.extend(many(8, "clinic", "speech"));
         people.extend(many(8, "home", "autism"));
         people.extend(many(12, "home", "speech"));
-        let family = readable_sets(&quotes(&people));
+        let family = readable_sets(&quotes(&people), |_| true);
         assert!(
             !(family.contains(&value(Dim::Setting, "clinic"))
                 && family.contains(&value(Dim::Need, "autism"))),
@@ -225,10 +250,26 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_set_whose_count_reports_hide_is_never_served() {
+        let mut people = many(10, "clinic", "autism");
+        people.extend(many(10, "home", "autism"));
+        people.extend(many(6, "special", "autism"));
+        let q = quotes(&people);
+        let hidden = value(Dim::Setting, "home");
+        let family = readable_sets(&q, |s| *s != hidden);
+        assert!(!family.contains(&hidden), "{family:?}");
+        assert!(
+            family.contains(&value(Dim::Setting, "clinic")),
+            "{family:?}"
+        );
+        assert!(readable(&hidden, &q, |s| *s != hidden).is_err());
+    }
+
     /// Everything a reader can tell apart by comparing the quotes of
     /// every set served: the groups of quotes in exactly the same sets.
     fn what_a_reader_tells_apart(q: &[PublishedQuote]) -> Vec<usize> {
-        let family = readable_sets(q);
+        let family = readable_sets(q, |_| true);
         let mut parts: BTreeMap<Vec<bool>, usize> = BTreeMap::new();
         for x in q {
             let inside: Vec<bool> = family.iter().map(|s| s.contains(x)).collect();
@@ -258,7 +299,7 @@ mod tests {
                         String::new(),
                         "1.0.0".to_owned(),
                     ],
-                    text: format!("words {i}"),
+                    text: Some(format!("words {i}")),
                 })
                 .collect();
             for part in what_a_reader_tells_apart(&q) {

@@ -555,8 +555,9 @@ impl Cube {
     /// [`THRESHOLD`] (where cells of groups not listed add up to more
     /// than 0: at least one other protecting one, the whole at least
     /// [`THRESHOLD`]); or a hidden total with no protecting hidden member
-    /// (a hidden zero too: shown zeros below it would add up to it). A
-    /// line whose total is in a group not listed is shown nowhere.
+    /// of a listed group (a hidden zero too: shown zeros below it would
+    /// add up to it). A line whose total is in a group not listed is shown
+    /// nowhere.
     fn broken(&self, lines: &Lines, zeros: &[bool], k: usize) -> bool {
         let t = lines.total[k];
         if self.bounded[t] || (self.counts[t] == 0 && self.hidden[t] == Hidden::No) {
@@ -577,7 +578,9 @@ impl Cube {
             };
             any && (!enough || p.sum < THRESHOLD)
         } else {
-            p.free == 0 && p.bounded == 0
+            // (Cells of groups not listed bound it: a reader knows each is
+            // at most 4.)
+            p.free == 0
         }
     }
 
@@ -614,8 +617,7 @@ impl Cube {
                 .filter(|&&j| {
                     let tj = lines.total[j];
                     if tj == c {
-                        let pj = self.protecting(lines, zeros, j);
-                        pj.free == 0 && pj.bounded == 0
+                        self.protecting(lines, zeros, j).free == 0
                     } else {
                         let pj = self.protecting(lines, zeros, j);
                         self.hidden[tj] == Hidden::No

@@ -235,7 +235,8 @@ pub trait Reads {
     /// leader.
     fn live_tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>>;
     /// The published free-text answers to one question (copied with their
-    /// month by [`Documents::publish`]; an erasure removes them) in the
+    /// month by [`Documents::publish`]; an erasure removes the words and
+    /// unlinks the row) in the
     /// query's versions and months, each with its writer's groups (the
     /// query's `dims` are not read), in alphabetical order so their order
     /// says nothing about who wrote them.

@@ -668,8 +668,12 @@ impl DocTx for PgTx<'_> {
         if !gone.is_empty() {
             tx.execute("DELETE FROM responses WHERE id = ANY($1)", &[&gone])?;
             tx.execute("DELETE FROM flags WHERE response_key = ANY($1)", &[&gone])?;
+            // The words go; the writer's groups stay, unlinked, so the
+            // sets of quotes served do not change (`report::quotes`).
             tx.execute(
-                "DELETE FROM published_quotes WHERE response_key = ANY($1)",
+                "UPDATE published_quotes SET text = '',
+                     response_key = 'erased-' || gen_random_uuid()::text
+                 WHERE response_key = ANY($1)",
                 &[&gone],
             )?;
         }

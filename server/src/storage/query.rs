@@ -121,7 +121,7 @@ pub(super) fn free_text_sql(q: &TallyQuery, ph: &dyn Fn(usize) -> String) -> (St
     let (_, versions) = version_keys(q);
     let versions = list(ph, &mut params, versions);
     let mut sql = format!(
-        "SELECT setting, age_phase, need, pathway, form_version, text FROM published_quotes
+        "SELECT setting, age_phase, need, pathway, form_version, NULLIF(text, '') FROM published_quotes
          WHERE area_id = {} AND question = {}
          AND form_id || '|' || form_version IN ({versions})",
         ph(1),

@@ -221,14 +221,16 @@ pub(super) fn kind(name: &str) -> Result<DocKind> {
     DocKind::parse(name).ok_or_else(|| Error::Invalid(format!("stored kind '{name}' is unknown")))
 }
 
-/// Columns of a tally read: form, month, the query's dimensions, value, n.
+/// Columns of a free-text read: setting, age phase, need, pathway,
+/// version, the words (`NULL` once erased).
 pub(super) fn published_quote(r: &impl Row) -> Result<crate::model::PublishedQuote> {
     Ok(crate::model::PublishedQuote {
         dims: [r.text(0)?, r.text(1)?, r.text(2)?, r.text(3)?, r.text(4)?],
-        text: r.text(5)?,
+        text: r.opt_text(5)?,
     })
 }
 
+/// Columns of a tally read: form, month, the query's dimensions, value, n.
 pub(super) fn tally_row(r: &impl Row, dims: usize) -> Result<crate::tally::TallyRow> {
     Ok(crate::tally::TallyRow {
         form_id: r.text(0)?,

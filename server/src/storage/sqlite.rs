@@ -780,8 +780,14 @@ impl SqliteTx<'_> {
                 .execute([id])?;
             tx.prepare_cached("DELETE FROM flags WHERE response_key = ?1")?
                 .execute([id])?;
-            tx.prepare_cached("DELETE FROM published_quotes WHERE response_key = ?1")?
-                .execute([id])?;
+            // The words go; the writer's groups stay, unlinked, so the
+            // sets of quotes served do not change (`report::quotes`).
+            tx.prepare_cached(
+                "UPDATE published_quotes SET text = '',
+                     response_key = 'erased-' || lower(hex(randomblob(16)))
+                 WHERE response_key = ?1",
+            )?
+            .execute([id])?;
             return Ok(());
         };
         tx.prepare_cached(

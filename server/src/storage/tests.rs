@@ -1670,7 +1670,7 @@ macro_rules! reads_conformance {
                         .expect("quotes")
                         .into_iter()
                         .filter(|q| q.dims[0] == "clinic")
-                        .map(|q| q.text)
+                        .filter_map(|q| q.text)
                         .collect::<Vec<_>>()
                 };
                 assert!(quotes().is_empty(), "nothing published yet");
@@ -1686,6 +1686,11 @@ macro_rules! reads_conformance {
                 // An erasure takes the family's words out.
                 s.erase(&area.id, &["q1".to_owned()]).expect("erase");
                 assert_eq!(quotes(), ["clear letters", "kind staff"]);
+                // Its writer's groups stay (so the sets of quotes served do
+                // not change), without the words.
+                let all = s.free_text(&query).expect("quotes");
+                assert_eq!(all.len(), 3);
+                assert_eq!(all.iter().filter(|q| q.text.is_none()).count(), 1);
             }
         }
     };

@@ -89,7 +89,7 @@ pub(crate) fn publish_due(
     storage.publish(area_id, &publication::published_through(now), now)
 }
 
-fn make_report(
+pub(crate) fn make_report(
     storage: &dyn Storage,
     clock: &Clock,
     area_id: &str,

@@ -11,14 +11,19 @@ use axum::extract::{Query, State};
 use hark_core::form::QuestionKind;
 use serde::Serialize;
 
-use super::reports::{parse_report, plan_report};
+use std::collections::BTreeSet;
+
+use super::reports::{make_report, parse_report, plan_report};
 use super::{Params, audit, query_string};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Error, Result};
 use crate::publication;
-use crate::report::Granularity;
 use crate::report::quotes::{QuoteSet, readable};
+use crate::report::{Granularity, ReportQuery};
+use crate::state::Clock;
 use crate::state::{AppState, blocking};
+use crate::storage::Storage;
+use crate::tally::Dim;
 
 #[derive(Serialize)]
 pub(crate) struct FreeText {
@@ -26,6 +31,52 @@ pub(crate) struct FreeText {
     /// The published quarter the answers were given in.
     quarter: String,
     answers: Vec<String>,
+}
+
+/// The sets whose count the question's reports show for `quarter`:
+/// everyone's, and each value's of each dimension. A set of quotes served
+/// says its count (the quotes can be counted), so only these may be.
+fn shown_in_reports(
+    storage: &dyn Storage,
+    clock: &Clock,
+    area_id: &str,
+    q: &ReportQuery,
+    quarter: &str,
+) -> Result<BTreeSet<QuoteSet>> {
+    let mut shown = BTreeSet::new();
+    for split in std::iter::once(None).chain(Dim::ALL.into_iter().map(Some)) {
+        let report = make_report(
+            storage,
+            clock,
+            area_id,
+            &ReportQuery {
+                split,
+                filters: Vec::new(),
+                granularity: Granularity::Quarter,
+                from: None,
+                to: None,
+                ..q.clone()
+            },
+        )?;
+        let Some(at) = report.periods.iter().position(|p| p == quarter) else {
+            continue;
+        };
+        for g in &report.groups {
+            if g.cells.get(at).is_none_or(|c| c.answered.n.is_none()) {
+                continue;
+            }
+            match (split, g.key.as_str()) {
+                (None, "*") => {
+                    shown.insert(QuoteSet::Everyone);
+                }
+                (Some(d), key) if key != "*" => {
+                    shown.insert(QuoteSet::Value(d, key.to_owned()));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(shown)
 }
 
 #[tracing::instrument(skip_all, fields(user = %who.user.username))]
@@ -85,11 +136,13 @@ pub(crate) async fn free_text(
             Some((d, v)) => QuoteSet::Value(*d, v.clone()),
         };
         let quotes = storage.free_text(&plan.tallies)?;
-        readable(&asked, &quotes).map_err(|why| Error::Invalid(why.to_owned()))?;
+        let shown = shown_in_reports(storage.as_ref(), &clock, &who.area.id, &q, &quarter)?;
+        readable(&asked, &quotes, |s| shown.contains(s))
+            .map_err(|why| Error::Invalid(why.to_owned()))?;
         let answers = quotes
             .into_iter()
             .filter(|q| asked.contains(q))
-            .map(|q| q.text)
+            .filter_map(|q| q.text)
             .collect();
         audit(storage.as_ref(), &who, "text.read", detail)?;
         Ok((quarter, answers))
