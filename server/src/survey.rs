@@ -1,5 +1,5 @@
 //! Where a family answers a survey link, with no app and no account: the
-//! page (hark's own web form, `web/assets/form.js`), the form it shows and
+//! page (hark's own web form, `hark_hub::assets`), the form it shows and
 //! the answers it posts. The rules are [`crate::links`]'s; this file only
 //! speaks HTTP. Answers are throttled per client address; every stored
 //! answer is audited (the link, never the person).
