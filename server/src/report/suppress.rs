@@ -37,6 +37,16 @@
 //!    reader could tell from the group's answered count anyway). Two labels
 //!    for small and complementary cells would let a reader pin a cell.
 //!
+//! **Groups not listed** (fewer than 5 respondents of the form, see
+//! `report::listed_since`) have no row in any report, and a reader who
+//! knows the area's lists knows each of their cells is at most 4
+//! ([`Cube::mark_bounded`], as it was when each period was published). In
+//! a line they count as hidden whatever their count; where they add up to
+//! more than 0, the line needs a hidden member of a listed group as well,
+//! the hidden together at least [`THRESHOLD`] (two unlisted groups of 3
+//! and 2 would otherwise prove each other small from everyone's total);
+//! and they alone never protect a hidden total.
+//!
 //! **One picture per form**: a dimension's "all" cells are the cells of the
 //! cube without that dimension, so the cube is suppressed sub-cube by
 //! sub-cube, from the one without any dimension upwards, each sub-cube
