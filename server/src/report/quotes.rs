@@ -13,7 +13,10 @@
 //!
 //! Only sets whose count the question's reports show are candidates (a
 //! set's quotes can be counted, so serving one whose count a report hides
-//! would give the count away). The family is found from the published
+//! would give the count away), and only everyone's and one dimension's
+//! in a quarter (the one with the most sets short of everyone): two
+//! dimensions' sets would say how many are in both, a cell of a
+//! two-dimension table its report may hide. The family is found from the published
 //! quotes themselves (each with
 //! its writer's groups; an erased family's are gone): every set of at
 //! least [`THRESHOLD`], then, while an atom a reader sees holds 1 to 4,
@@ -92,9 +95,36 @@ pub fn readable_sets(
                 .or_default() += n;
         }
     }
-    let mut family: BTreeSet<QuoteSet> = sizes
+    let candidates: Vec<(&QuoteSet, u64)> = sizes
         .iter()
         .filter(|(s, n)| **n >= THRESHOLD && allowed(s))
+        .map(|(s, n)| (s, *n))
+        .collect();
+    // One dimension's sets (and everyone's): sets of two dimensions would
+    // say how many are in both, a count of a two-dimension table that its
+    // report may hide. The one with the most sets that are not everyone,
+    // then whose sets hold the most writers.
+    let everyone = quotes.len() as u64;
+    let dim_of = |s: &QuoteSet| match s {
+        QuoteSet::Everyone => None,
+        QuoteSet::Value(d, _) => Some(*d),
+    };
+    let chosen = Dim::ALL.into_iter().max_by_key(|d| {
+        let sets: Vec<u64> = candidates
+            .iter()
+            .filter(|(s, n)| dim_of(s) == Some(*d) && *n < everyone)
+            .map(|(_, n)| *n)
+            .collect();
+        // (Ties: the first in `Dim::ALL`.)
+        (
+            sets.len(),
+            sets.iter().sum::<u64>(),
+            std::cmp::Reverse(Dim::ALL.iter().position(|x| x == d)),
+        )
+    });
+    let mut family: BTreeSet<QuoteSet> = candidates
+        .into_iter()
+        .filter(|(s, _)| dim_of(s).is_none_or(|d| Some(d) == chosen))
         .map(|(s, _)| s.clone())
         .collect();
     loop {
@@ -264,6 +294,26 @@ mod tests {
             "{family:?}"
         );
         assert!(readable(&hidden, &q, |s| *s != hidden).is_err());
+    }
+
+    #[test]
+    fn one_dimensions_sets_are_served_in_a_quarter_never_two() {
+        // Clinic and autism share 6: serving both would say so, a cell of
+        // the setting-by-need table its report may hide.
+        let mut people = many(6, "clinic", "autism");
+        people.extend(many(6, "clinic", "speech"));
+        people.extend(many(7, "home", "autism"));
+        people.extend(many(8, "home", "speech"));
+        let family = readable_sets(&quotes(&people), |_| true);
+        let dims: BTreeSet<Dim> = family
+            .iter()
+            .filter_map(|s| match s {
+                QuoteSet::Value(d, _) => Some(*d),
+                QuoteSet::Everyone => None,
+            })
+            .collect();
+        assert_eq!(dims.len(), 1, "{family:?}");
+        assert!(family.contains(&QuoteSet::Everyone), "{family:?}");
     }
 
     /// Everything a reader can tell apart by comparing the quotes of
