@@ -138,16 +138,22 @@ pub fn listed_from(
     by_month: impl IntoIterator<Item = (i64, i64)>,
     published: Option<i64>,
 ) -> Option<i64> {
-    let threshold = THRESHOLD.cast_signed();
+    let from = quarter_start(reached(by_month)?) + 3;
+    published.is_some_and(|p| from <= p).then_some(from)
+}
+
+/// The month (index) by whose end [`THRESHOLD`] had given a value, given
+/// how many gave it in each month (any order); `None` if they never did.
+/// When a number ([`listed_from`]) and a group (`report::listed_since`)
+/// are listed both start here.
+pub fn reached(by_month: impl IntoIterator<Item = (i64, i64)>) -> Option<i64> {
     let mut months: Vec<(i64, i64)> = by_month.into_iter().collect();
     months.sort_unstable();
     let mut sum = 0;
-    let reached = months.into_iter().find_map(|(m, n)| {
+    months.into_iter().find_map(|(m, n)| {
         sum += n;
-        (sum >= threshold).then_some(m)
-    })?;
-    let from = quarter_start(reached) + 3;
-    published.is_some_and(|p| from <= p).then_some(from)
+        (sum >= THRESHOLD.cast_signed()).then_some(m)
+    })
 }
 
 /// The complete quarter quotes are read for: `asked` (`YYYY-Qn`), or the

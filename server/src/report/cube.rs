@@ -17,9 +17,11 @@ use hark_core::form::QuestionKind;
 
 use super::measures::scores_for;
 use super::plan::Plan;
-use super::suppress::{Axis, Cube, Line, THRESHOLD};
+use super::suppress::{Axis, Cube, Line};
 use super::types::{MAX_MONTHS, ReportError};
-use crate::publication::{listed_from, month_index, month_name, quarter_of, quarter_start};
+use crate::publication::{
+    listed_from, month_index, month_name, quarter_of, quarter_start, reached,
+};
 use crate::tally::{Dim, TallyRow, VALUE_ANSWERED, VALUE_DONT_KNOW, VALUE_OTHER, VALUE_PREFER_NOT};
 
 /// The suppressed cube of a report, with what each axis position means.
@@ -38,15 +40,13 @@ pub(super) struct ReportCube {
     pub dim_values: Vec<Vec<String>>,
     /// The option axis: the form's options (or scale points), "don't know"
     /// and "don't want to say" where offered, the numbers at least
-    /// [`THRESHOLD`] gave, and [`VALUE_OTHER`] pooling the rest.
+    /// [`THRESHOLD`](super::suppress::THRESHOLD) gave, and [`VALUE_OTHER`] pooling the rest.
     pub option_ids: Vec<String>,
-    /// Per dimension and value: whether it is listed (see
-    /// [`listed_values`]); a split shows a group for each listed value.
-    pub dim_listed: Vec<Vec<bool>>,
     /// Per dimension and value: the month (index) from which it is listed
-    /// ([`listed_since`]); `None` while it is not.
+    /// ([`listed_since`]); `None` while it is not. A split shows a group
+    /// for each listed value ([`ReportCube::listed`]).
     dim_listed_since: Vec<Vec<Option<i64>>>,
-    /// A filter names a value not listed (fewer than [`THRESHOLD`] had it,
+    /// A filter names a value not listed (fewer than [`THRESHOLD`](super::suppress::THRESHOLD) had it,
     /// or nobody): every cell reads [`super::suppress::UNLISTED`],
     /// whichever it is (and the cube, so every other report's
     /// suppression, is left as it is).
@@ -88,16 +88,12 @@ impl ReportCube {
                 values.iter().map(|v| since.get(v).copied()).collect()
             })
             .collect();
-        let dim_listed: Vec<Vec<bool>> = dim_listed_since
-            .iter()
-            .map(|d| d.iter().map(Option::is_some).collect())
-            .collect();
         let unlisted = plan.query.filters.iter().any(|(d, v)| {
             let a = plan.axis(*d);
             !dim_values[a]
                 .iter()
-                .zip(&dim_listed[a])
-                .any(|(x, &listed)| listed && x == v)
+                .zip(&dim_listed_since[a])
+                .any(|(x, since)| since.is_some() && x == v)
         });
         let (option_ids, listed_from) = option_ids(plan, rows, through);
         let (period, rounds, starts) = period_axis(&months, &quarters);
@@ -114,7 +110,6 @@ impl ReportCube {
             months,
             quarters,
             dim_values,
-            dim_listed,
             dim_listed_since,
             option_ids,
             unlisted,
@@ -172,6 +167,11 @@ impl ReportCube {
         this.cube.base(&base);
         this.cube.suppress();
         Ok(this)
+    }
+
+    /// Whether value `i` of the plan's dimension `a` is listed.
+    pub fn listed(&self, a: usize, i: usize) -> bool {
+        self.dim_listed_since[a][i].is_some()
     }
 
     /// Position of "answered" on the option axis.
@@ -325,26 +325,15 @@ fn first_seen<'a>(
 }
 
 /// The values of `dim` listed on their own (in splits and filter lists),
-/// given each respondent count's value (`None`: not this dimension) over
-/// the published months and every version of the form: every version,
-/// and any other value at least [`THRESHOLD`] respondents had. A group
-/// listed says that someone in it answered; one with fewer is not shown
-/// in a split (its counts stay in the cube and in everyone's), and a
-/// filter on it reads as one on a value nobody has.
-pub fn listed_values<'a>(
-    dim: Dim,
-    respondents: impl Iterator<Item = (Option<&'a String>, i64)>,
-) -> BTreeSet<String> {
-    listed_since(dim, respondents.map(|(v, n)| (v, Some(0), n)))
-        .into_keys()
-        .collect()
-}
-
-/// Each listed value of `dim` (see [`listed_values`]) with the month
-/// (index) from which it is listed: the month by whose end
-/// [`THRESHOLD`] respondents had it (every version from the first).
-/// Before, its cells are shown nowhere, and suppressed as such
-/// (`Cube::mark_bounded`), in every read since.
+/// given each respondent count's value (`None`: not this dimension) and
+/// month over the published months and every version of the form, each
+/// with the month (index) from which it is listed: every version (from
+/// always), and any other value from the month by whose end
+/// [`THRESHOLD`](super::suppress::THRESHOLD) respondents had it. A group listed says that someone in
+/// it answered; before, its cells are shown nowhere (they stay in the
+/// cube and in everyone's, suppressed as such: `Cube::mark_bounded`, in
+/// every read since), and a filter on it reads as one on a value nobody
+/// has.
 pub fn listed_since<'a>(
     dim: Dim,
     respondents: impl Iterator<Item = (Option<&'a String>, Option<i64>, i64)>,
@@ -360,14 +349,7 @@ pub fn listed_since<'a>(
             if dim == Dim::Version {
                 return Some((v.to_owned(), i64::MIN));
             }
-            let mut sum = 0;
-            by_month
-                .into_iter()
-                .find_map(|(m, n)| {
-                    sum += n;
-                    (sum >= THRESHOLD.cast_signed()).then_some(m)
-                })
-                .map(|m| (v.to_owned(), m))
+            reached(by_month).map(|m| (v.to_owned(), m))
         })
         .collect()
 }
@@ -403,7 +385,7 @@ fn dimension_values<'a>(
 /// numbers given (in numeric order) and "other values"; with, per option,
 /// the first month it is listed from.
 ///
-/// A number is listed once at least [`THRESHOLD`] gave it (over the whole
+/// A number is listed once at least [`THRESHOLD`](super::suppress::THRESHOLD) gave it (over the whole
 /// form), for listing a value says that someone gave it, from the next
 /// quarter ([`listed_from`]); before, it is counted in "other values",
 /// and the months and quarters already published keep it there, so no

@@ -22,7 +22,7 @@ mod slice;
 pub mod suppress;
 mod types;
 
-pub use cube::{listed_since, listed_values};
+pub use cube::listed_since;
 pub use plan::{Plan, plan};
 pub use types::{
     Cell, Count, Excluded, Granularity, Group, MAX_DIMS, MAX_MONTHS, Measure, OptionColumn, Report,

@@ -30,7 +30,7 @@ pub(super) fn slice(plan: &Plan, rc: &ReportCube) -> Report {
     let mut group_keys: Vec<(Option<usize>, String)> = Vec::new();
     if let Some(a) = split_axis {
         for (i, v) in rc.dim_values[a].iter().enumerate() {
-            if rc.dim_listed[a][i] {
+            if rc.listed(a, i) {
                 group_keys.push((Some(i), v.clone()));
             }
         }

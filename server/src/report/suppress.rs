@@ -176,7 +176,7 @@ pub struct Cube {
     /// recorded later; a number listed only from a later quarter): in no
     /// line, never chosen.
     absent: Vec<bool>,
-    /// A cell of a group not listed (see `report::listed_values`): no
+    /// A cell of a group not listed (see `report::listed_since`): no
     /// report shows it, and a reader who knows the area's lists knows it
     /// is at most 4 (its group had fewer than 5 in all). In a line it is
     /// hidden, whatever its count; and since it is small by its label, a

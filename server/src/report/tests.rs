@@ -702,3 +702,26 @@ fn a_report_spans_at_most_ten_years_dropping_whole_quarters() {
         Some("2016-Q3")
     );
 }
+
+#[test]
+fn two_small_groups_not_listed_do_not_protect_each_other() {
+    // A school of 3 and an event of 2 have no rows; everyone's 40 less the
+    // clinic's and the home's would be their 5, and a reader who knows
+    // each had at most 4 would prove each 1 to 4. So a listed group is
+    // hidden beside them.
+    let mut rows = fft("2026-01", &["clinic"], &[("very_good", 12), ("good", 8)]);
+    rows.extend(fft("2026-01", &["home"], &[("very_good", 9), ("good", 6)]));
+    rows.extend(fft("2026-01", &["school"], &[("very_good", 3)]));
+    rows.extend(fft("2026-01", &["event"], &[("good", 2)]));
+    let r = report(&query(Some(Dim::Setting), &[]), &rows);
+    let keys: Vec<&str> = r.groups.iter().map(|g| g.key.as_str()).collect();
+    assert_eq!(keys, ["clinic", "home", "*"]);
+    assert_eq!(group(&r, "*").cells[0].answered.n, Some(40));
+    assert!(
+        ["clinic", "home"]
+            .iter()
+            .any(|g| group(&r, g).cells[0].answered.n.is_none()),
+        "{:?}",
+        r.groups
+    );
+}

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{Params, form_versions, required};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::publication::month_index;
 use crate::report;
 use crate::state::{AppState, blocking};
 use crate::tally::{Dim, QUESTION_RESPONSES, TallyQuery};
@@ -81,7 +82,7 @@ pub(crate) async fn forms(
 }
 
 /// The values of every dimension that reports list for a form (for the
-/// dashboard's filter lists: `report::listed_values`): names only, never
+/// dashboard's filter lists: `report::listed_since`): names only, never
 /// counts.
 #[tracing::instrument(skip_all, fields(user = %who.user.username))]
 pub(crate) async fn dimensions(
@@ -111,9 +112,13 @@ pub(crate) async fn dimensions(
             })?;
             // Only the values reports list: a value one child has would
             // say that child answered.
-            let values = report::listed_values(dim, rows.iter().map(|r| (r.dims.first(), r.n)))
-                .into_iter()
-                .collect();
+            let values = report::listed_since(
+                dim,
+                rows.iter()
+                    .map(|r| (r.dims.first(), month_index(&r.month), r.n)),
+            )
+            .into_keys()
+            .collect();
             out.insert(dim, values);
         }
         Ok(out)

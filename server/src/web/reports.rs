@@ -98,12 +98,15 @@ pub(crate) fn make_report(
     let plan = plan_report(storage, clock, area_id, q)?;
     let rows = storage.tallies(&plan.tallies)?;
     let respondents = storage.tallies(&plan.respondents)?;
+    // (Every version in the report: the same rows.)
+    let all_versions;
     let listing = if plan.listing == plan.respondents {
-        respondents.clone()
+        &respondents
     } else {
-        storage.tallies(&plan.listing)?
+        all_versions = storage.tallies(&plan.listing)?;
+        &all_versions
     };
-    Ok(report::build(&plan, &rows, &respondents, &listing)?)
+    Ok(report::build(&plan, &rows, &respondents, listing)?)
 }
 
 async fn report_for(

@@ -6,12 +6,12 @@
 //! read beside one another ([`crate::report::quotes::readable`]); sorted,
 //! so their order says nothing about who wrote them.
 
+use std::collections::BTreeSet;
+
 use axum::Json;
 use axum::extract::{Query, State};
 use hark_core::form::QuestionKind;
 use serde::Serialize;
-
-use std::collections::BTreeSet;
 
 use super::reports::{make_report, parse_report, plan_report};
 use super::{Params, audit, query_string};
@@ -20,8 +20,7 @@ use crate::error::{ApiError, Error, Result};
 use crate::publication;
 use crate::report::quotes::{QuoteSet, readable};
 use crate::report::{Granularity, ReportQuery};
-use crate::state::Clock;
-use crate::state::{AppState, blocking};
+use crate::state::{AppState, Clock, blocking};
 use crate::storage::Storage;
 use crate::tally::Dim;
 
