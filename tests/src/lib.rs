@@ -296,6 +296,8 @@ pub fn child_server_main() {
     let cli = <hark_server::cli::Cli as clap_parse::Parser>::parse_from([
         "hark", "serve", "--db", &db, "--listen", &listen,
     ]);
+    // Logging as `hark serve` has it, so the benchmarks measure its cost.
+    hark_server::cli::init_logging(&cli);
     hark_server::cli::run(cli).expect("serve");
 }
 

@@ -43,6 +43,28 @@ pub enum Command {
     Simulate(SimulateArgs),
 }
 
+/// Installs the process's log subscriber for `cli` (stderr, filtered by
+/// `RUST_LOG`): `info` for `serve`, `warn` for the other commands.
+/// Automerge instruments its loading with INFO spans that format their
+/// arguments; recorded, they cost the server about a tenth of its CPU per
+/// response, so they are off unless `RUST_LOG` asks for them. Call once,
+/// before [`run`]; a second call (a subscriber already installed) does
+/// nothing.
+pub fn init_logging(cli: &Cli) {
+    let default = if matches!(cli.command, Command::Serve(_)) {
+        "info,automerge=warn"
+    } else {
+        "warn"
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
