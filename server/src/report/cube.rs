@@ -338,10 +338,10 @@ pub fn listed_since<'a>(
     dim: Dim,
     respondents: impl Iterator<Item = (Option<&'a String>, Option<i64>, i64)>,
 ) -> BTreeMap<String, i64> {
-    let mut had: BTreeMap<&str, BTreeMap<i64, i64>> = BTreeMap::new();
+    let mut had: BTreeMap<&str, Vec<(i64, i64)>> = BTreeMap::new();
     for (v, month, n) in respondents {
         if let (Some(v), Some(m)) = (v, month) {
-            *had.entry(v.as_str()).or_default().entry(m).or_default() += n;
+            had.entry(v.as_str()).or_default().push((m, n));
         }
     }
     had.into_iter()
