@@ -6,13 +6,17 @@
 //! never disagrees with the responses stored; this module says which cells
 //! a projection touches (pure).
 //!
-//! Rollups: each count is kept with every set of at most two of setting,
-//! age phase, need and pathway (the others written [`ALL`]): 11 rows. A
-//! report splits and filters by at most two of them, so it reads only its
-//! rollup: a few thousand rows even with millions of responses. Writers add
-//! up a whole transaction's changes first ([`Deltas`]), so a batch of
-//! responses touches each rollup row once. The SQL that reads and writes
-//! tallies is the backends' (`storage/`); this module is pure.
+//! Rollups: a report splits and filters by at most two of setting, age
+//! phase, need and pathway, so the published tallies keep each count with
+//! every set of at most two of them (the others written [`ALL`]: 11 rows,
+//! [`ROLLUPS`]) and a report reads only its rollup: a few thousand rows
+//! even with millions of responses. The live tallies, which ingest writes,
+//! keep each count once, with all four dimensions: publication adds them up
+//! into the rollups, once per month (`storage::query::publish_tallies_sql`),
+//! so ingest does one write per cell instead of eleven. Writers add up a
+//! whole transaction's changes first ([`Deltas`]), so a batch of responses
+//! touches each live row once. The SQL that reads and writes tallies is the
+//! backends' (`storage/`); this module is pure.
 
 use std::collections::HashMap;
 
@@ -162,7 +166,7 @@ pub fn tally_delta(old: Option<&Projection>, new: Option<&Projection>) -> Vec<(T
     delta.into_iter().filter(|(_, n)| *n != 0).collect()
 }
 
-/// Net tally changes of a transaction, rollups included, by area. Strings
+/// Net tally changes of a transaction to the live tallies, by area. Strings
 /// are interned: a batch of thousands of responses adds up hundreds of
 /// thousands of increments before anything is written.
 #[derive(Debug, Default)]
@@ -191,9 +195,8 @@ impl Deltas {
     /// Adds a response's change from `old` to `new`.
     pub fn add(&mut self, area_id: &str, old: Option<&Projection>, new: Option<&Projection>) {
         let area = self.id(area_id);
-        let all = self.id(ALL);
         for (k, n) in tally_delta(old, new) {
-            let full = [
+            let key = [
                 area,
                 self.id(&k.form_id),
                 self.id(&k.question),
@@ -205,15 +208,7 @@ impl Deltas {
                 self.id(&k.pathway),
                 self.id(&k.value),
             ];
-            for mask in ROLLUPS {
-                let mut key = full;
-                for bit in 0..4 {
-                    if mask & (1 << bit) == 0 {
-                        key[5 + bit] = all;
-                    }
-                }
-                *self.counts.entry(key).or_default() += n;
-            }
+            *self.counts.entry(key).or_default() += n;
         }
     }
 
@@ -248,9 +243,21 @@ impl Deltas {
     }
 }
 
-/// Which of setting, age phase, need, pathway (bits 0 to 3) each rollup
-/// keeps: none, each one, each pair.
-const ROLLUPS: [u8; 11] = [0, 1, 2, 4, 8, 3, 5, 9, 6, 10, 12];
+/// The dimensions each rollup of the published tallies keeps (the others
+/// are [`ALL`]): none, each one, each pair.
+pub const ROLLUPS: [&[Dim]; 11] = [
+    &[],
+    &[Dim::Setting],
+    &[Dim::AgePhase],
+    &[Dim::Need],
+    &[Dim::Pathway],
+    &[Dim::Setting, Dim::AgePhase],
+    &[Dim::Setting, Dim::Need],
+    &[Dim::Setting, Dim::Pathway],
+    &[Dim::AgePhase, Dim::Need],
+    &[Dim::AgePhase, Dim::Pathway],
+    &[Dim::Need, Dim::Pathway],
+];
 
 /// What to read from the tallies.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -382,7 +389,7 @@ mod tests {
     }
 
     #[test]
-    fn each_count_is_kept_in_every_rollup_of_up_to_two_dimensions() {
+    fn each_count_is_kept_once_with_every_dimension() {
         let p = Projection {
             form_id: "f".into(),
             status: Status::Submitted,
@@ -394,25 +401,29 @@ mod tests {
         };
         let mut deltas = Deltas::new();
         deltas.add("a", None, Some(&p));
+        deltas.add("a", None, Some(&p));
         let rows = deltas.rows();
-        assert_eq!(rows.len(), 11, "the responses marker: 1 + 4 + 6");
-        let all = |k: &TallyKey| {
-            [&k.setting, &k.age_phase, &k.need, &k.pathway]
-                .iter()
-                .filter(|v| v.as_str() == ALL)
-                .count()
-        };
-        let mut by_level = [0; 5];
-        for (_, k, _) in &rows {
-            by_level[all(k)] += 1;
-        }
-        assert_eq!(by_level, [0, 0, 6, 4, 1]);
-        assert!(
-            rows.iter().any(|(_, k, _)| k.need == "~*"),
-            "a recorded '*' is not a rollup"
+        assert_eq!(rows.len(), 1, "the responses marker, once");
+        let (area, k, n) = &rows[0];
+        assert_eq!(
+            (*area, k.setting.as_str(), k.age_phase.as_str(), *n),
+            ("a", "home", "", 2)
         );
+        assert_eq!(k.need, "~*", "a recorded '*' is not a rollup");
+        deltas.add("a", Some(&p), None);
         deltas.add("a", Some(&p), None);
         assert!(deltas.rows().is_empty(), "an erasure undoes it exactly");
+    }
+
+    #[test]
+    fn the_rollups_are_every_set_of_at_most_two_dimensions_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for dims in ROLLUPS {
+            assert!(dims.len() <= 2 && !dims.contains(&Dim::Version));
+            assert!(dims.windows(2).all(|w| w[0] < w[1]), "in order, no repeats");
+            assert!(seen.insert(dims.to_vec()), "{dims:?} twice");
+        }
+        assert_eq!(seen.len(), 1 + 4 + 6);
     }
 
     #[test]

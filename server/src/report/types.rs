@@ -9,8 +9,8 @@ use crate::tally::Dim;
 
 /// Most of setting, age phase, need and pathway one report may split and
 /// filter by together (the form version comes on top). Finer cuts would
-/// mostly read "fewer than 5" anyway, and the tallies keep rollups of up
-/// to two (see [`crate::storage::tally`]).
+/// mostly read "fewer than 5" anyway, and the published tallies keep
+/// rollups of up to two (see [`crate::tally`]).
 pub const MAX_DIMS: usize = 2;
 /// Most months one report spans: the last 10 years (older whole quarters
 /// drop out).

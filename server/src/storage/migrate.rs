@@ -16,6 +16,10 @@ use super::documents::{backfill_packed, rebuild_tallies};
 use super::{Accounts, AuditLog, Links, Notes, Reads, SafeguardingList, Storage, Tenancy};
 use crate::error::{Error, Result};
 
+/// The migration after which the live tallies hold each count once, with
+/// every dimension (before: rollups).
+const LIVE_TALLIES_UNROLLED: usize = 6;
+
 /// Brings the schema from its recorded version to the last of
 /// `migrations`.
 fn run(tx: &mut (impl DocTx + SchemaTx), migrations: &[&str]) -> Result<()> {
@@ -30,9 +34,12 @@ fn run(tx: &mut (impl DocTx + SchemaTx), migrations: &[&str]) -> Result<()> {
         tx.set_schema_version(i + 1)?;
     }
     if version == 1 {
-        // Migration 2 added packed answers and the tallies: fill both from
-        // what is there already.
+        // Migration 2 added packed answers: fill them from what is there.
         backfill_packed(tx)?;
+    }
+    if (1..LIVE_TALLIES_UNROLLED).contains(&version) {
+        // Migration 2 added the tallies, and 6 changed what the live ones
+        // hold: count them from the projections.
         rebuild_tallies(tx)?;
     }
     Ok(())

@@ -33,7 +33,7 @@ use r2d2_postgres::PostgresConnectionManager;
 use sha2::{Digest, Sha256};
 
 use super::backend::{Backend, DocRow, DocTx, ProjectionRow, SchemaTx};
-use super::query::{Tallies, free_text_sql, publish_quotes_sql, tallies_sql};
+use super::query::{Tallies, free_text_sql, publish_quotes_sql, publish_tallies_sql, tallies_sql};
 use super::rows::{self, Row};
 use super::{
     Accounts, AnswerCell, AuditLog, Links, Notes, ProblemCount, Reads, SafeguardingList, Storage,
@@ -194,6 +194,11 @@ CREATE TABLE published_quotes (
     pathway TEXT COLLATE "C" NOT NULL, text TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (response_key, question));
 CREATE INDEX published_quotes_area ON published_quotes (area_id, form_id, question, month);
+"#,
+    r#"
+-- Live tallies keep each count once, with all four dimensions; publication
+-- adds up the rollups. The runner recounts them from the projections.
+DELETE FROM tallies;
 "#,
 ];
 
@@ -885,8 +890,7 @@ impl DocTx for PgTx<'_> {
         at: i64,
     ) -> Result<()> {
         self.tx.execute(
-            "INSERT INTO published_tallies
-             SELECT * FROM tallies WHERE area_id = $1 AND month > $2 AND month <= $3 AND n <> 0",
+            &publish_tallies_sql(&|i| format!("${i}")),
             &[&area_id, &after.unwrap_or(""), &through],
         )?;
         self.tx.execute(

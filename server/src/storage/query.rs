@@ -1,8 +1,9 @@
 //! SQL both backends share, written once with the placeholder style as a
 //! parameter (`?1` for SQLite, `$1` for PostgreSQL): the grouped tally
-//! read and the free-text read, and the tally column of each dimension.
+//! read, publication's rollup of the live tallies, the free-text read, and
+//! the tally column of each dimension.
 
-use crate::tally::{ALL, Dim, TallyQuery};
+use crate::tally::{ALL, Dim, ROLLUPS, TallyQuery};
 
 /// The column holding a dimension in `tallies` and `responses` (a fixed
 /// identifier, safe to put in SQL).
@@ -43,9 +44,10 @@ fn list(ph: &dyn Fn(usize) -> String, params: &mut Params, values: Vec<String>) 
 /// Which tallies a read takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Tallies {
-    /// What leaders read: published months only.
+    /// What leaders read: published months only, in rollups.
     Published,
-    /// Equal to a recount of the stored responses.
+    /// Equal to a recount of the stored responses; each count once, with
+    /// all four dimensions.
     Live,
 }
 
@@ -79,10 +81,13 @@ pub(super) fn tallies_sql(
         table = from.table(),
     );
     // The rollup that holds exactly the dimensions asked for (at most two
-    // besides the version: see `report::plan`).
-    for d in [Dim::Setting, Dim::AgePhase, Dim::Need, Dim::Pathway] {
-        let op = if q.dims.contains(&d) { "<>" } else { "=" };
-        sql += &format!(" AND {} {op} '{ALL}'", column(d));
+    // besides the version: see `report::plan`); the live tallies have no
+    // rollups, and the GROUP BY adds up the dimensions not asked for.
+    if from == Tallies::Published {
+        for d in [Dim::Setting, Dim::AgePhase, Dim::Need, Dim::Pathway] {
+            let op = if q.dims.contains(&d) { "<>" } else { "=" };
+            sql += &format!(" AND {} {op} '{ALL}'", column(d));
+        }
     }
     if let Some((from, to)) = &q.months {
         params.push(from.clone());
@@ -95,6 +100,48 @@ pub(super) fn tallies_sql(
     }
     sql += &format!(" GROUP BY form_id, month, {dims}value HAVING SUM(n) <> 0");
     (sql, params)
+}
+
+/// Publishes the live tallies of area `ph(1)` in the months `(ph(2),
+/// ph(3)]` (an `INSERT`): every rollup of [`ROLLUPS`], the dimensions it
+/// does not keep written [`ALL`] and added up, cells that add up to 0 left
+/// out. The months' rows are read once, then grouped eleven ways.
+pub(super) fn publish_tallies_sql(ph: &dyn Fn(usize) -> String) -> String {
+    let dims = [Dim::Setting, Dim::AgePhase, Dim::Need, Dim::Pathway];
+    let rollups: Vec<String> = ROLLUPS
+        .iter()
+        .map(|kept| {
+            let select: Vec<String> = dims
+                .iter()
+                .map(|d| {
+                    if kept.contains(d) {
+                        column(*d).to_owned()
+                    } else {
+                        format!("'{ALL}'")
+                    }
+                })
+                .collect();
+            let group: String = kept.iter().map(|d| format!(", {}", column(*d))).collect();
+            format!(
+                "SELECT area_id, form_id, question, month, form_version, {}, value,
+                     CAST(SUM(n) AS BIGINT)
+                 FROM live GROUP BY area_id, form_id, question, month, form_version{group}, value
+                 HAVING SUM(n) <> 0",
+                select.join(", "),
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO published_tallies
+         (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value, n)
+         WITH live AS MATERIALIZED (
+             SELECT * FROM tallies WHERE area_id = {} AND month > {} AND month <= {} AND n <> 0)
+         {}",
+        ph(1),
+        ph(2),
+        ph(3),
+        rollups.join("\nUNION ALL\n")
+    )
 }
 
 /// The rows of `published_quotes` for the text answers of the counted

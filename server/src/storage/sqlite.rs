@@ -16,7 +16,7 @@ use rusqlite::{
 };
 
 use super::backend::{Backend, DocRow, DocTx, ProjectionRow, SchemaTx};
-use super::query::{Tallies, free_text_sql, publish_quotes_sql, tallies_sql};
+use super::query::{Tallies, free_text_sql, publish_quotes_sql, publish_tallies_sql, tallies_sql};
 use super::rows::{self, Row};
 use super::{
     Accounts, AnswerCell, AuditLog, Links, Notes, ProblemCount, Reads, SafeguardingList, Storage,
@@ -139,6 +139,11 @@ CREATE TABLE published_quotes (
     need TEXT NOT NULL, pathway TEXT NOT NULL, text TEXT NOT NULL,
     PRIMARY KEY (response_key, question)) WITHOUT ROWID;
 CREATE INDEX published_quotes_area ON published_quotes (area_id, form_id, question, month);
+",
+    "
+-- Live tallies keep each count once, with all four dimensions; publication
+-- adds up the rollups. The runner recounts them from the projections.
+DELETE FROM tallies;
 ",
 ];
 
@@ -611,8 +616,7 @@ impl DocTx for SqliteTx<'_> {
         at: i64,
     ) -> Result<()> {
         self.0.execute(
-            "INSERT INTO published_tallies
-             SELECT * FROM tallies WHERE area_id = ?1 AND month > ?2 AND month <= ?3 AND n <> 0",
+            &publish_tallies_sql(&|i| format!("?{i}")),
             params![area_id, after.unwrap_or(""), through],
         )?;
         self.0.execute(

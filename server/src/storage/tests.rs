@@ -1393,6 +1393,67 @@ macro_rules! reads_conformance {
             }
 
             #[test]
+            fn a_published_month_holds_every_rollup_of_the_live_counts() {
+                let s = $make;
+                let area = admin::create_area(&*s, "hartlepool").expect("create");
+                let form = builtin_form("service-satisfaction").expect("form");
+                let mut next = hark_core::form::seeded(3);
+                let pick = |i: usize, of: &[&str]| of[i % of.len()].to_owned();
+                let mut make = |i: usize| Projection {
+                    form_id: form.id.clone(),
+                    form_version: form.version.to_string(),
+                    status: Status::Submitted,
+                    counted: true,
+                    setting: Some(pick(i, &["clinic", "home", "school"])),
+                    age_phase: (i % 4 != 0).then(|| pick(i / 3, &["primary", "secondary"])),
+                    need: Some(pick(i / 2, &["autism", "sld", "*"])),
+                    pathway: (i % 5 != 0).then(|| pick(i / 5, &["ehcp", "sen-support"])),
+                    month: pick(i / 7, &["2026-01", "2026-02"]),
+                    answers: plausible_answers(&form, &mut next)
+                        .into_iter()
+                        .map(|(q, a)| answer_row(q, a))
+                        .collect(),
+                    ..Projection::default()
+                };
+                let batch: Vec<(String, String, Projection)> = (0..80)
+                    .map(|i| (format!("r{i}"), area.id.clone(), make(i)))
+                    .collect();
+                s.put_projections(&batch).expect("write");
+                // Some live counts go back to 0 before publication.
+                for i in (0..80).step_by(6) {
+                    s.put_projection(&format!("r{i}"), &area.id, None)
+                        .expect("erase");
+                }
+                s.publish(&area.id, "2026-02", 1).expect("publish");
+                let key = |r: crate::tally::TallyRow| (r.form_id, r.month, r.dims, r.value);
+                for question in ["", "fft"] {
+                    for dims in crate::tally::ROLLUPS {
+                        let query = TallyQuery {
+                            area_id: area.id.clone(),
+                            question: question.into(),
+                            versions: vec![(form.id.clone(), form.version.to_string())],
+                            dims: dims.to_vec(),
+                            months: None,
+                        };
+                        let read = |rows: Vec<crate::tally::TallyRow>| -> BTreeMap<_, i64> {
+                            rows.into_iter()
+                                .map(|r| (r.n, key(r)))
+                                .map(|(n, k)| (k, n))
+                                .collect()
+                        };
+                        let live = read(s.live_tallies(&query).expect("live"));
+                        assert!(!live.is_empty());
+                        assert!(live.values().all(|n| *n > 0), "no zero rows");
+                        assert_eq!(
+                            read(s.tallies(&query).expect("published")),
+                            live,
+                            "{question:?} by {dims:?}"
+                        );
+                    }
+                }
+            }
+
+            #[test]
             fn the_export_streams_each_submitted_response_once() {
                 let s = $make;
                 let area = admin::create_area(&*s, "hartlepool").expect("create");
@@ -2257,6 +2318,52 @@ macro_rules! schema_conformance {
                     drop(old.open());
                     assert_eq!(old.schema(), fresh.schema(), "from version {version}");
                 }
+            }
+
+            /// Live tallies kept as rollups (before migration 6) are
+            /// recounted on upgrade, each count once with every dimension:
+            /// what a report adds up is the responses, not the rollups.
+            #[test]
+            fn an_upgrade_recounts_live_tallies_kept_as_rollups() {
+                let mut old = <$old>::at_version(
+                    5,
+                    "INSERT INTO areas (id, name, created_at) VALUES ('a1', 'hartlepool', 0);
+                     INSERT INTO responses (id, area_id, form_id, form_version, status, setting, kiosk,
+                         captured_at, month, flags, counted, counted_in)
+                     VALUES ('r1', 'a1', 'f', '1.0.0', 'submitted', 'home', FALSE, 0, '2026-01', 0, TRUE, '2026-01');
+                     INSERT INTO answers VALUES ('r1', 'q', 'choice', 'yes', NULL);
+                     INSERT INTO tallies VALUES
+                         ('a1', 'f', 'q', '2026-01', '1.0.0', '*', '*', '*', '*', 'yes', 1),
+                         ('a1', 'f', 'q', '2026-01', '1.0.0', 'home', '*', '*', '*', 'yes', 1);",
+                );
+                let s = old.open();
+                let read = |dims: Vec<Dim>| -> Vec<(Vec<String>, String, i64)> {
+                    let mut rows: Vec<_> = s
+                        .live_tallies(&TallyQuery {
+                            area_id: "a1".into(),
+                            question: "q".into(),
+                            versions: vec![("f".into(), "1.0.0".into())],
+                            dims,
+                            months: None,
+                        })
+                        .expect("tallies")
+                        .into_iter()
+                        .map(|r| (r.dims, r.value, r.n))
+                        .collect();
+                    rows.sort();
+                    rows
+                };
+                assert_eq!(
+                    read(vec![]),
+                    vec![(vec![], String::new(), 1), (vec![], "yes".to_owned(), 1)]
+                );
+                assert_eq!(
+                    read(vec![Dim::Setting, Dim::Need]),
+                    vec![
+                        (vec!["home".to_owned(), String::new()], String::new(), 1),
+                        (vec!["home".to_owned(), String::new()], "yes".to_owned(), 1)
+                    ]
+                );
             }
 
             /// Responses stored before the tallies existed are counted on
