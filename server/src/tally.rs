@@ -109,61 +109,59 @@ pub struct TallyKey {
     pub value: String,
 }
 
-/// The tally cells a projection adds 1 to. Drafts add nothing. Text and
+/// The cells a projection adds 1 to, as (question, value), given to `cell`
+/// (the one statement of what is counted). Drafts add nothing. Text and
 /// date answers add only to their question's "answered" marker.
-pub fn tally_keys(p: &Projection) -> Vec<TallyKey> {
+fn cells(p: &Projection, mut cell: impl FnMut(&str, &str)) {
     if !p.counted {
-        return Vec::new();
+        return;
     }
-    // A recorded value spelled like the rollup marker must not pass for it.
-    let dim = |v: &Option<String>| match v.as_deref() {
-        Some(ALL) => "~*".to_owned(),
-        Some(v) => v.to_owned(),
-        None => String::new(),
-    };
-    let key = |question: &str, value: &str| TallyKey {
-        form_id: p.form_id.clone(),
-        question: question.to_owned(),
-        month: p.month.clone(),
-        form_version: p.form_version.clone(),
-        setting: dim(&p.setting),
-        age_phase: dim(&p.age_phase),
-        need: dim(&p.need),
-        pathway: dim(&p.pathway),
-        value: value.to_owned(),
-    };
-    let mut keys = vec![key(QUESTION_RESPONSES, VALUE_ANSWERED)];
+    cell(QUESTION_RESPONSES, VALUE_ANSWERED);
     for a in &p.answers {
-        keys.push(key(&a.question, VALUE_ANSWERED));
+        cell(&a.question, VALUE_ANSWERED);
         match (a.kind.as_str(), &a.value_text, a.value_num) {
             ("text" | "date", _, _) => {}
-            (DONT_KNOW, _, _) => keys.push(key(&a.question, VALUE_DONT_KNOW)),
-            (PREFER_NOT_TO_SAY, _, _) => keys.push(key(&a.question, VALUE_PREFER_NOT)),
+            (DONT_KNOW, _, _) => cell(&a.question, VALUE_DONT_KNOW),
+            (PREFER_NOT_TO_SAY, _, _) => cell(&a.question, VALUE_PREFER_NOT),
             ("choices", Some(v), _) => {
                 for option in v.split(',').filter(|o| !o.is_empty()) {
-                    keys.push(key(&a.question, option));
+                    cell(&a.question, option);
                 }
             }
-            (_, _, Some(n)) => keys.push(key(&a.question, &n.to_string())),
-            (_, Some(v), None) => keys.push(key(&a.question, v)),
+            (_, _, Some(n)) => cell(&a.question, &n.to_string()),
+            (_, Some(v), None) => cell(&a.question, v),
             (_, None, None) => {}
         }
     }
-    keys
 }
 
-/// The net change to the tallies when a response's projection goes from
-/// `old` to `new` (either may be absent): unchanged cells are left out, so
-/// a re-sync that changes nothing writes nothing.
-pub fn tally_delta(old: Option<&Projection>, new: Option<&Projection>) -> Vec<(TallyKey, i64)> {
-    let mut delta = std::collections::BTreeMap::<TallyKey, i64>::new();
-    for k in old.map(tally_keys).unwrap_or_default() {
-        *delta.entry(k).or_default() -= 1;
+/// A dimension's value as tallied: `""` when not recorded, and a recorded
+/// value spelled like the rollup marker never passing for it.
+fn dim(v: &Option<String>) -> &str {
+    match v.as_deref() {
+        Some(ALL) => "~*",
+        Some(v) => v,
+        None => "",
     }
-    for k in new.map(tally_keys).unwrap_or_default() {
-        *delta.entry(k).or_default() += 1;
-    }
-    delta.into_iter().filter(|(_, n)| *n != 0).collect()
+}
+
+/// The tally cells a projection adds 1 to (see [`cells`]).
+pub fn tally_keys(p: &Projection) -> Vec<TallyKey> {
+    let mut keys = Vec::new();
+    cells(p, |question, value| {
+        keys.push(TallyKey {
+            form_id: p.form_id.clone(),
+            question: question.to_owned(),
+            month: p.month.clone(),
+            form_version: p.form_version.clone(),
+            setting: dim(&p.setting).to_owned(),
+            age_phase: dim(&p.age_phase).to_owned(),
+            need: dim(&p.need).to_owned(),
+            pathway: dim(&p.pathway).to_owned(),
+            value: value.to_owned(),
+        });
+    });
+    keys
 }
 
 /// Net tally changes of a transaction to the live tallies, by area. Strings
@@ -192,24 +190,35 @@ impl Deltas {
         id
     }
 
-    /// Adds a response's change from `old` to `new`.
+    /// Adds a response's change from `old` to `new`: its old cells down
+    /// by one, its new ones up (unchanged cells net to nothing, and
+    /// [`Deltas::rows`] leaves them out).
     pub fn add(&mut self, area_id: &str, old: Option<&Projection>, new: Option<&Projection>) {
-        let area = self.id(area_id);
-        for (k, n) in tally_delta(old, new) {
-            let key = [
-                area,
-                self.id(&k.form_id),
-                self.id(&k.question),
-                self.id(&k.month),
-                self.id(&k.form_version),
-                self.id(&k.setting),
-                self.id(&k.age_phase),
-                self.id(&k.need),
-                self.id(&k.pathway),
-                self.id(&k.value),
-            ];
-            *self.counts.entry(key).or_default() += n;
+        for (p, by) in [(old, -1), (new, 1)] {
+            if let Some(p) = p {
+                self.count(area_id, p, by);
+            }
         }
+    }
+
+    fn count(&mut self, area_id: &str, p: &Projection, by: i64) {
+        let mut key = [
+            self.id(area_id),
+            self.id(&p.form_id),
+            0,
+            self.id(&p.month),
+            self.id(&p.form_version),
+            self.id(dim(&p.setting)),
+            self.id(dim(&p.age_phase)),
+            self.id(dim(&p.need)),
+            self.id(dim(&p.pathway)),
+            0,
+        ];
+        cells(p, |question, value| {
+            key[2] = self.id(question);
+            key[9] = self.id(value);
+            *self.counts.entry(key).or_default() += by;
+        });
     }
 
     /// The non-zero changes: (area, key, change).
@@ -369,21 +378,24 @@ mod tests {
         };
         let mut new = old.clone();
         new.answers[0].value_num = Some(5);
-        let moved: Vec<(String, i64)> = tally_delta(Some(&old), Some(&new))
-            .into_iter()
-            .map(|(k, n)| (format!("{}={}", k.question, k.value), n))
-            .collect();
+        let delta = |old: Option<&Projection>, new: Option<&Projection>| {
+            let mut d = Deltas::new();
+            d.add("a", old, new);
+            d.rows()
+                .into_iter()
+                .map(|(_, k, n)| (format!("{}={}", k.question, k.value), n))
+                .collect::<Vec<_>>()
+        };
+        let moved = delta(Some(&old), Some(&new));
         assert_eq!(moved, vec![("a=2".to_owned(), -1), ("a=5".to_owned(), 1)]);
-        assert!(tally_delta(Some(&old), Some(&old)).is_empty(), "a replay");
-        let erased = tally_delta(Some(&old), None);
+        assert!(delta(Some(&old), Some(&old)).is_empty(), "a replay");
+        let erased = delta(Some(&old), None);
         assert_eq!(erased.len(), tally_keys(&old).len());
         assert!(erased.iter().all(|(_, n)| *n == -1));
         old.status = Status::Draft;
         old.counted = false;
         assert!(
-            tally_delta(Some(&new), Some(&old))
-                .iter()
-                .all(|(_, n)| *n == -1),
+            delta(Some(&new), Some(&old)).iter().all(|(_, n)| *n == -1),
             "reopened: no longer counted"
         );
     }

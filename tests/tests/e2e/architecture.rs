@@ -317,7 +317,7 @@ fn a_backend_file_holds_sql_and_no_algorithm() {
             "Deltas",
             "MergeFn",
             "merge_upload",
-            "tally_delta",
+            "tally_keys",
             "documents::",
             "Merged",
             "for id in",
