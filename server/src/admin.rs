@@ -137,7 +137,7 @@ pub fn area_versions(
     area: &Area,
 ) -> Result<std::collections::BTreeMap<String, Vec<Version>>> {
     let mut out: std::collections::BTreeMap<String, Vec<Version>> = Default::default();
-    for bytes in storage.area_forms(&area.id)? {
+    for (_, bytes) in storage.area_forms(&area.id)? {
         let form = form_from_doc(&bytes)?;
         let retired = hark_core::doc::form_doc_retired(&bytes)?.is_some();
         out.entry(form.id.clone())
@@ -193,7 +193,7 @@ pub fn is_retired(storage: &dyn Storage, area: &Area, form: &Form) -> Result<boo
 /// newly retired (none if it was retired already).
 pub fn retire(storage: &dyn Storage, area: &Area, form_id: &str) -> Result<Vec<semver::Version>> {
     let mut versions: Vec<Form> = Vec::new();
-    for bytes in storage.area_forms(&area.id)? {
+    for (_, bytes) in storage.area_forms(&area.id)? {
         let form = form_from_doc(&bytes)?;
         if form.id == form_id {
             versions.push(form);
@@ -382,7 +382,7 @@ pub fn rebuild(storage: &dyn Storage) -> Result<usize> {
         for key in keys {
             if let Some(doc) = storage.load(&key)? {
                 if !areas.contains_key(&doc.area_id) {
-                    let forms = AreaForms::from_docs(&storage.area_forms(&doc.area_id)?);
+                    let forms = AreaForms::from_stored(storage.area_forms(&doc.area_id)?);
                     let lists = storage.area_lists(&doc.area_id)?;
                     areas.insert(doc.area_id.clone(), (forms, lists));
                 }

@@ -85,26 +85,16 @@ pub(crate) async fn sync(
             "expected content type {MEDIA_TYPE}"
         )));
     }
-    let storage = state.storage.clone();
     let _slot = state
         .sync_slots
         .acquire()
         .await
         .map_err(|_| ApiError::Internal(Box::new(Error::Join)))?;
-    let metrics = state.metrics.clone();
-    let writer = state.writer.clone();
-    let clock = state.clock.clone();
+    let shared = state.clone();
     let bytes = blocking(move || {
         let request: SyncRequest = codec::decode(&body)?;
-        let response = crate::sync::handle(
-            storage.as_ref(),
-            writer.as_ref(),
-            &metrics,
-            &auth.device,
-            &auth.area,
-            &request,
-            clock.now_ms(),
-        )?;
+        let now = shared.clock.now_ms();
+        let response = crate::sync::handle(&shared, &auth.device, &auth.area, &request, now)?;
         tracing::info!(
             up = request.docs.len(),
             down = response.docs.len(),

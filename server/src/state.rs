@@ -1,6 +1,8 @@
 //! What every request handler shares: the storage and its group writer,
-//! the bounds on concurrent work, the metrics and the cookie policy. The server keeps nothing else
-//! between requests, so several processes can share one database.
+//! the bounds on concurrent work, the metrics, the cookie policy and the
+//! forms read from their documents. The server keeps nothing else between
+//! requests (the forms only while their stored documents are unchanged),
+//! so several processes can share one database.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -8,6 +10,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use crate::error::{ApiError, Error};
 use crate::metrics::Metrics;
 use crate::storage::Storage;
+use crate::validate::FormCache;
 use crate::writer::Writer;
 
 /// Largest sync body accepted (compressed): the hub's too.
@@ -37,6 +40,8 @@ pub struct AppState {
     /// The clock that says when responses arrive and which months are
     /// published.
     pub clock: Clock,
+    /// Forms read from the stored form documents, for sync exchanges.
+    pub forms: Arc<FormCache>,
 }
 
 /// The server's clock: the system's, or one a test sets (to read reports
@@ -94,6 +99,7 @@ impl AppState {
                     .unwrap_or(std::num::NonZeroU32::MIN),
             ))),
             clock: Clock::system(),
+            forms: Arc::default(),
         }
     }
 

@@ -14,11 +14,9 @@ use serde_bytes::ByteBuf;
 
 use crate::error::{Error, Result};
 use crate::ingest::{Extra, Ingest, Merged};
-use crate::metrics::Metrics;
 use crate::model::{Area, AuditEntry, Device};
-use crate::storage::{Storage, response_key};
-use crate::validate::AreaForms;
-use crate::writer::Commit;
+use crate::state::AppState;
+use crate::storage::response_key;
 
 /// Documents and erasures sent to a device per exchange.
 pub const DOWNLOAD_LIMIT: usize = 500;
@@ -46,16 +44,17 @@ fn check_bounds(request: &SyncRequest) -> Result<()> {
 }
 
 /// Handles one exchange for an authenticated device, arriving at
-/// `arrived_at` (ms since the epoch, the server's clock).
+/// `arrived_at` (ms since the epoch, the server's clock): through the
+/// server's storage, its group writer, metrics and forms.
 pub fn handle(
-    storage: &dyn Storage,
-    commit: &dyn Commit,
-    metrics: &Metrics,
+    state: &AppState,
     device: &Device,
     area: &Area,
     request: &SyncRequest,
     arrived_at: i64,
 ) -> Result<SyncResponse> {
+    let storage = state.storage.as_ref();
+    let metrics = &state.metrics;
     metrics.exchanges.inc();
     check_bounds(request)?;
     if !request.erased.is_empty() {
@@ -78,7 +77,7 @@ pub fn handle(
     }
     let mut extras: Vec<(String, Extra)> = Vec::new();
     if !request.docs.is_empty() {
-        let forms = AreaForms::from_docs(&storage.area_forms(&area.id)?);
+        let forms = state.forms.area_forms(storage.area_forms(&area.id)?);
         let ctx = Ingest {
             area,
             forms: &forms,
@@ -86,7 +85,8 @@ pub fn handle(
             now_ms: arrived_at,
         };
         let uploads: Vec<&DocData> = request.docs.iter().collect();
-        let outcomes = crate::writer::ingest(storage, commit, &ctx, device, &uploads)?;
+        let outcomes =
+            crate::writer::ingest(storage, state.writer.as_ref(), &ctx, device, &uploads)?;
         for (doc, (outcome, extra)) in request.docs.iter().zip(outcomes) {
             if let Some(extra) = extra {
                 extras.push((doc.id.clone(), extra));

@@ -25,6 +25,7 @@
 //! every server counts a merged document the same way.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use hark_core::Answer;
 use hark_core::doc::form_from_doc;
@@ -44,7 +45,7 @@ pub const MAX_ID: usize = 64;
 
 /// The form versions an area has installed.
 #[derive(Clone, Debug, Default)]
-pub struct AreaForms(HashMap<FormRef, Form>);
+pub struct AreaForms(HashMap<FormRef, Arc<Form>>);
 
 impl AreaForms {
     /// From the area's stored form documents (ones that fail to read are
@@ -53,20 +54,63 @@ impl AreaForms {
         Self(
             docs.iter()
                 .filter_map(|d| form_from_doc(d).ok())
-                .map(|f| (f.form_ref(), f))
+                .map(|f| (f.form_ref(), Arc::new(f)))
                 .collect(),
         )
     }
 
+    /// From `Storage::area_forms`, uncached (see [`FormCache`]).
+    pub fn from_stored(docs: Vec<(String, Vec<u8>)>) -> Self {
+        Self::from_docs(&docs.into_iter().map(|(_, d)| d).collect::<Vec<_>>())
+    }
+
     /// One exact version.
     pub fn get(&self, r: &FormRef) -> Option<&Form> {
-        self.0.get(r)
+        self.0.get(r).map(|f| &**f)
     }
 }
 
 impl FromIterator<Form> for AreaForms {
     fn from_iter<I: IntoIterator<Item = Form>>(forms: I) -> Self {
-        Self(forms.into_iter().map(|f| (f.form_ref(), f)).collect())
+        Self(
+            forms
+                .into_iter()
+                .map(|f| (f.form_ref(), Arc::new(f)))
+                .collect(),
+        )
+    }
+}
+
+/// Forms read from their documents, kept by document key so that a sync
+/// exchange does not load, parse and check every form of its area again.
+/// An entry is used only while the stored document is byte for byte the
+/// one it was read from (retiring a form changes its document, which is
+/// then read again), so the cache never says anything the database does
+/// not, and servers sharing a database need not agree on theirs. It holds
+/// one entry per form version stored, which only administrators add.
+#[derive(Debug, Default)]
+pub struct FormCache(Mutex<HashMap<String, (Vec<u8>, Option<Arc<Form>>)>>);
+
+impl FormCache {
+    /// The forms of an area's stored form documents, as (key, document)
+    /// (see [`AreaForms::from_docs`]).
+    pub fn area_forms(&self, docs: Vec<(String, Vec<u8>)>) -> AreaForms {
+        let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        AreaForms(
+            docs.into_iter()
+                .filter_map(|(key, bytes)| {
+                    let form = match cache.get(&key) {
+                        Some((read, form)) if *read == bytes => form.clone(),
+                        _ => {
+                            let form = form_from_doc(&bytes).ok().map(Arc::new);
+                            cache.insert(key, (bytes, form.clone()));
+                            form
+                        }
+                    };
+                    form.map(|f| (f.form_ref(), f))
+                })
+                .collect(),
+        )
     }
 }
 
@@ -221,6 +265,47 @@ mod tests {
             .map(|id| form_doc(&builtin_form(id).expect("form")).expect("doc").1)
             .collect();
         AreaForms::from_docs(&docs)
+    }
+
+    #[test]
+    fn the_form_cache_says_only_what_the_stored_documents_say() {
+        let cache = FormCache::default();
+        let form = |id: &str| builtin_form(id).expect("form");
+        let doc = |id: &str| form_doc(&form(id)).expect("doc").1;
+        let (ss, fs) = (
+            form("service-satisfaction").form_ref(),
+            form("feeling-safe-child").form_ref(),
+        );
+        let read = |docs: Vec<(&str, Vec<u8>)>| {
+            let forms = cache.area_forms(docs.into_iter().map(|(k, d)| (k.into(), d)).collect());
+            (
+                forms.get(&ss).is_some(),
+                forms.get(&fs).is_some(),
+                forms.0.len(),
+            )
+        };
+        assert_eq!(
+            read(vec![("k", doc("service-satisfaction"))]),
+            (true, false, 1)
+        );
+        assert_eq!(
+            read(vec![("k", doc("service-satisfaction"))]),
+            (true, false, 1)
+        );
+        // The same key holding another document is read again.
+        assert_eq!(
+            read(vec![("k", doc("feeling-safe-child"))]),
+            (false, true, 1)
+        );
+        assert_eq!(read(vec![("k", b"not a form".to_vec())]), (false, false, 0));
+        assert_eq!(
+            read(vec![
+                ("k", doc("service-satisfaction")),
+                ("k2", doc("feeling-safe-child"))
+            ]),
+            (true, true, 2)
+        );
+        assert_eq!(read(vec![]), (false, false, 0), "only the documents given");
     }
 
     fn ctx() -> ResponseContext {

@@ -182,7 +182,7 @@ pub fn bulk(backend: Backend, n: usize) -> Bulk {
     let storage = db.storage();
     let area = hark_server::admin::create_area(storage.as_ref(), "bench").expect("area");
     let form = builtin_form("service-satisfaction").expect("form");
-    let forms = AreaForms::from_docs(&storage.area_forms(&area.id).expect("forms"));
+    let forms = AreaForms::from_stored(storage.area_forms(&area.id).expect("forms"));
     let lists = storage.area_lists(&area.id).expect("lists");
     let mut next = seeded(7);
     let mut batches = vec![Vec::new()];

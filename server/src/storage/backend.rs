@@ -129,8 +129,8 @@ pub trait DocTx {
     /// Records the heads a device has acknowledged for documents (distinct
     /// ids).
     fn set_device_heads(&mut self, device_id: &str, docs: &[(&str, &[ChangeHash])]) -> Result<()>;
-    /// Every form document of an area (snapshots), by id.
-    fn area_forms(&mut self, area_id: &str) -> Result<Vec<Vec<u8>>>;
+    /// Every form document of an area, as (key, snapshot), by key.
+    fn area_forms(&mut self, area_id: &str) -> Result<Vec<(String, Vec<u8>)>>;
     /// Ids of documents of a kind after `after`, in id order.
     fn doc_ids(&mut self, kind: DocKind, after: &str, limit: usize) -> Result<Vec<String>>;
 

@@ -465,7 +465,7 @@ impl<B: Backend> Documents for B {
         self.read(|tx| tx.load_doc(id))
     }
 
-    fn area_forms(&self, area_id: &str) -> Result<Vec<Vec<u8>>> {
+    fn area_forms(&self, area_id: &str) -> Result<Vec<(String, Vec<u8>)>> {
         self.read(|tx| tx.area_forms(area_id))
     }
 

@@ -189,8 +189,9 @@ pub trait Documents {
     fn retire_form(&self, area_id: &str, id: &str, at: i64) -> Result<bool>;
     /// Loads one document by its key ([`response_key`], or a form's id).
     fn load(&self, key: &str) -> Result<Option<StoredDoc>>;
-    /// Every form version of an area, as stored form documents.
-    fn area_forms(&self, area_id: &str) -> Result<Vec<Vec<u8>>>;
+    /// Every form version of an area, as (document key, stored form
+    /// document), by key.
+    fn area_forms(&self, area_id: &str) -> Result<Vec<(String, Vec<u8>)>>;
     /// Ids of every document of a kind (for rebuilds), in batches.
     fn doc_ids(&self, kind: DocKind, after: &str, limit: usize) -> Result<Vec<String>>;
     /// Replaces a response's projection (rebuild).

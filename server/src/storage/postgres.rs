@@ -557,12 +557,12 @@ impl DocTx for PgTx<'_> {
         Ok(())
     }
 
-    fn area_forms(&mut self, area_id: &str) -> Result<Vec<Vec<u8>>> {
+    fn area_forms(&mut self, area_id: &str) -> Result<Vec<(String, Vec<u8>)>> {
         all(
             &mut self.tx,
-            "SELECT snapshot FROM docs WHERE area_id = $1 AND kind = 'form' ORDER BY id",
+            "SELECT id, snapshot FROM docs WHERE area_id = $1 AND kind = 'form' ORDER BY id",
             &[&area_id],
-            |r| r.blob(0),
+            |r| Ok((r.text(0)?, r.blob(1)?)),
         )
     }
 

@@ -288,7 +288,7 @@ fn key(area: &Area, id: &str) -> String {
 
 /// Uploads one document from `device`, merging as the sync endpoint does.
 fn upload(s: &dyn Storage, area: &Area, device: &Device, data: &DocData) -> Merged {
-    let forms = AreaForms::from_docs(&s.area_forms(&area.id).expect("forms"));
+    let forms = AreaForms::from_stored(s.area_forms(&area.id).expect("forms"));
     let lists = s.area_lists(&area.id).expect("lists");
     let ctx = Ingest {
         area,
@@ -304,7 +304,7 @@ fn upload(s: &dyn Storage, area: &Area, device: &Device, data: &DocData) -> Merg
 
 /// Stages and merges one upload as an exchange does, without committing.
 fn staged(s: &dyn Storage, area: &Area, data: &DocData) -> StagedDoc {
-    let forms = AreaForms::from_docs(&s.area_forms(&area.id).expect("forms"));
+    let forms = AreaForms::from_stored(s.area_forms(&area.id).expect("forms"));
     let lists = s.area_lists(&area.id).expect("lists");
     let ctx = Ingest {
         area,

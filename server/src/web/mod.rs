@@ -115,7 +115,7 @@ pub(crate) fn area_forms(
     area_id: &str,
 ) -> Result<BTreeMap<String, Vec<Form>>> {
     let mut out: BTreeMap<String, Vec<Form>> = BTreeMap::new();
-    for bytes in storage.area_forms(area_id)? {
+    for (_, bytes) in storage.area_forms(area_id)? {
         let form = form_from_doc(&bytes)?;
         out.entry(form.id.clone()).or_default().push(form);
     }
