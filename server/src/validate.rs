@@ -89,7 +89,10 @@ impl FromIterator<Form> for AreaForms {
 /// not, and servers sharing a database need not agree on theirs. It holds
 /// one entry per form version stored, which only administrators add.
 #[derive(Debug, Default)]
-pub struct FormCache(Mutex<HashMap<String, (Vec<u8>, Option<Arc<Form>>)>>);
+pub struct FormCache(Mutex<HashMap<String, Read>>);
+
+/// A stored document as read: its bytes, and its form if it holds one.
+type Read = (Vec<u8>, Option<Arc<Form>>);
 
 impl FormCache {
     /// The forms of an area's stored form documents, as (key, document)
