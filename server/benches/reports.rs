@@ -179,7 +179,7 @@ fn serve_and_measure(storage: Arc<dyn Storage>, n: usize, path: &std::path::Path
         )
         .expect("publish");
     println!(
-        "| publishing the closed months (copying their tallies, once) | {:.1} s |",
+        "| publishing the closed months (adding up their tallies into rollups, once) | {:.1} s |",
         started.elapsed().as_secs_f64()
     );
     // Serve it.

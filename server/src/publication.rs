@@ -4,11 +4,11 @@
 //! response that arrived in between went (a count moving from 8 to 9). So
 //! leaders see only **closed months**: a month is published
 //! [`PUBLISH_AFTER_DAYS`] days after it ends (November on 8 December), and
-//! from then on its figures never change. Storage copies a month's tallies
-//! into the published tallies once, when the first read after its
+//! from then on its figures never change. Storage adds up a month's live
+//! tallies into the published tallies once, when the first read after its
 //! publication date asks for it (`Documents::publish`), and every leader
-//! read comes from that copy; the live tallies go on agreeing with the
-//! stored responses.
+//! read comes from them; the live tallies go on agreeing with the stored
+//! responses.
 //!
 //! A response counts in the month it was captured, unless that month was
 //! already published when the response first arrived to be counted (a

@@ -1,6 +1,7 @@
 //! Checking a merged response against its form before anything is counted.
 //! The server trusts no device: every document is checked here after every
-//! merge, against the exact form version the area has installed. Pure.
+//! merge, against the exact form version the area has installed. Pure,
+//! but for the forms sync keeps once read ([`FormCache`]).
 //!
 //! Two outcomes, and the line between them is what an honest device can
 //! produce:
@@ -98,22 +99,34 @@ impl FormCache {
     /// The forms of an area's stored form documents, as (key, document)
     /// (see [`AreaForms::from_docs`]).
     pub fn area_forms(&self, docs: Vec<(String, Vec<u8>)>) -> AreaForms {
-        let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        AreaForms(
-            docs.into_iter()
-                .filter_map(|(key, bytes)| {
-                    let form = match cache.get(&key) {
-                        Some((read, form)) if *read == bytes => form.clone(),
-                        _ => {
-                            let form = form_from_doc(&bytes).ok().map(Arc::new);
-                            cache.insert(key, (bytes, form.clone()));
-                            form
-                        }
-                    };
-                    form.map(|f| (f.form_ref(), f))
+        let lock = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let cached: Vec<Option<Option<Arc<Form>>>> = {
+            let cache = lock();
+            docs.iter()
+                .map(|(key, bytes)| match cache.get(key) {
+                    Some((read, form)) if read == bytes => Some(form.clone()),
+                    _ => None,
                 })
-                .collect(),
-        )
+                .collect()
+        };
+        // Documents not read yet are read outside the lock: one area's
+        // first exchange does not hold up every other area's.
+        let mut forms = HashMap::new();
+        let mut read = Vec::new();
+        for ((key, bytes), cached) in docs.into_iter().zip(cached) {
+            let form = cached.unwrap_or_else(|| {
+                let form = form_from_doc(&bytes).ok().map(Arc::new);
+                read.push((key, (bytes, form.clone())));
+                form
+            });
+            if let Some(f) = form {
+                forms.insert(f.form_ref(), f);
+            }
+        }
+        if !read.is_empty() {
+            lock().extend(read);
+        }
+        AreaForms(forms)
     }
 }
 

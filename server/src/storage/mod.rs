@@ -205,12 +205,13 @@ pub trait Documents {
     /// id, projection) (rebuilds, benchmarks).
     fn put_projections(&self, batch: &[(String, String, Projection)]) -> Result<()>;
     /// Recounts every tally from the stored projections, in one
-    /// transaction (after an upgrade from a schema without tallies, and in
-    /// `hark admin rebuild`).
+    /// transaction (after an upgrade from a schema whose live tallies were
+    /// missing or kept as rollups, and in `hark admin rebuild`).
     fn rebuild_tallies(&self) -> Result<()>;
     /// Publishes an area's months up to `through` (`YYYY-MM`), at `at`:
-    /// copies the tallies of every month after the last published one, up
-    /// to `through`, into the published tallies, which never change again
+    /// adds up the live tallies of every month after the last published
+    /// one, up to `through`, into the rollups of the published tallies
+    /// ([`crate::tally::ROLLUPS`]), which never change again
     /// (see [`crate::publication`]). Nothing happens when `through` is
     /// published already. Returns the last month published.
     fn publish(&self, area_id: &str, through: &str, at: i64) -> Result<Option<String>>;

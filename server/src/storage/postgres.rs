@@ -196,9 +196,17 @@ CREATE TABLE published_quotes (
 CREATE INDEX published_quotes_area ON published_quotes (area_id, form_id, question, month);
 "#,
     r#"
--- Live tallies keep each count once, with all four dimensions; publication
--- adds up the rollups. The runner recounts them from the projections.
-DELETE FROM tallies;
+-- Live tallies keep each count once, with all four dimensions, by month first
+-- (publication reads a month's and adds up the rollups). A new name, so that a
+-- server of an earlier version stops rather than mix rollups in. The runner
+-- recounts them from the projections.
+DROP TABLE tallies;
+CREATE TABLE live_tallies (
+    area_id TEXT COLLATE "C" NOT NULL, month TEXT COLLATE "C" NOT NULL, form_id TEXT COLLATE "C" NOT NULL,
+    question TEXT COLLATE "C" NOT NULL, form_version TEXT COLLATE "C" NOT NULL, setting TEXT COLLATE "C" NOT NULL,
+    age_phase TEXT COLLATE "C" NOT NULL, need TEXT COLLATE "C" NOT NULL, pathway TEXT COLLATE "C" NOT NULL,
+    value TEXT COLLATE "C" NOT NULL, n BIGINT NOT NULL,
+    PRIMARY KEY (area_id, month, form_id, question, form_version, setting, age_phase, need, pathway, value));
 "#,
 ];
 
@@ -852,12 +860,12 @@ impl DocTx for PgTx<'_> {
             let values = col(|k| &k.value);
             let ns: Vec<i64> = chunk.iter().map(|(_, _, n)| *n).collect();
             self.tx.execute(
-                "INSERT INTO tallies (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value, n)
+                "INSERT INTO live_tallies (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value, n)
                  SELECT ar, f, q, m, v, s, a, nd, p, val, n
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                              $8::text[], $9::text[], $10::text[], $11::bigint[]) AS t (ar, f, q, m, v, s, a, nd, p, val, n)
                  ON CONFLICT (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value)
-                 DO UPDATE SET n = tallies.n + excluded.n",
+                 DO UPDATE SET n = live_tallies.n + excluded.n",
                 &[
                     &areas, &forms, &questions, &months, &versions, &settings, &phases, &needs,
                     &pathways, &values, &ns,
@@ -868,7 +876,7 @@ impl DocTx for PgTx<'_> {
     }
 
     fn clear_tallies(&mut self) -> Result<()> {
-        self.tx.execute("DELETE FROM tallies", &[])?;
+        self.tx.execute("DELETE FROM live_tallies", &[])?;
         Ok(())
     }
 

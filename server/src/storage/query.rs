@@ -55,7 +55,7 @@ impl Tallies {
     fn table(self) -> &'static str {
         match self {
             Self::Published => "published_tallies",
-            Self::Live => "tallies",
+            Self::Live => "live_tallies",
         }
     }
 }
@@ -135,7 +135,7 @@ pub(super) fn publish_tallies_sql(ph: &dyn Fn(usize) -> String) -> String {
         "INSERT INTO published_tallies
          (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value, n)
          WITH live AS MATERIALIZED (
-             SELECT * FROM tallies WHERE area_id = {} AND month > {} AND month <= {} AND n <> 0)
+             SELECT * FROM live_tallies WHERE area_id = {} AND month > {} AND month <= {} AND n <> 0)
          {}",
         ph(1),
         ph(2),

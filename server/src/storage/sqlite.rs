@@ -141,9 +141,17 @@ CREATE TABLE published_quotes (
 CREATE INDEX published_quotes_area ON published_quotes (area_id, form_id, question, month);
 ",
     "
--- Live tallies keep each count once, with all four dimensions; publication
--- adds up the rollups. The runner recounts them from the projections.
-DELETE FROM tallies;
+-- Live tallies keep each count once, with all four dimensions, by month first
+-- (publication reads a month's and adds up the rollups). A new name, so that a
+-- server of an earlier version stops rather than mix rollups in. The runner
+-- recounts them from the projections.
+DROP TABLE tallies;
+CREATE TABLE live_tallies (
+    area_id TEXT NOT NULL, month TEXT NOT NULL, form_id TEXT NOT NULL, question TEXT NOT NULL,
+    form_version TEXT NOT NULL, setting TEXT NOT NULL, age_phase TEXT NOT NULL, need TEXT NOT NULL,
+    pathway TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (area_id, month, form_id, question, form_version, setting, age_phase, need, pathway, value)
+) WITHOUT ROWID;
 ",
 ];
 
@@ -570,7 +578,7 @@ impl DocTx for SqliteTx<'_> {
 
     fn add_tallies(&mut self, rows: &[(&str, TallyKey, i64)]) -> Result<()> {
         let mut stmt = self.0.prepare_cached(
-            "INSERT INTO tallies (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value, n)
+            "INSERT INTO live_tallies (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value, n)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT DO UPDATE SET n = n + excluded.n",
         )?;
@@ -593,7 +601,7 @@ impl DocTx for SqliteTx<'_> {
     }
 
     fn clear_tallies(&mut self) -> Result<()> {
-        self.0.execute("DELETE FROM tallies", [])?;
+        self.0.execute("DELETE FROM live_tallies", [])?;
         Ok(())
     }
 
