@@ -105,41 +105,63 @@ pub(super) fn tallies_sql(
 /// Publishes the live tallies of area `ph(1)` in the months `(ph(2),
 /// ph(3)]` (an `INSERT`): every rollup of [`ROLLUPS`], the dimensions it
 /// does not keep written [`ALL`] and added up, cells that add up to 0 left
-/// out. The months' rows are read once, then grouped eleven ways.
+/// out. The months' rows are read once; each pair is added up from them,
+/// each single dimension from a pair holding it, and everyone from a
+/// single dimension, so only the pairs go through every row.
 pub(super) fn publish_tallies_sql(ph: &dyn Fn(usize) -> String) -> String {
     let dims = [Dim::Setting, Dim::AgePhase, Dim::Need, Dim::Pathway];
-    let rollups: Vec<String> = ROLLUPS
-        .iter()
-        .map(|kept| {
-            let select: Vec<String> = dims
-                .iter()
-                .map(|d| {
-                    if kept.contains(d) {
-                        column(*d).to_owned()
-                    } else {
-                        format!("'{ALL}'")
-                    }
-                })
-                .collect();
-            let group: String = kept.iter().map(|d| format!(", {}", column(*d))).collect();
+    // Each rollup's source: the first with one dimension more that holds
+    // all of its own, or the live rows.
+    let source = |kept: &[Dim]| -> String {
+        ROLLUPS
+            .iter()
+            .position(|r| r.len() == kept.len() + 1 && kept.iter().all(|d| r.contains(d)))
+            .map_or_else(|| "live".to_owned(), |i| format!("r{i}"))
+    };
+    let mut ctes = vec![format!(
+        "live AS MATERIALIZED (SELECT * FROM live_tallies
+             WHERE area_id = {} AND month > {} AND month <= {} AND n <> 0)",
+        ph(1),
+        ph(2),
+        ph(3)
+    )];
+    // Sources first: the rollups with the most dimensions.
+    let mut order: Vec<usize> = (0..ROLLUPS.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(ROLLUPS[*i].len()));
+    for i in order {
+        let kept = ROLLUPS[i];
+        let select: Vec<String> = dims
+            .iter()
+            .map(|d| {
+                if kept.contains(d) {
+                    column(*d).to_owned()
+                } else {
+                    format!("'{ALL}' AS {}", column(*d))
+                }
+            })
+            .collect();
+        let group: String = kept.iter().map(|d| format!(", {}", column(*d))).collect();
+        ctes.push(format!(
+            "r{i} AS MATERIALIZED (SELECT area_id, form_id, question, month, form_version, {}, value,
+                 SUM(n) AS n FROM {} GROUP BY area_id, form_id, question, month, form_version{group}, value)",
+            select.join(", "),
+            source(kept),
+        ));
+    }
+    let rollups: Vec<String> = (0..ROLLUPS.len())
+        .map(|i| {
             format!(
-                "SELECT area_id, form_id, question, month, form_version, {}, value,
-                     CAST(SUM(n) AS BIGINT)
-                 FROM live GROUP BY area_id, form_id, question, month, form_version{group}, value
-                 HAVING SUM(n) <> 0",
-                select.join(", "),
+                "SELECT area_id, form_id, question, month, form_version, setting, age_phase, need,
+                     pathway, value, CAST(n AS BIGINT) FROM r{i} WHERE n <> 0"
             )
         })
         .collect();
     format!(
         "INSERT INTO published_tallies
          (area_id, form_id, question, month, form_version, setting, age_phase, need, pathway, value, n)
-         WITH live AS MATERIALIZED (
-             SELECT * FROM live_tallies WHERE area_id = {} AND month > {} AND month <= {} AND n <> 0)
+         WITH {}
          {}",
-        ph(1),
-        ph(2),
-        ph(3),
+        ctes.join(",\n"),
         rollups.join("\nUNION ALL\n")
     )
 }
