@@ -5,7 +5,7 @@
 
 use crate::tally::{ALL, Dim, ROLLUPS, TallyQuery};
 
-/// The column holding a dimension in `tallies` and `responses` (a fixed
+/// The column holding a dimension in the tally tables and `responses` (a fixed
 /// identifier, safe to put in SQL).
 pub(super) fn column(d: Dim) -> &'static str {
     match d {
