@@ -145,25 +145,6 @@ fn dim(v: &Option<String>) -> &str {
     }
 }
 
-/// The tally cells a projection adds 1 to (see [`cells`]).
-pub fn tally_keys(p: &Projection) -> Vec<TallyKey> {
-    let mut keys = Vec::new();
-    cells(p, |question, value| {
-        keys.push(TallyKey {
-            form_id: p.form_id.clone(),
-            question: question.to_owned(),
-            month: p.month.clone(),
-            form_version: p.form_version.clone(),
-            setting: dim(&p.setting).to_owned(),
-            age_phase: dim(&p.age_phase).to_owned(),
-            need: dim(&p.need).to_owned(),
-            pathway: dim(&p.pathway).to_owned(),
-            value: value.to_owned(),
-        });
-    });
-    keys
-}
-
 /// Net tally changes of a transaction to the live tallies, by area. Strings
 /// are interned: a batch of thousands of responses adds up hundreds of
 /// thousands of increments before anything is written.
@@ -303,6 +284,25 @@ mod tests {
     use super::*;
     use crate::projection::AnswerRow;
     use hark_core::response::Status;
+
+    /// The tally cells a projection adds 1 to, in the order [`cells`] gives them.
+    fn tally_keys(p: &Projection) -> Vec<TallyKey> {
+        let mut keys = Vec::new();
+        cells(p, |question, value| {
+            keys.push(TallyKey {
+                form_id: p.form_id.clone(),
+                question: question.to_owned(),
+                month: p.month.clone(),
+                form_version: p.form_version.clone(),
+                setting: dim(&p.setting).to_owned(),
+                age_phase: dim(&p.age_phase).to_owned(),
+                need: dim(&p.need).to_owned(),
+                pathway: dim(&p.pathway).to_owned(),
+                value: value.to_owned(),
+            });
+        });
+        keys
+    }
 
     fn answer(question: &str, kind: &str, text: Option<&str>, num: Option<i64>) -> AnswerRow {
         AnswerRow {

@@ -100,31 +100,22 @@ impl FormCache {
     /// (see [`AreaForms::from_docs`]).
     pub fn area_forms(&self, docs: Vec<(String, Vec<u8>)>) -> AreaForms {
         let lock = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let cached: Vec<Option<Option<Arc<Form>>>> = {
-            let cache = lock();
-            docs.iter()
-                .map(|(key, bytes)| match cache.get(key) {
-                    Some((read, form)) if read == bytes => Some(form.clone()),
-                    _ => None,
-                })
-                .collect()
-        };
-        // Documents not read yet are read outside the lock: one area's
-        // first exchange does not hold up every other area's.
         let mut forms = HashMap::new();
-        let mut read = Vec::new();
-        for ((key, bytes), cached) in docs.into_iter().zip(cached) {
-            let form = cached.unwrap_or_else(|| {
+        for (key, bytes) in docs {
+            let kept = match lock().get(&key) {
+                Some((read, form)) if *read == bytes => Some(form.clone()),
+                _ => None,
+            };
+            // Read outside the lock: one area's first exchange does not
+            // hold up every other area's.
+            let form = kept.unwrap_or_else(|| {
                 let form = form_from_doc(&bytes).ok().map(Arc::new);
-                read.push((key, (bytes, form.clone())));
+                lock().insert(key, (bytes, form.clone()));
                 form
             });
             if let Some(f) = form {
                 forms.insert(f.form_ref(), f);
             }
-        }
-        if !read.is_empty() {
-            lock().extend(read);
         }
         AreaForms(forms)
     }

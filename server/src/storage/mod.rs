@@ -226,9 +226,9 @@ pub trait Reads {
     /// (tests, checks): (response id, question, text, number), by response
     /// then question.
     fn answers(&self, area_id: &str, form_id: &str) -> Result<Vec<AnswerCell>>;
-    /// The published tallies (what leaders read: months copied by
-    /// [`Documents::publish`], never changed after): see
-    /// [`crate::tally::tally_keys`]. Rows are grouped by form, month, the
+    /// The published tallies (what leaders read: months added up into
+    /// rollups by [`Documents::publish`], never changed after): see
+    /// [`crate::tally`]. Rows are grouped by form, month, the
     /// query's dimensions (in order) and value; every form version in
     /// `query.versions` is summed.
     fn tallies(&self, query: &TallyQuery) -> Result<Vec<TallyRow>>;

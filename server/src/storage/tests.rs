@@ -1425,7 +1425,6 @@ macro_rules! reads_conformance {
                         .expect("erase");
                 }
                 s.publish(&area.id, "2026-02", 1).expect("publish");
-                let key = |r: crate::tally::TallyRow| (r.form_id, r.month, r.dims, r.value);
                 for question in ["", "fft"] {
                     for dims in crate::tally::ROLLUPS {
                         let query = TallyQuery {
@@ -1437,8 +1436,7 @@ macro_rules! reads_conformance {
                         };
                         let read = |rows: Vec<crate::tally::TallyRow>| -> BTreeMap<_, i64> {
                             rows.into_iter()
-                                .map(|r| (r.n, key(r)))
-                                .map(|(n, k)| (k, n))
+                                .map(|r| ((r.form_id, r.month, r.dims, r.value), r.n))
                                 .collect()
                         };
                         let live = read(s.live_tallies(&query).expect("live"));

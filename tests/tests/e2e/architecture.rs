@@ -317,7 +317,6 @@ fn a_backend_file_holds_sql_and_no_algorithm() {
             "Deltas",
             "MergeFn",
             "merge_upload",
-            "tally_keys",
             "documents::",
             "Merged",
             "for id in",
