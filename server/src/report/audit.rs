@@ -475,6 +475,8 @@ struct Findings {
     pinned: usize,
     /// Datasets with a hidden count of 1 to 4 shown to be 1 to 4.
     small: usize,
+    /// Hidden counts pinned or shown to be 1 to 4, in all.
+    exposed: usize,
 }
 
 /// Attacks `n` datasets drawn deterministically.
@@ -501,6 +503,7 @@ fn findings(n: usize) -> Findings {
             }
             pinned |= this.0;
             small |= this.1;
+            f.exposed += usize::from(this.0 || this.1);
         }
         f.datasets += 1;
         f.pinned += usize::from(pinned);
@@ -525,7 +528,7 @@ fn the_attacker_audit_does_not_get_worse() {
     eprintln!("{f:?}");
     assert!(f.hidden > 1000, "the datasets hide something: {f:?}");
     assert!(f.pinned * 10 <= f.datasets, "{f:?}");
-    assert!(f.small * 5 <= f.datasets, "{f:?}");
+    assert!(f.small * 10 <= f.datasets, "{f:?}");
 }
 
 proptest! {

@@ -33,8 +33,9 @@
 //!    one that opens the fewest new lines, a small count before a large
 //!    one.
 //! 4. *One label*: every hidden count reads "hidden", whatever the reason,
-//!    apart from a thin group's breakdown ("not enough responses", which a
-//!    reader could tell from the group's answered count anyway). Two labels
+//!    apart from a thin group's breakdown ("not enough responses"), and
+//!    that only where the group's answered count is shown, which says as
+//!    much (with the count hidden, the label would bound it). Two labels
 //!    for small and complementary cells would let a reader pin a cell.
 //!
 //! **Groups not listed** (fewer than 5 respondents of the form, see
@@ -810,25 +811,36 @@ impl Cube {
                         self.hidden[c] = Hidden::Small;
                     }
                 }
-                if lines_at[at].is_empty() {
-                    continue;
-                }
-                let mut zeros = self.known_zeros(&lines, &subcube, round);
-                loop {
-                    let mut changed = false;
-                    for &k in &lines_at[at] {
-                        if !self.broken(&lines, &zeros, k) {
-                            continue;
-                        }
-                        if let Some(c) = self.mend(&lines, &zeros, &subcube, (mask, round), k) {
-                            changed = true;
-                            if self.counts[c] == 0 {
-                                zeros = self.known_zeros(&lines, &subcube, round);
+                if !lines_at[at].is_empty() {
+                    let mut zeros = self.known_zeros(&lines, &subcube, round);
+                    loop {
+                        let mut changed = false;
+                        for &k in &lines_at[at] {
+                            if !self.broken(&lines, &zeros, k) {
+                                continue;
+                            }
+                            if let Some(c) = self.mend(&lines, &zeros, &subcube, (mask, round), k) {
+                                changed = true;
+                                if self.counts[c] == 0 {
+                                    zeros = self.known_zeros(&lines, &subcube, round);
+                                }
                             }
                         }
+                        if !changed {
+                            break;
+                        }
                     }
-                    if !changed {
-                        break;
+                }
+                // "Not enough responses" says fewer than 10 answered: only
+                // where that count is shown (otherwise a reader learns it
+                // from the label).
+                if let Some((b, total)) = answered {
+                    for &c in &cells_at[at] {
+                        if self.hidden[c] == Hidden::Thin
+                            && self.hidden[self.moved(c, b, total)] != Hidden::No
+                        {
+                            self.hidden[c] = Hidden::Secondary;
+                        }
                     }
                 }
             }
@@ -898,6 +910,37 @@ mod tests {
             let cube = row(cells);
             assert_eq!(&shown(&cube, cells.len() + 1), want, "cells {cells:?}");
         }
+    }
+
+    #[test]
+    fn not_enough_responses_is_said_only_where_the_answered_count_is_shown() {
+        // Two groups' answers to three options, and each group's answered
+        // count: 9 (fewer than 10) and 4 (small, so hidden), the 9 hidden
+        // with it. "Not enough responses" for the 9 would say it is at
+        // most 9, and everyone's 13 less at most 4 says at least 9: it
+        // would be pinned.
+        let mut cube = Cube::new(vec![Axis::dimension(2), Axis::dimension(3)]).with_breakdown(1);
+        for (g, options) in [[3, 4, 2], [2, 1, 1]].iter().enumerate() {
+            for (o, n) in options.iter().enumerate() {
+                cube.add(&[g, o], *n);
+            }
+        }
+        cube.aggregate();
+        cube.suppress();
+        assert_eq!(cube.get(&[2, 3]), (13, Hidden::No));
+        assert_ne!(cube.get(&[0, 3]).1, Hidden::No);
+        for o in 0..3 {
+            assert_eq!(cube.get(&[0, o]).1.label(), Some("hidden"));
+        }
+        // Where the answered count is shown, the label stays.
+        let mut thin = Cube::new(vec![Axis::dimension(3)]).with_breakdown(0);
+        for (o, n) in [3, 4, 2].iter().enumerate() {
+            thin.add(&[o], *n);
+        }
+        thin.aggregate();
+        thin.suppress();
+        assert_eq!(thin.get(&[3]), (9, Hidden::No));
+        assert_eq!(thin.get(&[0]).1, Hidden::Thin);
     }
 
     #[test]
