@@ -811,37 +811,39 @@ impl Cube {
                         self.hidden[c] = Hidden::Small;
                     }
                 }
-                if !lines_at[at].is_empty() {
-                    let mut zeros = self.known_zeros(&lines, &subcube, round);
-                    loop {
-                        let mut changed = false;
-                        for &k in &lines_at[at] {
-                            if !self.broken(&lines, &zeros, k) {
-                                continue;
-                            }
-                            if let Some(c) = self.mend(&lines, &zeros, &subcube, (mask, round), k) {
-                                changed = true;
-                                if self.counts[c] == 0 {
-                                    zeros = self.known_zeros(&lines, &subcube, round);
-                                }
+                if lines_at[at].is_empty() {
+                    continue;
+                }
+                let mut zeros = self.known_zeros(&lines, &subcube, round);
+                loop {
+                    let mut changed = false;
+                    for &k in &lines_at[at] {
+                        if !self.broken(&lines, &zeros, k) {
+                            continue;
+                        }
+                        if let Some(c) = self.mend(&lines, &zeros, &subcube, (mask, round), k) {
+                            changed = true;
+                            if self.counts[c] == 0 {
+                                zeros = self.known_zeros(&lines, &subcube, round);
                             }
                         }
-                        if !changed {
-                            break;
-                        }
+                    }
+                    if !changed {
+                        break;
                     }
                 }
-                // "Not enough responses" says fewer than 10 answered: only
-                // where that count is shown (otherwise a reader learns it
-                // from the label).
-                if let Some((b, total)) = answered {
-                    for &c in &cells_at[at] {
-                        if self.hidden[c] == Hidden::Thin
-                            && self.hidden[self.moved(c, b, total)] != Hidden::No
-                        {
-                            self.hidden[c] = Hidden::Secondary;
-                        }
-                    }
+            }
+        }
+        // "Not enough responses" says fewer than 10 answered: only where
+        // that count is shown (otherwise a reader learns it from the
+        // label). Both labels hide, so no line reads differently, and a
+        // group's answered count is decided in its options' round.
+        if let Some((b, total)) = answered {
+            for c in 0..self.counts.len() {
+                if self.hidden[c] == Hidden::Thin
+                    && self.hidden[self.moved(c, b, total)] != Hidden::No
+                {
+                    self.hidden[c] = Hidden::Secondary;
                 }
             }
         }
