@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 
 use automerge::transaction::Transactable;
-use automerge::{Author, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{ActorId, Author, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::answer::{Answer, AnswerError};
@@ -261,8 +261,28 @@ impl ResponseDoc {
         consent: Consent,
         author: &str,
     ) -> Result<Self> {
-        let mut doc = AutoCommit::new();
-        doc.set_author(author_of(author));
+        Self::start_as(ActorId::random(), id, form, context, consent, author)
+    }
+
+    /// [`ResponseDoc::start`] with the actor the new document writes as.
+    /// Responses started in one session of a store share its actor, so a
+    /// batch of them compresses better on the wire (the actor is written
+    /// once per document). The caller must keep the rule Automerge needs:
+    /// an actor never writes to one document from two live copies, so it is
+    /// made fresh for each session, never persisted, and used only to start
+    /// new documents (loading gives a document a fresh actor).
+    pub fn start_as(
+        actor: ActorId,
+        id: &str,
+        form: &Form,
+        context: &ResponseContext,
+        consent: Consent,
+        author: &str,
+    ) -> Result<Self> {
+        // The author first: setting one gives the document a fresh actor.
+        let mut doc = AutoCommit::new()
+            .with_author(author_of(author))
+            .with_actor(actor);
         doc.put(ROOT, "hark", SCHEMA)?;
         doc.put(ROOT, "id", id)?;
         doc.put(ROOT, "form_id", form.id.as_str())?;

@@ -182,6 +182,9 @@ fn capture(
             .latest_form(&plan.form)?
             .ok_or_else(|| Error::NotFound(format!("form '{}'", plan.form)))?;
         let mut next = seeded(d as u64 + 1);
+        // One session of the app: its new responses share the store's
+        // session actor, as `Store::start_response` gives them.
+        let session = automerge::ActorId::random();
         let n = per_device.min(plan.responses - made);
         let mut docs = Vec::with_capacity(n);
         for _ in 0..n {
@@ -193,7 +196,8 @@ fn capture(
                 ..Default::default()
             };
             let consent = Consent::given_for(form.audience);
-            let mut doc = ResponseDoc::start(&id, &form, &ctx, consent, "simulated")?;
+            let mut doc =
+                ResponseDoc::start_as(session.clone(), &id, &form, &ctx, consent, "simulated")?;
             for (q, a) in plausible_answers(&form, &mut next) {
                 doc.answer(&form, &q, a, now_ms())?;
             }

@@ -96,6 +96,10 @@ pub struct Store {
     inner: Mutex<Inner>,
     cipher: Cipher,
     device_id: String,
+    /// The actor new responses are started with: made fresh on every open
+    /// and never persisted, so no copy of this store (a restored backup)
+    /// ever writes as it (see [`ResponseDoc::start_as`]).
+    session_actor: automerge::ActorId,
 }
 
 impl std::fmt::Debug for Store {
@@ -182,6 +186,7 @@ impl Store {
             }),
             cipher,
             device_id,
+            session_actor: automerge::ActorId::random(),
         })
     }
 
@@ -402,7 +407,14 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let mut inner = self.lock();
         let author = self.author(&inner, context.kiosk);
-        let mut doc = ResponseDoc::start(&id, &form, &context, consent, &author)?;
+        let mut doc = ResponseDoc::start_as(
+            self.session_actor.clone(),
+            &id,
+            &form,
+            &context,
+            consent,
+            &author,
+        )?;
         self.persist(&mut inner, &mut doc, true)?;
         cache_put(&mut inner, doc);
         Ok(id)

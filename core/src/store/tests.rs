@@ -569,3 +569,48 @@ fn kiosk_sessions_are_anonymous_and_reset_in_one_call() {
         "the device user is recorded on a kiosk response"
     );
 }
+
+#[test]
+fn new_responses_share_the_session_actor_and_a_reopened_store_never_writes_as_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let key = StoreKey::generate();
+    let first_actor = |store: &Store, id: &str| {
+        let mut doc =
+            automerge::AutoCommit::load(&store.export_document(id).expect("export")).expect("load");
+        doc.get_changes(&[])[0].actor_id().clone()
+    };
+    let (a, b, session) = {
+        let store = new_store(&dir, &key);
+        let a = store
+            .start_response("sample", &ctx(), Consent::child())
+            .expect("start");
+        let b = store
+            .start_response("sample", &ctx(), Consent::child())
+            .expect("start");
+        let session = first_actor(&store, &a);
+        // One actor for the session's new responses: written once per
+        // document, it compresses across a batch.
+        assert_eq!(first_actor(&store, &b), session);
+        (a, b, session)
+    };
+    // Reopened (or restored from a backup): a new session, a new actor,
+    // and edits to earlier responses never continue as the old one.
+    let copy_dir = tempfile::tempdir().expect("dir");
+    std::fs::copy(dir.path().join("hark.db"), copy_dir.path().join("hark.db")).expect("copy");
+    for path in [dir.path(), copy_dir.path()] {
+        let store = Store::open(&path.join("hark.db"), &key).expect("reopen");
+        let c = store
+            .start_response("sample", &ctx(), Consent::child())
+            .expect("start");
+        assert_ne!(first_actor(&store, &c), session);
+        store
+            .answer(&a, "school", Answer::Scale(3))
+            .expect("answer");
+        let mut doc =
+            automerge::AutoCommit::load(&store.export_document(&a).expect("export")).expect("load");
+        let changes = doc.get_changes(&[]);
+        let last = changes.last().expect("changes");
+        assert_ne!(last.actor_id(), &session);
+        assert_eq!(store.response(&b).expect("b").header.id, b);
+    }
+}

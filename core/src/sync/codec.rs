@@ -32,7 +32,9 @@ pub fn encode<T: Serialize>(body: &T) -> Vec<u8> {
         protocol: PROTOCOL,
         body,
     };
-    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+    // The default level: about a third fewer bytes than the fastest on a
+    // batch of new responses, for a few milliseconds of a tablet's CPU.
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
     // Writing CBOR into a Vec cannot fail for our plain data types.
     #[allow(clippy::expect_used)]
     {
