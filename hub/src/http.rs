@@ -539,7 +539,7 @@ pub async fn sync(
         let request: hark_core::sync::SyncRequest =
             hark_core::sync::decode(&body).map_err(|e| HubError::BadSync(e.to_string()))?;
         let response = hark_core::sync::hub::serve(hub.store(), &request)?;
-        Ok(hark_core::sync::encode(&response))
+        Ok(hark_core::sync::encode_answer(&response))
     })
     .await?;
     Ok((

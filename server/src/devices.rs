@@ -100,7 +100,7 @@ pub(crate) async fn sync(
             down = response.docs.len(),
             "sync exchange"
         );
-        Ok(codec::encode(&response))
+        Ok(codec::encode_answer(&response))
     })
     .await?;
     Ok((

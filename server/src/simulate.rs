@@ -132,7 +132,7 @@ impl Transport for Counting {
             Ordering::Relaxed,
         );
         self.received.fetch_add(
-            hark_core::sync::encode(&response).len() as u64,
+            hark_core::sync::encode_answer(&response).len() as u64,
             Ordering::Relaxed,
         );
         Ok(response)

@@ -5,7 +5,7 @@
 //! the same process, through the codec exactly as over a wire.
 
 use super::client::Transport;
-use super::codec::{decode, encode};
+use super::codec::{decode, encode, encode_answer};
 use super::wire::{Ack, DocData, SyncError, SyncRequest, SyncResponse, incoming, wire_heads};
 use crate::error::Result;
 use crate::store::Store;
@@ -51,6 +51,6 @@ impl Transport for LocalPeer<'_> {
         // Through the codec, exactly as over a wire.
         let request: SyncRequest = decode(&encode(request))?;
         let response = serve(self.0, &request)?;
-        decode(&encode(&response))
+        decode(&encode_answer(&response))
     }
 }

@@ -28,7 +28,7 @@ pub mod plan;
 mod wire;
 
 pub use client::{Progress, SyncReport, Transport, area_lists, sync};
-pub use codec::{decode, encode};
+pub use codec::{decode, encode, encode_answer};
 pub use wire::{
     Ack, DocData, Envelope, Hash, PROTOCOL, Rejected, SyncError, SyncRequest, SyncResponse,
     heads_from_wire, incoming, wire_heads,
