@@ -270,7 +270,9 @@ impl ResponseDoc {
     /// once per document). The caller must keep the rule Automerge needs:
     /// an actor never writes to one document from two live copies, so it is
     /// made fresh for each session, never persisted, and used only to start
-    /// new documents (loading gives a document a fresh actor).
+    /// documents under fresh random ids (loading gives a document a fresh
+    /// actor). Where an id can be made twice (a hub's idempotent
+    /// submissions), use [`ResponseDoc::start`].
     pub fn start_as(
         actor: ActorId,
         id: &str,
