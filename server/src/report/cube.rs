@@ -17,7 +17,7 @@ use hark_core::form::QuestionKind;
 
 use super::measures::scores_for;
 use super::plan::Plan;
-use super::suppress::{Axis, Cube, Line};
+use super::suppress::{Axis, Cube, Line, THRESHOLD};
 use super::types::{MAX_MONTHS, ReportError};
 use crate::publication::{
     listed_from, month_index, month_name, quarter_of, quarter_start, reached,
@@ -329,11 +329,26 @@ fn first_seen<'a>(
 /// month over the published months and every version of the form, each
 /// with the month (index) from which it is listed: every version (from
 /// always), and any other value from the month by whose end
-/// [`THRESHOLD`](super::suppress::THRESHOLD) respondents had it. A group listed says that someone in
+/// [`THRESHOLD`] respondents had it. A group listed says that someone in
 /// it answered; before, its cells are shown nowhere (they stay in the
 /// cube and in everyone's, suppressed as such: `Cube::mark_bounded`, in
 /// every read since), and a filter on it reads as one on a value nobody
 /// has.
+///
+/// **No dimension is left wholly bounded.** A reader knows each value not
+/// listed had at most 4 respondents so far. With `u` values recorded and
+/// none listed, everyone's `n` would give each at least `n − 4 × (u −
+/// 1)`: from 4u − 3, every value is there and small, whatever is hidden.
+/// So from the month the form's respondents so far reach 4 × (u − 1)
+/// and 5 (with two values or more), the value most had so far (the first
+/// by name of those) is listed too, though fewer than 5 have it: its count
+/// is no longer bounded, so no total bounds the others from below; and
+/// while none is listed a reader learns only that fewer than that have
+/// answered (at 4 of 2 values, each may still have none). A reader cannot
+/// tell it from a value listed at 5 (its cells are suppressed like any
+/// group's; at 5 or more, either could be), and once listed it stays
+/// listed. (Listing it at 4 would say "4", where another dimension's
+/// single value, not listed, says at most 4.)
 pub fn listed_since<'a>(
     dim: Dim,
     respondents: impl Iterator<Item = (Option<&'a String>, Option<i64>, i64)>,
@@ -344,14 +359,56 @@ pub fn listed_since<'a>(
             had.entry(v.as_str()).or_default().push((m, n));
         }
     }
-    had.into_iter()
+    let mut listed: BTreeMap<String, i64> = had
+        .iter()
         .filter_map(|(v, by_month)| {
             if dim == Dim::Version {
-                return Some((v.to_owned(), i64::MIN));
+                return Some(((*v).to_owned(), i64::MIN));
             }
-            reached(by_month).map(|m| (v.to_owned(), m))
+            reached(by_month.iter().copied()).map(|m| ((*v).to_owned(), m))
         })
-        .collect()
+        .collect();
+    if let Some((v, m)) = promoted(&had, listed.values().min().copied()) {
+        listed.insert(v.to_owned(), m);
+    }
+    listed
+}
+
+/// The value listed before any reaches [`THRESHOLD`] (see "No dimension is
+/// left wholly bounded" in `listed_since`), and the month from which, if
+/// one is: `had` is each value's respondents by month, `first` the first
+/// month a value is listed at 5.
+fn promoted<'a>(
+    had: &BTreeMap<&'a str, Vec<(i64, i64)>>,
+    first: Option<i64>,
+) -> Option<(&'a str, i64)> {
+    let most = (THRESHOLD - 1).cast_signed();
+    let mut months: BTreeMap<i64, Vec<(&str, i64)>> = BTreeMap::new();
+    for (v, by_month) in had {
+        for &(m, n) in by_month {
+            months.entry(m).or_default().push((v, n));
+        }
+    }
+    let mut so_far: BTreeMap<&str, i64> = BTreeMap::new();
+    for (m, added) in months {
+        if first.is_some_and(|f| f <= m) {
+            return None;
+        }
+        for (v, n) in added {
+            *so_far.entry(v).or_default() += n;
+        }
+        let values = so_far.values().filter(|n| **n > 0).count() as i64;
+        let everyone: i64 = so_far.values().sum();
+        if values > 1 && everyone >= (most * (values - 1)).max(most + 1) {
+            // The most so far; of those, the first by name.
+            let top = so_far
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(v, _)| *v)?;
+            return Some((top, m));
+        }
+    }
+    None
 }
 
 /// The values seen of each dimension; versions in semver order.

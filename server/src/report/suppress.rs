@@ -46,7 +46,10 @@
 //! more than 0, the line needs a hidden member of a listed group as well,
 //! the hidden together at least [`THRESHOLD`] (two unlisted groups of 3
 //! and 2 would otherwise prove each other small from everyone's total);
-//! and they alone never protect a hidden total.
+//! and they alone never protect a hidden total. And no dimension is left
+//! with every value bounded once everyone's count would bound each from
+//! below: then the value most have is listed though it has fewer than 5
+//! (`report::listed_since`).
 //!
 //! **One picture per form**: a dimension's "all" cells are the cells of the
 //! cube without that dimension, so the cube is suppressed sub-cube by

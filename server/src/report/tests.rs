@@ -3,6 +3,7 @@
 use hark_core::form::builtin_form;
 
 use super::*;
+use crate::publication::month_index;
 use crate::tally::{Dim, TallyRow, VALUE_ANSWERED, VALUE_DONT_KNOW};
 use hark_core::form::{Form, QuestionKind};
 
@@ -724,4 +725,52 @@ fn two_small_groups_not_listed_do_not_protect_each_other() {
         "{:?}",
         r.groups
     );
+}
+
+#[test]
+fn a_dimension_none_of_whose_values_is_listed_never_bounds_them_all_from_everyone() {
+    // Six answered in January, three with each of two needs. Were neither
+    // listed, a reader would know each had at most 4, and from everyone's
+    // 6, at least 2: both needs there, and small.
+    let mut rows = fft("2026-01", &["autism"], &[("very_good", 3)]);
+    rows.extend(fft("2026-01", &["adhd"], &[("good", 3)]));
+    let listed = |rows: &[TallyRow]| {
+        let people = respondents(rows);
+        listed_since(
+            Dim::Need,
+            people
+                .iter()
+                .map(|r| (r.dims.first(), month_index(&r.month), r.n)),
+        )
+    };
+    // So the one most had (the first by name) is listed too: its count
+    // is no longer bounded, and no total bounds the other's from below.
+    let since = listed(&rows);
+    assert_eq!(since.keys().collect::<Vec<_>>(), ["adhd"]);
+    let split = report(&query(Some(Dim::Need), &[]), &rows);
+    let adhd = group(&split, "adhd");
+    assert_eq!(adhd.cells[0].answered.n, None, "3 is small: hidden");
+    assert_eq!(adhd.cells[0].answered.hidden, Some("hidden"));
+    assert!(split.groups.iter().all(|g| g.key != "autism"));
+    assert_eq!(group(&split, "*").cells[0].answered.n, Some(6));
+    // It stays listed as more are recorded.
+    let mut later = rows.clone();
+    later.extend(fft("2026-02", &["autism"], &[("very_good", 2)]));
+    assert_eq!(
+        listed(&later).keys().collect::<Vec<_>>(),
+        ["adhd", "autism"]
+    );
+    // Where the total bounds nobody from below (2 + 2 + 2 of three needs:
+    // each at most 4, so at least 6 - 8), nothing is listed early; nor at
+    // 4 of two needs, where each may have none.
+    let mut three = fft("2026-01", &["autism"], &[("good", 2)]);
+    three.extend(fft("2026-01", &["adhd"], &[("good", 2)]));
+    assert!(listed(&three).is_empty());
+    three.extend(fft("2026-01", &["sensory"], &[("good", 2)]));
+    assert!(listed(&three).is_empty());
+    // At 8 (4 × 2, where one more would bound each at 1), the one most
+    // had is listed, from that month.
+    three.extend(fft("2026-02", &["sensory"], &[("good", 2)]));
+    let feb = month_index("2026-02").expect("a month");
+    assert_eq!(listed(&three), [("sensory".to_owned(), feb)].into());
 }
