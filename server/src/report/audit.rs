@@ -367,8 +367,7 @@ fn attack(data: &[Response], shape: Shape) -> Vec<(Key, u64, f64, f64)> {
     let mut alternatives: Vec<[Vec<good_lp::Constraint>; 2]> = Vec::new();
     let everyone = |months: Vec<usize>| u.expr(&(0, months, [None; 3], None));
     let most = (THRESHOLD - 1) as f64;
-    // Everyone so far at which a value is listed before any reaches 5.
-    let listing_at = |values: f64| (most * (values - 1.0)).max(THRESHOLD as f64);
+    let listing_at = |values: usize| super::cube::listed_early_at(values as i64) as f64;
     for (d, dim) in DIMS.iter().enumerate().filter(|(_, d)| **d != Dim::Version) {
         let names: Vec<String> = (0..shape[d + 1]).map(|v| dim_value(*dim, v)).collect();
         let since = listed_since(
@@ -389,11 +388,12 @@ fn attack(data: &[Response], shape: Shape) -> Vec<(Key, u64, f64, f64)> {
         let recorded = |m: usize| {
             (0..shape[d + 1])
                 .filter(|&v| data.iter().any(|r| r.at[d + 1] == v && r.at[0] <= m))
-                .count() as f64
+                .count()
         };
         for m in 0..first.unwrap_or(shape[0]) {
-            if recorded(m) > 1.0 {
-                known.push(everyone((0..=m).collect()).leq(listing_at(recorded(m)) - 1.0));
+            let values = recorded(m);
+            if values > 1 {
+                known.push(everyone((0..=m).collect()).leq(listing_at(values) - 1.0));
             }
         }
         let alone = first.filter(|f| from.iter().filter(|x| **x == Some(*f)).count() == 1);

@@ -345,7 +345,7 @@ fn first_seen<'a>(
 /// is no longer bounded, so no total bounds the others from below; and
 /// while none is listed a reader learns only that fewer than that have
 /// answered (at 4 of 2 values, each may still have none). A reader cannot
-/// tell it from a value listed at 5 (its cells are suppressed like any
+/// be sure it was not listed at 5 (its cells are suppressed like any
 /// group's; at 5 or more, either could be), and once listed it stays
 /// listed. (Listing it at 4 would say "4", where another dimension's
 /// single value, not listed, says at most 4.)
@@ -374,15 +374,21 @@ pub fn listed_since<'a>(
     listed
 }
 
+/// Everyone's count so far from which, with `values` recorded and none
+/// listed, the one most had is listed (see `listed_since`).
+pub(super) fn listed_early_at(values: i64) -> i64 {
+    let most = (THRESHOLD - 1).cast_signed();
+    (most * (values - 1)).max(most + 1)
+}
+
 /// The value listed before any reaches [`THRESHOLD`] (see "No dimension is
 /// left wholly bounded" in `listed_since`), and the month from which, if
 /// one is: `had` is each value's respondents by month, `first` the first
-/// month a value is listed at 5.
+/// month a value is listed at 5 (versions: always, so never one).
 fn promoted<'a>(
     had: &BTreeMap<&'a str, Vec<(i64, i64)>>,
     first: Option<i64>,
 ) -> Option<(&'a str, i64)> {
-    let most = (THRESHOLD - 1).cast_signed();
     let mut months: BTreeMap<i64, Vec<(&str, i64)>> = BTreeMap::new();
     for (v, by_month) in had {
         for &(m, n) in by_month {
@@ -399,7 +405,7 @@ fn promoted<'a>(
         }
         let values = so_far.values().filter(|n| **n > 0).count() as i64;
         let everyone: i64 = so_far.values().sum();
-        if values > 1 && everyone >= (most * (values - 1)).max(most + 1) {
+        if values > 1 && everyone >= listed_early_at(values) {
             // The most so far; of those, the first by name.
             let top = so_far
                 .iter()
